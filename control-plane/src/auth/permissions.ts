@@ -1,0 +1,36 @@
+import type { Scope } from "../../../shared/src/scopes.ts";
+import type { Role } from "../db/schema/users/index.ts";
+
+/**
+ * The one place that says who may do what. Users are granted by role, API clients by OAuth2 scope.
+ * Routes name a permission; they never check roles or scopes themselves.
+ */
+export const PERMISSIONS = {
+  "models:read": {
+    roles: ["owner", "admin", "ml-engineer", "analyst"],
+    scopes: ["models:read", "models:publish", "deployments:write"],
+  },
+  "models:publish": { roles: ["owner", "admin", "ml-engineer"], scopes: ["models:publish"] },
+  "deployments:read": {
+    roles: ["owner", "admin", "ml-engineer", "analyst"],
+    scopes: ["models:read", "deployments:write"],
+  },
+  "deployments:write": { roles: ["owner", "admin", "ml-engineer"], scopes: ["deployments:write"] },
+  "audit:read": { roles: ["owner", "auditor"], scopes: [] },
+} as const satisfies Record<string, { roles: readonly Role[]; scopes: readonly Scope[] }>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export interface Principal {
+  tenantId: string;
+  kind: "user" | "client";
+  id: string;
+  role: Role | null;
+  scopes: ReadonlySet<string>;
+}
+
+export function isAllowed(principal: Principal, permission: Permission): boolean {
+  const rule = PERMISSIONS[permission];
+  if (principal.kind === "user") return principal.role !== null && (rule.roles as readonly Role[]).includes(principal.role);
+  return (rule.scopes as readonly string[]).some((s) => principal.scopes.has(s));
+}

@@ -1,0 +1,31 @@
+import { z } from "zod";
+
+/** Every setting the control plane reads, validated once at start-up. `.env.example` documents each. */
+export const configSchema = z.object({
+  CONTROL_PLANE_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
+  CONTROL_PLANE_HOST: z.string().default("127.0.0.1"),
+  DATABASE_URL: z.string().default("file:.data/control-plane.db"),
+  DATABASE_AUTH_TOKEN: z.string().optional(),
+  TOKEN_ISSUER: z.string().default("urn:churn:control-plane"),
+  TOKEN_AUDIENCE: z.string().default("urn:churn:api"),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  MAX_MODEL_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 1024 * 1024),
+  CLOUDFLARE_ACCOUNT_ID: z.string().optional(),
+  CLOUDFLARE_API_TOKEN: z.string().optional(),
+  CLOUDFLARE_KV_NAMESPACE_ID: z.string().optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+export type Config = z.infer<typeof configSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Invalid control-plane configuration: ${problems}`);
+  }
+  return parsed.data;
+}

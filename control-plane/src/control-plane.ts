@@ -1,0 +1,59 @@
+import { serve } from "@hono/node-server";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { createApp } from "./app.ts";
+import { KeyRing } from "./auth/signing-keys.ts";
+import type { Config } from "./config.ts";
+import { type Database, migrateDatabase, openDatabase } from "./db/client.ts";
+import type { EdgeStore } from "./edge-store/edge-store.ts";
+import type { Deps, HonoEnv, Logger } from "./env.ts";
+import { jsonLogger } from "./logger.ts";
+import { syncDeploymentsToEdge } from "./services/deployments.ts";
+import { onnxRuntimeValidator } from "./services/model-validation.ts";
+
+export interface ControlPlane {
+  app: OpenAPIHono<HonoEnv>;
+  deps: Deps;
+  database: Database;
+  close(): void;
+}
+
+/** Opens and migrates the database, loads (or creates and publishes) the signing key, and builds the app. */
+export async function createControlPlane(config: Config, edge: EdgeStore, log?: Logger): Promise<ControlPlane> {
+  const database = await openDatabase(config.DATABASE_URL, config.DATABASE_AUTH_TOKEN);
+  await migrateDatabase(database);
+  const keys = new KeyRing(database.db, edge);
+  await keys.ensureActive();
+  await syncDeploymentsToEdge(database.db, edge);
+  const deps: Deps = {
+    config,
+    db: database.db,
+    keys,
+    edge,
+    validator: onnxRuntimeValidator(),
+    log: log ?? jsonLogger(config.LOG_LEVEL, "control-plane"),
+  };
+  return { app: createApp(deps), deps, database, close: () => database.close() };
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export function listen(app: OpenAPIHono<HonoEnv>, host: string, port: number): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => {
+      resolve({
+        url: `http://${host}:${info.port}`,
+        port: info.port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            if ("closeAllConnections" in server) (server as { closeAllConnections(): void }).closeAllConnections();
+          }),
+      });
+    });
+    server.once("error", reject);
+  });
+}

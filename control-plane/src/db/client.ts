@@ -1,0 +1,37 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { type Client, createClient } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import * as schema from "./schema/index.ts";
+
+export type Db = LibSQLDatabase<typeof schema>;
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export interface Database {
+  db: Db;
+  client: Client;
+  close(): void;
+}
+
+const MIGRATIONS_FOLDER = new URL("../../../migrations", import.meta.url).pathname;
+
+export async function openDatabase(url: string, authToken?: string): Promise<Database> {
+  if (url.startsWith("file:") && !url.startsWith("file::memory:")) {
+    mkdirSync(dirname(url.slice("file:".length)), { recursive: true });
+  }
+  const client = createClient({ url, ...(authToken ? { authToken } : {}) });
+  if (url.startsWith("file:")) {
+    // WAL lets readers proceed during a write; busy_timeout waits out a concurrent writer instead of failing.
+    await client.execute("PRAGMA journal_mode = WAL");
+    await client.execute("PRAGMA busy_timeout = 5000");
+    await client.execute("PRAGMA foreign_keys = ON");
+  }
+  const db = drizzle(client, { schema });
+  return { db, client, close: () => client.close() };
+}
+
+export async function migrateDatabase(database: Database): Promise<void> {
+  await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
+}

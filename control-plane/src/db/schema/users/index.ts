@@ -1,0 +1,29 @@
+import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { createdAt } from "../columns.ts";
+import { tenants } from "../tenants/index.ts";
+
+export const ROLES = ["owner", "admin", "ml-engineer", "analyst", "auditor"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id),
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    role: text("role", { enum: ROLES }).notNull(),
+    // An OIDC identity attaches here when SSO lands: (issuer, subject) is unique.
+    oidcIssuer: text("oidc_issuer"),
+    oidcSubject: text("oidc_subject"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("users_tenant_email_uq").on(t.tenantId, t.email),
+    uniqueIndex("users_oidc_uq").on(t.oidcIssuer, t.oidcSubject),
+    index("users_tenant_idx").on(t.tenantId),
+  ],
+);
+export type UserRow = typeof users.$inferSelect;

@@ -1,0 +1,26 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { deploymentSchema } from "../../../shared/src/registry.ts";
+import type { HonoEnv } from "../env.ts";
+import { authenticate, requirePermission } from "../middleware/auth.ts";
+import { getDeployment } from "../services/deployments.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+
+export const getDeploymentRoute = createRoute({
+  method: "get",
+  path: "/v1/deployment",
+  summary: "What serves the caller's tenant now; the ETag is the revision",
+  security: bearerSecurity,
+  middleware: [authenticate(), requirePermission("deployments:read")] as const,
+  responses: {
+    200: { description: "Current deployment", content: { "application/json": { schema: deploymentSchema } } },
+    ...errorResponses(401, 403, 404),
+  },
+});
+
+export function registerDeploymentGet(app: OpenAPIHono<HonoEnv>): void {
+  app.openapi(getDeploymentRoute, async (c) => {
+    const deployment = await getDeployment(c.get("deps").db, c.get("principal").tenantId);
+    c.header("etag", `"${deployment.revision}"`);
+    return c.json(deploymentSchema.parse(deployment), 200);
+  });
+}

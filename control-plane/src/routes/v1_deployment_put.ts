@@ -1,0 +1,47 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { ChurnError } from "../../../shared/src/errors.ts";
+import { deploymentRequestSchema, deploymentSchema } from "../../../shared/src/registry.ts";
+import type { HonoEnv } from "../env.ts";
+import { authenticate, requirePermission } from "../middleware/auth.ts";
+import { requireContentType } from "../../../shared/src/content-type.ts";
+import { updateDeployment } from "../services/deployments.ts";
+import { auditContextOf } from "../services/request-audit.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+
+export const putDeploymentRoute = createRoute({
+  method: "put",
+  path: "/v1/deployment",
+  summary: "Set the production, canary and shadow versions in one atomic change",
+  description: "Send `If-Match` with the revision you read to refuse a concurrent change with 409.",
+  security: bearerSecurity,
+  middleware: [authenticate(), requirePermission("deployments:write"), requireContentType("application/json")] as const,
+  request: { body: { required: true, content: { "application/json": { schema: deploymentRequestSchema } } } },
+  responses: {
+    200: { description: "New deployment", content: { "application/json": { schema: deploymentSchema } } },
+    ...errorResponses(400, 401, 403, 404, 409, 415, 503),
+  },
+});
+
+function parseIfMatch(header: string | undefined): number | null {
+  if (!header) return null;
+  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
+  if (!match) throw new ChurnError("INVALID_REQUEST", "If-Match must be a deployment revision, e.g. \"3\"");
+  return Number(match[1]);
+}
+
+export function registerDeploymentPut(app: OpenAPIHono<HonoEnv>): void {
+  app.openapi(putDeploymentRoute, async (c) => {
+    const deps = c.get("deps");
+    const body = c.req.valid("json");
+    const deployment = await updateDeployment(
+      deps.db,
+      deps.edge,
+      auditContextOf(c),
+      c.get("principal").tenantId,
+      body,
+      parseIfMatch(c.req.header("if-match")),
+    );
+    c.header("etag", `"${deployment.revision}"`);
+    return c.json(deploymentSchema.parse(deployment), 200);
+  });
+}

@@ -1,0 +1,30 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { healthResponseSchema } from "../../../shared/src/predict.ts";
+import type { HonoEnv } from "../env.ts";
+import { errorResponses } from "../../../shared/src/openapi.ts";
+
+export const healthRoute = createRoute({
+  method: "get",
+  path: "/v1/health",
+  summary: "Liveness",
+  responses: { 200: { description: "Alive", content: { "application/json": { schema: healthResponseSchema } } } },
+});
+
+export const readyRoute = createRoute({
+  method: "get",
+  path: "/v1/ready",
+  summary: "Readiness: the database answers",
+  responses: {
+    200: { description: "Ready", content: { "application/json": { schema: healthResponseSchema } } },
+    ...errorResponses(503),
+  },
+});
+
+export function registerHealth(app: OpenAPIHono<HonoEnv>, version: string): void {
+  app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, service: "control-plane", version }, 200));
+  app.openapi(readyRoute, async (c) => {
+    await c.get("deps").db.run(sql`select 1`);
+    return c.json({ status: "ok" as const, service: "control-plane", version }, 200);
+  });
+}

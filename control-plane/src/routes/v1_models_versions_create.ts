@@ -1,0 +1,89 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { ChurnError, issuesFromZod } from "../../../shared/src/errors.ts";
+import { manifestSchema } from "../../../shared/src/manifest.ts";
+import { publishResponseSchema } from "../../../shared/src/registry.ts";
+import type { HonoEnv } from "../env.ts";
+import { authenticate, requirePermission } from "../middleware/auth.ts";
+import { requireContentType } from "../../../shared/src/content-type.ts";
+import { publishModelVersion } from "../services/registry.ts";
+import { auditContextOf } from "../services/request-audit.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+
+const modelNameParam = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,63}$/)
+    .openapi({ param: { name: "name", in: "path" }, example: "churn" }),
+});
+
+const publishForm = z.object({
+  manifest: z.string().openapi({ description: "manifest.json as written by `churn train`" }),
+  model: z.any().openapi({ type: "string", format: "binary", description: "model.onnx" }),
+});
+
+export function createPublishRoute(maxBytes: number) {
+  return createRoute({
+    method: "post",
+    path: "/v1/models/{name}/versions",
+    summary: "Publish a model version (idempotent on the ONNX bytes)",
+    security: bearerSecurity,
+    middleware: [
+      authenticate(),
+      requirePermission("models:publish"),
+      requireContentType("multipart/form-data"),
+      bodyLimit({
+        maxSize: maxBytes + 1024 * 1024,
+        onError: () => {
+          throw new ChurnError("PAYLOAD_TOO_LARGE", `Upload exceeds ${maxBytes} bytes`);
+        },
+      }),
+    ] as const,
+    request: { params: modelNameParam, body: { content: { "multipart/form-data": { schema: publishForm } } } },
+    responses: {
+      200: { description: "Already published", content: { "application/json": { schema: publishResponseSchema } } },
+      201: { description: "Published", content: { "application/json": { schema: publishResponseSchema } } },
+      ...errorResponses(400, 401, 403, 413, 415, 422),
+    },
+  });
+}
+
+export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes: number): void {
+  app.openapi(createPublishRoute(maxBytes), async (c) => {
+    const { name } = c.req.valid("param");
+    const form = await c.req.parseBody();
+    const manifestText = form["manifest"];
+    const model = form["model"];
+    if (typeof manifestText !== "string") {
+      throw new ChurnError("INVALID_REQUEST", "Form field 'manifest' (JSON text) is required", {
+        issues: [{ path: "manifest", message: "required" }],
+      });
+    }
+    if (!(model instanceof File)) {
+      throw new ChurnError("INVALID_REQUEST", "Form field 'model' (the ONNX file) is required", {
+        issues: [{ path: "model", message: "required file" }],
+      });
+    }
+    let manifestJson: unknown;
+    try {
+      manifestJson = JSON.parse(manifestText);
+    } catch {
+      throw new ChurnError("INVALID_REQUEST", "Form field 'manifest' is not valid JSON");
+    }
+    const manifest = manifestSchema.safeParse(manifestJson);
+    if (!manifest.success) {
+      const issues = issuesFromZod(manifest.error, "manifest");
+      throw new ChurnError("INVALID_REQUEST", `Manifest is invalid: ${issues[0]?.path}: ${issues[0]?.message}`, {
+        issues,
+      });
+    }
+    const deps = c.get("deps");
+    const result = await publishModelVersion(deps.db, deps.validator, auditContextOf(c), {
+      tenantId: c.get("principal").tenantId,
+      name,
+      manifest: manifest.data,
+      bytes: new Uint8Array(await model.arrayBuffer()),
+    });
+    return c.json(publishResponseSchema.parse(result), result.created ? 201 : 200);
+  });
+}

@@ -1,0 +1,165 @@
+import { eq } from "drizzle-orm";
+import { ChurnError } from "../../../shared/src/errors.ts";
+import { newId } from "../../../shared/src/ids.ts";
+import { type DeployedVersion, type EdgeDeployment, kvKeys } from "../../../shared/src/kv.ts";
+import type { Deployment, DeploymentRequest } from "../../../shared/src/registry.ts";
+import { toIso } from "../../../shared/src/time.ts";
+import type { Db, DbOrTx } from "../db/client.ts";
+import { type DeploymentRow, deploymentHistory, deployments } from "../db/schema/index.ts";
+import type { EdgeStore } from "../edge-store/edge-store.ts";
+import { type AuditContext, appendAudit } from "./audit.ts";
+import { getTenantVersion } from "./registry.ts";
+
+type VersionRef = { versionId: string; name: string; version: number; sha256: string };
+
+async function resolveVersion(db: DbOrTx, tenantId: string, versionId: string): Promise<VersionRef> {
+  const { row, name } = await getTenantVersion(db, tenantId, versionId);
+  return { versionId: row.id, name, version: row.version, sha256: row.sha256 };
+}
+
+/** Writes a version's bytes and manifest under its immutable keys; safe to repeat. */
+async function pushVersion(db: Db, edge: EdgeStore, tenantId: string, versionId: string): Promise<void> {
+  const { row } = await getTenantVersion(db, tenantId, versionId);
+  await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(row.onnx));
+  await edge.put(kvKeys.modelManifest(row.id), row.manifest);
+}
+
+export async function getDeployment(db: DbOrTx, tenantId: string): Promise<Deployment> {
+  const [row] = await db.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+  if (!row) throw new ChurnError("NOT_FOUND", "This tenant has no deployment yet");
+  return toDeployment(db, row);
+}
+
+async function toDeployment(db: DbOrTx, row: DeploymentRow): Promise<Deployment> {
+  const strip = ({ sha256: _, ...rest }: VersionRef) => rest;
+  const production = await resolveVersion(db, row.tenantId, row.productionVersionId);
+  const canary = row.canaryVersionId ? await resolveVersion(db, row.tenantId, row.canaryVersionId) : null;
+  const shadowIds = JSON.parse(row.shadowVersionIds) as string[];
+  const shadows = await Promise.all(shadowIds.map((id) => resolveVersion(db, row.tenantId, id)));
+  return {
+    tenantId: row.tenantId,
+    revision: row.revision,
+    production: strip(production),
+    canary: canary ? { ...strip(canary), weight: row.canaryWeight ?? 0 } : null,
+    shadows: shadows.map(strip),
+    updatedAt: toIso(row.updatedAt),
+    updatedBy: row.updatedBy,
+  };
+}
+
+function toEdgeDeployment(row: DeploymentRow, refs: Map<string, VersionRef>): EdgeDeployment {
+  const deployed = (id: string): DeployedVersion => {
+    const ref = refs.get(id)!;
+    return { versionId: ref.versionId, version: ref.version, sha256: ref.sha256 };
+  };
+  return {
+    tenantId: row.tenantId,
+    revision: row.revision,
+    production: deployed(row.productionVersionId),
+    ...(row.canaryVersionId ? { canary: { ...deployed(row.canaryVersionId), weight: row.canaryWeight ?? 0 } } : {}),
+    shadows: (JSON.parse(row.shadowVersionIds) as string[]).map(deployed),
+    allowUnknownFields: false,
+    updatedAt: toIso(row.updatedAt),
+  };
+}
+
+/**
+ * Changes what serves a tenant in one atomic step. Order matters for the edge: immutable version blobs
+ * first, then the database commit (with history and audit), then the pointer the edge reads, last.
+ */
+export async function updateDeployment(
+  db: Db,
+  edge: EdgeStore,
+  audit: AuditContext,
+  tenantId: string,
+  request: DeploymentRequest,
+  expectedRevision: number | null,
+): Promise<Deployment> {
+  const ids = [request.production, ...(request.canary ? [request.canary.versionId] : []), ...request.shadows];
+  const refs = new Map<string, VersionRef>();
+  for (const id of ids) refs.set(id, await resolveVersion(db, tenantId, id));
+  for (const id of refs.keys()) await pushVersion(db, edge, tenantId, id);
+
+  const row = await db.transaction(
+    async (tx) => {
+      const [current] = await tx.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+      if (expectedRevision !== null && (current?.revision ?? 0) !== expectedRevision) {
+        throw new ChurnError(
+          "CONFLICT",
+          `Deployment changed since revision ${expectedRevision} (now ${current?.revision ?? 0}); reload and retry`,
+        );
+      }
+      const next: DeploymentRow = {
+        tenantId,
+        revision: (current?.revision ?? 0) + 1,
+        productionVersionId: request.production,
+        canaryVersionId: request.canary?.versionId ?? null,
+        canaryWeight: request.canary?.weight ?? null,
+        shadowVersionIds: JSON.stringify(request.shadows),
+        updatedAt: Date.now(),
+        updatedBy: `${audit.actor.type}:${audit.actor.id}`,
+      };
+      if (current) await tx.update(deployments).set(next).where(eq(deployments.tenantId, tenantId));
+      else await tx.insert(deployments).values(next);
+      await tx.insert(deploymentHistory).values({
+        id: newId("deployment"),
+        tenantId,
+        revision: next.revision,
+        config: JSON.stringify({
+          production: next.productionVersionId,
+          canary: request.canary ?? null,
+          shadows: request.shadows,
+        }),
+        reason: request.reason ?? null,
+        actor: next.updatedBy,
+        validFrom: next.updatedAt,
+      });
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "deployment.update",
+        targets: ids.map((id) => ({ type: "model_version", id })),
+        details: {
+          revision: next.revision,
+          from: current
+            ? { production: current.productionVersionId, canary: current.canaryVersionId, weight: current.canaryWeight }
+            : null,
+          to: { production: next.productionVersionId, canary: next.canaryVersionId, weight: next.canaryWeight },
+          reason: request.reason ?? null,
+        },
+      });
+      return next;
+    },
+    { behavior: "immediate" },
+  );
+
+  await pushPointer(edge, row, refs);
+  return toDeployment(db, row);
+}
+
+async function pushPointer(edge: EdgeStore, row: DeploymentRow, refs: Map<string, VersionRef>): Promise<void> {
+  try {
+    await edge.put(kvKeys.deployment(row.tenantId), JSON.stringify(toEdgeDeployment(row, refs)));
+  } catch (err) {
+    throw new ChurnError(
+      "UNAVAILABLE",
+      `Deployment revision ${row.revision} is recorded but the edge store refused it; it is re-sent at the next start-up or deployment`,
+      { cause: err },
+    );
+  }
+}
+
+/** Re-sends every tenant's current deployment to the edge, repairing any pointer write that failed. */
+export async function syncDeploymentsToEdge(db: Db, edge: EdgeStore): Promise<number> {
+  const rows = await db.select().from(deployments);
+  for (const row of rows) {
+    const ids = [row.productionVersionId, ...(row.canaryVersionId ? [row.canaryVersionId] : [])];
+    ids.push(...(JSON.parse(row.shadowVersionIds) as string[]));
+    const refs = new Map<string, VersionRef>();
+    for (const id of ids) {
+      refs.set(id, await resolveVersion(db, row.tenantId, id));
+      await pushVersion(db, edge, row.tenantId, id);
+    }
+    await pushPointer(edge, row, refs);
+  }
+  return rows.length;
+}

@@ -1,0 +1,147 @@
+import { and, desc, eq } from "drizzle-orm";
+import { ChurnError } from "../../../shared/src/errors.ts";
+import { sha256Hex } from "../../../shared/src/hash.ts";
+import { newId } from "../../../shared/src/ids.ts";
+import { type Manifest, manifestSchema } from "../../../shared/src/manifest.ts";
+import type { ModelVersion } from "../../../shared/src/registry.ts";
+import { toIso } from "../../../shared/src/time.ts";
+import type { Db, DbOrTx } from "../db/client.ts";
+import { type ModelVersionRow, models, modelVersions } from "../db/schema/index.ts";
+import { type AuditContext, appendAudit } from "./audit.ts";
+import type { ModelValidator } from "./model-validation.ts";
+
+export function toModelVersion(row: ModelVersionRow, name: string): ModelVersion {
+  return {
+    id: row.id,
+    modelId: row.modelId,
+    name,
+    version: row.version,
+    sha256: row.sha256,
+    bytes: row.bytes,
+    manifest: manifestSchema.parse(JSON.parse(row.manifest)),
+    publishedBy: row.publishedBy,
+    createdAt: toIso(row.createdAt),
+  };
+}
+
+export interface PublishInput {
+  tenantId: string;
+  name: string;
+  manifest: Manifest;
+  bytes: Uint8Array;
+}
+
+/**
+ * Validates and stores a model version. Idempotent: the same bytes under the same model return the
+ * existing version. The version row and its audit entry commit together or not at all.
+ */
+export async function publishModelVersion(
+  db: Db,
+  validator: ModelValidator,
+  audit: AuditContext,
+  input: PublishInput,
+): Promise<{ created: boolean; version: ModelVersion }> {
+  const { manifest, bytes, tenantId, name } = input;
+  if (manifest.name !== name) {
+    throw new ChurnError("INVALID_MODEL", `Manifest name '${manifest.name}' does not match the model '${name}'`);
+  }
+  const sha256 = await sha256Hex(bytes);
+  if (manifest.onnx.sha256 !== sha256) {
+    throw new ChurnError(
+      "INVALID_MODEL",
+      `Manifest onnx.sha256 ${manifest.onnx.sha256} does not match the uploaded bytes (${sha256})`,
+    );
+  }
+  if (manifest.onnx.bytes !== bytes.byteLength) {
+    throw new ChurnError(
+      "INVALID_MODEL",
+      `Manifest onnx.bytes ${manifest.onnx.bytes} does not match the upload size ${bytes.byteLength}`,
+    );
+  }
+  const existing = await findVersionBySha(db, tenantId, name, sha256);
+  if (existing) return { created: false, version: existing };
+
+  await validator.validate(bytes, manifest);
+
+  return db.transaction(
+    async (tx) => {
+      const again = await findVersionBySha(tx, tenantId, name, sha256);
+      if (again) return { created: false, version: again };
+      const modelId = await ensureModel(tx, audit, tenantId, name);
+      const [last] = await tx
+        .select({ version: modelVersions.version })
+        .from(modelVersions)
+        .where(eq(modelVersions.modelId, modelId))
+        .orderBy(desc(modelVersions.version))
+        .limit(1);
+      const row: ModelVersionRow = {
+        id: newId("modelVersion"),
+        tenantId,
+        modelId,
+        version: (last?.version ?? 0) + 1,
+        sha256,
+        bytes: bytes.byteLength,
+        manifest: JSON.stringify(manifest),
+        onnx: Buffer.from(bytes),
+        publishedBy: `${audit.actor.type}:${audit.actor.id}`,
+        createdAt: Date.now(),
+      };
+      await tx.insert(modelVersions).values(row);
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "model_version.publish",
+        targets: [
+          { type: "model", id: modelId },
+          { type: "model_version", id: row.id },
+        ],
+        details: { name, version: row.version, sha256, family: manifest.family },
+      });
+      return { created: true, version: toModelVersion(row, name) };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+async function ensureModel(tx: DbOrTx, audit: AuditContext, tenantId: string, name: string): Promise<string> {
+  const [model] = await tx
+    .select({ id: models.id })
+    .from(models)
+    .where(and(eq(models.tenantId, tenantId), eq(models.name, name)))
+    .limit(1);
+  if (model) return model.id;
+  const id = newId("model");
+  await tx.insert(models).values({ id, tenantId, name, createdAt: Date.now() });
+  await appendAudit(tx, audit, { tenantId, action: "model.create", targets: [{ type: "model", id }], details: { name } });
+  return id;
+}
+
+async function findVersionBySha(
+  db: DbOrTx,
+  tenantId: string,
+  name: string,
+  sha256: string,
+): Promise<ModelVersion | null> {
+  const [row] = await db
+    .select({ version: modelVersions })
+    .from(modelVersions)
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .where(and(eq(models.tenantId, tenantId), eq(models.name, name), eq(modelVersions.sha256, sha256)))
+    .limit(1);
+  return row ? toModelVersion(row.version, name) : null;
+}
+
+/** Loads a version of this tenant; a foreign or unknown id is the same 404. */
+export async function getTenantVersion(
+  db: DbOrTx,
+  tenantId: string,
+  versionId: string,
+): Promise<{ row: ModelVersionRow; name: string }> {
+  const [row] = await db
+    .select({ version: modelVersions, name: models.name })
+    .from(modelVersions)
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .where(and(eq(modelVersions.id, versionId), eq(modelVersions.tenantId, tenantId)))
+    .limit(1);
+  if (!row) throw new ChurnError("NOT_FOUND", `Model version '${versionId}' not found`);
+  return { row: row.version, name: row.name };
+}

@@ -1,0 +1,87 @@
+import { newId } from "../../../shared/src/ids.ts";
+import type { Scope } from "../../../shared/src/scopes.ts";
+import { createApiClient } from "../auth/clients.ts";
+import { createPat } from "../auth/pat.ts";
+import type { Db } from "../db/client.ts";
+import { type Role, tenants, users } from "../db/schema/index.ts";
+import { type AuditContext, appendAudit } from "./audit.ts";
+
+export interface NewTenant {
+  tenantId: string;
+  ownerId: string;
+  ownerToken: string;
+}
+
+/** Creates a tenant with its owner and the owner's first personal access token, in one transaction. */
+export async function createTenant(
+  db: Db,
+  input: { name: string; ownerEmail: string; ownerName: string },
+): Promise<NewTenant> {
+  return db.transaction(
+    async (tx) => {
+      const tenantId = newId("tenant");
+      const ownerId = newId("user");
+      const now = Date.now();
+      const audit: AuditContext = { actor: { type: "system", id: "bootstrap" }, requestId: null, ip: null, userAgent: null };
+      await tx.insert(tenants).values({ id: tenantId, name: input.name, createdAt: now });
+      await appendAudit(tx, audit, { tenantId, action: "tenant.create", targets: [{ type: "tenant", id: tenantId }] });
+      await tx.insert(users).values({
+        id: ownerId,
+        tenantId,
+        email: input.ownerEmail,
+        name: input.ownerName,
+        role: "owner",
+        createdAt: now,
+      });
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "user.create",
+        targets: [{ type: "user", id: ownerId }],
+        details: { role: "owner" },
+      });
+      const pat = await createPat(tx, { tenantId, userId: ownerId, name: "bootstrap", ttlDays: 90 });
+      await appendAudit(tx, audit, { tenantId, action: "pat.create", targets: [{ type: "pat", id: pat.id }] });
+      return { tenantId, ownerId, ownerToken: pat.token };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** Adds a user with a role and returns a personal access token for them (shown once). */
+export async function addUser(
+  db: Db,
+  audit: AuditContext,
+  input: { tenantId: string; email: string; role: Role },
+): Promise<{ userId: string; token: string }> {
+  return db.transaction(
+    async (tx) => {
+      const userId = newId("user");
+      await tx.insert(users).values({
+        id: userId,
+        tenantId: input.tenantId,
+        email: input.email,
+        name: input.email,
+        role: input.role,
+        createdAt: Date.now(),
+      });
+      await appendAudit(tx, audit, {
+        tenantId: input.tenantId,
+        action: "user.create",
+        targets: [{ type: "user", id: userId }],
+        details: { role: input.role },
+      });
+      const pat = await createPat(tx, { tenantId: input.tenantId, userId, name: "default", ttlDays: 30 });
+      await appendAudit(tx, audit, { tenantId: input.tenantId, action: "pat.create", targets: [{ type: "pat", id: pat.id }] });
+      return { userId, token: pat.token };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+export async function addApiClient(
+  db: Db,
+  audit: AuditContext,
+  input: { tenantId: string; name: string; scopes: Scope[] },
+): Promise<{ clientId: string; clientSecret: string }> {
+  return db.transaction((tx) => createApiClient(tx, audit, input), { behavior: "immediate" });
+}

@@ -1,0 +1,8 @@
+import { defineConfig } from "drizzle-kit";
+
+export default defineConfig({
+  dialect: "turso",
+  schema: "./control-plane/src/db/schema/index.ts",
+  out: "./migrations",
+  dbCredentials: { url: process.env.DATABASE_URL ?? "file:.data/control-plane.db" },
+});

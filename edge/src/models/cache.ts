@@ -1,0 +1,65 @@
+import { ChurnError } from "../../../shared/src/errors.ts";
+import { type DeployedVersion, kvKeys } from "../../../shared/src/kv.ts";
+import { buildModel, type LoadedModel } from "./loaded-model.ts";
+
+/** Isolates have 128 MB; keep model bytes well under half of it. */
+const MAX_CACHED_BYTES = 48 * 1024 * 1024;
+
+/**
+ * Isolate-scope cache of loaded models, keyed by immutable version id (never by "latest"), LRU-bounded by
+ * model size. Concurrent cold requests for one version share a single load.
+ */
+export class ModelCache {
+  readonly #entries = new Map<string, Promise<LoadedModel>>();
+  readonly #sizes = new Map<string, number>();
+  readonly #maxBytes: number;
+
+  constructor(maxBytes = MAX_CACHED_BYTES) {
+    this.#maxBytes = maxBytes;
+  }
+
+  get(kv: KVNamespace, ref: DeployedVersion): Promise<LoadedModel> {
+    const hit = this.#entries.get(ref.versionId);
+    if (hit) {
+      this.#entries.delete(ref.versionId);
+      this.#entries.set(ref.versionId, hit);
+      return hit;
+    }
+    const loading = this.#load(kv, ref);
+    this.#entries.set(ref.versionId, loading);
+    loading.then(
+      (model) => {
+        this.#sizes.set(ref.versionId, model.bytes);
+        this.#evict(ref.versionId);
+      },
+      () => this.#entries.delete(ref.versionId),
+    );
+    return loading;
+  }
+
+  async #load(kv: KVNamespace, ref: DeployedVersion): Promise<LoadedModel> {
+    const [bytes, manifest] = await Promise.all([
+      kv.get(kvKeys.modelBytes(ref.versionId), "arrayBuffer"),
+      kv.get(kvKeys.modelManifest(ref.versionId), "text"),
+    ]);
+    if (!bytes || !manifest) {
+      throw new ChurnError("MODEL_UNAVAILABLE", `Model version ${ref.versionId} is missing from the edge store`);
+    }
+    return buildModel(ref.versionId, bytes, manifest, ref.sha256);
+  }
+
+  #evict(keep: string): void {
+    let total = 0;
+    for (const size of this.#sizes.values()) total += size;
+    for (const id of this.#entries.keys()) {
+      if (total <= this.#maxBytes) break;
+      if (id === keep) continue;
+      const size = this.#sizes.get(id);
+      if (size === undefined) continue; // still loading
+      this.#entries.get(id)?.then((m) => m.session.release()).catch(() => {});
+      this.#entries.delete(id);
+      this.#sizes.delete(id);
+      total -= size;
+    }
+  }
+}

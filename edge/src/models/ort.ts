@@ -1,0 +1,55 @@
+import * as ort from "onnxruntime-web/wasm";
+import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+
+/**
+ * workerd forbids compiling WebAssembly from bytes at run time, so ORT cannot fetch and compile its own
+ * binary. The bundler hands us the precompiled Module instead; ORT is given a sentinel "binary", and
+ * WebAssembly.instantiate is wrapped to instantiate the real Module whenever it sees that sentinel.
+ */
+const SENTINEL = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x63, 0x68, 0x72, 0x6e]);
+
+function isSentinel(source: unknown): boolean {
+  const bytes =
+    source instanceof Uint8Array ? source : source instanceof ArrayBuffer ? new Uint8Array(source) : undefined;
+  if (!bytes || bytes.byteLength !== SENTINEL.byteLength) return false;
+  return bytes.every((b, i) => b === SENTINEL[i]);
+}
+
+let installed = false;
+function installInstantiateHook(): void {
+  if (installed) return;
+  installed = true;
+  const original = WebAssembly.instantiate.bind(WebAssembly) as (
+    source: BufferSource | WebAssembly.Module,
+    imports?: WebAssembly.Imports,
+  ) => Promise<unknown>;
+  (WebAssembly as { instantiate: unknown }).instantiate = async (
+    source: BufferSource | WebAssembly.Module,
+    imports?: WebAssembly.Imports,
+  ) => {
+    if (isSentinel(source)) {
+      const instance = (await original(ortWasm, imports)) as WebAssembly.Instance;
+      return { instance, module: ortWasm };
+    }
+    return original(source, imports);
+  };
+}
+
+let ready: Promise<typeof ort> | undefined;
+
+/** Starts ORT once per isolate; concurrent first requests share the same start-up. */
+export function loadOrt(): Promise<typeof ort> {
+  ready ??= (async () => {
+    installInstantiateHook();
+    ort.env.wasm.wasmBinary = SENTINEL;
+    ort.env.wasm.numThreads = 1;
+    ort.env.wasm.proxy = false;
+    ort.env.logLevel = "error";
+    return ort;
+  })();
+  return ready;
+}
+
+export type Ort = typeof ort;
+export type OrtSession = ort.InferenceSession;
+export type OrtTensor = ort.Tensor;

@@ -1,0 +1,26 @@
+import type { DeployedVersion, EdgeDeployment } from "../../../shared/src/kv.ts";
+
+export type Variant = "production" | "canary";
+
+/** FNV-1a: a fast, stable hash so one customer always lands in the same canary bucket. */
+function bucketOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % 10_000;
+}
+
+/** Sticky canary assignment: hash of tenant + customer id against the weight; random without an id. */
+export function chooseVariant(
+  deployment: EdgeDeployment,
+  customerId: string | undefined,
+): { variant: Variant; ref: DeployedVersion } {
+  const canary = deployment.canary;
+  if (!canary || canary.weight <= 0) return { variant: "production", ref: deployment.production };
+  const bucket = customerId ? bucketOf(`${deployment.tenantId}:${customerId}`) : Math.floor(Math.random() * 10_000);
+  return bucket < canary.weight * 100
+    ? { variant: "canary", ref: canary }
+    : { variant: "production", ref: deployment.production };
+}

@@ -1,0 +1,60 @@
+import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { Log, LogLevel, Miniflare } from "miniflare";
+
+export const EDGE_BUNDLE_DIR = resolve(import.meta.dirname, "../../dist/edge");
+const COMPATIBILITY_DATE = "2026-07-01";
+
+export interface LocalEdgeOptions {
+  port: number;
+  host?: string;
+  /** Folder for KV (and later queue) state; omitted means in-memory, for tests. */
+  persistDir?: string;
+  issuer: string;
+  audience: string;
+  verbose?: boolean;
+}
+
+export interface LocalEdge {
+  url: string;
+  miniflare: Miniflare;
+  kv: KVNamespace;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the built worker bundle in workerd through Miniflare directly (no `wrangler dev` proxy), with the
+ * KV namespace the control plane publishes to.
+ */
+export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEdge> {
+  const scriptPath = resolve(EDGE_BUNDLE_DIR, "worker.js");
+  if (!existsSync(scriptPath)) throw new Error(`Edge bundle not built: run \`npm run build:edge\` (${scriptPath})`);
+  if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
+  const miniflare = new Miniflare({
+    name: "churn-edge",
+    // Listing the modules explicitly keeps Miniflare from walking the bundle (ORT contains dynamic imports).
+    modulesRoot: EDGE_BUNDLE_DIR,
+    modules: [
+      { type: "ESModule", path: scriptPath },
+      ...readdirSync(EDGE_BUNDLE_DIR)
+        .filter((f) => f.endsWith(".wasm"))
+        .map((f) => ({ type: "CompiledWasm" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
+    ],
+    compatibilityDate: COMPATIBILITY_DATE,
+    kvNamespaces: { EDGE_KV: "churn-edge-kv" },
+    bindings: { TOKEN_ISSUER: options.issuer, TOKEN_AUDIENCE: options.audience },
+    host: options.host ?? "127.0.0.1",
+    port: options.port,
+    log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),
+    cf: false,
+    ...(options.persistDir ? { kvPersist: resolve(options.persistDir, "kv") } : {}),
+  });
+  const url = await miniflare.ready;
+  const kv = (await miniflare.getKVNamespace("EDGE_KV")) as unknown as KVNamespace;
+  return {
+    url: url.origin,
+    miniflare,
+    kv,
+    close: () => miniflare.dispose(),
+  };
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/**
+ * Layout of the edge's KV namespace. Model bytes and manifests live under immutable version ids;
+ * only the per-tenant deployment pointer changes, and it is written last.
+ */
+export const kvKeys = {
+  jwks: () => "auth:jwks",
+  revokedClients: () => "auth:revoked-clients",
+  deployment: (tenantId: string) => `tenant:${tenantId}:deployment`,
+  modelBytes: (versionId: string) => `model:${versionId}:onnx`,
+  modelManifest: (versionId: string) => `model:${versionId}:manifest`,
+} as const;
+
+export const deployedVersionSchema = z.object({
+  versionId: z.string(),
+  version: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type DeployedVersion = z.infer<typeof deployedVersionSchema>;
+
+/** What the edge reads from `tenant:{id}:deployment`. */
+export const edgeDeploymentSchema = z.object({
+  tenantId: z.string(),
+  revision: z.number().int().nonnegative(),
+  production: deployedVersionSchema,
+  canary: deployedVersionSchema.extend({ weight: z.number().int().min(0).max(100) }).optional(),
+  shadows: z.array(deployedVersionSchema).default([]),
+  allowUnknownFields: z.boolean().default(false),
+  updatedAt: z.string(),
+});
+export type EdgeDeployment = z.infer<typeof edgeDeploymentSchema>;

@@ -1,0 +1,90 @@
+import { z } from "zod";
+
+/** Feature names become ONNX input names and JSON keys, so keep them to a safe, predictable alphabet. */
+export const featureNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must start with a letter or _ and contain only letters, digits and _");
+
+export const numericFeatureSchema = z.object({
+  name: featureNameSchema,
+  type: z.literal("numeric"),
+  /** A missing optional numeric value is fed to the graph as NaN; the graph imputes it. */
+  required: z.boolean(),
+  /** Range seen in training, for data-quality checks; values outside are still scored. */
+  min: z.number().optional(),
+  max: z.number().optional(),
+});
+
+export const categoricalFeatureSchema = z.object({
+  name: featureNameSchema,
+  type: z.literal("categorical"),
+  required: z.boolean(),
+  /** Categories seen in training; unseen ones are allowed and encode as "none of these". */
+  categories: z.array(z.string().max(256)).max(10_000),
+});
+
+export const featureSpecSchema = z.discriminatedUnion("type", [numericFeatureSchema, categoricalFeatureSchema]);
+export type FeatureSpec = z.infer<typeof featureSpecSchema>;
+export type NumericFeature = z.infer<typeof numericFeatureSchema>;
+export type CategoricalFeature = z.infer<typeof categoricalFeatureSchema>;
+
+export const modelFamilySchema = z.enum(["logistic_regression", "gbdt", "mlp", "ensemble", "external"]);
+export type ModelFamily = z.infer<typeof modelFamilySchema>;
+
+export const metricsSchema = z.record(z.string(), z.number());
+export type Metrics = z.infer<typeof metricsSchema>;
+
+export const manifestSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    name: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z0-9][a-z0-9-]*$/, "lowercase letters, digits and -"),
+    family: modelFamilySchema,
+    createdAt: z.string(),
+    target: z.object({ column: z.string(), positive: z.string() }),
+    /** One ONNX input per feature, named after it: float [N,1] for numeric, string [N,1] for categorical. */
+    features: z.array(featureSpecSchema).min(1).max(500),
+    outputs: z.object({
+      /** Calibrated probability of the positive class: [N] or [N,1], or column `column` of [N,K]. */
+      probability: z.object({ name: z.string(), column: z.number().int().nonnegative().optional() }),
+      /**
+       * Optional exact per-feature contributions in margin (logit) space, [N, F] in `features` order,
+       * relative to `baseMargin`: baseMargin + Σ contributions = the model's margin.
+       */
+      contributions: z.object({ name: z.string(), baseMargin: z.number() }).optional(),
+    }),
+    /** Business decision threshold: contact the customer when probability >= threshold. */
+    threshold: z.number().min(0).max(1),
+    /** Probability cut-offs between risk bands low | medium | high. */
+    riskBands: z.object({ medium: z.number().min(0).max(1), high: z.number().min(0).max(1) }),
+    onnx: z.object({
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      bytes: z.number().int().positive(),
+      irVersion: z.number().int(),
+      opset: z.number().int(),
+    }),
+    metrics: z.object({ holdout: metricsSchema, cv: metricsSchema.optional() }),
+    lineage: z.object({
+      dataFingerprint: z.string(),
+      trainerVersion: z.string(),
+      params: z.record(z.string(), z.unknown()),
+      seed: z.number().int(),
+      gitCommit: z.string().optional(),
+      rows: z.object({ train: z.number().int(), holdout: z.number().int() }).optional(),
+    }),
+  })
+  .meta({ id: "Manifest" });
+export type Manifest = z.infer<typeof manifestSchema>;
+
+export type RiskBand = "low" | "medium" | "high";
+
+export function riskBand(probability: number, bands: Manifest["riskBands"]): RiskBand {
+  if (probability >= bands.high) return "high";
+  if (probability >= bands.medium) return "medium";
+  return "low";
+}

@@ -1,0 +1,53 @@
+import { z } from "zod";
+
+export const MAX_RECORDS = 1000;
+export const MAX_STRING_LENGTH = 256;
+
+/** Raw customer fields; the live model's manifest decides which fields and types are valid. */
+export const recordSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+
+export const predictRequestSchema = z
+  .object({
+    records: z.array(z.looseObject({})).min(1).max(MAX_RECORDS),
+    explain: z.boolean().default(false),
+    topReasons: z.number().int().min(1).max(20).default(3),
+  })
+  .meta({ id: "PredictRequest" });
+export type PredictRequest = z.infer<typeof predictRequestSchema>;
+
+export const reasonSchema = z.object({
+  feature: z.string(),
+  value: z.union([z.string(), z.number(), z.null()]),
+  contribution: z.number().describe("Effect on the log-odds of churn relative to the average customer"),
+});
+export type Reason = z.infer<typeof reasonSchema>;
+
+export const predictionSchema = z.object({
+  predictionId: z.string(),
+  customerId: z.string().optional(),
+  probability: z.number().min(0).max(1),
+  contact: z.boolean().describe("probability >= the model's business threshold"),
+  riskBand: z.enum(["low", "medium", "high"]),
+  reasons: z.array(reasonSchema).optional(),
+});
+export type Prediction = z.infer<typeof predictionSchema>;
+
+export const servedModelSchema = z.object({
+  name: z.string(),
+  version: z.number().int(),
+  versionId: z.string(),
+  variant: z.enum(["production", "canary"]),
+  threshold: z.number(),
+});
+
+export const predictResponseSchema = z
+  .object({
+    predictions: z.array(predictionSchema),
+    model: servedModelSchema,
+  })
+  .meta({ id: "PredictResponse" });
+export type PredictResponse = z.infer<typeof predictResponseSchema>;
+
+export const healthResponseSchema = z
+  .object({ status: z.literal("ok"), service: z.string(), version: z.string() })
+  .meta({ id: "Health" });

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { manifestSchema } from "./manifest.ts";
+
+export const modelVersionSchema = z
+  .object({
+    id: z.string(),
+    modelId: z.string(),
+    name: z.string(),
+    version: z.number().int().positive(),
+    sha256: z.string(),
+    bytes: z.number().int(),
+    manifest: manifestSchema,
+    publishedBy: z.string(),
+    createdAt: z.string(),
+  })
+  .meta({ id: "ModelVersion" });
+export type ModelVersion = z.infer<typeof modelVersionSchema>;
+
+export const publishResponseSchema = z
+  .object({ created: z.boolean(), version: modelVersionSchema })
+  .meta({ id: "PublishResponse" });
+
+export const canarySchema = z.object({ versionId: z.string(), weight: z.number().int().min(0).max(100) });
+
+export const deploymentRequestSchema = z
+  .object({
+    production: z.string().describe("Model version id to serve"),
+    canary: canarySchema.nullable().optional(),
+    shadows: z.array(z.string()).max(3).default([]),
+    reason: z.string().max(500).optional(),
+  })
+  .meta({ id: "DeploymentRequest" });
+export type DeploymentRequest = z.infer<typeof deploymentRequestSchema>;
+
+const deploymentVersionRefSchema = z.object({ versionId: z.string(), name: z.string(), version: z.number() });
+
+export const deploymentSchema = z
+  .object({
+    tenantId: z.string(),
+    revision: z.number().int(),
+    production: deploymentVersionRefSchema,
+    canary: deploymentVersionRefSchema.extend({ weight: z.number() }).nullable(),
+    shadows: z.array(deploymentVersionRefSchema),
+    updatedAt: z.string(),
+    updatedBy: z.string(),
+  })
+  .meta({ id: "Deployment" });
+export type Deployment = z.infer<typeof deploymentSchema>;

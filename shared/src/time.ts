@@ -1,0 +1,4 @@
+/** All timestamps cross boundaries as ISO-8601 UTC strings and are stored as epoch milliseconds. */
+export const nowMs = (): number => Date.now();
+export const toIso = (ms: number): string => new Date(ms).toISOString();
+export const epochSeconds = (ms: number = Date.now()): number => Math.floor(ms / 1000);
