@@ -69,7 +69,8 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
   app.openapi(predictRoute(resolver), async (c) => {
     const body = c.req.valid("json");
     const { tenantId } = c.get("principal");
-    const records = body.records as Record<string, unknown>[];
+    // zod's copy drops `__proto__`-style keys silently; encode the records exactly as the client sent them.
+    const records = ((await c.req.json()) as { records: Record<string, unknown>[] }).records;
     const firstCustomer = records[0]?.["customerId"];
     const serving = await resolveServingModel(
       c.env.EDGE_KV,

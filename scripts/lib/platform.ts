@@ -1,0 +1,167 @@
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { eq } from "drizzle-orm";
+import { loadConfig } from "../../control-plane/src/config.ts";
+import { createControlPlane, listen, type RunningServer } from "../../control-plane/src/control-plane.ts";
+import { deployments, tenants } from "../../control-plane/src/db/schema/index.ts";
+import { kvEdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
+import type { Logger } from "../../control-plane/src/env.ts";
+import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
+import { deployProduction, publishModelDir } from "../../trainer/src/control-plane-client.ts";
+import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
+import { train } from "../../trainer/src/train.ts";
+import { type LocalEdge, startLocalEdge } from "./local-edge.ts";
+
+export interface LocalState {
+  controlPlaneUrl: string;
+  edgeUrl: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** The demo owner's personal access token: lets `churn publish` and the console work locally. */
+  ownerToken: string;
+}
+
+export interface PlatformOptions {
+  dataDir: string;
+  controlPlanePort: number;
+  edgePort: number;
+  host?: string;
+  log?: Logger;
+  /** Progress lines for a person watching start-up. */
+  progress?: (line: string) => void;
+  /** Rows of synthetic customers for the first model. */
+  demoRows?: number;
+}
+
+export interface Platform {
+  state: LocalState;
+  edge: LocalEdge;
+  controlPlane: RunningServer;
+  /** What start-up did, for the summary: whether the demo was created and a model trained. */
+  created: { tenant: boolean; model: boolean };
+  stop(): Promise<void>;
+}
+
+const ISSUER = "urn:churn:control-plane";
+const AUDIENCE = "urn:churn:api";
+
+/**
+ * Brings up the whole platform on embedded defaults: the edge in workerd with persisted KV, the control
+ * plane on a libSQL file, a demo tenant with an API client, and a first model trained and deployed.
+ */
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const progress = options.progress ?? (() => {});
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const host = options.host ?? "127.0.0.1";
+
+  const edge = await startLocalEdge({
+    port: options.edgePort,
+    host,
+    persistDir: join(dataDir, "edge"),
+    issuer: ISSUER,
+    audience: AUDIENCE,
+  });
+  progress(`edge (workerd) on ${edge.url}`);
+  let controlPlane: RunningServer | undefined;
+  let closeDb = () => {};
+  try {
+    const config = loadConfig({
+      ...process.env,
+      DATABASE_URL: process.env["DATABASE_URL"] ?? `file:${join(dataDir, "control-plane.db")}`,
+      TOKEN_ISSUER: ISSUER,
+      TOKEN_AUDIENCE: AUDIENCE,
+    });
+    const cp = await createControlPlane(config, kvEdgeStore(edge.kv), options.log);
+    closeDb = cp.close;
+    controlPlane = await listen(cp.app, host, options.controlPlanePort);
+    progress(`control plane on ${controlPlane.url}`);
+
+    const statePath = join(dataDir, "local.json");
+    const previous = existsSync(statePath)
+      ? (JSON.parse(await readFile(statePath, "utf8")) as Partial<LocalState>)
+      : undefined;
+    const known = previous?.tenantId
+      ? (await cp.deps.db.select().from(tenants).where(eq(tenants.id, previous.tenantId)).limit(1))[0]
+      : undefined;
+    let state: LocalState;
+    let createdTenant = false;
+    if (known && previous?.clientId && previous.clientSecret && previous.ownerToken) {
+      state = { ...(previous as LocalState), controlPlaneUrl: controlPlane.url, edgeUrl: edge.url };
+    } else {
+      const tenant = await createTenant(cp.deps.db, {
+        name: "Demo Telco",
+        ownerEmail: "owner@demo.local",
+        ownerName: "Demo Owner",
+      });
+      const client = await addApiClient(
+        cp.deps.db,
+        { actor: { type: "user", id: tenant.ownerId }, requestId: null, ip: null, userAgent: null },
+        { tenantId: tenant.tenantId, name: "demo-predict", scopes: ["predict", "feedback:write"] },
+      );
+      state = {
+        controlPlaneUrl: controlPlane.url,
+        edgeUrl: edge.url,
+        tenantId: tenant.tenantId,
+        clientId: client.clientId,
+        clientSecret: client.clientSecret,
+        ownerToken: tenant.ownerToken,
+      };
+      createdTenant = true;
+      progress(`created demo tenant ${state.tenantId}`);
+    }
+    await writeFile(statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+
+    const [deployed] = await cp.deps.db
+      .select({ revision: deployments.revision })
+      .from(deployments)
+      .where(eq(deployments.tenantId, state.tenantId))
+      .limit(1);
+    let trainedModel = false;
+    if (!deployed) {
+      await trainDemoModel(state, dataDir, options.demoRows ?? 5000, progress);
+      trainedModel = true;
+    }
+    const running = controlPlane;
+    return {
+      state,
+      edge,
+      controlPlane: running,
+      created: { tenant: createdTenant, model: trainedModel },
+      async stop() {
+        await running.close();
+        closeDb();
+        await edge.close();
+      },
+    };
+  } catch (err) {
+    await controlPlane?.close();
+    closeDb();
+    await edge.close();
+    throw err;
+  }
+}
+
+/** Synthetic Telco-schema customers → trainer → publish and deploy through the control-plane API. */
+async function trainDemoModel(
+  state: LocalState,
+  dataDir: string,
+  rows: number,
+  progress: (line: string) => void,
+): Promise<void> {
+  const demoDir = join(dataDir, "demo");
+  await mkdir(demoDir, { recursive: true });
+  const csvPath = join(demoDir, "customers.csv");
+  await writeFile(csvPath, toCsv(generateTelco(rows, 42), TELCO_COLUMNS));
+  progress(`generated ${rows} synthetic customers (${csvPath})`);
+  const result = await train({ data: csvPath, target: "Churn", positive: "Yes", out: join(demoDir, "model"), seed: 42 });
+  progress(
+    `trained ${result.manifest.family}: holdout ROC-AUC ${result.metrics.roc_auc.toFixed(3)}, parity ${result.parity.maxDiff.toExponential(1)}`,
+  );
+  const target = { url: state.controlPlaneUrl, token: state.ownerToken };
+  const published = await publishModelDir(target, result.outDir);
+  const deployment = await deployProduction(target, published.version.id, "initial demo model");
+  progress(`published ${published.version.name} v${published.version.version} and deployed (revision ${deployment.revision})`);
+}
