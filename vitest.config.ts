@@ -14,10 +14,19 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" } })],
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const model = inject("edgeModel");
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: { bindings: { TEST_MODEL_B64: model.modelB64, TEST_MANIFEST: model.manifestText } },
+            };
+          }),
+        ],
         test: {
           name: "edge",
           include: ["test/edge/**/*.test.ts"],
+          globalSetup: ["test/edge/global-setup.ts"],
           testTimeout: 30_000,
         },
       },

@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { validationError, issuesFromZod } from "../../shared/src/errors.ts";
+import { issuesFromZod, validationError } from "../../shared/src/errors.ts";
 import type { Deps, HonoEnv } from "./env.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
@@ -16,7 +16,8 @@ import { SERVICE_VERSION } from "./version.ts";
 export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   const app = new OpenAPIHono<HonoEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(issuesFromZod(result.error, result.target === "json" ? "" : result.target));
+      if (!result.success)
+        throw validationError(issuesFromZod(result.error, result.target === "json" ? "" : result.target));
     },
   });
   app.use("*", requestContext(deps));

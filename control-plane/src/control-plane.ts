@@ -18,7 +18,11 @@ export interface ControlPlane {
 }
 
 /** Opens and migrates the database, loads (or creates and publishes) the signing key, and builds the app. */
-export async function createControlPlane(config: Config, edge: EdgeStore, log?: Logger): Promise<ControlPlane> {
+export async function createControlPlane(
+  config: Config,
+  edge: EdgeStore,
+  log?: Logger,
+): Promise<ControlPlane> {
   const database = await openDatabase(config.DATABASE_URL, config.DATABASE_AUTH_TOKEN);
   await migrateDatabase(database);
   const keys = new KeyRing(database.db, edge);
@@ -50,7 +54,8 @@ export function listen(app: OpenAPIHono<HonoEnv>, host: string, port: number): P
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());
-            if ("closeAllConnections" in server) (server as { closeAllConnections(): void }).closeAllConnections();
+            if ("closeAllConnections" in server)
+              (server as { closeAllConnections(): void }).closeAllConnections();
           }),
       });
     });

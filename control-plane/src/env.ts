@@ -1,6 +1,6 @@
-import type { Config } from "./config.ts";
-import type { KeyRing } from "./auth/signing-keys.ts";
 import type { Principal } from "./auth/permissions.ts";
+import type { KeyRing } from "./auth/signing-keys.ts";
+import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { EdgeStore } from "./edge-store/edge-store.ts";
 import type { ModelValidator } from "./services/model-validation.ts";

@@ -25,9 +25,16 @@ export function createEdgeApp(options: EdgeAppOptions = {}): OpenAPIHono<HonoEnv
     },
   });
   app.use("*", requestContext());
-  app.onError((err, c) => renderError(c, err, c.get("requestId") ?? "unknown", (e) => console.error(JSON.stringify(e))));
+  app.onError((err, c) =>
+    renderError(c, err, c.get("requestId") ?? "unknown", (e) => console.error(JSON.stringify(e))),
+  );
   app.notFound((c) =>
-    renderError(c, new ChurnError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId"), () => {}),
+    renderError(
+      c,
+      new ChurnError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`),
+      c.get("requestId"),
+      () => {},
+    ),
   );
 
   registerHealth(app, EDGE_VERSION);

@@ -11,7 +11,10 @@ export interface Bindings {
 export const bindingsSchema = z.object({
   TOKEN_ISSUER: z.string().min(1),
   TOKEN_AUDIENCE: z.string().min(1),
-  EDGE_KV: z.custom<KVNamespace>((v) => typeof v === "object" && v !== null && "get" in v, "KV binding missing"),
+  EDGE_KV: z.custom<KVNamespace>(
+    (v) => typeof v === "object" && v !== null && "get" in v,
+    "KV binding missing",
+  ),
 });
 
 export interface HonoEnv {

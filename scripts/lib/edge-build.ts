@@ -17,7 +17,13 @@ function newestMtime(path: string): number {
 export async function buildEdge(): Promise<{ totalKiB: number; gzipKiB: number }> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [resolve(root, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", EDGE_BUNDLE_DIR],
+    [
+      resolve(root, "node_modules/wrangler/bin/wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--outdir",
+      EDGE_BUNDLE_DIR,
+    ],
     { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, maxBuffer: 16 * 1024 * 1024 },
   );
   const match = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(stdout);

@@ -28,7 +28,8 @@ export interface LocalEdge {
  */
 export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEdge> {
   const scriptPath = resolve(EDGE_BUNDLE_DIR, "worker.js");
-  if (!existsSync(scriptPath)) throw new Error(`Edge bundle not built: run \`npm run build:edge\` (${scriptPath})`);
+  if (!existsSync(scriptPath))
+    throw new Error(`Edge bundle not built: run \`npm run build:edge\` (${scriptPath})`);
   if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
   const miniflare = new Miniflare({
     name: "churn-edge",

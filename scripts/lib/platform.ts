@@ -156,12 +156,20 @@ async function trainDemoModel(
   const csvPath = join(demoDir, "customers.csv");
   await writeFile(csvPath, toCsv(generateTelco(rows, 42), TELCO_COLUMNS));
   progress(`generated ${rows} synthetic customers (${csvPath})`);
-  const result = await train({ data: csvPath, target: "Churn", positive: "Yes", out: join(demoDir, "model"), seed: 42 });
+  const result = await train({
+    data: csvPath,
+    target: "Churn",
+    positive: "Yes",
+    out: join(demoDir, "model"),
+    seed: 42,
+  });
   progress(
     `trained ${result.manifest.family}: holdout ROC-AUC ${result.metrics.roc_auc.toFixed(3)}, parity ${result.parity.maxDiff.toExponential(1)}`,
   );
   const target = { url: state.controlPlaneUrl, token: state.ownerToken };
   const published = await publishModelDir(target, result.outDir);
   const deployment = await deployProduction(target, published.version.id, "initial demo model");
-  progress(`published ${published.version.name} v${published.version.version} and deployed (revision ${deployment.revision})`);
+  progress(
+    `published ${published.version.name} v${published.version.version} and deployed (revision ${deployment.revision})`,
+  );
 }

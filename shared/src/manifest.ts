@@ -25,7 +25,10 @@ export const categoricalFeatureSchema = z.object({
   categories: z.array(z.string().max(256)).max(10_000),
 });
 
-export const featureSpecSchema = z.discriminatedUnion("type", [numericFeatureSchema, categoricalFeatureSchema]);
+export const featureSpecSchema = z.discriminatedUnion("type", [
+  numericFeatureSchema,
+  categoricalFeatureSchema,
+]);
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 export type NumericFeature = z.infer<typeof numericFeatureSchema>;
 export type CategoricalFeature = z.infer<typeof categoricalFeatureSchema>;

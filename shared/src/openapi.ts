@@ -14,7 +14,10 @@ const DESCRIPTIONS = {
 } as const;
 
 type ErrorStatus = keyof typeof DESCRIPTIONS;
-type ErrorResponse = { description: string; content: { "application/json": { schema: typeof errorEnvelopeSchema } } };
+type ErrorResponse = {
+  description: string;
+  content: { "application/json": { schema: typeof errorEnvelopeSchema } };
+};
 
 /** Declares the error responses a route can give, all with the shared envelope. */
 export function errorResponses(...statuses: ErrorStatus[]): Record<number, ErrorResponse> {

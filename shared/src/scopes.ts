@@ -1,7 +1,13 @@
 import { z } from "zod";
 
 /** OAuth2 scopes an API client can hold. `deployments:write` lets CI pipelines roll models out. */
-export const SCOPES = ["predict", "feedback:write", "models:publish", "models:read", "deployments:write"] as const;
+export const SCOPES = [
+  "predict",
+  "feedback:write",
+  "models:publish",
+  "models:read",
+  "deployments:write",
+] as const;
 export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;
 

@@ -39,7 +39,8 @@ export const publishCommand: Command = {
     } else {
       const v = published.version;
       io.out(`${published.created ? "published" : "already published"} ${v.name} v${v.version} (${v.id})\n`);
-      if (deployment) io.out(`deployed: revision ${deployment.revision}, production ${deployment.production.versionId}\n`);
+      if (deployment)
+        io.out(`deployed: revision ${deployment.revision}, production ${deployment.production.versionId}\n`);
     }
     return 0;
   },

@@ -31,6 +31,7 @@ export interface Principal {
 
 export function isAllowed(principal: Principal, permission: Permission): boolean {
   const rule = PERMISSIONS[permission];
-  if (principal.kind === "user") return principal.role !== null && (rule.roles as readonly Role[]).includes(principal.role);
+  if (principal.kind === "user")
+    return principal.role !== null && (rule.roles as readonly Role[]).includes(principal.role);
   return (rule.scopes as readonly string[]).some((s) => principal.scopes.has(s));
 }

@@ -118,7 +118,9 @@ export class KeyRing {
     // Every key that has not been retired for longer than a token lifetime stays published.
     const rows = await this.#db.select().from(signingKeys);
     const cutoff = Date.now() - 24 * 3600 * 1000;
-    const keys = rows.filter((r) => r.retiredAt === null || r.retiredAt > cutoff).map((r) => JSON.parse(r.publicJwk));
+    const keys = rows
+      .filter((r) => r.retiredAt === null || r.retiredAt > cutoff)
+      .map((r) => JSON.parse(r.publicJwk));
     this.#jwks = { keys };
     this.#verifyKey = createLocalJWKSet(this.#jwks);
   }

@@ -5,8 +5,8 @@ import { ChurnError } from "../../../shared/src/errors.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
 import { accessTokenClaimsSchema, TOKEN_ALG } from "../../../shared/src/oauth.ts";
 import { parseScopeString } from "../../../shared/src/scopes.ts";
-import { isAllowed, type Permission, type Principal } from "../auth/permissions.ts";
 import { PAT_PREFIX } from "../auth/pat.ts";
+import { isAllowed, type Permission, type Principal } from "../auth/permissions.ts";
 import { apiClients, personalAccessTokens, users } from "../db/schema/index.ts";
 import type { Deps, HonoEnv } from "../env.ts";
 
@@ -22,7 +22,10 @@ export function authenticate(): MiddlewareHandler<HonoEnv> {
     if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
     const token = match[1]!;
     const deps = c.get("deps");
-    c.set("principal", token.startsWith(PAT_PREFIX) ? await fromPat(deps, token) : await fromJwt(deps, token));
+    c.set(
+      "principal",
+      token.startsWith(PAT_PREFIX) ? await fromPat(deps, token) : await fromJwt(deps, token),
+    );
     await next();
   };
 }
@@ -42,7 +45,13 @@ async function fromPat(deps: Deps, token: string): Promise<Principal> {
     )
     .limit(1);
   if (!row) throw unauthorized("Personal access token is invalid, expired or revoked");
-  return { tenantId: row.user.tenantId, kind: "user", id: row.user.id, role: row.user.role, scopes: new Set() };
+  return {
+    tenantId: row.user.tenantId,
+    kind: "user",
+    id: row.user.id,
+    role: row.user.role,
+    scopes: new Set(),
+  };
 }
 
 async function fromJwt(deps: Deps, token: string): Promise<Principal> {

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { deploymentSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { getDeployment } from "../services/deployments.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 
 export const getDeploymentRoute = createRoute({
   method: "get",

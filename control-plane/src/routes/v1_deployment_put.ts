@@ -1,12 +1,12 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireContentType } from "../../../shared/src/content-type.ts";
 import { ChurnError } from "../../../shared/src/errors.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { deploymentRequestSchema, deploymentSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
-import { requireContentType } from "../../../shared/src/content-type.ts";
 import { updateDeployment } from "../services/deployments.ts";
 import { auditContextOf } from "../services/request-audit.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 
 export const putDeploymentRoute = createRoute({
   method: "put",
@@ -14,7 +14,11 @@ export const putDeploymentRoute = createRoute({
   summary: "Set the production, canary and shadow versions in one atomic change",
   description: "Send `If-Match` with the revision you read to refuse a concurrent change with 409.",
   security: bearerSecurity,
-  middleware: [authenticate(), requirePermission("deployments:write"), requireContentType("application/json")] as const,
+  middleware: [
+    authenticate(),
+    requirePermission("deployments:write"),
+    requireContentType("application/json"),
+  ] as const,
   request: { body: { required: true, content: { "application/json": { schema: deploymentRequestSchema } } } },
   responses: {
     200: { description: "New deployment", content: { "application/json": { schema: deploymentSchema } } },
@@ -25,7 +29,7 @@ export const putDeploymentRoute = createRoute({
 function parseIfMatch(header: string | undefined): number | null {
   if (!header) return null;
   const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
-  if (!match) throw new ChurnError("INVALID_REQUEST", "If-Match must be a deployment revision, e.g. \"3\"");
+  if (!match) throw new ChurnError("INVALID_REQUEST", 'If-Match must be a deployment revision, e.g. "3"');
   return Number(match[1]);
 }
 

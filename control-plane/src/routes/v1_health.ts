@@ -1,14 +1,16 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { errorResponses } from "../../../shared/src/openapi.ts";
 import { healthResponseSchema } from "../../../shared/src/predict.ts";
 import type { HonoEnv } from "../env.ts";
-import { errorResponses } from "../../../shared/src/openapi.ts";
 
 export const healthRoute = createRoute({
   method: "get",
   path: "/v1/health",
   summary: "Liveness",
-  responses: { 200: { description: "Alive", content: { "application/json": { schema: healthResponseSchema } } } },
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: healthResponseSchema } } },
+  },
 });
 
 export const readyRoute = createRoute({

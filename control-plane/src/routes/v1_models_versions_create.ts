@@ -1,14 +1,14 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { requireContentType } from "../../../shared/src/content-type.ts";
 import { ChurnError, issuesFromZod } from "../../../shared/src/errors.ts";
 import { manifestSchema } from "../../../shared/src/manifest.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { publishResponseSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
-import { requireContentType } from "../../../shared/src/content-type.ts";
 import { publishModelVersion } from "../services/registry.ts";
 import { auditContextOf } from "../services/request-audit.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 
 const modelNameParam = z.object({
   name: z
@@ -39,9 +39,15 @@ export function createPublishRoute(maxBytes: number) {
         },
       }),
     ] as const,
-    request: { params: modelNameParam, body: { content: { "multipart/form-data": { schema: publishForm } } } },
+    request: {
+      params: modelNameParam,
+      body: { content: { "multipart/form-data": { schema: publishForm } } },
+    },
     responses: {
-      200: { description: "Already published", content: { "application/json": { schema: publishResponseSchema } } },
+      200: {
+        description: "Already published",
+        content: { "application/json": { schema: publishResponseSchema } },
+      },
       201: { description: "Published", content: { "application/json": { schema: publishResponseSchema } } },
       ...errorResponses(400, 401, 403, 413, 415, 422),
     },
@@ -73,9 +79,13 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
     const manifest = manifestSchema.safeParse(manifestJson);
     if (!manifest.success) {
       const issues = issuesFromZod(manifest.error, "manifest");
-      throw new ChurnError("INVALID_REQUEST", `Manifest is invalid: ${issues[0]?.path}: ${issues[0]?.message}`, {
-        issues,
-      });
+      throw new ChurnError(
+        "INVALID_REQUEST",
+        `Manifest is invalid: ${issues[0]?.path}: ${issues[0]?.message}`,
+        {
+          issues,
+        },
+      );
     }
     const deps = c.get("deps");
     const result = await publishModelVersion(deps.db, deps.validator, auditContextOf(c), {

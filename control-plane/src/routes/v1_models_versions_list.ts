@@ -1,12 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { modelVersionSchema } from "../../../shared/src/registry.ts";
 import { models, modelVersions } from "../db/schema/index.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { toModelVersion } from "../services/registry.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 
 const listResponse = z.object({ versions: z.array(modelVersionSchema) }).meta({ id: "ModelVersionList" });
 
@@ -17,7 +17,12 @@ export const listVersionsRoute = createRoute({
   security: bearerSecurity,
   middleware: [authenticate(), requirePermission("models:read")] as const,
   request: {
-    params: z.object({ name: z.string().max(64).openapi({ param: { name: "name", in: "path" }, example: "churn" }) }),
+    params: z.object({
+      name: z
+        .string()
+        .max(64)
+        .openapi({ param: { name: "name", in: "path" }, example: "churn" }),
+    }),
   },
   responses: {
     200: { description: "Versions", content: { "application/json": { schema: listResponse } } },

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { requireContentType } from "../../../shared/src/content-type.ts";
 import { ChurnError, issuesFromZod } from "../../../shared/src/errors.ts";
 import { tokenRequestSchema, tokenResponseSchema } from "../../../shared/src/oauth.ts";
+import { errorResponses } from "../../../shared/src/openapi.ts";
 import { authenticateClient } from "../auth/clients.ts";
 import type { HonoEnv } from "../env.ts";
-import { requireContentType } from "../../../shared/src/content-type.ts";
-import { errorResponses } from "../../../shared/src/openapi.ts";
 
 export const tokenRoute = createRoute({
   method: "post",
@@ -46,7 +46,9 @@ export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
     const raw = isJson ? await c.req.json() : await c.req.parseBody();
     const parsed = tokenRequestSchema.safeParse(raw);
     if (!parsed.success) {
-      throw new ChurnError("invalid_request", "Malformed token request", { issues: issuesFromZod(parsed.error) });
+      throw new ChurnError("invalid_request", "Malformed token request", {
+        issues: issuesFromZod(parsed.error),
+      });
     }
     const body = parsed.data;
     if (body.grant_type !== "client_credentials") {

@@ -56,7 +56,9 @@ function toEdgeDeployment(row: DeploymentRow, refs: Map<string, VersionRef>): Ed
     tenantId: row.tenantId,
     revision: row.revision,
     production: deployed(row.productionVersionId),
-    ...(row.canaryVersionId ? { canary: { ...deployed(row.canaryVersionId), weight: row.canaryWeight ?? 0 } } : {}),
+    ...(row.canaryVersionId
+      ? { canary: { ...deployed(row.canaryVersionId), weight: row.canaryWeight ?? 0 } }
+      : {}),
     shadows: (JSON.parse(row.shadowVersionIds) as string[]).map(deployed),
     allowUnknownFields: false,
     updatedAt: toIso(row.updatedAt),
@@ -82,7 +84,11 @@ export async function updateDeployment(
 
   const row = await db.transaction(
     async (tx) => {
-      const [current] = await tx.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+      const [current] = await tx
+        .select()
+        .from(deployments)
+        .where(eq(deployments.tenantId, tenantId))
+        .limit(1);
       if (expectedRevision !== null && (current?.revision ?? 0) !== expectedRevision) {
         throw new ChurnError(
           "CONFLICT",
@@ -121,9 +127,17 @@ export async function updateDeployment(
         details: {
           revision: next.revision,
           from: current
-            ? { production: current.productionVersionId, canary: current.canaryVersionId, weight: current.canaryWeight }
+            ? {
+                production: current.productionVersionId,
+                canary: current.canaryVersionId,
+                weight: current.canaryWeight,
+              }
             : null,
-          to: { production: next.productionVersionId, canary: next.canaryVersionId, weight: next.canaryWeight },
+          to: {
+            production: next.productionVersionId,
+            canary: next.canaryVersionId,
+            weight: next.canaryWeight,
+          },
           reason: request.reason ?? null,
         },
       });
@@ -136,7 +150,11 @@ export async function updateDeployment(
   return toDeployment(db, row);
 }
 
-async function pushPointer(edge: EdgeStore, row: DeploymentRow, refs: Map<string, VersionRef>): Promise<void> {
+async function pushPointer(
+  edge: EdgeStore,
+  row: DeploymentRow,
+  refs: Map<string, VersionRef>,
+): Promise<void> {
   try {
     await edge.put(kvKeys.deployment(row.tenantId), JSON.stringify(toEdgeDeployment(row, refs)));
   } catch (err) {

@@ -27,7 +27,10 @@ export function onnxRuntimeValidator(): ModelValidator {
         for (const feature of manifest.features) {
           const input = inputs.get(feature.name);
           if (!input) {
-            throw new ChurnError("INVALID_MODEL", `Manifest feature '${feature.name}' has no graph input of that name`);
+            throw new ChurnError(
+              "INVALID_MODEL",
+              `Manifest feature '${feature.name}' has no graph input of that name`,
+            );
           }
           const expected = EXPECTED_INPUT_TYPE[feature.type];
           if (input.isTensor && input.type !== expected) {

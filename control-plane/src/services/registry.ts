@@ -43,7 +43,10 @@ export async function publishModelVersion(
 ): Promise<{ created: boolean; version: ModelVersion }> {
   const { manifest, bytes, tenantId, name } = input;
   if (manifest.name !== name) {
-    throw new ChurnError("INVALID_MODEL", `Manifest name '${manifest.name}' does not match the model '${name}'`);
+    throw new ChurnError(
+      "INVALID_MODEL",
+      `Manifest name '${manifest.name}' does not match the model '${name}'`,
+    );
   }
   const sha256 = await sha256Hex(bytes);
   if (manifest.onnx.sha256 !== sha256) {
@@ -111,7 +114,12 @@ async function ensureModel(tx: DbOrTx, audit: AuditContext, tenantId: string, na
   if (model) return model.id;
   const id = newId("model");
   await tx.insert(models).values({ id, tenantId, name, createdAt: Date.now() });
-  await appendAudit(tx, audit, { tenantId, action: "model.create", targets: [{ type: "model", id }], details: { name } });
+  await appendAudit(tx, audit, {
+    tenantId,
+    action: "model.create",
+    targets: [{ type: "model", id }],
+    details: { name },
+  });
   return id;
 }
 

@@ -22,9 +22,18 @@ export async function createTenant(
       const tenantId = newId("tenant");
       const ownerId = newId("user");
       const now = Date.now();
-      const audit: AuditContext = { actor: { type: "system", id: "bootstrap" }, requestId: null, ip: null, userAgent: null };
+      const audit: AuditContext = {
+        actor: { type: "system", id: "bootstrap" },
+        requestId: null,
+        ip: null,
+        userAgent: null,
+      };
       await tx.insert(tenants).values({ id: tenantId, name: input.name, createdAt: now });
-      await appendAudit(tx, audit, { tenantId, action: "tenant.create", targets: [{ type: "tenant", id: tenantId }] });
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "tenant.create",
+        targets: [{ type: "tenant", id: tenantId }],
+      });
       await tx.insert(users).values({
         id: ownerId,
         tenantId,
@@ -40,7 +49,11 @@ export async function createTenant(
         details: { role: "owner" },
       });
       const pat = await createPat(tx, { tenantId, userId: ownerId, name: "bootstrap", ttlDays: 90 });
-      await appendAudit(tx, audit, { tenantId, action: "pat.create", targets: [{ type: "pat", id: pat.id }] });
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "pat.create",
+        targets: [{ type: "pat", id: pat.id }],
+      });
       return { tenantId, ownerId, ownerToken: pat.token };
     },
     { behavior: "immediate" },
@@ -71,7 +84,11 @@ export async function addUser(
         details: { role: input.role },
       });
       const pat = await createPat(tx, { tenantId: input.tenantId, userId, name: "default", ttlDays: 30 });
-      await appendAudit(tx, audit, { tenantId: input.tenantId, action: "pat.create", targets: [{ type: "pat", id: pat.id }] });
+      await appendAudit(tx, audit, {
+        tenantId: input.tenantId,
+        action: "pat.create",
+        targets: [{ type: "pat", id: pat.id }],
+      });
       return { userId, token: pat.token };
     },
     { behavior: "immediate" },

@@ -43,7 +43,10 @@ export class ModelCache {
       kv.get(kvKeys.modelManifest(ref.versionId), "text"),
     ]);
     if (!bytes || !manifest) {
-      throw new ChurnError("MODEL_UNAVAILABLE", `Model version ${ref.versionId} is missing from the edge store`);
+      throw new ChurnError(
+        "MODEL_UNAVAILABLE",
+        `Model version ${ref.versionId} is missing from the edge store`,
+      );
     }
     return buildModel(ref.versionId, bytes, manifest, ref.sha256);
   }
@@ -56,7 +59,10 @@ export class ModelCache {
       if (id === keep) continue;
       const size = this.#sizes.get(id);
       if (size === undefined) continue; // still loading
-      this.#entries.get(id)?.then((m) => m.session.release()).catch(() => {});
+      this.#entries
+        .get(id)
+        ?.then((m) => m.session.release())
+        .catch(() => {});
       this.#entries.delete(id);
       this.#sizes.delete(id);
       total -= size;

@@ -17,7 +17,11 @@ interface Entry {
 export class DeploymentCache {
   readonly #entries = new Map<string, Entry>();
 
-  async get(kv: KVNamespace, tenantId: string, waitUntil: (p: Promise<unknown>) => void): Promise<EdgeDeployment> {
+  async get(
+    kv: KVNamespace,
+    tenantId: string,
+    waitUntil: (p: Promise<unknown>) => void,
+  ): Promise<EdgeDeployment> {
     const entry = this.#entries.get(tenantId);
     if (entry?.value) {
       if (Date.now() - entry.fetchedAt > FRESH_MS && !entry.refreshing) {

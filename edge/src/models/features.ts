@@ -27,7 +27,9 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
     features,
     encode(records, allowUnknownFields) {
       const n = records.length;
-      const columns = features.map((f) => (f.type === "numeric" ? new Float32Array(n) : new Array<string>(n)));
+      const columns = features.map((f) =>
+        f.type === "numeric" ? new Float32Array(n) : new Array<string>(n),
+      );
       const customerIds = new Array<string | undefined>(n);
       const issues: FieldIssue[] = [];
       const report = (row: number, field: string, message: string) => {
@@ -67,7 +69,8 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
               if (feature.required) report(row, feature.name, "required category is missing");
               column[row] = "";
             } else if (typeof value === "string") {
-              if (value.length > MAX_STRING_LENGTH) report(row, feature.name, `longer than ${MAX_STRING_LENGTH} characters`);
+              if (value.length > MAX_STRING_LENGTH)
+                report(row, feature.name, `longer than ${MAX_STRING_LENGTH} characters`);
               column[row] = value;
             } else if (typeof value === "number" && Number.isFinite(value)) {
               column[row] = String(value);

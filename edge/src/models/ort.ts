@@ -1,5 +1,5 @@
-import * as ort from "onnxruntime-web/wasm";
 import ortWasm from "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+import * as ort from "onnxruntime-web/wasm";
 
 /**
  * workerd forbids compiling WebAssembly from bytes at run time, so ORT cannot fetch and compile its own
@@ -10,7 +10,11 @@ const SENTINEL = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x63, 0x68, 0x72, 0x6e]
 
 function isSentinel(source: unknown): boolean {
   const bytes =
-    source instanceof Uint8Array ? source : source instanceof ArrayBuffer ? new Uint8Array(source) : undefined;
+    source instanceof Uint8Array
+      ? source
+      : source instanceof ArrayBuffer
+        ? new Uint8Array(source)
+        : undefined;
   if (!bytes || bytes.byteLength !== SENTINEL.byteLength) return false;
   return bytes.every((b, i) => b === SENTINEL[i]);
 }

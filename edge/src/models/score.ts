@@ -7,7 +7,11 @@ export interface Scores {
 }
 
 /** Runs the graph on encoded columns; only the outputs the manifest names are fetched. */
-export async function score(model: LoadedModel, columns: (Float32Array | string[])[], n: number): Promise<Scores> {
+export async function score(
+  model: LoadedModel,
+  columns: (Float32Array | string[])[],
+  n: number,
+): Promise<Scores> {
   const { ort, session, manifest } = model;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
   manifest.features.forEach((feature, j) => {

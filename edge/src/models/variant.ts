@@ -19,7 +19,9 @@ export function chooseVariant(
 ): { variant: Variant; ref: DeployedVersion } {
   const canary = deployment.canary;
   if (!canary || canary.weight <= 0) return { variant: "production", ref: deployment.production };
-  const bucket = customerId ? bucketOf(`${deployment.tenantId}:${customerId}`) : Math.floor(Math.random() * 10_000);
+  const bucket = customerId
+    ? bucketOf(`${deployment.tenantId}:${customerId}`)
+    : Math.floor(Math.random() * 10_000);
   return bucket < canary.weight * 100
     ? { variant: "canary", ref: canary }
     : { variant: "production", ref: deployment.production };

@@ -6,7 +6,9 @@ export const healthRoute = createRoute({
   method: "get",
   path: "/v1/health",
   summary: "Liveness",
-  responses: { 200: { description: "Alive", content: { "application/json": { schema: healthResponseSchema } } } },
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: healthResponseSchema } } },
+  },
 });
 
 export function registerHealth(app: OpenAPIHono<HonoEnv>, version: string): void {

@@ -31,10 +31,16 @@ export function registerModelsLive(app: OpenAPIHono<HonoEnv>, resolver: KeyResol
     },
   });
   app.openapi(route, async (c) => {
-    const { model, deployment } = await resolveServingModel(c.env.EDGE_KV, c.get("principal").tenantId, undefined, (p) =>
-      c.executionCtx.waitUntil(p),
+    const { model, deployment } = await resolveServingModel(
+      c.env.EDGE_KV,
+      c.get("principal").tenantId,
+      undefined,
+      (p) => c.executionCtx.waitUntil(p),
     );
-    const strip = (r: { versionId: string; version: number }) => ({ versionId: r.versionId, version: r.version });
+    const strip = (r: { versionId: string; version: number }) => ({
+      versionId: r.versionId,
+      version: r.version,
+    });
     return c.json(
       {
         name: model.manifest.name,

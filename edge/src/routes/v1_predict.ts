@@ -80,7 +80,8 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
     );
     const { model, ref, variant } = serving;
     const encoded = model.encoder.encode(records, serving.deployment.allowUnknownFields);
-    if (encoded.issues.length > 0) throw validationError(encoded.issues, "Records do not match the live model");
+    if (encoded.issues.length > 0)
+      throw validationError(encoded.issues, "Records do not match the live model");
     const n = records.length;
     const { probabilities, contributions } = await score(model, encoded.columns, n);
     const { threshold, riskBands, name } = model.manifest;

@@ -1,0 +1,159 @@
+import type { FeatureSpec } from "../../shared/src/manifest.ts";
+import type { Dataset } from "./dataset.ts";
+import { categoricalInput, type FeatureBatch, numericInput } from "./features.ts";
+
+const f32 = Math.fround;
+
+/** Impute NaN with the training mean, then standardise. Constants are float32, as in the ONNX graph. */
+export interface NumericEncoding {
+  kind: "numeric";
+  name: string;
+  mean: number;
+  std: number;
+  hadMissing: boolean;
+  min: number;
+  max: number;
+}
+
+/** One-hot over training categories (sorted); missing, rare-beyond-the-cap and unseen values encode as zeros. */
+export interface CategoricalEncoding {
+  kind: "categorical";
+  name: string;
+  categories: string[];
+  hadMissing: boolean;
+}
+
+export type FeatureEncoding = NumericEncoding | CategoricalEncoding;
+
+/**
+ * Fitted preprocessing, plain data so the TS predictor and the ONNX exporter read the same numbers.
+ * Encoded layout: every numeric feature's single column first (in feature order), then each categorical
+ * feature's one-hot block (in feature order). `features` itself keeps the dataset's column order.
+ */
+export interface Preprocessor {
+  features: FeatureEncoding[];
+  width: number;
+}
+
+export interface PreprocessOptions {
+  /** Most frequent categories kept per feature; the rest encode as zeros. */
+  maxCategories?: number;
+}
+
+export const DEFAULT_MAX_CATEGORIES = 100;
+
+export function fitPreprocessor(
+  dataset: Dataset,
+  trainRows: readonly number[],
+  options: PreprocessOptions = {},
+): Preprocessor {
+  const maxCategories = options.maxCategories ?? DEFAULT_MAX_CATEGORIES;
+  const features: FeatureEncoding[] = dataset.features.map((column) => {
+    if (column.kind === "numeric") {
+      let sum = 0;
+      let count = 0;
+      let min = Number.POSITIVE_INFINITY;
+      let max = Number.NEGATIVE_INFINITY;
+      for (const r of trainRows) {
+        const raw = column.values[r]!;
+        if (Number.isNaN(raw)) continue;
+        // The graph sees float32 inputs, so the mean is taken over those; the range stays in source units.
+        sum += f32(raw);
+        count++;
+        if (raw < min) min = raw;
+        if (raw > max) max = raw;
+      }
+      const mean = f32(count > 0 ? sum / count : 0);
+      // Imputed cells sit at the mean, so they count towards n with zero deviation (impute, then scale).
+      let squares = 0;
+      for (const r of trainRows) {
+        const x = f32(column.values[r]!);
+        if (!Number.isNaN(x)) squares += (x - mean) ** 2;
+      }
+      const rawStd = f32(Math.sqrt(squares / Math.max(trainRows.length, 1)));
+      const std = rawStd > 1e-12 && Number.isFinite(rawStd) ? rawStd : 1;
+      return {
+        kind: "numeric",
+        name: column.name,
+        mean,
+        std,
+        hadMissing: column.missing > 0,
+        min: count > 0 ? min : 0,
+        max: count > 0 ? max : 0,
+      };
+    }
+    const counts = new Map<string, number>();
+    for (const r of trainRows) {
+      const v = column.values[r]!;
+      if (v !== "") counts.set(v, (counts.get(v) ?? 0) + 1);
+    }
+    const kept = [...counts.entries()]
+      .sort((a, b) => b[1] - a[1] || compareStrings(a[0], b[0]))
+      .slice(0, maxCategories)
+      .map(([value]) => value)
+      .sort(compareStrings);
+    return { kind: "categorical", name: column.name, categories: kept, hadMissing: column.missing > 0 };
+  });
+  return { features, width: encodedWidth(features) };
+}
+
+/** Code-unit order, so the result never depends on the runtime's locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function encodedWidth(features: readonly FeatureEncoding[]): number {
+  let width = 0;
+  for (const f of features) width += f.kind === "numeric" ? 1 : f.categories.length;
+  return width;
+}
+
+/** First encoded column and column count of each feature (indexed like `pre.features`). */
+export function encodedBlocks(pre: Preprocessor): { offset: number; size: number }[] {
+  const blocks: { offset: number; size: number }[] = new Array(pre.features.length);
+  let offset = 0;
+  pre.features.forEach((f, j) => {
+    if (f.kind === "numeric") blocks[j] = { offset: offset++, size: 1 };
+  });
+  pre.features.forEach((f, j) => {
+    if (f.kind === "categorical") {
+      blocks[j] = { offset, size: f.categories.length };
+      offset += f.categories.length;
+    }
+  });
+  return blocks;
+}
+
+/** Encodes a batch to a row-major rows x width matrix using float32 arithmetic (mirrors the ONNX graph). */
+export function encode(pre: Preprocessor, batch: FeatureBatch): Float32Array {
+  const { width } = pre;
+  const out = new Float32Array(batch.rows * width);
+  const blocks = encodedBlocks(pre);
+  pre.features.forEach((feature, j) => {
+    const { offset } = blocks[j]!;
+    if (feature.kind === "numeric") {
+      const x = numericInput(batch, feature.name);
+      for (let i = 0; i < batch.rows; i++) {
+        const value = Number.isNaN(x[i]!) ? feature.mean : x[i]!;
+        out[i * width + offset] = f32(f32(value - feature.mean) / feature.std);
+      }
+      return;
+    }
+    const index = new Map(feature.categories.map((c, k) => [c, k]));
+    const x = categoricalInput(batch, feature.name);
+    for (let i = 0; i < batch.rows; i++) {
+      const k = index.get(x[i]!);
+      if (k !== undefined) out[i * width + offset + k] = 1;
+    }
+  });
+  return out;
+}
+
+/** Manifest feature specs, in feature order. */
+export function featureSpecs(pre: Preprocessor): FeatureSpec[] {
+  return pre.features.map((f) =>
+    f.kind === "numeric"
+      ? { name: f.name, type: "numeric", required: !f.hadMissing, min: f.min, max: f.max }
+      : { name: f.name, type: "categorical", required: !f.hadMissing, categories: f.categories },
+  );
+}
