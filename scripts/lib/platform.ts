@@ -6,7 +6,7 @@ import { loadConfig } from "../../control-plane/src/config.ts";
 import { createControlPlane, listen, type RunningServer } from "../../control-plane/src/control-plane.ts";
 import { deployments, tenants } from "../../control-plane/src/db/schema/index.ts";
 import { kvEdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
-import type { Logger } from "../../control-plane/src/env.ts";
+import type { Deps, Logger } from "../../control-plane/src/env.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { deployProduction, publishModelDir } from "../../trainer/src/control-plane-client.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
@@ -39,6 +39,8 @@ export interface Platform {
   state: LocalState;
   edge: LocalEdge;
   controlPlane: RunningServer;
+  /** The control plane's dependencies, for tools and tests that administer tenants directly. */
+  deps: Deps;
   /** What start-up did, for the summary: whether the demo was created and a model trained. */
   created: { tenant: boolean; model: boolean };
   stop(): Promise<void>;
@@ -129,6 +131,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       state,
       edge,
       controlPlane: running,
+      deps: cp.deps,
       created: { tenant: createdTenant, model: trainedModel },
       async stop() {
         await running.close();

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
-import { trainFixtureModel } from "../helpers/model-fixture.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -10,13 +11,30 @@ declare module "vitest" {
   }
 }
 
-/** Trains the fixture model in Node once; the workerd tests receive its bytes as bindings. */
+const run = promisify(execFile);
+const churn = resolve(import.meta.dirname, "../../bin/churn.js");
+
+/** Trains the fixture model with the real CLI; the workerd tests receive its bytes as bindings. */
 export default async function setup(project: TestProject) {
   const dir = await mkdtemp(join(tmpdir(), "churn-edge-fixture-"));
-  const fixture = await trainFixtureModel(dir);
+  const csv = join(dir, "customers.csv");
+  const out = join(dir, "model");
+  await run(process.execPath, [churn, "synth", "--rows", "1500", "--seed", "7", "--out", csv]);
+  await run(process.execPath, [
+    churn,
+    "train",
+    "--data",
+    csv,
+    "--target",
+    "Churn",
+    "--positive",
+    "Yes",
+    "--out",
+    out,
+  ]);
   project.provide("edgeModel", {
-    modelB64: Buffer.from(fixture.bytes).toString("base64"),
-    manifestText: fixture.manifestText,
+    modelB64: (await readFile(join(out, "model.onnx"))).toString("base64"),
+    manifestText: await readFile(join(out, "manifest.json"), "utf8"),
   });
   return () => rm(dir, { recursive: true, force: true });
 }

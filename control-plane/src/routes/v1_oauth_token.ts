@@ -13,7 +13,7 @@ export const tokenRoute = createRoute({
   description:
     "Send `grant_type=client_credentials` with the client id and secret as HTTP Basic or as form fields. " +
     "Returns a short-lived EdDSA-signed JWT accepted by the edge and the control plane.",
-  middleware: [requireContentType("application/x-www-form-urlencoded", "application/json")] as const,
+  middleware: [requireContentType("application/x-www-form-urlencoded")] as const,
   request: {
     body: {
       required: true,
@@ -33,52 +33,71 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   const colon = decoded.indexOf(":");
   if (colon < 0) return null;
   // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-  return {
-    id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")),
-    secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")),
-  };
+  try {
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")),
+    };
+  } catch {
+    throw new ChurnError("invalid_client", "HTTP Basic credentials are not valid form-urlencoded text", {
+      headers: { "www-authenticate": 'Basic realm="churn"' },
+    });
+  }
 }
 
 export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
-  app.openapi(tokenRoute, async (c) => {
-    const deps = c.get("deps");
-    const isJson = c.req.header("content-type")?.toLowerCase().startsWith("application/json");
-    const raw = isJson ? await c.req.json() : await c.req.parseBody();
-    const parsed = tokenRequestSchema.safeParse(raw);
-    if (!parsed.success) {
-      throw new ChurnError("invalid_request", "Malformed token request", {
-        issues: issuesFromZod(parsed.error),
-      });
-    }
-    const body = parsed.data;
-    if (body.grant_type !== "client_credentials") {
-      throw new ChurnError("unsupported_grant_type", "Only grant_type=client_credentials is supported");
-    }
-    const basic = basicCredentials(c.req.header("authorization"));
-    const clientId = basic?.id ?? body.client_id;
-    const clientSecret = basic?.secret ?? body.client_secret;
-    if (!clientId || !clientSecret) {
-      throw new ChurnError("invalid_client", "Client credentials are required (HTTP Basic or form fields)", {
-        headers: { "www-authenticate": 'Basic realm="churn"' },
-      });
-    }
-    const client = await authenticateClient(deps.db, clientId, clientSecret);
-    const granted = client.scopes;
-    const requested = body.scope ? body.scope.split(" ").filter(Boolean) : granted;
-    const notGranted = requested.filter((s) => !granted.includes(s));
-    if (notGranted.length > 0) {
-      throw new ChurnError("invalid_scope", `Scope not granted to this client: ${notGranted.join(" ")}`);
-    }
-    const scope = requested.join(" ");
-    const ttl = deps.config.TOKEN_TTL_SECONDS;
-    const { token } = await deps.keys.sign(
-      { tid: client.tenantId, sub: client.id, scope },
-      ttl,
-      deps.config.TOKEN_ISSUER,
-      deps.config.TOKEN_AUDIENCE,
-    );
-    c.header("cache-control", "no-store");
-    c.header("pragma", "no-cache");
-    return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: ttl, scope }, 200);
-  });
+  app.openapi(
+    tokenRoute,
+    async (c) => {
+      const deps = c.get("deps");
+      const parsed = tokenRequestSchema.safeParse(await c.req.parseBody());
+      if (!parsed.success) {
+        throw new ChurnError("invalid_request", "Malformed token request", {
+          issues: issuesFromZod(parsed.error),
+        });
+      }
+      const body = parsed.data;
+      if (body.grant_type !== "client_credentials") {
+        throw new ChurnError("unsupported_grant_type", "Only grant_type=client_credentials is supported");
+      }
+      const basic = basicCredentials(c.req.header("authorization"));
+      const clientId = basic?.id ?? body.client_id;
+      const clientSecret = basic?.secret ?? body.client_secret;
+      if (!clientId || !clientSecret) {
+        throw new ChurnError(
+          "invalid_client",
+          "Client credentials are required (HTTP Basic or form fields)",
+          {
+            headers: { "www-authenticate": 'Basic realm="churn"' },
+          },
+        );
+      }
+      const client = await authenticateClient(deps.db, clientId, clientSecret);
+      const granted = client.scopes;
+      const requested = body.scope ? body.scope.split(" ").filter(Boolean) : granted;
+      const notGranted = requested.filter((s) => !granted.includes(s));
+      if (notGranted.length > 0) {
+        throw new ChurnError("invalid_scope", `Scope not granted to this client: ${notGranted.join(" ")}`);
+      }
+      const scope = requested.join(" ");
+      const ttl = deps.config.TOKEN_TTL_SECONDS;
+      const { token } = await deps.keys.sign(
+        { tid: client.tenantId, sub: client.id, scope },
+        ttl,
+        deps.config.TOKEN_ISSUER,
+        deps.config.TOKEN_AUDIENCE,
+      );
+      c.header("cache-control", "no-store");
+      c.header("pragma", "no-cache");
+      return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: ttl, scope }, 200);
+    },
+    (result) => {
+      // RFC 6749 §5.2: a malformed token request is `invalid_request`, not the platform's INVALID_REQUEST.
+      if (!result.success) {
+        throw new ChurnError("invalid_request", "Malformed token request", {
+          issues: issuesFromZod(result.error),
+        });
+      }
+    },
+  );
 }

@@ -1,0 +1,9 @@
+declare namespace Cloudflare {
+  interface Env {
+    EDGE_KV: KVNamespace;
+    TOKEN_ISSUER: string;
+    TOKEN_AUDIENCE: string;
+    TEST_MODEL_B64: string;
+    TEST_MANIFEST: string;
+  }
+}

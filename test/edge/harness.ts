@@ -1,0 +1,126 @@
+import { env, SELF } from "cloudflare:test";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { sha256Hex } from "../../shared/src/hash.ts";
+import { newId } from "../../shared/src/ids.ts";
+import { type EdgeDeployment, kvKeys } from "../../shared/src/kv.ts";
+import { type Manifest, manifestSchema } from "../../shared/src/manifest.ts";
+
+export const EDGE = "https://edge.test";
+
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+let signingKey: Promise<SigningKey> | undefined;
+
+/** One EdDSA key per test file, published to KV exactly as the control plane publishes its JWKS. */
+export function testSigningKey(): Promise<SigningKey> {
+  signingKey ??= (async () => {
+    const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+    const kid = newId("key");
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: "EdDSA", use: "sig" };
+    const existing = await env.EDGE_KV.get<{ keys: JWK[] }>(kvKeys.jwks(), "json");
+    await env.EDGE_KV.put(kvKeys.jwks(), JSON.stringify({ keys: [...(existing?.keys ?? []), publicJwk] }));
+    return { kid, privateKey: privateKey as CryptoKey, publicJwk };
+  })();
+  return signingKey;
+}
+
+export interface TokenOptions {
+  scope?: string;
+  tenantId?: string;
+  audience?: string;
+  issuer?: string;
+  expiresIn?: string | number;
+  notBefore?: string | number;
+  kid?: string;
+  key?: CryptoKey;
+}
+
+export function modelBytes(): Uint8Array {
+  return Uint8Array.from(atob(env.TEST_MODEL_B64), (c) => c.charCodeAt(0));
+}
+
+export function fixtureManifest(): Manifest {
+  return manifestSchema.parse(JSON.parse(env.TEST_MANIFEST));
+}
+
+/**
+ * Puts a model version's bytes and manifest under their immutable keys; returns the version reference.
+ * The reference always carries the genuine model's sha256, so passing other bytes simulates corruption.
+ */
+export async function seedVersion(bytes: Uint8Array = modelBytes(), version = 1) {
+  const versionId = newId("modelVersion");
+  await env.EDGE_KV.put(kvKeys.modelBytes(versionId), bytes);
+  await env.EDGE_KV.put(kvKeys.modelManifest(versionId), env.TEST_MANIFEST);
+  return { versionId, version, sha256: await sha256Hex(modelBytes()) };
+}
+
+export async function writePointer(
+  tenantId: string,
+  deployment: Omit<EdgeDeployment, "tenantId" | "updatedAt">,
+) {
+  const pointer: EdgeDeployment = { tenantId, updatedAt: new Date().toISOString(), ...deployment };
+  await env.EDGE_KV.put(kvKeys.deployment(tenantId), JSON.stringify(pointer));
+}
+
+/** A fresh tenant per test, with the fixture model deployed to production unless told otherwise. */
+export async function newTenant(options: { deploy?: boolean } = {}) {
+  const tenantId = newId("tenant");
+  const key = await testSigningKey();
+  const production = options.deploy === false ? undefined : await seedVersion();
+  if (production)
+    await writePointer(tenantId, { revision: 1, production, shadows: [], allowUnknownFields: false });
+
+  const token = (opts: TokenOptions = {}) =>
+    new SignJWT({ tid: opts.tenantId ?? tenantId, scope: opts.scope ?? "predict feedback:write" })
+      .setProtectedHeader({ alg: "EdDSA", kid: opts.kid ?? key.kid })
+      .setIssuer(opts.issuer ?? env.TOKEN_ISSUER)
+      .setAudience(opts.audience ?? env.TOKEN_AUDIENCE)
+      .setSubject(newId("client"))
+      .setIssuedAt()
+      .setNotBefore(opts.notBefore ?? "0s")
+      .setExpirationTime(opts.expiresIn ?? "10m")
+      .setJti(newId("token"))
+      .sign(opts.key ?? key.privateKey);
+
+  const predict = async (body: unknown, init: { token?: string; contentType?: string } = {}) =>
+    SELF.fetch(`${EDGE}/v1/predict`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${init.token ?? (await token())}`,
+        "content-type": init.contentType ?? "application/json",
+      },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  return { tenantId, production, token, predict, key };
+}
+
+/** A raw customer record that matches the fixture model's schema. */
+export function customer(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const record: Record<string, unknown> = {};
+  for (const feature of fixtureManifest().features) {
+    record[feature.name] =
+      feature.type === "numeric"
+        ? ((feature.min ?? 0) + (feature.max ?? 1)) / 2
+        : (feature.categories[0] ?? "x");
+  }
+  return { ...record, ...overrides };
+}
+
+export async function errorOf(
+  res: Response,
+): Promise<{
+  code: string;
+  message: string;
+  requestId: string;
+  issues?: { path: string; message: string }[];
+}> {
+  const body = (await res.json()) as {
+    error: { code: string; message: string; requestId: string; issues?: { path: string; message: string }[] };
+  };
+  return body.error;
+}

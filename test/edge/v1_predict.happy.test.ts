@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import type { PredictResponse } from "../../shared/src/predict.ts";
+import { customer, fixtureManifest, newTenant } from "./harness.ts";
+
+describe("POST /v1/predict (happy path)", () => {
+  it("scores one customer with the tenant's live model", async () => {
+    const tenant = await newTenant();
+    const res = await tenant.predict({ records: [customer({ customerId: "c-1" })] });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBeTruthy();
+    const body = (await res.json()) as PredictResponse;
+    const [p] = body.predictions;
+    expect(p!.probability).toBeGreaterThan(0);
+    expect(p!.probability).toBeLessThan(1);
+    expect(p!.customerId).toBe("c-1");
+    expect(p!.contact).toBe(p!.probability >= fixtureManifest().threshold);
+    expect(["low", "medium", "high"]).toContain(p!.riskBand);
+    expect(p!.reasons).toBeUndefined();
+    expect(body.model).toMatchObject({
+      versionId: tenant.production!.versionId,
+      version: 1,
+      variant: "production",
+      name: fixtureManifest().name,
+    });
+  });
+
+  it("explains with the top reasons, largest effect first, summing with the base margin to the logit", async () => {
+    const tenant = await newTenant();
+    const features = fixtureManifest().features.length;
+    const res = await tenant.predict({ records: [customer()], explain: true, topReasons: features });
+    const body = (await res.json()) as PredictResponse;
+    const p = body.predictions[0]!;
+    const reasons = p.reasons!;
+    expect(reasons).toHaveLength(features);
+    const magnitudes = reasons.map((r) => Math.abs(r.contribution));
+    expect([...magnitudes].sort((a, b) => b - a)).toEqual(magnitudes);
+    const base = fixtureManifest().outputs.contributions!.baseMargin;
+    const margin = base + reasons.reduce((sum, r) => sum + r.contribution, 0);
+    expect(1 / (1 + Math.exp(-margin))).toBeCloseTo(p.probability, 5);
+  });
+
+  it("scores 1,000 records in one call, in order", async () => {
+    const tenant = await newTenant();
+    const records = Array.from({ length: 1000 }, (_, i) => customer({ tenure: i % 72, customerId: `c${i}` }));
+    const res = await tenant.predict({ records, explain: true });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as PredictResponse;
+    expect(body.predictions).toHaveLength(1000);
+    expect(body.predictions[999]!.customerId).toBe("c999");
+    expect(new Set(body.predictions.map((p) => p.predictionId)).size).toBe(1000);
+  });
+
+  it("accepts categories the model never saw", async () => {
+    const tenant = await newTenant();
+    const categorical = fixtureManifest().features.find((f) => f.type === "categorical")!;
+    const res = await tenant.predict({ records: [customer({ [categorical.name]: "something new" })] });
+    expect(res.status).toBe(200);
+  });
+
+  it("reports the live model", async () => {
+    const tenant = await newTenant();
+    const { SELF } = await import("cloudflare:test");
+    const res = await SELF.fetch("https://edge.test/v1/models/live", {
+      headers: { authorization: `Bearer ${await tenant.token()}` },
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { production: { versionId: string }; features: unknown[] };
+    expect(body.production.versionId).toBe(tenant.production!.versionId);
+    expect(body.features).toHaveLength(fixtureManifest().features.length);
+  });
+});

@@ -1,0 +1,67 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { PredictResponse } from "../../shared/src/predict.ts";
+import { customer, EDGE, errorOf, newTenant } from "./harness.ts";
+import { expectTokenAttacksRefused } from "./token-attacks.ts";
+
+describe("POST /v1/predict (security)", () => {
+  it("refuses every forged, expired or misdirected token", async () => {
+    const tenant = await newTenant();
+    await expectTokenAttacksRefused(
+      (authorization) =>
+        SELF.fetch(`${EDGE}/v1/predict`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+          body: JSON.stringify({ records: [customer()] }),
+        }),
+      tenant,
+    );
+  });
+
+  it("refuses a token without the predict scope", async () => {
+    const tenant = await newTenant();
+    const res = await tenant.predict(
+      { records: [customer()] },
+      { token: await tenant.token({ scope: "feedback:write" }) },
+    );
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe("INSUFFICIENT_SCOPE");
+  });
+
+  it("serves each tenant only its own model; the tenant comes from the token alone", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const bodyA = (await (await a.predict({ records: [customer()] })).json()) as PredictResponse;
+    const bodyB = (await (await b.predict({ records: [customer()] })).json()) as PredictResponse;
+    expect(bodyA.model.versionId).toBe(a.production!.versionId);
+    expect(bodyB.model.versionId).toBe(b.production!.versionId);
+    // Naming another tenant in the body or a header changes nothing.
+    const res = await SELF.fetch(`${EDGE}/v1/predict`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await b.token()}`,
+        "content-type": "application/json",
+        "x-tenant-id": a.tenantId,
+      },
+      body: JSON.stringify({ tenantId: a.tenantId, records: [customer()] }),
+    });
+    expect(((await res.json()) as PredictResponse).model.versionId).toBe(b.production!.versionId);
+  });
+
+  it("a tenant with no deployment gets 503 MODEL_UNAVAILABLE, never another tenant's model", async () => {
+    await newTenant();
+    const empty = await newTenant({ deploy: false });
+    const res = await empty.predict({ records: [customer()] });
+    expect(res.status).toBe(503);
+    expect((await errorOf(res)).code).toBe("MODEL_UNAVAILABLE");
+  });
+
+  it("GET /v1/models/live refuses forged tokens too", async () => {
+    const tenant = await newTenant();
+    await expectTokenAttacksRefused(
+      (authorization) =>
+        SELF.fetch(`${EDGE}/v1/models/live`, { headers: authorization ? { authorization } : {} }),
+      tenant,
+    );
+  });
+});
