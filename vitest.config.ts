@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    silent: "passed-only",
     projects: [
       {
         test: {
@@ -10,7 +11,6 @@ export default defineConfig({
           environment: "node",
           include: ["test/{shared,trainer,control-plane,e2e}/**/*.test.ts"],
           testTimeout: 60_000,
-          silent: "passed-only",
           hookTimeout: 120_000,
         },
       },
@@ -26,10 +26,10 @@ export default defineConfig({
         ],
         test: {
           name: "edge",
+          isolate: false,
           include: ["test/edge/**/*.test.ts"],
           globalSetup: ["test/edge/global-setup.ts"],
           testTimeout: 30_000,
-          silent: "passed-only",
         },
       },
     ],

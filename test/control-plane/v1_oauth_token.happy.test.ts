@@ -74,22 +74,6 @@ describe("POST /v1/oauth/token (client credentials)", () => {
     expect(payload["scope"]).toBe("models:read");
   });
 
-  it("accepts a JSON body too", async () => {
-    const t = await h.newTenant();
-    const client = await t.addApiClient(["predict"]);
-    const res = await h.request("/v1/oauth/token", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        grant_type: "client_credentials",
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-      }),
-    });
-    expect(res.status).toBe(200);
-    expect(tokenResponseSchema.parse(await res.json()).scope).toBe("predict");
-  });
-
   it("narrows the token to a requested subset of the granted scopes, and the narrowing is enforced", async () => {
     const t = await h.newTenant();
     const client = await t.addApiClient(["models:read", "models:publish", "deployments:write"]);

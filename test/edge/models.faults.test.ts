@@ -6,7 +6,7 @@ describe("model loading faults", () => {
   it("a corrupted model with no earlier good version is a clean 503", async () => {
     const tenant = await newTenant({ deploy: false });
     const corrupt = modelBytes().slice();
-    corrupt[corrupt.length - 10] ^= 0xff;
+    corrupt[corrupt.length - 10] = (corrupt[corrupt.length - 10] ?? 0) ^ 0xff;
     const ref = await seedVersion(corrupt);
     await writePointer(tenant.tenantId, {
       revision: 1,
