@@ -111,9 +111,7 @@ export function customer(overrides: Record<string, unknown> = {}): Record<string
   return { ...record, ...overrides };
 }
 
-export async function errorOf(
-  res: Response,
-): Promise<{
+export async function errorOf(res: Response): Promise<{
   code: string;
   message: string;
   requestId: string;

@@ -15,6 +15,14 @@ import { TOKEN_ALG } from "../../../shared/src/oauth.ts";
 import type { Db } from "../db/client.ts";
 import { signingKeys } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";
+import { type AuditContext, appendAudit, PLATFORM_AUDIT_CHAIN } from "../services/audit.ts";
+
+const SYSTEM_AUDIT: AuditContext = {
+  actor: { type: "system", id: "key-ring" },
+  requestId: null,
+  ip: null,
+  userAgent: null,
+};
 
 export interface ActiveKey {
   kid: string;
@@ -68,18 +76,26 @@ export class KeyRing {
   }
 
   /** Creates a key, publishes it, then makes it the signer; the old key stays published until retired. */
-  async rotate(): Promise<string> {
+  async rotate(audit: AuditContext = SYSTEM_AUDIT): Promise<string> {
     const { publicKey, privateKey } = await generateKeyPair(TOKEN_ALG, { crv: "Ed25519", extractable: true });
     const kid = newId("key");
     const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: TOKEN_ALG, use: "sig" };
     const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: TOKEN_ALG };
     const now = Date.now();
-    await this.#db.insert(signingKeys).values({
-      kid,
-      alg: TOKEN_ALG,
-      publicJwk: JSON.stringify(publicJwk),
-      privateJwk: JSON.stringify(privateJwk),
-      createdAt: now,
+    await this.#db.transaction(async (tx) => {
+      await tx.insert(signingKeys).values({
+        kid,
+        alg: TOKEN_ALG,
+        publicJwk: JSON.stringify(publicJwk),
+        privateJwk: JSON.stringify(privateJwk),
+        createdAt: now,
+      });
+      await appendAudit(tx, audit, {
+        tenantId: PLATFORM_AUDIT_CHAIN,
+        action: "key.create",
+        targets: [{ type: "key", id: kid }],
+        details: { alg: TOKEN_ALG },
+      });
     });
     await this.#reloadJwks();
     await this.publishJwks();

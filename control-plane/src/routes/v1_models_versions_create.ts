@@ -70,6 +70,10 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
         issues: [{ path: "model", message: "required file" }],
       });
     }
+    // The body limit leaves room for the manifest and multipart framing; the model itself gets the exact limit.
+    if (model.size > maxBytes) {
+      throw new ChurnError("PAYLOAD_TOO_LARGE", `Model file exceeds ${maxBytes} bytes`);
+    }
     let manifestJson: unknown;
     try {
       manifestJson = JSON.parse(manifestText);

@@ -7,6 +7,9 @@ import { auditLog } from "../db/schema/index.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
+/** Platform-wide actions (signing keys) are chained under this reserved id rather than a tenant's. */
+export const PLATFORM_AUDIT_CHAIN = "platform";
+
 /** Who did it and from where; built once per request by the audit-context middleware. */
 export interface AuditContext {
   actor: Actor;
