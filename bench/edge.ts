@@ -1,0 +1,126 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { buildEdge, ensureEdgeBuilt } from "../scripts/lib/edge-build.ts";
+import { startLocalEdge } from "../scripts/lib/local-edge.ts";
+import { sha256Hex } from "../shared/src/hash.ts";
+import { kvKeys } from "../shared/src/kv.ts";
+import { SAMPLE_CUSTOMER, trainFixtureModel } from "../test/helpers/model-fixture.ts";
+import { median, percentile, wrk } from "./lib/wrk.ts";
+
+/**
+ * `npm run bench:edge`: the built bundle served by workerd through Miniflare directly (as `npm start` does),
+ * driven by wrk on loopback. Prints JSON and writes bench/results/edge.json.
+ */
+const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
+const ISSUER = "urn:churn:control-plane";
+const AUDIENCE = "urn:churn:api";
+
+await ensureEdgeBuilt((line) => console.error(line));
+const bundle = await buildEdge();
+const dir = await mkdtemp(join(tmpdir(), "churn-bench-edge-"));
+const fixture = await trainFixtureModel(dir, { rows: 3000, seed: 5 });
+const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
+const kid = "key_bench";
+const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "EdDSA", use: "sig" }] };
+const tenantId = "tnt_bench";
+const token = await new SignJWT({ tid: tenantId, scope: "predict" })
+  .setProtectedHeader({ alg: "EdDSA", kid })
+  .setIssuer(ISSUER)
+  .setAudience(AUDIENCE)
+  .setSubject("cli_bench")
+  .setIssuedAt()
+  .setExpirationTime("2h")
+  .setJti("tok_bench")
+  .sign(privateKey);
+
+async function startSeededEdge() {
+  const edge = await startLocalEdge({ port: 0, issuer: ISSUER, audience: AUDIENCE });
+  const versionId = "mv_bench";
+  await edge.kv.put(kvKeys.jwks(), JSON.stringify(jwks));
+  await edge.kv.put(kvKeys.modelBytes(versionId), fixture.bytes.slice().buffer);
+  await edge.kv.put(kvKeys.modelManifest(versionId), fixture.manifestText);
+  await edge.kv.put(
+    kvKeys.deployment(tenantId),
+    JSON.stringify({
+      tenantId,
+      revision: 1,
+      production: { versionId, version: 1, sha256: await sha256Hex(fixture.bytes) },
+      shadows: [],
+      allowUnknownFields: false,
+      updatedAt: new Date().toISOString(),
+    }),
+  );
+  return edge;
+}
+
+const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+const oneRecord = JSON.stringify({ records: [{ customerId: "c1", ...SAMPLE_CUSTOMER }] });
+const batch = JSON.stringify({
+  explain: true,
+  records: Array.from({ length: 1000 }, (_, i) => ({
+    ...SAMPLE_CUSTOMER,
+    tenure: i % 72,
+    customerId: `c${i}`,
+  })),
+});
+
+async function timed(url: string, body: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(url, { method: "POST", headers, body });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  return performance.now() - started;
+}
+
+// Cold start: a fresh workerd process (fresh isolate) per run; first predict includes ORT start-up.
+const coldRuns: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const edge = await startSeededEdge();
+  coldRuns.push(await timed(`${edge.url}/v1/predict`, oneRecord));
+  await edge.close();
+}
+
+const edge = await startSeededEdge();
+const predictUrl = `${edge.url}/v1/predict`;
+for (let i = 0; i < 200; i++) await timed(predictUrl, oneRecord); // warm up
+
+const batchRuns: number[] = [];
+for (let i = 0; i < 30; i++) batchRuns.push(await timed(predictUrl, batch));
+
+const trivial = await wrk({ url: `${edge.url}/v1/health`, connections: 16, seconds });
+const predict16 = await wrk({
+  url: predictUrl,
+  connections: 16,
+  seconds,
+  method: "POST",
+  headers,
+  body: oneRecord,
+});
+const predict1 = await wrk({
+  url: predictUrl,
+  connections: 1,
+  threads: 1,
+  seconds,
+  method: "POST",
+  headers,
+  body: oneRecord,
+});
+await edge.close();
+await rm(dir, { recursive: true, force: true });
+
+const results = {
+  measuredAt: new Date().toISOString(),
+  secondsPerRun: seconds,
+  bundle,
+  coldStartFirstPredictMs: { median: median(coldRuns), runs: coldRuns },
+  batch1000ExplainMs: { median: median(batchRuns), p99: percentile(batchRuns, 99) },
+  trivialRoute16: trivial,
+  predict1Record16: predict16,
+  predict1Record1: predict1,
+  predictVsTrivialThroughput: predict16.requestsPerSec / trivial.requestsPerSec,
+  python: { reqPerSec16: 93, p99Ms16: 266, reqPerSec1: 112, p50Ms1: 8.9 },
+};
+console.log(JSON.stringify(results, null, 2));
+await writeFile(resolve(import.meta.dirname, "results/edge.json"), `${JSON.stringify(results, null, 2)}\n`);
