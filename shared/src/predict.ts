@@ -29,6 +29,8 @@ export const predictionSchema = z.object({
   contact: z.boolean().describe("probability >= the model's business threshold"),
   riskBand: z.enum(["low", "medium", "high"]),
   reasons: z.array(reasonSchema).optional(),
+  version: z.number().int().describe("Model version that scored this record"),
+  variant: z.enum(["production", "canary"]).describe("Deployment variant that scored this record"),
 });
 export type Prediction = z.infer<typeof predictionSchema>;
 
@@ -43,7 +45,9 @@ export const servedModelSchema = z.object({
 export const predictResponseSchema = z
   .object({
     predictions: z.array(predictionSchema),
-    model: servedModelSchema,
+    model: servedModelSchema.describe(
+      "The model that scored the first record; each prediction names its own",
+    ),
   })
   .meta({ id: "PredictResponse" });
 export type PredictResponse = z.infer<typeof predictResponseSchema>;

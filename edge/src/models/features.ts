@@ -16,7 +16,12 @@ export interface EncodedBatch {
 
 export interface FeatureEncoder {
   readonly features: readonly FeatureSpec[];
-  encode(records: readonly Record<string, unknown>[], allowUnknownFields: boolean): EncodedBatch;
+  /** `rowIds` names rows in error paths when `records` is a subset of the request's records. */
+  encode(
+    records: readonly Record<string, unknown>[],
+    allowUnknownFields: boolean,
+    rowIds?: readonly number[],
+  ): EncodedBatch;
 }
 
 /** Compiles a manifest's feature schema once per model version; encoding is then allocation-light. */
@@ -25,7 +30,7 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
   const index = new Map(features.map((f, i) => [f.name, i]));
   return {
     features,
-    encode(records, allowUnknownFields) {
+    encode(records, allowUnknownFields, rowIds) {
       const n = records.length;
       const columns = features.map((f) =>
         f.type === "numeric" ? new Float32Array(n) : new Array<string>(n),
@@ -33,7 +38,8 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
       const customerIds = new Array<string | undefined>(n);
       const issues: FieldIssue[] = [];
       const report = (row: number, field: string, message: string) => {
-        if (issues.length < MAX_ISSUES) issues.push({ path: `records.${row}.${field}`, message });
+        if (issues.length < MAX_ISSUES)
+          issues.push({ path: `records.${rowIds?.[row] ?? row}.${field}`, message });
       };
       for (let row = 0; row < n; row++) {
         const record = records[row]!;

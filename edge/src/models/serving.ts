@@ -3,61 +3,74 @@ import type { DeployedVersion, EdgeDeployment } from "../../../shared/src/kv.ts"
 import { ModelCache } from "./cache.ts";
 import { DeploymentCache } from "./deployments.ts";
 import type { LoadedModel } from "./loaded-model.ts";
-import { chooseVariant, type Variant } from "./variant.ts";
+import type { Variant } from "./variant.ts";
 
 // Isolate-scope state: shared by every request this isolate serves.
 const modelCache = new ModelCache();
 const deploymentCache = new DeploymentCache();
 const lastKnownGood = new Map<string, { model: LoadedModel; ref: DeployedVersion }>();
 
+export type WaitUntil = (p: Promise<unknown>) => void;
+
 export interface ServingModel {
   model: LoadedModel;
   ref: DeployedVersion;
   variant: Variant;
-  deployment: EdgeDeployment;
+}
+
+export function tenantDeployment(
+  kv: KVNamespace,
+  tenantId: string,
+  waitUntil: WaitUntil,
+): Promise<EdgeDeployment> {
+  return deploymentCache.get(kv, tenantId, waitUntil);
+}
+
+function logLoadFailure(tenantId: string, ref: DeployedVersion, err: unknown, fallback: string | null): void {
+  console.error(
+    JSON.stringify({
+      msg: "model load failed",
+      tenantId,
+      versionId: ref.versionId,
+      error: err instanceof Error ? err.message : String(err),
+      fallbackVersionId: fallback,
+    }),
+  );
 }
 
 /**
- * Picks the variant for this caller and loads it. If the version cannot be loaded (missing or corrupt in
- * KV), the tenant's last known good model keeps serving and the failure is logged.
+ * Loads the production version. If it cannot be loaded (missing or corrupt in KV), the tenant's last known
+ * good model keeps serving and the failure is logged; with none, a clean MODEL_UNAVAILABLE.
  */
-export async function resolveServingModel(
-  kv: KVNamespace,
-  tenantId: string,
-  customerId: string | undefined,
-  waitUntil: (p: Promise<unknown>) => void,
-): Promise<ServingModel> {
-  const deployment = await deploymentCache.get(kv, tenantId, waitUntil);
-  const { variant, ref } = chooseVariant(deployment, customerId);
+export async function loadProduction(kv: KVNamespace, deployment: EdgeDeployment): Promise<ServingModel> {
+  const ref = deployment.production;
   try {
     const model = await modelCache.get(kv, ref);
-    if (variant === "production") lastKnownGood.set(tenantId, { model, ref });
-    return { model, ref, variant, deployment };
+    lastKnownGood.set(deployment.tenantId, { model, ref });
+    return { model, ref, variant: "production" };
   } catch (err) {
-    const fallback = lastKnownGood.get(tenantId);
-    console.error(
-      JSON.stringify({
-        msg: "model load failed",
-        tenantId,
-        versionId: ref.versionId,
-        error: err instanceof Error ? err.message : String(err),
-        fallbackVersionId: fallback?.ref.versionId ?? null,
-      }),
-    );
+    const fallback = lastKnownGood.get(deployment.tenantId);
+    logLoadFailure(deployment.tenantId, ref, err, fallback?.ref.versionId ?? null);
     if (!fallback) {
       throw err instanceof ChurnError
         ? err
         : new ChurnError("MODEL_UNAVAILABLE", "The tenant's model could not be loaded", { cause: err });
     }
-    return { model: fallback.model, ref: fallback.ref, variant: "production", deployment };
+    return { model: fallback.model, ref: fallback.ref, variant: "production" };
   }
 }
 
-/** Loads the tenant's production model for readiness checks. */
-export async function checkTenantReady(
+/** Loads a canary or shadow version; a broken one is logged and skipped, never failing the request. */
+export async function loadOptional(
   kv: KVNamespace,
   tenantId: string,
-  waitUntil: (p: Promise<unknown>) => void,
-): Promise<ServingModel> {
-  return resolveServingModel(kv, tenantId, undefined, waitUntil);
+  ref: DeployedVersion,
+  variant: Variant,
+): Promise<ServingModel | null> {
+  try {
+    return { model: await modelCache.get(kv, ref), ref, variant };
+  } catch (err) {
+    logLoadFailure(tenantId, ref, err, null);
+    return null;
+  }
 }

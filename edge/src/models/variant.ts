@@ -1,6 +1,6 @@
-import type { DeployedVersion, EdgeDeployment } from "../../../shared/src/kv.ts";
+import type { EdgeDeployment } from "../../../shared/src/kv.ts";
 
-export type Variant = "production" | "canary";
+export type Variant = "production" | "canary" | "shadow";
 
 /** FNV-1a: a fast, stable hash so one customer always lands in the same canary bucket. */
 function bucketOf(text: string): number {
@@ -13,16 +13,12 @@ function bucketOf(text: string): number {
 }
 
 /** Sticky canary assignment: hash of tenant + customer id against the weight; random without an id. */
-export function chooseVariant(
-  deployment: EdgeDeployment,
-  customerId: string | undefined,
-): { variant: Variant; ref: DeployedVersion } {
-  const canary = deployment.canary;
-  if (!canary || canary.weight <= 0) return { variant: "production", ref: deployment.production };
+export function isCanary(deployment: EdgeDeployment, customerId: string | undefined): boolean {
+  const weight = deployment.canary?.weight ?? 0;
+  if (weight <= 0) return false;
+  if (weight >= 100) return true;
   const bucket = customerId
     ? bucketOf(`${deployment.tenantId}:${customerId}`)
     : Math.floor(Math.random() * 10_000);
-  return bucket < canary.weight * 100
-    ? { variant: "canary", ref: canary }
-    : { variant: "production", ref: deployment.production };
+  return bucket < weight * 100;
 }

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
-import { resolveServingModel } from "../models/serving.ts";
+import { loadProduction, tenantDeployment } from "../models/serving.ts";
 
 const versionRef = z.object({ versionId: z.string(), version: z.number() });
 const liveResponse = z
@@ -31,12 +31,10 @@ export function registerModelsLive(app: OpenAPIHono<HonoEnv>, resolver: KeyResol
     },
   });
   app.openapi(route, async (c) => {
-    const { model, deployment } = await resolveServingModel(
-      c.env.EDGE_KV,
-      c.get("principal").tenantId,
-      undefined,
-      (p) => c.executionCtx.waitUntil(p),
+    const deployment = await tenantDeployment(c.env.EDGE_KV, c.get("principal").tenantId, (p) =>
+      c.executionCtx.waitUntil(p),
     );
+    const { model } = await loadProduction(c.env.EDGE_KV, deployment);
     const strip = (r: { versionId: string; version: number }) => ({
       versionId: r.versionId,
       version: r.version,

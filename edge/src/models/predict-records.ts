@@ -1,0 +1,171 @@
+import { type FieldIssue, validationError } from "../../../shared/src/errors.ts";
+import { newId } from "../../../shared/src/ids.ts";
+import { riskBand } from "../../../shared/src/manifest.ts";
+import type { Prediction, PredictResponse, Reason } from "../../../shared/src/predict.ts";
+import type { EncodedBatch } from "./features.ts";
+import { score } from "./score.ts";
+import {
+  loadOptional,
+  loadProduction,
+  type ServingModel,
+  tenantDeployment,
+  type WaitUntil,
+} from "./serving.ts";
+import { isCanary } from "./variant.ts";
+
+export interface PredictOptions {
+  explain: boolean;
+  topReasons: number;
+}
+
+interface Group {
+  serving: ServingModel;
+  rows: number[];
+  encoded?: EncodedBatch;
+}
+
+function customerIdOf(record: Record<string, unknown>): string | undefined {
+  const id = record["customerId"];
+  return typeof id === "string" ? id : undefined;
+}
+
+/**
+ * Scores records with the tenant's deployment: each record goes to production or, sticky by customer, to
+ * the canary; each group is validated against its own model's manifest. Shadows score the same records
+ * after the response, in waitUntil; their results are logged, never returned.
+ */
+export async function predictRecords(
+  kv: KVNamespace,
+  tenantId: string,
+  records: Record<string, unknown>[],
+  options: PredictOptions,
+  waitUntil: WaitUntil,
+  event: Record<string, unknown>,
+): Promise<PredictResponse> {
+  const deployment = await tenantDeployment(kv, tenantId, waitUntil);
+  const production: Group = { serving: await loadProduction(kv, deployment), rows: [] };
+  const groups = [production];
+  if (deployment.canary && deployment.canary.weight > 0) {
+    const canaryRows: number[] = [];
+    records.forEach((r, i) => (isCanary(deployment, customerIdOf(r)) ? canaryRows : production.rows).push(i));
+    const canary = canaryRows.length ? await loadOptional(kv, tenantId, deployment.canary, "canary") : null;
+    if (canary) groups.push({ serving: canary, rows: canaryRows });
+    else production.rows.push(...canaryRows);
+  } else {
+    for (let i = 0; i < records.length; i++) production.rows.push(i);
+  }
+
+  const issues: FieldIssue[] = [];
+  for (const group of groups) {
+    if (group.rows.length === 0) continue;
+    const subset = group.rows.length === records.length ? records : group.rows.map((i) => records[i]!);
+    group.encoded = group.serving.model.encoder.encode(subset, deployment.allowUnknownFields, group.rows);
+    issues.push(...group.encoded.issues);
+  }
+  if (issues.length > 0) throw validationError(issues, "Records do not match the live model");
+
+  const predictions: Prediction[] = new Array(records.length);
+  const served = new Float32Array(records.length);
+  for (const group of groups) {
+    if (!group.encoded) continue;
+    const { model, ref, variant } = group.serving;
+    const { probabilities, contributions } = await score(model, group.encoded.columns, group.rows.length);
+    const { threshold, riskBands } = model.manifest;
+    const names = model.manifest.features.map((f) => f.name);
+    group.rows.forEach((row, j) => {
+      const probability = Math.min(1, Math.max(0, probabilities[j]!));
+      served[row] = probability;
+      const customerId = group.encoded!.customerIds[j];
+      predictions[row] = {
+        predictionId: newId("prediction"),
+        ...(customerId !== undefined ? { customerId } : {}),
+        probability,
+        contact: probability >= threshold,
+        riskBand: riskBand(probability, riskBands),
+        ...(options.explain && contributions
+          ? { reasons: topReasons(contributions, j, records[row]!, names, options.topReasons) }
+          : {}),
+        version: ref.version,
+        variant: variant === "canary" ? "canary" : "production",
+      };
+    });
+  }
+
+  if (deployment.shadows.length > 0) {
+    waitUntil(scoreShadows(kv, tenantId, deployment.shadows, records, served, deployment.allowUnknownFields));
+  }
+  const first = groups.find((g) => g.rows.includes(0)) ?? production;
+  const { model, ref, variant } = first.serving;
+  event.modelVersionId = ref.versionId;
+  event.variants = groups.map((g) => `${g.serving.variant}:${g.rows.length}`).join(",");
+  return {
+    predictions,
+    model: {
+      name: model.manifest.name,
+      version: ref.version,
+      versionId: ref.versionId,
+      variant: variant === "canary" ? "canary" : "production",
+      threshold: model.manifest.threshold,
+    },
+  };
+}
+
+function topReasons(
+  contributions: Float32Array,
+  row: number,
+  record: Record<string, unknown>,
+  names: readonly string[],
+  k: number,
+): Reason[] {
+  const f = names.length;
+  const order = Array.from({ length: f }, (_, j) => j);
+  order.sort((a, b) => Math.abs(contributions[row * f + b]!) - Math.abs(contributions[row * f + a]!));
+  return order.slice(0, k).map((j) => {
+    const value = record[names[j]!];
+    return {
+      feature: names[j]!,
+      value: typeof value === "string" || typeof value === "number" ? value : null,
+      contribution: contributions[row * f + j]!,
+    };
+  });
+}
+
+/** Scores the records with each shadow version and logs how it compares with what was served. */
+async function scoreShadows(
+  kv: KVNamespace,
+  tenantId: string,
+  shadows: readonly { versionId: string; version: number; sha256: string }[],
+  records: Record<string, unknown>[],
+  served: Float32Array,
+  allowUnknownFields: boolean,
+): Promise<void> {
+  for (const ref of shadows) {
+    const shadow = await loadOptional(kv, tenantId, ref, "shadow");
+    if (!shadow) continue;
+    const encoded = shadow.model.encoder.encode(records, allowUnknownFields);
+    if (encoded.issues.length > 0) {
+      console.log(
+        JSON.stringify({ msg: "shadow skipped", tenantId, versionId: ref.versionId, reason: "schema" }),
+      );
+      continue;
+    }
+    const { probabilities } = await score(shadow.model, encoded.columns, records.length);
+    let absDiff = 0;
+    let agree = 0;
+    const threshold = shadow.model.manifest.threshold;
+    for (let i = 0; i < records.length; i++) {
+      absDiff += Math.abs(probabilities[i]! - served[i]!);
+      if (probabilities[i]! >= threshold === served[i]! >= threshold) agree++;
+    }
+    console.log(
+      JSON.stringify({
+        msg: "shadow scored",
+        tenantId,
+        versionId: ref.versionId,
+        records: records.length,
+        meanAbsDiff: absDiff / records.length,
+        decisionAgreement: agree / records.length,
+      }),
+    );
+  }
+}
