@@ -30,3 +30,7 @@ export const edgeDeploymentSchema = z.object({
   updatedAt: z.string(),
 });
 export type EdgeDeployment = z.infer<typeof edgeDeploymentSchema>;
+
+/** `auth:revoked-clients`: client id → revocation time (epoch seconds). Entries outlive any token they cover. */
+export const revokedClientsSchema = z.object({ clients: z.record(z.string(), z.number()) });
+export type RevokedClients = z.infer<typeof revokedClientsSchema>;

@@ -1,5 +1,6 @@
-import { SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { kvKeys } from "../../shared/src/kv.ts";
 import type { PredictResponse } from "../../shared/src/predict.ts";
 import { customer, EDGE, errorOf, newTenant } from "./harness.ts";
 import { expectTokenAttacksRefused } from "./token-attacks.ts";
@@ -16,6 +17,31 @@ describe("POST /v1/predict (security)", () => {
         }),
       tenant,
     );
+  });
+
+  it("refuses a revoked client's token, even one it verified before", async () => {
+    const tenant = await newTenant();
+    const token = await tenant.token();
+    expect((await tenant.predict({ records: [customer()] }, { token })).status).toBe(200);
+    const { sub } = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      sub: string;
+    };
+    await env.EDGE_KV.put(
+      kvKeys.revokedClients(),
+      JSON.stringify({ clients: { [sub]: Math.floor(Date.now() / 1000) } }),
+    );
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 15_000); // past the revocation list's freshness window
+      await tenant.predict({ records: [customer()] }, { token }); // triggers the background re-read
+      await new Promise((r) => setTimeout(r, 50));
+      const res = await tenant.predict({ records: [customer()] }, { token });
+      expect(res.status).toBe(401);
+      expect((await errorOf(res)).message).toContain("revoked");
+    } finally {
+      vi.useRealTimers();
+      await env.EDGE_KV.delete(kvKeys.revokedClients());
+    }
   });
 
   it("refuses a token without the predict scope", async () => {

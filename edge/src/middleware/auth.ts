@@ -1,55 +1,111 @@
 import type { MiddlewareHandler } from "hono";
 import { createLocalJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { ChurnError } from "../../../shared/src/errors.ts";
+import { sha256Hex } from "../../../shared/src/hash.ts";
+import { kvKeys, revokedClientsSchema } from "../../../shared/src/kv.ts";
 import { accessTokenClaimsSchema, jwksSchema, TOKEN_ALG } from "../../../shared/src/oauth.ts";
 import { parseScopeString, type Scope } from "../../../shared/src/scopes.ts";
 import type { HonoEnv } from "../env.ts";
+import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 
 export interface Principal {
   tenantId: string;
   clientId: string;
   scopes: ReadonlySet<string>;
+  /** Expiry (epoch seconds), for the verified-token cache. */
+  exp: number;
 }
 
-/** Where verification keys come from: KV in the worker, a local JWKS in tests. */
+/** Where verification keys come from: KV in the worker; tests may inject another source. */
 export interface KeyResolver {
-  /** Returns the key getter, refreshing in the background when stale; `force` re-reads now (unknown kid). */
-  get(kv: KVNamespace, waitUntil: (p: Promise<unknown>) => void, force: boolean): Promise<JWTVerifyGetKey>;
+  /** The key getter; `force` re-reads now (a token names a kid the cached set lacks). */
+  get(kv: KVNamespace, waitUntil: WaitUntil, force: boolean): Promise<JWTVerifyGetKey>;
 }
 
 const JWKS_FRESH_MS = 60_000;
+const REVOCATIONS_FRESH_MS = 10_000;
+const VERIFIED_TOKENS_MAX = 10_000;
 
 /** JWKS read from KV and cached in the isolate; stale copies are served while a refresh runs in waitUntil. */
-export function kvKeyResolver(key: string): KeyResolver {
-  let cached: { getKey: JWTVerifyGetKey; fetchedAt: number } | undefined;
-  let refreshing: Promise<JWTVerifyGetKey> | undefined;
-  const read = async (kv: KVNamespace): Promise<JWTVerifyGetKey> => {
-    const text = await kv.get(key, "text");
-    const parsed = jwksSchema.safeParse(text ? JSON.parse(text) : null);
-    if (!parsed.success) {
-      if (cached) return cached.getKey; // keep verifying with the last good set
-      throw new ChurnError("UNAVAILABLE", "Token verification keys are not published yet");
-    }
-    cached = { getKey: createLocalJWKSet(parsed.data), fetchedAt: Date.now() };
-    return cached.getKey;
-  };
-  const refresh = (kv: KVNamespace) => {
-    refreshing ??= read(kv).finally(() => (refreshing = undefined));
-    return refreshing;
-  };
+export function kvKeyResolver(key: string = kvKeys.jwks()): KeyResolver {
+  const cache = new KvSwrCache<JWTVerifyGetKey>({
+    freshMs: JWKS_FRESH_MS,
+    parse: (text) => {
+      const jwks = parseJsonWith(jwksSchema)(text);
+      return jwks ? createLocalJWKSet(jwks) : null;
+    },
+  });
   return {
     async get(kv, waitUntil, force) {
-      if (!cached || force) return refresh(kv);
-      if (Date.now() - cached.fetchedAt > JWKS_FRESH_MS) waitUntil(refresh(kv).catch(() => {}));
-      return cached.getKey;
+      const getKey = await cache.get(kv, key, waitUntil, force);
+      if (!getKey) throw new ChurnError("UNAVAILABLE", "Token verification keys are not published yet");
+      return getKey;
     },
   };
+}
+
+const revocations = new KvSwrCache({
+  freshMs: REVOCATIONS_FRESH_MS,
+  parse: parseJsonWith(revokedClientsSchema),
+});
+
+/**
+ * Tokens whose signature and claims were already verified, keyed by the token's sha256, until they expire.
+ * Measured by `npm run bench:edge` (see docs/BENCHMARKS.md); the revocation list is still checked each time.
+ */
+const verifiedTokens = new Map<string, Principal>();
+
+function rememberVerified(hash: string, principal: Principal): void {
+  if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) {
+    const oldest = verifiedTokens.keys().next().value;
+    if (oldest !== undefined) verifiedTokens.delete(oldest);
+  }
+  verifiedTokens.set(hash, principal);
 }
 
 const unauthorized = (message: string) =>
   new ChurnError("UNAUTHORIZED", message, { headers: { "www-authenticate": 'Bearer realm="churn"' } });
 
-/** Verifies the bearer JWT (fixed algorithm, issuer, audience, time claims) and checks the route's scope. */
+async function verify(
+  token: string,
+  resolver: KeyResolver,
+  env: HonoEnv["Bindings"],
+  waitUntil: WaitUntil,
+): Promise<Principal> {
+  const verifyOptions = {
+    algorithms: [TOKEN_ALG],
+    issuer: env.TOKEN_ISSUER,
+    audience: env.TOKEN_AUDIENCE,
+    clockTolerance: 30,
+  };
+  let payload: unknown;
+  try {
+    const getKey = await resolver.get(env.EDGE_KV, waitUntil, false);
+    try {
+      ({ payload } = await jwtVerify(token, getKey, verifyOptions));
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ERR_JWKS_NO_MATCHING_KEY") throw err;
+      // A key published after our cached copy: re-read the JWKS once.
+      ({ payload } = await jwtVerify(token, await resolver.get(env.EDGE_KV, waitUntil, true), verifyOptions));
+    }
+  } catch (err) {
+    if (err instanceof ChurnError) throw err;
+    throw unauthorized("Access token is invalid or expired");
+  }
+  const claims = accessTokenClaimsSchema.safeParse(payload);
+  if (!claims.success) throw unauthorized("Access token is missing required claims");
+  return {
+    tenantId: claims.data.tid,
+    clientId: claims.data.sub,
+    scopes: new Set(parseScopeString(claims.data.scope)),
+    exp: claims.data.exp,
+  };
+}
+
+/**
+ * Verifies the bearer JWT (fixed algorithm, issuer, audience, time claims with 30 s leeway), refuses revoked
+ * clients and checks the route's scope. The tenant comes from the token alone.
+ */
 export function requireToken(options: { resolver: KeyResolver; scope: Scope }): MiddlewareHandler<HonoEnv> {
   if (!options.resolver) throw new Error("requireToken: a key resolver is required");
   return async (c, next) => {
@@ -58,35 +114,25 @@ export function requireToken(options: { resolver: KeyResolver; scope: Scope }): 
     const match = /^Bearer\s+([A-Za-z0-9._~+/=-]+)$/i.exec(header);
     if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
     const token = match[1]!;
-    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-    const verifyOptions = {
-      algorithms: [TOKEN_ALG],
-      issuer: c.env.TOKEN_ISSUER,
-      audience: c.env.TOKEN_AUDIENCE,
-      clockTolerance: 30,
-    };
-    let payload: unknown;
-    try {
-      const getKey = await options.resolver.get(c.env.EDGE_KV, waitUntil, false);
-      try {
-        ({ payload } = await jwtVerify(token, getKey, verifyOptions));
-      } catch (err) {
-        if ((err as { code?: string }).code !== "ERR_JWKS_NO_MATCHING_KEY") throw err;
-        // A key published after our cached copy: re-read the JWKS once.
-        const fresh = await options.resolver.get(c.env.EDGE_KV, waitUntil, true);
-        ({ payload } = await jwtVerify(token, fresh, verifyOptions));
-      }
-    } catch (err) {
-      if (err instanceof ChurnError) throw err;
-      throw unauthorized("Access token is invalid or expired");
+    const waitUntil: WaitUntil = (p) => c.executionCtx.waitUntil(p);
+    const hash = await sha256Hex(token);
+    const nowSeconds = Date.now() / 1000;
+    let principal = verifiedTokens.get(hash);
+    if (principal && principal.exp + 30 <= nowSeconds) {
+      verifiedTokens.delete(hash);
+      principal = undefined;
     }
-    const claims = accessTokenClaimsSchema.safeParse(payload);
-    if (!claims.success) throw unauthorized("Access token is missing required claims");
-    const scopes = new Set(parseScopeString(claims.data.scope));
-    if (!scopes.has(options.scope)) {
+    if (!principal) {
+      principal = await verify(token, options.resolver, c.env, waitUntil);
+      rememberVerified(hash, principal);
+    }
+    const revoked = await revocations.get(c.env.EDGE_KV, kvKeys.revokedClients(), waitUntil);
+    if (revoked?.clients[principal.clientId] !== undefined)
+      throw unauthorized("This API client has been revoked");
+    if (!principal.scopes.has(options.scope)) {
       throw new ChurnError("INSUFFICIENT_SCOPE", `This route needs the '${options.scope}' scope`);
     }
-    c.set("principal", { tenantId: claims.data.tid, clientId: claims.data.sub, scopes });
+    c.set("principal", principal);
     await next();
   };
 }

@@ -1,0 +1,79 @@
+export type WaitUntil = (p: Promise<unknown>) => void;
+
+interface Entry<T> {
+  /** null: the key is absent in KV (remembered too, so an absent key costs no read per request). */
+  value: T | null;
+  fetchedAt: number;
+  refreshing: Promise<T | null> | undefined;
+}
+
+/**
+ * Isolate-scope cache of small mutable KV values (JWKS, revocation list, deployment pointers): a value is
+ * served from memory while fresh, served stale while a refresh runs in waitUntil, and read from KV only when
+ * absent. A value that fails to parse never replaces a good one.
+ */
+export class KvSwrCache<T> {
+  readonly #entries = new Map<string, Entry<T>>();
+  readonly #freshMs: number;
+  readonly #parse: (text: string) => T | null;
+  readonly #cacheAbsent: boolean;
+
+  /**
+   * `cacheAbsent`: remember that a key is missing (a revocation list that does not exist yet) instead of
+   * re-reading it on every request; leave it off where absence is about to end (a tenant's first deployment).
+   */
+  constructor(options: { freshMs: number; parse: (text: string) => T | null; cacheAbsent?: boolean }) {
+    this.#freshMs = options.freshMs;
+    this.#parse = options.parse;
+    this.#cacheAbsent = options.cacheAbsent ?? false;
+  }
+
+  /** `force` re-reads now (e.g. a token names a key the cached JWKS lacks). */
+  async get(kv: KVNamespace, key: string, waitUntil: WaitUntil, force = false): Promise<T | null> {
+    const entry = this.#entries.get(key);
+    if (!entry || (entry.value === null && force)) return this.#read(kv, key);
+    if (force) return (await this.#refresh(kv, key, entry)) ?? entry.value;
+    if (Date.now() - entry.fetchedAt > this.#freshMs && !entry.refreshing) {
+      waitUntil(this.#refresh(kv, key, entry).catch(() => null));
+    }
+    return entry.value;
+  }
+
+  #refresh(kv: KVNamespace, key: string, entry: Entry<T>): Promise<T | null> {
+    entry.refreshing ??= this.#read(kv, key).finally(() => {
+      entry.refreshing = undefined;
+    });
+    return entry.refreshing;
+  }
+
+  async #read(kv: KVNamespace, key: string): Promise<T | null> {
+    const text = await kv.get(key, "text");
+    const value = text === null ? null : this.#parse(text);
+    const previous = this.#entries.get(key);
+    if (text !== null && value === null && previous) {
+      previous.fetchedAt = Date.now(); // unparseable: keep serving the last good value until the next window
+      return previous.value;
+    }
+    if (value !== null || this.#cacheAbsent) {
+      this.#entries.set(key, { value, fetchedAt: Date.now(), refreshing: previous?.refreshing });
+    } else {
+      this.#entries.delete(key);
+    }
+    return value;
+  }
+}
+
+export function parseJsonWith<T>(schema: {
+  safeParse(v: unknown): { success: true; data: T } | { success: false };
+}) {
+  return (text: string): T | null => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      return null;
+    }
+    const parsed = schema.safeParse(raw);
+    return parsed.success ? parsed.data : null;
+  };
+}
