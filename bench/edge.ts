@@ -36,7 +36,12 @@ const token = await new SignJWT({ tid: tenantId, scope: "predict" })
   .sign(privateKey);
 
 async function startSeededEdge() {
-  const edge = await startLocalEdge({ port: 0, issuer: ISSUER, audience: AUDIENCE });
+  const edge = await startLocalEdge({
+    port: 0,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    ingestSecret: "bench-ingest-secret",
+  });
   const versionId = "mv_bench";
   await edge.kv.put(kvKeys.jwks(), JSON.stringify(jwks));
   await edge.kv.put(kvKeys.modelBytes(versionId), fixture.bytes.slice().buffer);

@@ -6,6 +6,7 @@ import { requestContext } from "./middleware/request-context.ts";
 import { registerDeploymentGet } from "./routes/v1_deployment_get.ts";
 import { registerDeploymentPut } from "./routes/v1_deployment_put.ts";
 import { registerHealth } from "./routes/v1_health.ts";
+import { registerIngestEvents } from "./routes/v1_ingest_events.ts";
 import { registerModelVersionsCreate } from "./routes/v1_models_versions_create.ts";
 import { registerModelVersionsList } from "./routes/v1_models_versions_list.ts";
 import { registerOauthToken } from "./routes/v1_oauth_token.ts";
@@ -31,6 +32,7 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerModelVersionsList(app);
   registerDeploymentGet(app);
   registerDeploymentPut(app);
+  registerIngestEvents(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

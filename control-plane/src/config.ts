@@ -17,6 +17,10 @@ export const configSchema = z.object({
   CLOUDFLARE_ACCOUNT_ID: z.string().optional(),
   CLOUDFLARE_API_TOKEN: z.string().optional(),
   CLOUDFLARE_KV_NAMESPACE_ID: z.string().optional(),
+  /** Shared with the edge worker: verifies event deliveries from its queue consumer. */
+  INGEST_SECRET: z.string().min(16).optional(),
+  /** The URL the edge's queue consumer delivers to; published to KV at start-up when set. */
+  PUBLIC_URL: z.string().url().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type Config = z.infer<typeof configSchema>;

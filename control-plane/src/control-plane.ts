@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { kvKeys } from "../../shared/src/kv.ts";
 import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/signing-keys.ts";
 import type { Config } from "./config.ts";
@@ -37,6 +38,11 @@ export async function createControlPlane(
     log: log ?? jsonLogger(config.LOG_LEVEL, "control-plane"),
   };
   return { app: createApp(deps), deps, database, close: () => database.close() };
+}
+
+/** Tells the edge's queue consumer where to deliver events (it reads this from KV). */
+export async function publishControlPlaneLocation(edge: EdgeStore, url: string): Promise<void> {
+  await edge.put(kvKeys.controlPlane(), JSON.stringify({ url }));
 }
 
 export interface RunningServer {

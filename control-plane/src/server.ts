@@ -1,5 +1,5 @@
 import { loadConfig } from "./config.ts";
-import { createControlPlane, listen } from "./control-plane.ts";
+import { createControlPlane, listen, publishControlPlaneLocation } from "./control-plane.ts";
 import { cloudflareKvStore } from "./edge-store/cloudflare-kv.ts";
 
 /**
@@ -20,6 +20,7 @@ const edge = cloudflareKvStore({
 });
 const cp = await createControlPlane(config, edge);
 const server = await listen(cp.app, config.CONTROL_PLANE_HOST, config.CONTROL_PLANE_PORT);
+if (config.PUBLIC_URL) await publishControlPlaneLocation(edge, config.PUBLIC_URL);
 console.log(JSON.stringify({ level: "info", msg: "control plane listening", url: server.url }));
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {

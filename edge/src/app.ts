@@ -5,6 +5,7 @@ import { kvKeys } from "../../shared/src/kv.ts";
 import type { HonoEnv } from "./env.ts";
 import { type KeyResolver, kvKeyResolver } from "./middleware/auth.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { registerFeedback } from "./routes/v1_feedback.ts";
 import { registerHealth } from "./routes/v1_health.ts";
 import { registerModelsLive } from "./routes/v1_models_live.ts";
 import { registerPredict } from "./routes/v1_predict.ts";
@@ -39,6 +40,7 @@ export function createEdgeApp(options: EdgeAppOptions = {}): OpenAPIHono<HonoEnv
 
   registerHealth(app, EDGE_VERSION);
   registerPredict(app, resolver);
+  registerFeedback(app, resolver);
   registerModelsLive(app, resolver);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

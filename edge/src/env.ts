@@ -1,10 +1,16 @@
 import { z } from "zod";
+import type { EdgeEvent } from "../../shared/src/events.ts";
 import type { Principal } from "./middleware/auth.ts";
 
 export interface Bindings {
   EDGE_KV: KVNamespace;
+  EVENTS: Queue<EdgeEvent>;
   TOKEN_ISSUER: string;
   TOKEN_AUDIENCE: string;
+  /** Signs event deliveries to the control plane (HMAC-SHA256). */
+  INGEST_SECRET?: string;
+  /** Overrides the control-plane URL published in KV. */
+  CONTROL_PLANE_URL?: string;
 }
 
 /** Vars the worker cannot run without; checked on the first request, failing fast with a clear message. */
@@ -14,6 +20,10 @@ export const bindingsSchema = z.object({
   EDGE_KV: z.custom<KVNamespace>(
     (v) => typeof v === "object" && v !== null && "get" in v,
     "KV binding missing",
+  ),
+  EVENTS: z.custom<Queue>(
+    (v) => typeof v === "object" && v !== null && "send" in v,
+    "EVENTS queue binding missing",
   ),
 });
 

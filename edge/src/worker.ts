@@ -1,19 +1,27 @@
 import { createEdgeApp } from "./app.ts";
 import { type Bindings, bindingsSchema } from "./env.ts";
+import { deliverEvents } from "./events/deliver.ts";
 
 const app = createEdgeApp();
 let checked = false;
 
+function checkBindings(env: Bindings): void {
+  if (checked) return;
+  const result = bindingsSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Edge worker misconfigured: ${problems}`);
+  }
+  checked = true;
+}
+
 export default {
   fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> {
-    if (!checked) {
-      const result = bindingsSchema.safeParse(env);
-      if (!result.success) {
-        const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-        throw new Error(`Edge worker misconfigured: ${problems}`);
-      }
-      checked = true;
-    }
+    checkBindings(env);
     return app.fetch(request, env, ctx);
+  },
+  queue(batch: MessageBatch<unknown>, env: Bindings): Promise<void> {
+    checkBindings(env);
+    return deliverEvents(batch, env);
   },
 } satisfies ExportedHandler<Bindings>;

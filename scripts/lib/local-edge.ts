@@ -12,6 +12,8 @@ export interface LocalEdgeOptions {
   persistDir?: string;
   issuer: string;
   audience: string;
+  /** Signs the queue consumer's deliveries to the control plane. */
+  ingestSecret: string;
   verbose?: boolean;
 }
 
@@ -43,7 +45,21 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
     ],
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: { EDGE_KV: "churn-edge-kv" },
-    bindings: { TOKEN_ISSUER: options.issuer, TOKEN_AUDIENCE: options.audience },
+    queueProducers: { EVENTS: "churn-events" },
+    queueConsumers: {
+      "churn-events": {
+        maxBatchSize: 100,
+        maxBatchTimeout: 1,
+        maxRetries: 100,
+        retryDelay: 2,
+        deadLetterQueue: "churn-events-dlq",
+      },
+    },
+    bindings: {
+      TOKEN_ISSUER: options.issuer,
+      TOKEN_AUDIENCE: options.audience,
+      INGEST_SECRET: options.ingestSecret,
+    },
     host: options.host ?? "127.0.0.1",
     port: options.port,
     log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),

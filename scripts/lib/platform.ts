@@ -1,12 +1,19 @@
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { loadConfig } from "../../control-plane/src/config.ts";
-import { createControlPlane, listen, type RunningServer } from "../../control-plane/src/control-plane.ts";
+import {
+  createControlPlane,
+  listen,
+  publishControlPlaneLocation,
+  type RunningServer,
+} from "../../control-plane/src/control-plane.ts";
 import { deployments, tenants } from "../../control-plane/src/db/schema/index.ts";
 import { kvEdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
-import type { Deps, Logger } from "../../control-plane/src/env.ts";
+import type { Deps, HonoEnv, Logger } from "../../control-plane/src/env.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { deployProduction, publishModelDir } from "../../trainer/src/control-plane-client.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
@@ -21,6 +28,8 @@ export interface LocalState {
   clientSecret: string;
   /** The demo owner's personal access token: lets `churn publish` and the console work locally. */
   ownerToken: string;
+  /** Shared by the local edge and control plane to sign event deliveries. */
+  ingestSecret: string;
 }
 
 export interface PlatformOptions {
@@ -41,6 +50,8 @@ export interface Platform {
   controlPlane: RunningServer;
   /** The control plane's dependencies, for tools and tests that administer tenants directly. */
   deps: Deps;
+  /** The control-plane app, so a test can take its listener down and bring it back. */
+  app: OpenAPIHono<HonoEnv>;
   /** What start-up did, for the summary: whether the demo was created and a model trained. */
   created: { tenant: boolean; model: boolean };
   stop(): Promise<void>;
@@ -59,12 +70,18 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   await mkdir(dataDir, { recursive: true });
   const host = options.host ?? "127.0.0.1";
 
+  const statePath = join(dataDir, "local.json");
+  const previous = existsSync(statePath)
+    ? (JSON.parse(await readFile(statePath, "utf8")) as Partial<LocalState>)
+    : undefined;
+  const ingestSecret = previous?.ingestSecret ?? randomBytes(32).toString("base64url");
   const edge = await startLocalEdge({
     port: options.edgePort,
     host,
     persistDir: join(dataDir, "edge"),
     issuer: ISSUER,
     audience: AUDIENCE,
+    ingestSecret,
   });
   progress(`edge (workerd) on ${edge.url}`);
   let controlPlane: RunningServer | undefined;
@@ -75,23 +92,26 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       DATABASE_URL: process.env["DATABASE_URL"] ?? `file:${join(dataDir, "control-plane.db")}`,
       TOKEN_ISSUER: ISSUER,
       TOKEN_AUDIENCE: AUDIENCE,
+      INGEST_SECRET: ingestSecret,
     });
     const cp = await createControlPlane(config, kvEdgeStore(edge.kv), options.log);
     closeDb = cp.close;
     controlPlane = await listen(cp.app, host, options.controlPlanePort);
+    await publishControlPlaneLocation(cp.deps.edge, controlPlane.url);
     progress(`control plane on ${controlPlane.url}`);
 
-    const statePath = join(dataDir, "local.json");
-    const previous = existsSync(statePath)
-      ? (JSON.parse(await readFile(statePath, "utf8")) as Partial<LocalState>)
-      : undefined;
     const known = previous?.tenantId
       ? (await cp.deps.db.select().from(tenants).where(eq(tenants.id, previous.tenantId)).limit(1))[0]
       : undefined;
     let state: LocalState;
     let createdTenant = false;
     if (known && previous?.clientId && previous.clientSecret && previous.ownerToken) {
-      state = { ...(previous as LocalState), controlPlaneUrl: controlPlane.url, edgeUrl: edge.url };
+      state = {
+        ...(previous as LocalState),
+        controlPlaneUrl: controlPlane.url,
+        edgeUrl: edge.url,
+        ingestSecret,
+      };
     } else {
       const tenant = await createTenant(cp.deps.db, {
         name: "Demo Telco",
@@ -110,6 +130,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         clientId: client.clientId,
         clientSecret: client.clientSecret,
         ownerToken: tenant.ownerToken,
+        ingestSecret,
       };
       createdTenant = true;
       progress(`created demo tenant ${state.tenantId}`);
@@ -126,19 +147,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       await trainDemoModel(state, dataDir, options.demoRows ?? 5000, progress);
       trainedModel = true;
     }
-    const running = controlPlane;
-    return {
+    const platform: Platform = {
       state,
       edge,
-      controlPlane: running,
+      controlPlane,
       deps: cp.deps,
+      app: cp.app,
       created: { tenant: createdTenant, model: trainedModel },
       async stop() {
-        await running.close();
+        await platform.controlPlane.close(); // the listener a test may have replaced
         closeDb();
         await edge.close();
       },
     };
+    return platform;
   } catch (err) {
     await controlPlane?.close();
     closeDb();

@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   token: "tok",
   prediction: "prd",
   pat: "pat",
+  event: "evt",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -6,6 +6,8 @@ import { z } from "zod";
  */
 export const kvKeys = {
   jwks: () => "auth:jwks",
+  /** `{ url }` of the control plane's ingest endpoint, published by the control plane at start-up. */
+  controlPlane: () => "platform:control-plane",
   revokedClients: () => "auth:revoked-clients",
   deployment: (tenantId: string) => `tenant:${tenantId}:deployment`,
   modelBytes: (versionId: string) => `model:${versionId}:onnx`,
@@ -34,3 +36,5 @@ export type EdgeDeployment = z.infer<typeof edgeDeploymentSchema>;
 /** `auth:revoked-clients`: client id → revocation time (epoch seconds). Entries outlive any token they cover. */
 export const revokedClientsSchema = z.object({ clients: z.record(z.string(), z.number()) });
 export type RevokedClients = z.infer<typeof revokedClientsSchema>;
+
+export const controlPlaneLocationSchema = z.object({ url: z.string().url() });

@@ -41,7 +41,7 @@ export async function predictRecords(
   options: PredictOptions,
   waitUntil: WaitUntil,
   event: Record<string, unknown>,
-): Promise<PredictResponse> {
+): Promise<{ response: PredictResponse; versionIdOf: (variant: "production" | "canary") => string }> {
   const deployment = await tenantDeployment(kv, tenantId, waitUntil);
   const production: Group = { serving: await loadProduction(kv, deployment), rows: [] };
   const groups = [production];
@@ -98,7 +98,7 @@ export async function predictRecords(
   const { model, ref, variant } = first.serving;
   event.modelVersionId = ref.versionId;
   event.variants = groups.map((g) => `${g.serving.variant}:${g.rows.length}`).join(",");
-  return {
+  const response: PredictResponse = {
     predictions,
     model: {
       name: model.manifest.name,
@@ -108,6 +108,10 @@ export async function predictRecords(
       threshold: model.manifest.threshold,
     },
   };
+  const canaryGroup = groups[1];
+  const versionIdOf = (v: "production" | "canary") =>
+    v === "canary" && canaryGroup ? canaryGroup.serving.ref.versionId : production.serving.ref.versionId;
+  return { response, versionIdOf };
 }
 
 function topReasons(

@@ -5,6 +5,7 @@ import { ChurnError } from "../../../shared/src/errors.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { predictRequestSchema, predictResponseSchema } from "../../../shared/src/predict.ts";
 import type { HonoEnv } from "../env.ts";
+import { emitQuietly, predictionEvents } from "../events/emit.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
 import { predictRecords } from "../models/predict-records.ts";
 
@@ -42,14 +43,17 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
     const records = ((await c.req.json()) as { records: Record<string, unknown>[] }).records;
     const event = c.get("event");
     event.records = records.length;
-    const response = await predictRecords(
+    const tenantId = c.get("principal").tenantId;
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    const { response, versionIdOf } = await predictRecords(
       c.env.EDGE_KV,
-      c.get("principal").tenantId,
+      tenantId,
       records,
       { explain: body.explain, topReasons: body.topReasons },
-      (p) => c.executionCtx.waitUntil(p),
+      waitUntil,
       event,
     );
+    waitUntil(emitQuietly(c.env.EVENTS, predictionEvents(tenantId, response, versionIdOf)));
     return c.json(response, 200);
   });
 }

@@ -2,6 +2,7 @@ export * from "./api_clients/index.ts";
 export * from "./audit_log/index.ts";
 export * from "./deployment_history/index.ts";
 export * from "./deployments/index.ts";
+export * from "./ingested_events/index.ts";
 export * from "./model_versions/index.ts";
 export * from "./models/index.ts";
 export * from "./personal_access_tokens/index.ts";

@@ -1,0 +1,55 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { requireContentType } from "../../../shared/src/content-type.ts";
+import { ChurnError, issuesFromZod, validationError } from "../../../shared/src/errors.ts";
+import { ingestRequestSchema, ingestResponseSchema } from "../../../shared/src/events.ts";
+import { errorResponses } from "../../../shared/src/openapi.ts";
+import { SIGNATURE_HEADER, verifyBodySignature } from "../../../shared/src/signature.ts";
+import type { HonoEnv } from "../env.ts";
+import { ingestEvents } from "../services/ingest.ts";
+
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export const ingestRoute = createRoute({
+  method: "post",
+  path: "/v1/ingest/events",
+  summary: "Event batches from the edge's queue consumer (HMAC-signed, idempotent by event id)",
+  description: `Signed with the shared INGEST_SECRET in the \`${SIGNATURE_HEADER}\` header: \`t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>\`.`,
+  middleware: [
+    requireContentType("application/json"),
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ChurnError("PAYLOAD_TOO_LARGE", `Body exceeds ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  ] as const,
+  request: { body: { required: true, content: { "application/json": { schema: ingestRequestSchema } } } },
+  responses: {
+    200: { description: "Stored", content: { "application/json": { schema: ingestResponseSchema } } },
+    ...errorResponses(400, 401, 413, 415, 503),
+  },
+});
+
+export function registerIngestEvents(app: OpenAPIHono<HonoEnv>): void {
+  // The signature covers the raw body, so this route parses the body itself after checking it.
+  app.post(ingestRoute.path.replace(/{(\w+)}/g, ":$1"), ...ingestRoute.middleware, async (c) => {
+    const deps = c.get("deps");
+    const secret = deps.config.INGEST_SECRET;
+    if (!secret) throw new ChurnError("UNAVAILABLE", "Event ingest is not configured (INGEST_SECRET)");
+    const body = await c.req.text();
+    if (!(await verifyBodySignature(secret, body, c.req.header(SIGNATURE_HEADER)))) {
+      throw new ChurnError("UNAUTHORIZED", "Missing, invalid or stale event signature");
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      throw new ChurnError("INVALID_REQUEST", "Body is not valid JSON");
+    }
+    const parsed = ingestRequestSchema.safeParse(json);
+    if (!parsed.success) throw validationError(issuesFromZod(parsed.error));
+    return c.json(ingestResponseSchema.parse(await ingestEvents(deps.db, parsed.data.events)), 200);
+  });
+  app.openAPIRegistry.registerPath(ingestRoute);
+}

@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { MAX_RECORDS } from "./predict.ts";
+
+export const feedbackItemSchema = z
+  .object({
+    customerId: z.string().min(1).max(128).optional(),
+    predictionId: z.string().min(1).max(64).optional(),
+    churned: z.boolean(),
+    observedAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe("When the outcome was observed; default now"),
+  })
+  .refine((f) => f.customerId !== undefined || f.predictionId !== undefined, {
+    message: "each item needs a customerId or a predictionId",
+  });
+
+export const feedbackRequestSchema = z
+  .object({ feedback: z.array(feedbackItemSchema).min(1).max(MAX_RECORDS) })
+  .meta({ id: "FeedbackRequest" });
+export type FeedbackRequest = z.infer<typeof feedbackRequestSchema>;
+
+export const feedbackResponseSchema = z
+  .object({ accepted: z.number().int(), eventId: z.string() })
+  .meta({ id: "FeedbackResponse" });
+
+/** What the edge puts on the events queue; `eventId` makes redelivery idempotent at the control plane. */
+export const predictionEventSchema = z.object({
+  type: z.literal("prediction"),
+  eventId: z.string(),
+  tenantId: z.string(),
+  at: z.string(),
+  versionId: z.string(),
+  version: z.number().int(),
+  variant: z.enum(["production", "canary"]),
+  predictions: z.array(
+    z.object({
+      predictionId: z.string(),
+      customerId: z.string().optional(),
+      probability: z.number(),
+      contact: z.boolean(),
+    }),
+  ),
+});
+
+export const feedbackEventSchema = z.object({
+  type: z.literal("feedback"),
+  eventId: z.string(),
+  tenantId: z.string(),
+  at: z.string(),
+  feedback: z.array(
+    z.object({
+      customerId: z.string().optional(),
+      predictionId: z.string().optional(),
+      churned: z.boolean(),
+      observedAt: z.string(),
+    }),
+  ),
+});
+
+export const edgeEventSchema = z.discriminatedUnion("type", [predictionEventSchema, feedbackEventSchema]);
+export type EdgeEvent = z.infer<typeof edgeEventSchema>;
+export type PredictionEvent = z.infer<typeof predictionEventSchema>;
+export type FeedbackEvent = z.infer<typeof feedbackEventSchema>;
+
+export const ingestRequestSchema = z
+  .object({ events: z.array(edgeEventSchema).min(1).max(100) })
+  .meta({ id: "IngestRequest" });
+export const ingestResponseSchema = z
+  .object({ accepted: z.number().int(), duplicates: z.number().int() })
+  .meta({ id: "IngestResponse" });
