@@ -2,8 +2,9 @@
  * GBDT training benchmark, comparable with the XGBoost figures in ../shared/anchors/SPEED.md:
  * 20 numeric features, binary target, 100 trees, depth 6, 255 bins, learning rate 0.1, λ = 1, one thread.
  *
- *   node bench/gbdt.ts            10k and 100k rows
- *   node bench/gbdt.ts --large    also 1M rows
+ *   node bench/gbdt.ts               10k and 100k rows
+ *   node bench/gbdt.ts --large       also 1M rows
+ *   node bench/gbdt.ts --rows 200000 one size, in this process
  *
  * Each size runs in its own child process (so peak RSS belongs to that size) and is timed 3 times; one JSON
  * line per size gives the median wall time of trainBooster (binning included, data generation excluded).

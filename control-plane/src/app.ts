@@ -3,6 +3,9 @@ import { issuesFromZod, validationError } from "../../shared/src/errors.ts";
 import type { Deps, HonoEnv } from "./env.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { registerAuditExport } from "./routes/v1_audit_export.ts";
+import { registerAuditList } from "./routes/v1_audit_list.ts";
+import { registerAuditVerify } from "./routes/v1_audit_verify.ts";
 import { registerDeploymentGet } from "./routes/v1_deployment_get.ts";
 import { registerDeploymentPut } from "./routes/v1_deployment_put.ts";
 import { registerHealth } from "./routes/v1_health.ts";
@@ -33,6 +36,9 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerDeploymentGet(app);
   registerDeploymentPut(app);
   registerIngestEvents(app);
+  registerAuditList(app);
+  registerAuditVerify(app);
+  registerAuditExport(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -2,6 +2,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { ChurnError } from "../../shared/src/errors.ts";
+import { auditCommand } from "./audit.ts";
 import { publishCommand } from "./publish.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
 import { DEFAULT_NAME, DEFAULT_SEED, DEFAULT_THRESHOLD, type TrainResult, train } from "./train.ts";
@@ -109,6 +110,7 @@ export const commands: Record<string, Command> = {
   train: trainCommand,
   synth: synthCommand,
   publish: publishCommand,
+  audit: auditCommand,
 };
 
 export function helpText(): string {

@@ -108,6 +108,11 @@ export async function deployProduction(
   return deploymentSchema.parse(await parseOrThrow(res));
 }
 
+export async function getJson(target: ControlPlaneTarget, path: string): Promise<unknown> {
+  const res = await fetch(`${target.url}${path}`, { headers: { authorization: `Bearer ${target.token}` } });
+  return parseOrThrow(res);
+}
+
 async function parseOrThrow(res: Response): Promise<unknown> {
   const body: unknown = await res.json().catch(() => null);
   if (res.ok) return body;

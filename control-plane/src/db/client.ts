@@ -21,15 +21,32 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
   if (url.startsWith("file:") && !url.startsWith("file::memory:")) {
     mkdirSync(dirname(url.slice("file:".length)), { recursive: true });
   }
-  const client = createClient({ url, ...(authToken ? { authToken } : {}) });
+  // `timeout` is the busy timeout of every pooled connection (a PRAGMA below would reach only one of them).
+  const client = createClient({ url, timeout: 5000, ...(authToken ? { authToken } : {}) });
   if (url.startsWith("file:")) {
     // WAL lets readers proceed during a write; busy_timeout waits out a concurrent writer instead of failing.
     await client.execute("PRAGMA journal_mode = WAL");
     await client.execute("PRAGMA busy_timeout = 5000");
     await client.execute("PRAGMA foreign_keys = ON");
   }
-  const db = drizzle(client, { schema });
+  const db = serializeTransactions(drizzle(client, { schema }));
   return { db, client, close: () => client.close() };
+}
+
+/**
+ * Runs this process's write transactions one at a time. libsql's calls are synchronous, so a second
+ * BEGIN IMMEDIATE on another pooled connection cannot wait for the first (whose holder never gets the
+ * event loop back) and fails with SQLITE_BUSY; queueing them here turns that into an ordinary wait.
+ */
+function serializeTransactions(db: Db): Db {
+  const run = db.transaction.bind(db);
+  let tail: Promise<unknown> = Promise.resolve();
+  db.transaction = ((...args: Parameters<Db["transaction"]>) => {
+    const next = tail.then(() => run(...args));
+    tail = next.catch(() => undefined);
+    return next;
+  }) as Db["transaction"];
+  return db;
 }
 
 export async function migrateDatabase(database: Database): Promise<void> {

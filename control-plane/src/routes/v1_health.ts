@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { ChurnError } from "../../../shared/src/errors.ts";
 import { errorResponses } from "../../../shared/src/openapi.ts";
 import { healthResponseSchema } from "../../../shared/src/predict.ts";
 import type { HonoEnv } from "../env.ts";
@@ -26,7 +27,11 @@ export const readyRoute = createRoute({
 export function registerHealth(app: OpenAPIHono<HonoEnv>, version: string): void {
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, service: "control-plane", version }, 200));
   app.openapi(readyRoute, async (c) => {
-    await c.get("deps").db.run(sql`select 1`);
+    try {
+      await c.get("deps").db.run(sql`select 1`);
+    } catch (err) {
+      throw new ChurnError("UNAVAILABLE", "The database is not answering", { cause: err });
+    }
     return c.json({ status: "ok" as const, service: "control-plane", version }, 200);
   });
 }

@@ -47,7 +47,9 @@ export async function predictRecords(
   const groups = [production];
   if (deployment.canary && deployment.canary.weight > 0) {
     const canaryRows: number[] = [];
-    records.forEach((r, i) => (isCanary(deployment, customerIdOf(r)) ? canaryRows : production.rows).push(i));
+    for (let i = 0; i < records.length; i++) {
+      (isCanary(deployment, customerIdOf(records[i]!)) ? canaryRows : production.rows).push(i);
+    }
     const canary = canaryRows.length ? await loadOptional(kv, tenantId, deployment.canary, "canary") : null;
     if (canary) groups.push({ serving: canary, rows: canaryRows });
     else production.rows.push(...canaryRows);

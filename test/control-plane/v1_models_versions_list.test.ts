@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modelVersionSchema } from "../../shared/src/registry.ts";
+import {
+  type ControlPlaneHarness,
+  expectAuthRequired,
+  expectError,
+  startControlPlane,
+} from "../helpers/control-plane-harness.ts";
+import type { ModelFixture } from "../helpers/model-fixture.ts";
+
+let h: ControlPlaneHarness;
+let m1: ModelFixture;
+let m2: ModelFixture;
+beforeAll(async () => {
+  h = await startControlPlane();
+  [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);
+});
+afterAll(() => h?.close());
+
+async function list(token: string, name = "churn") {
+  const res = await h.request(`/v1/models/${name}/versions`, { token });
+  return { res, body: (await res.json()) as { versions: unknown[] } };
+}
+
+describe("GET /v1/models/{name}/versions: happy", () => {
+  it("lists a model's versions newest first, exactly as published", async () => {
+    const t = await h.newTenant();
+    const v1 = await t.publish(m1);
+    const v2 = await t.publish(m2);
+    const { res, body } = await list(t.ownerToken);
+    expect(res.status).toBe(200);
+    const versions = body.versions.map((v) => modelVersionSchema.parse(v));
+    expect(versions.map((v) => v.version)).toEqual([2, 1]);
+    expect(versions).toEqual([v2, v1]);
+  });
+
+  it("lists only the named model", async () => {
+    const t = await h.newTenant();
+    const churn = await t.publish(m1, "churn");
+    const other = await t.publish(m2, "upsell");
+    const a = await list(t.ownerToken, "churn");
+    const b = await list(t.ownerToken, "upsell");
+    expect(a.body.versions).toEqual([churn]);
+    expect(b.body.versions).toEqual([other]);
+  });
+
+  it("serves metadata only, never the model bytes", async () => {
+    const t = await h.newTenant();
+    await t.publish(m1);
+    const { body } = await list(t.ownerToken);
+    const v = body.versions[0] as Record<string, unknown>;
+    expect(Object.keys(v).sort()).toEqual(
+      ["bytes", "createdAt", "id", "manifest", "modelId", "name", "publishedBy", "sha256", "version"].sort(),
+    );
+    expect(typeof v["bytes"]).toBe("number");
+  });
+
+  it("is readable by every reader: admin, ml-engineer, analyst and clients with a read-implying scope", async () => {
+    const t = await h.newTenant();
+    const v = await t.publish(m1);
+    const tokens: [string, string][] = [
+      ["admin", await t.tokenFor("admin")],
+      ["ml-engineer", await t.tokenFor("ml-engineer")],
+      ["analyst", await t.tokenFor("analyst")],
+      ["models:read", await t.clientToken(["models:read"])],
+      ["models:publish", await t.clientToken(["models:publish"])],
+      ["deployments:write", await t.clientToken(["deployments:write"])],
+    ];
+    for (const [who, token] of tokens) {
+      const { res, body } = await list(token);
+      expect(res.status, who).toBe(200);
+      expect(body.versions, who).toEqual([v]);
+    }
+  });
+});
+
+describe("GET /v1/models/{name}/versions: error", () => {
+  it("answers 404 NOT_FOUND naming an unknown model", async () => {
+    const t = await h.newTenant();
+    const body = await expectError(
+      await h.request("/v1/models/never-published/versions", { token: t.ownerToken }),
+      404,
+      "NOT_FOUND",
+    );
+    expect(body.error.message).toContain("never-published");
+  });
+
+  it("refuses a model name longer than 64 characters with 400 naming the parameter", async () => {
+    const t = await h.newTenant();
+    const body = await expectError(
+      await h.request(`/v1/models/${"a".repeat(65)}/versions`, { token: t.ownerToken }),
+      400,
+      "INVALID_REQUEST",
+    );
+    expect(body.error.issues?.map((i) => i.path).join(" ")).toContain("name");
+  });
+
+  it("treats names that cannot exist as unknown (404), including encoded path tricks", async () => {
+    const t = await h.newTenant();
+    for (const name of ["Churn", "churn%00", "..%2F..%2Fdeployment", "%27%20or%201%3D1--"]) {
+      const res = await h.request(`/v1/models/${name}/versions`, { token: t.ownerToken });
+      await expectError(res, 404, "NOT_FOUND");
+    }
+  });
+
+  it("does not route other methods or sub-paths (404 envelope)", async () => {
+    const t = await h.newTenant();
+    for (const [method, path] of [
+      ["DELETE", "/v1/models/churn/versions"],
+      ["GET", "/v1/models/churn"],
+      ["GET", "/v1/models/churn/versions/1"],
+    ] as const) {
+      await expectError(await h.request(path, { method, token: t.ownerToken }), 404, "NOT_FOUND");
+    }
+  });
+});
+
+describe("GET /v1/models/{name}/versions: security", () => {
+  it("requires a valid token (missing, garbage, expired, wrong audience, foreign key → 401)", async () => {
+    await expectAuthRequired(h, "GET", "/v1/models/churn/versions");
+  });
+
+  it("forbids auditors (403 FORBIDDEN) and clients without a read scope (403 INSUFFICIENT_SCOPE)", async () => {
+    const t = await h.newTenant();
+    await t.publish(m1);
+    const auditor = await h.request("/v1/models/churn/versions", { token: await t.tokenFor("auditor") });
+    const body = await expectError(auditor, 403, "FORBIDDEN");
+    expect(body.error.message).toContain("models:read");
+    for (const scopes of [["predict"], ["feedback:write"], []] as const) {
+      const res = await h.request("/v1/models/churn/versions", { token: await t.clientToken([...scopes]) });
+      await expectError(res, 403, "INSUFFICIENT_SCOPE");
+    }
+  });
+
+  it("hides another tenant's model behind the same 404 as a missing one, with none of its data", async () => {
+    const a = await h.newTenant("A");
+    const b = await h.newTenant("B");
+    const va = await a.publish(m1, "secret-model");
+    for (const token of [b.ownerToken, await b.clientToken(["models:read"])]) {
+      const res = await h.request("/v1/models/secret-model/versions", { token });
+      const text = await res.clone().text();
+      const body = await expectError(res, 404, "NOT_FOUND");
+      expect(body.error.message).toBe("Model 'secret-model' not found");
+      for (const leak of [a.tenantId, va.id, va.modelId, va.sha256]) expect(text).not.toContain(leak);
+    }
+  });
+});
