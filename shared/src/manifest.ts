@@ -39,6 +39,31 @@ export type ModelFamily = z.infer<typeof modelFamilySchema>;
 export const metricsSchema = z.record(z.string(), z.number());
 export type Metrics = z.infer<typeof metricsSchema>;
 
+/** Histogram of one feature on the training data: the baseline that drift monitoring compares traffic to. */
+export const referenceHistogramSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("numeric"),
+    /** Ascending cut points; bin i holds values in (edges[i-1], edges[i]], the last bin everything above. */
+    edges: z.array(z.number()),
+    counts: z.array(z.number().int().nonnegative()),
+    missing: z.number().int().nonnegative(),
+  }),
+  z.object({
+    type: z.literal("categorical"),
+    counts: z.record(z.string(), z.number().int().nonnegative()),
+    missing: z.number().int().nonnegative(),
+  }),
+]);
+export type ReferenceHistogram = z.infer<typeof referenceHistogramSchema>;
+
+export const driftReferenceSchema = z.object({
+  rows: z.number().int().positive(),
+  features: z.record(z.string(), referenceHistogramSchema),
+  /** Calibrated probabilities of the training rows, on fixed edges. */
+  score: z.object({ edges: z.array(z.number()), counts: z.array(z.number().int().nonnegative()) }),
+});
+export type DriftReference = z.infer<typeof driftReferenceSchema>;
+
 export const manifestSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -72,6 +97,33 @@ export const manifestSchema = z
       opset: z.number().int(),
     }),
     metrics: z.object({ holdout: metricsSchema, cv: metricsSchema.optional() }),
+    /**
+     * Tree models explain with TreeSHAP from a separate package (`explainer.json`), published with the model
+     * and checked by its sha256; baseMargin + Σ contributions = the model's margin.
+     */
+    explainer: z
+      .object({
+        format: z.literal("churn-treeshap-v1"),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        bytes: z.number().int().positive(),
+        baseMargin: z.number(),
+      })
+      .optional(),
+    /** How margins become the calibrated probability the graph outputs. */
+    calibration: z.object({ method: z.enum(["none", "platt", "isotonic"]) }).optional(),
+    /** The profit-optimal threshold's inputs and the expected-profit curve it was chosen from. */
+    decision: z
+      .object({
+        valuePerCustomer: z.number(),
+        offerCost: z.number(),
+        offerAcceptance: z.number().min(0).max(1),
+        curve: z.array(
+          z.object({ threshold: z.number(), expectedProfit: z.number(), contactRate: z.number() }),
+        ),
+      })
+      .optional(),
+    importance: z.array(z.object({ feature: z.string(), gain: z.number(), splits: z.number() })).optional(),
+    reference: driftReferenceSchema.optional(),
     lineage: z.object({
       dataFingerprint: z.string(),
       trainerVersion: z.string(),
