@@ -103,7 +103,7 @@ export const manifestSchema = z
      */
     explainer: z
       .object({
-        format: z.literal("churn-treeshap-v1"),
+        format: z.literal("churn-gbdt-treeshap"),
         sha256: z.string().regex(/^[0-9a-f]{64}$/),
         bytes: z.number().int().positive(),
         baseMargin: z.number(),
