@@ -12,6 +12,7 @@ export const kvKeys = {
   deployment: (tenantId: string) => `tenant:${tenantId}:deployment`,
   modelBytes: (versionId: string) => `model:${versionId}:onnx`,
   modelManifest: (versionId: string) => `model:${versionId}:manifest`,
+  modelExplainer: (versionId: string) => `model:${versionId}:explainer`,
 } as const;
 
 export const deployedVersionSchema = z.object({

@@ -20,6 +20,14 @@ const modelNameParam = z.object({
 const publishForm = z.object({
   manifest: z.string().openapi({ description: "manifest.json as written by `churn train`" }),
   model: z.any().openapi({ type: "string", format: "binary", description: "model.onnx" }),
+  explainer: z
+    .any()
+    .optional()
+    .openapi({
+      type: "string",
+      format: "binary",
+      description: "explainer.json, when the manifest declares one",
+    }),
 });
 
 export function createPublishRoute(maxBytes: number) {
@@ -60,6 +68,12 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
     const form = await c.req.parseBody();
     const manifestText = form["manifest"];
     const model = form["model"];
+    const explainer = form["explainer"];
+    if (explainer !== undefined && !(explainer instanceof File) && typeof explainer !== "string") {
+      throw new ChurnError("INVALID_REQUEST", "Form field 'explainer' must be a single file", {
+        issues: [{ path: "explainer", message: "expected one file" }],
+      });
+    }
     if (typeof manifestText !== "string") {
       throw new ChurnError("INVALID_REQUEST", "Form field 'manifest' (JSON text) is required", {
         issues: [{ path: "manifest", message: "required" }],
@@ -97,6 +111,12 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
       name,
       manifest: manifest.data,
       bytes: new Uint8Array(await model.arrayBuffer()),
+      explainer:
+        explainer === undefined
+          ? undefined
+          : typeof explainer === "string"
+            ? new TextEncoder().encode(explainer)
+            : new Uint8Array(await explainer.arrayBuffer()),
     });
     return c.json(publishResponseSchema.parse(result), result.created ? 201 : 200);
   });

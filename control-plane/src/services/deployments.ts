@@ -21,6 +21,8 @@ async function resolveVersion(db: DbOrTx, tenantId: string, versionId: string): 
 async function pushVersion(db: Db, edge: EdgeStore, tenantId: string, versionId: string): Promise<void> {
   const { row } = await getTenantVersion(db, tenantId, versionId);
   await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(row.onnx));
+  if (row.explainer) await edge.put(kvKeys.modelExplainer(row.id), new Uint8Array(row.explainer));
+  // The manifest goes last: the edge treats a version as present once its manifest is.
   await edge.put(kvKeys.modelManifest(row.id), row.manifest);
 }
 

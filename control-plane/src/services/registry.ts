@@ -5,6 +5,7 @@ import { newId } from "../../../shared/src/ids.ts";
 import { type Manifest, manifestSchema } from "../../../shared/src/manifest.ts";
 import type { ModelVersion } from "../../../shared/src/registry.ts";
 import { toIso } from "../../../shared/src/time.ts";
+import { type ExplainerPackage, parseExplainerPackage } from "../../../trainer/src/explain/explainer.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { type ModelVersionRow, models, modelVersions } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "./audit.ts";
@@ -29,6 +30,48 @@ export interface PublishInput {
   name: string;
   manifest: Manifest;
   bytes: Uint8Array;
+  /** explainer.json, required exactly when the manifest declares an explainer. */
+  explainer?: Uint8Array | undefined;
+}
+
+/** Checks the explainer package against the manifest: digest, size, format and feature order. */
+async function checkExplainer(manifest: Manifest, explainer: Uint8Array | undefined): Promise<void> {
+  const declared = manifest.explainer;
+  if (!declared) {
+    if (explainer)
+      throw new ChurnError("INVALID_MODEL", "An explainer was uploaded but the manifest declares none");
+    return;
+  }
+  if (!explainer) {
+    throw new ChurnError(
+      "INVALID_MODEL",
+      "The manifest declares an explainer: upload explainer.json as 'explainer'",
+    );
+  }
+  const sha256 = await sha256Hex(explainer);
+  if (sha256 !== declared.sha256 || explainer.byteLength !== declared.bytes) {
+    throw new ChurnError(
+      "INVALID_MODEL",
+      `explainer.json does not match manifest.explainer (sha256 ${sha256}, ${explainer.byteLength} bytes)`,
+    );
+  }
+  let pkg: ExplainerPackage;
+  try {
+    pkg = parseExplainerPackage(JSON.parse(new TextDecoder().decode(explainer)));
+  } catch (err) {
+    throw new ChurnError(
+      "INVALID_MODEL",
+      `explainer.json is not a valid explainer package: ${(err as Error).message}`,
+    );
+  }
+  const expected = manifest.features.map((f) => f.name).join(",");
+  const actual = pkg.features.map((f) => f.name).join(",");
+  if (expected !== actual) {
+    throw new ChurnError(
+      "INVALID_MODEL",
+      `explainer features [${actual}] differ from manifest features [${expected}]`,
+    );
+  }
 }
 
 /**
@@ -65,6 +108,7 @@ export async function publishModelVersion(
   if (existing) return { created: false, version: existing };
 
   await validator.validate(bytes, manifest);
+  await checkExplainer(manifest, input.explainer);
 
   return db.transaction(
     async (tx) => {
@@ -86,6 +130,7 @@ export async function publishModelVersion(
         bytes: bytes.byteLength,
         manifest: JSON.stringify(manifest),
         onnx: Buffer.from(bytes),
+        explainer: input.explainer ? Buffer.from(input.explainer) : null,
         publishedBy: `${audit.actor.type}:${audit.actor.id}`,
         createdAt: Date.now(),
       };

@@ -38,17 +38,18 @@ export class ModelCache {
   }
 
   async #load(kv: KVNamespace, ref: DeployedVersion): Promise<LoadedModel> {
-    const [bytes, manifest] = await Promise.all([
+    const [bytes, manifestText, explainer] = await Promise.all([
       kv.get(kvKeys.modelBytes(ref.versionId), "arrayBuffer"),
       kv.get(kvKeys.modelManifest(ref.versionId), "text"),
+      kv.get(kvKeys.modelExplainer(ref.versionId), "arrayBuffer"),
     ]);
-    if (!bytes || !manifest) {
+    if (!bytes || !manifestText) {
       throw new ChurnError(
         "MODEL_UNAVAILABLE",
         `Model version ${ref.versionId} is missing from the edge store`,
       );
     }
-    return buildModel(ref.versionId, bytes, manifest, ref.sha256);
+    return buildModel(ref.versionId, { bytes, manifestText, explainer }, ref.sha256);
   }
 
   #evict(keep: string): void {

@@ -1,6 +1,11 @@
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
 import { type Manifest, manifestSchema } from "../../../shared/src/manifest.ts";
+import {
+  createExplainer,
+  type Explainer,
+  parseExplainerPackage,
+} from "../../../trainer/src/explain/explainer.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
 import { loadOrt, type Ort, type OrtSession } from "./ort.ts";
 
@@ -11,25 +16,48 @@ export interface LoadedModel {
   encoder: FeatureEncoder;
   session: OrtSession;
   ort: Ort;
+  /** TreeSHAP for tree models whose graph does not output contributions. */
+  explainer: Explainer | undefined;
   bytes: number;
 }
 
-/** Builds a LoadedModel from bytes and manifest text, refusing bytes whose sha256 is not the expected one. */
+export interface ModelArtifacts {
+  bytes: ArrayBuffer;
+  manifestText: string;
+  explainer: ArrayBuffer | null;
+}
+
+/** Builds a LoadedModel, refusing bytes (or an explainer) whose sha256 is not the expected one. */
 export async function buildModel(
   versionId: string,
-  bytes: ArrayBuffer,
-  manifestText: string,
+  artifacts: ModelArtifacts,
   expectedSha256: string,
 ): Promise<LoadedModel> {
-  const actual = await sha256Hex(bytes);
-  if (actual !== expectedSha256) {
+  if ((await sha256Hex(artifacts.bytes)) !== expectedSha256) {
     throw new ChurnError("MODEL_UNAVAILABLE", `Model ${versionId} failed its integrity check`);
   }
-  const manifest = manifestSchema.parse(JSON.parse(manifestText));
+  const manifest = manifestSchema.parse(JSON.parse(artifacts.manifestText));
+  let explainer: Explainer | undefined;
+  if (manifest.explainer) {
+    if (!artifacts.explainer || (await sha256Hex(artifacts.explainer)) !== manifest.explainer.sha256) {
+      throw new ChurnError("MODEL_UNAVAILABLE", `Model ${versionId}'s explainer is missing or corrupt`);
+    }
+    explainer = createExplainer(
+      parseExplainerPackage(JSON.parse(new TextDecoder().decode(artifacts.explainer))),
+    );
+  }
   const ort = await loadOrt();
-  const session = await ort.InferenceSession.create(new Uint8Array(bytes), {
+  const session = await ort.InferenceSession.create(new Uint8Array(artifacts.bytes), {
     executionProviders: ["wasm"],
     graphOptimizationLevel: "all",
   });
-  return { versionId, manifest, encoder: compileEncoder(manifest), session, ort, bytes: bytes.byteLength };
+  return {
+    versionId,
+    manifest,
+    encoder: compileEncoder(manifest),
+    session,
+    ort,
+    explainer,
+    bytes: artifacts.bytes.byteLength + (artifacts.explainer?.byteLength ?? 0),
+  };
 }

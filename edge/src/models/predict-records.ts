@@ -71,7 +71,12 @@ export async function predictRecords(
   for (const group of groups) {
     if (!group.encoded) continue;
     const { model, ref, variant } = group.serving;
-    const { probabilities, contributions } = await score(model, group.encoded.columns, group.rows.length);
+    const { probabilities, contributions } = await score(
+      model,
+      group.encoded.columns,
+      group.rows.length,
+      options.explain,
+    );
     const { threshold, riskBands } = model.manifest;
     const names = model.manifest.features.map((f) => f.name);
     group.rows.forEach((row, j) => {
@@ -84,7 +89,7 @@ export async function predictRecords(
         probability,
         contact: probability >= threshold,
         riskBand: riskBand(probability, riskBands),
-        ...(options.explain && contributions
+        ...(contributions
           ? { reasons: topReasons(contributions, j, records[row]!, names, options.topReasons) }
           : {}),
         version: ref.version,
@@ -117,7 +122,7 @@ export async function predictRecords(
 }
 
 function topReasons(
-  contributions: Float32Array,
+  contributions: ArrayLike<number>,
   row: number,
   record: Record<string, unknown>,
   names: readonly string[],
@@ -155,7 +160,7 @@ async function scoreShadows(
       );
       continue;
     }
-    const { probabilities } = await score(shadow.model, encoded.columns, records.length);
+    const { probabilities } = await score(shadow.model, encoded.columns, records.length, false);
     let absDiff = 0;
     let agree = 0;
     const threshold = shadow.model.manifest.threshold;

@@ -2,8 +2,8 @@ import type { LoadedModel } from "./loaded-model.ts";
 
 export interface Scores {
   probabilities: Float32Array;
-  /** Row-major [N, F] in manifest feature order, when the model exports contributions. */
-  contributions: Float32Array | undefined;
+  /** Row-major [N, F] in manifest feature order, when asked for and the model can explain. */
+  contributions: ArrayLike<number> | undefined;
 }
 
 /** Runs the graph on encoded columns; only the outputs the manifest names are fetched. */
@@ -11,6 +11,7 @@ export async function score(
   model: LoadedModel,
   columns: (Float32Array | string[])[],
   n: number,
+  explain: boolean,
 ): Promise<Scores> {
   const { ort, session, manifest } = model;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
@@ -22,7 +23,8 @@ export async function score(
         : new ort.Tensor("string", column as string[], [n, 1]);
   });
   const { probability, contributions } = manifest.outputs;
-  const fetches = contributions ? [probability.name, contributions.name] : [probability.name];
+  const fromGraph = explain && contributions !== undefined;
+  const fetches = fromGraph ? [probability.name, contributions.name] : [probability.name];
   const out = await session.run(feeds, fetches);
   const probTensor = out[probability.name]!;
   const raw = probTensor.data as Float32Array;
@@ -32,8 +34,8 @@ export async function score(
     probabilities = new Float32Array(n);
     for (let i = 0; i < n; i++) probabilities[i] = raw[i * width + probability.column]!;
   }
-  return {
-    probabilities,
-    contributions: contributions ? (out[contributions.name]!.data as Float32Array) : undefined,
-  };
+  let explained: ArrayLike<number> | undefined;
+  if (fromGraph) explained = out[contributions.name]!.data as Float32Array;
+  else if (explain && model.explainer) explained = model.explainer.explain(columns, n).contributions;
+  return { probabilities, contributions: explained };
 }

@@ -19,6 +19,8 @@ export const modelVersions = sqliteTable(
     bytes: integer("bytes").notNull(),
     manifest: text("manifest").notNull(),
     onnx: blob("onnx", { mode: "buffer" }).notNull(),
+    /** TreeSHAP explainer package (JSON) for tree models; null when the graph outputs contributions itself. */
+    explainer: blob("explainer", { mode: "buffer" }),
     publishedBy: text("published_by").notNull(),
     createdAt: createdAt(),
   },
