@@ -10,6 +10,8 @@ export const kvKeys = {
   controlPlane: () => "platform:control-plane",
   revokedClients: () => "auth:revoked-clients",
   deployment: (tenantId: string) => `tenant:${tenantId}:deployment`,
+  /** Rate limits for the tenant and its API clients, set through the control plane. */
+  limits: (tenantId: string) => `tenant:${tenantId}:limits`,
   modelBytes: (versionId: string) => `model:${versionId}:onnx`,
   modelManifest: (versionId: string) => `model:${versionId}:manifest`,
   modelExplainer: (versionId: string) => `model:${versionId}:explainer`,
@@ -39,3 +41,23 @@ export const revokedClientsSchema = z.object({ clients: z.record(z.string(), z.n
 export type RevokedClients = z.infer<typeof revokedClientsSchema>;
 
 export const controlPlaneLocationSchema = z.object({ url: z.string().url() });
+
+/** A token bucket: `ratePerSecond` refill, up to `burst` requests at once. */
+export const rateLimitSchema = z.object({
+  ratePerSecond: z.number().positive().max(100_000),
+  burst: z.number().int().positive().max(1_000_000),
+});
+export type RateLimit = z.infer<typeof rateLimitSchema>;
+
+/** `tenant:{id}:limits`: applied at the edge per tenant and per API client (both must allow a request). */
+export const tenantLimitsSchema = z.object({
+  tenant: rateLimitSchema,
+  clients: z.record(z.string(), rateLimitSchema).default({}),
+});
+export type TenantLimits = z.infer<typeof tenantLimitsSchema>;
+
+/** Applied when a tenant has no limits published yet. */
+export const DEFAULT_TENANT_LIMITS: TenantLimits = {
+  tenant: { ratePerSecond: 1000, burst: 2000 },
+  clients: {},
+};
