@@ -1,10 +1,12 @@
 import { z } from "zod";
 import type { EdgeEvent } from "../../shared/src/events.ts";
 import type { Principal } from "./middleware/auth.ts";
+import type { RateLimiter } from "./rate-limit/durable-object.ts";
 
 export interface Bindings {
   EDGE_KV: KVNamespace;
   EVENTS: Queue<EdgeEvent>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   TOKEN_ISSUER: string;
   TOKEN_AUDIENCE: string;
   /** Signs event deliveries to the control plane (HMAC-SHA256). */

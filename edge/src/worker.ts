@@ -2,6 +2,8 @@ import { createEdgeApp } from "./app.ts";
 import { type Bindings, bindingsSchema } from "./env.ts";
 import { deliverEvents } from "./events/deliver.ts";
 
+export { RateLimiter } from "./rate-limit/durable-object.ts";
+
 const app = createEdgeApp();
 let checked = false;
 

@@ -46,6 +46,7 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: { EDGE_KV: "churn-edge-kv" },
     queueProducers: { EVENTS: "churn-events" },
+    durableObjects: { RATE_LIMITER: "RateLimiter" },
     queueConsumers: {
       "churn-events": {
         maxBatchSize: 100,

@@ -11,6 +11,7 @@ import { newId } from "../../../shared/src/ids.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
+import { rateLimit } from "../middleware/rate-limit.ts";
 
 const MAX_BODY_BYTES = 512 * 1024;
 
@@ -26,6 +27,7 @@ export function registerFeedback(app: OpenAPIHono<HonoEnv>, resolver: KeyResolve
     security: bearerSecurity,
     middleware: [
       requireToken({ resolver, scope: "feedback:write" }),
+      rateLimit(),
       requireContentType("application/json"),
       bodyLimit({
         maxSize: MAX_BODY_BYTES,

@@ -7,6 +7,7 @@ import { predictRequestSchema, predictResponseSchema } from "../../../shared/src
 import type { HonoEnv } from "../env.ts";
 import { emitQuietly, predictionEvents } from "../events/emit.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
+import { rateLimit } from "../middleware/rate-limit.ts";
 import { predictRecords } from "../models/predict-records.ts";
 
 /** 1,000 records of a few dozen fields fit comfortably; anything larger is refused before parsing. */
@@ -20,6 +21,7 @@ export function predictRoute(resolver: KeyResolver) {
     security: bearerSecurity,
     middleware: [
       requireToken({ resolver, scope: "predict" }),
+      rateLimit(),
       requireContentType("application/json"),
       bodyLimit({
         maxSize: MAX_BODY_BYTES,

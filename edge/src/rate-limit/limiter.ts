@@ -1,0 +1,80 @@
+import { ChurnError } from "../../../shared/src/errors.ts";
+import { DEFAULT_TENANT_LIMITS, kvKeys, type RateLimit, tenantLimitsSchema } from "../../../shared/src/kv.ts";
+import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
+import type { LeaseResult, RateLimiter } from "./durable-object.ts";
+
+const LIMITS_FRESH_MS = 10_000;
+/** An isolate leases about this share of a second's allowance at a time (at least one request). */
+const LEASE_SHARE = 0.05;
+
+interface LocalLease {
+  tokens: number;
+  remaining: number;
+  /** The limit the lease was taken under; a changed limit drops the lease. */
+  limit: RateLimit;
+}
+
+const limitsCache = new KvSwrCache({
+  freshMs: LIMITS_FRESH_MS,
+  parse: parseJsonWith(tenantLimitsSchema),
+  cacheAbsent: true,
+});
+const leases = new Map<string, LocalLease>();
+
+export interface Allowance {
+  limit: RateLimit;
+  remaining: number;
+}
+
+async function spend(
+  namespace: DurableObjectNamespace<RateLimiter>,
+  key: string,
+  limit: RateLimit,
+): Promise<Allowance & { retryAfterMs: number; allowed: boolean }> {
+  let lease = leases.get(key);
+  if (lease && (lease.limit.ratePerSecond !== limit.ratePerSecond || lease.limit.burst !== limit.burst)) {
+    leases.delete(key);
+    lease = undefined;
+  }
+  if (lease && lease.tokens >= 1) {
+    lease.tokens -= 1;
+    return { allowed: true, limit, remaining: Math.max(0, lease.remaining + lease.tokens), retryAfterMs: 0 };
+  }
+  const want = Math.max(1, Math.min(limit.burst, Math.ceil(limit.ratePerSecond * LEASE_SHARE)));
+  const stub = namespace.get(namespace.idFromName(key));
+  const result = (await stub.lease(limit, want)) as LeaseResult;
+  if (result.granted === 0) return { allowed: false, limit, remaining: 0, retryAfterMs: result.retryAfterMs };
+  leases.set(key, { tokens: result.granted - 1, remaining: result.remaining, limit });
+  return { allowed: true, limit, remaining: result.remaining + result.granted - 1, retryAfterMs: 0 };
+}
+
+/**
+ * Applies the tenant's and the client's limits (from KV, set by the control plane). Both must allow the
+ * request. Throws RATE_LIMITED with Retry-After and RateLimit-* headers; returns the tighter allowance.
+ */
+export async function enforceRateLimits(
+  kv: KVNamespace,
+  namespace: DurableObjectNamespace<RateLimiter>,
+  tenantId: string,
+  clientId: string,
+  waitUntil: WaitUntil,
+): Promise<Allowance> {
+  const limits = (await limitsCache.get(kv, kvKeys.limits(tenantId), waitUntil)) ?? DEFAULT_TENANT_LIMITS;
+  const checks = [spend(namespace, `tenant:${tenantId}`, limits.tenant)];
+  const clientLimit = limits.clients[clientId];
+  if (clientLimit) checks.push(spend(namespace, `client:${clientId}`, clientLimit));
+  const results = await Promise.all(checks);
+  const denied = results.find((r) => !r.allowed);
+  if (denied) {
+    const retryAfter = Math.max(1, Math.ceil(denied.retryAfterMs / 1000));
+    throw new ChurnError("RATE_LIMITED", `Rate limit of ${denied.limit.ratePerSecond} requests/s exceeded`, {
+      headers: {
+        "retry-after": String(retryAfter),
+        "ratelimit-limit": String(denied.limit.burst),
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": String(retryAfter),
+      },
+    });
+  }
+  return results.reduce((tight, r) => (r.remaining < tight.remaining ? r : tight));
+}
