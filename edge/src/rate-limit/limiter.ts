@@ -26,26 +26,58 @@ export interface Allowance {
   remaining: number;
 }
 
+/** One lease request in flight per key: concurrent requests share it instead of each leasing a batch. */
+const pendingLeases = new Map<string, Promise<LeaseResult>>();
+
 async function spend(
   namespace: DurableObjectNamespace<RateLimiter>,
   key: string,
   limit: RateLimit,
 ): Promise<Allowance & { retryAfterMs: number; allowed: boolean }> {
-  let lease = leases.get(key);
-  if (lease && (lease.limit.ratePerSecond !== limit.ratePerSecond || lease.limit.burst !== limit.burst)) {
-    leases.delete(key);
-    lease = undefined;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let lease = leases.get(key);
+    if (lease && (lease.limit.ratePerSecond !== limit.ratePerSecond || lease.limit.burst !== limit.burst)) {
+      leases.delete(key);
+      lease = undefined;
+    }
+    if (lease && lease.tokens >= 1) {
+      lease.tokens -= 1;
+      return {
+        allowed: true,
+        limit,
+        remaining: Math.max(0, lease.remaining + lease.tokens),
+        retryAfterMs: 0,
+      };
+    }
+    let pending = pendingLeases.get(key);
+    if (!pending) {
+      const want = Math.max(1, Math.min(limit.burst, Math.ceil(limit.ratePerSecond * LEASE_SHARE)));
+      const stub = namespace.get(namespace.idFromName(key));
+      pending = (stub.lease(limit, want) as Promise<LeaseResult>).finally(() => pendingLeases.delete(key));
+      pendingLeases.set(key, pending);
+      const result = await pending;
+      if (result.granted === 0)
+        return { allowed: false, limit, remaining: 0, retryAfterMs: result.retryAfterMs };
+      // Add to whatever is left rather than replace it, so no leased token is ever dropped.
+      const current = leases.get(key);
+      leases.set(key, {
+        tokens: (current?.tokens ?? 0) + result.granted - 1,
+        remaining: result.remaining,
+        limit,
+      });
+      return { allowed: true, limit, remaining: result.remaining + result.granted - 1, retryAfterMs: 0 };
+    }
+    const shared = await pending;
+    if (shared.granted === 0)
+      return { allowed: false, limit, remaining: 0, retryAfterMs: shared.retryAfterMs };
+    // The lease we waited for has landed in `leases`: try to take from it.
   }
-  if (lease && lease.tokens >= 1) {
-    lease.tokens -= 1;
-    return { allowed: true, limit, remaining: Math.max(0, lease.remaining + lease.tokens), retryAfterMs: 0 };
-  }
-  const want = Math.max(1, Math.min(limit.burst, Math.ceil(limit.ratePerSecond * LEASE_SHARE)));
+  // Contended beyond a few rounds: ask for a single token of our own.
   const stub = namespace.get(namespace.idFromName(key));
-  const result = (await stub.lease(limit, want)) as LeaseResult;
-  if (result.granted === 0) return { allowed: false, limit, remaining: 0, retryAfterMs: result.retryAfterMs };
-  leases.set(key, { tokens: result.granted - 1, remaining: result.remaining, limit });
-  return { allowed: true, limit, remaining: result.remaining + result.granted - 1, retryAfterMs: 0 };
+  const result = (await stub.lease(limit, 1)) as LeaseResult;
+  return result.granted > 0
+    ? { allowed: true, limit, remaining: result.remaining, retryAfterMs: 0 }
+    : { allowed: false, limit, remaining: 0, retryAfterMs: result.retryAfterMs };
 }
 
 /**
