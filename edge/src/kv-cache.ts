@@ -54,10 +54,14 @@ export class KvSwrCache<T> {
       previous.fetchedAt = Date.now(); // unparseable: keep serving the last good value until the next window
       return previous.value;
     }
-    if (value !== null || this.#cacheAbsent) {
-      this.#entries.set(key, { value, fetchedAt: Date.now(), refreshing: previous?.refreshing });
-    } else {
+    if (value === null && !this.#cacheAbsent) {
       this.#entries.delete(key);
+    } else if (previous) {
+      // Update in place: the entry's `refreshing` marker belongs to the refresh that is finishing now.
+      previous.value = value;
+      previous.fetchedAt = Date.now();
+    } else {
+      this.#entries.set(key, { value, fetchedAt: Date.now(), refreshing: undefined });
     }
     return value;
   }

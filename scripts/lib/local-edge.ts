@@ -15,6 +15,8 @@ export interface LocalEdgeOptions {
   /** Signs the queue consumer's deliveries to the control plane. */
   ingestSecret: string;
   verbose?: boolean;
+  /** Opens workerd's V8 inspector (CPU profiles of the worker) on this port. */
+  inspectorPort?: number;
 }
 
 export interface LocalEdge {
@@ -65,6 +67,7 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
     port: options.port,
     log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),
     cf: false,
+    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
     ...(options.persistDir ? { kvPersist: resolve(options.persistDir, "kv") } : {}),
   });
   const url = await miniflare.ready;

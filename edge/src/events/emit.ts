@@ -1,6 +1,7 @@
 import type { EdgeEvent, PredictionEvent } from "../../../shared/src/events.ts";
 import { newId } from "../../../shared/src/ids.ts";
 import type { PredictResponse } from "../../../shared/src/predict.ts";
+import { EventBuffer } from "./buffer.ts";
 
 /** Keeps each queue message well under the 128 KB limit. */
 const PREDICTIONS_PER_MESSAGE = 400;
@@ -41,18 +42,9 @@ export function predictionEvents(
   return events;
 }
 
-/** Sends events without failing the caller: used in waitUntil after a prediction was answered. */
-export async function emitQuietly(queue: Queue<EdgeEvent>, events: EdgeEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  try {
-    await queue.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
-  } catch (err) {
-    console.error(
-      JSON.stringify({
-        msg: "event send failed",
-        events: events.length,
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
-  }
+const buffer = new EventBuffer();
+
+/** Hands events to the isolate's batching buffer; the promise settles when their batch has been sent. */
+export function emitQuietly(queue: Queue<EdgeEvent>, events: EdgeEvent[]): Promise<void> {
+  return buffer.add(queue, events);
 }

@@ -1,0 +1,54 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { KvSwrCache } from "../../edge/src/kv-cache.ts";
+
+const parse = (text: string) => (text.startsWith("{") ? (JSON.parse(text) as { v: number }) : null);
+
+describe("stale-while-revalidate KV cache", () => {
+  it("picks up every successive change, one refresh window at a time", async () => {
+    const key = `test:swr:${crypto.randomUUID()}`;
+    const cache = new KvSwrCache({ freshMs: 1_000, parse });
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => background.push(p);
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 1 }));
+    expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v: 1 });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      for (const v of [2, 3, 4]) {
+        await env.EDGE_KV.put(key, JSON.stringify({ v }));
+        expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v: v - 1 }); // still fresh
+        vi.setSystemTime(Date.now() + 1_500);
+        expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v: v - 1 }); // stale: served, refreshing
+        await Promise.all(background.splice(0));
+        expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v });
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("keeps the last good value when KV holds something unparseable", async () => {
+    const key = `test:swr:${crypto.randomUUID()}`;
+    const cache = new KvSwrCache({ freshMs: 0, parse });
+    const background: Promise<unknown>[] = [];
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 7 }));
+    expect(await cache.get(env.EDGE_KV, key, (p) => background.push(p))).toEqual({ v: 7 });
+    await env.EDGE_KV.put(key, "garbage");
+    await new Promise((r) => setTimeout(r, 5));
+    await cache.get(env.EDGE_KV, key, (p) => background.push(p));
+    await Promise.all(background.splice(0));
+    expect(await cache.get(env.EDGE_KV, key, (p) => background.push(p))).toEqual({ v: 7 });
+  });
+
+  it("remembers an absent key only when asked to", async () => {
+    const key = `test:swr:${crypto.randomUUID()}`;
+    const remembering = new KvSwrCache({ freshMs: 60_000, parse, cacheAbsent: true });
+    const forgetting = new KvSwrCache({ freshMs: 60_000, parse });
+    const noop = () => {};
+    expect(await remembering.get(env.EDGE_KV, key, noop)).toBeNull();
+    expect(await forgetting.get(env.EDGE_KV, key, noop)).toBeNull();
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 1 }));
+    expect(await remembering.get(env.EDGE_KV, key, noop)).toBeNull();
+    expect(await forgetting.get(env.EDGE_KV, key, noop)).toEqual({ v: 1 });
+  });
+});
