@@ -47,6 +47,8 @@ export function kvKeyResolver(key: string = kvKeys.jwks()): KeyResolver {
 const revocations = new KvSwrCache({
   freshMs: REVOCATIONS_FRESH_MS,
   parse: parseJsonWith(revokedClientsSchema),
+  // Most of the time no client is revoked: remember that, rather than reading KV on every request.
+  cacheAbsent: true,
 });
 
 /**
