@@ -1,10 +1,19 @@
 import { createEdgeApp } from "./app.ts";
 import { type Bindings, bindingsSchema } from "./env.ts";
 import { deliverEvents } from "./events/deliver.ts";
+import { warmUpOrt } from "./models/ort.ts";
 
 export { RateLimiter } from "./rate-limit/durable-object.ts";
 
 const app = createEdgeApp();
+
+// Start onnxruntime while the isolate starts (before any request), so the first prediction pays only for
+// its model's session. A failure here is logged; the first request then retries through loadOrt().
+try {
+  await warmUpOrt();
+} catch (err) {
+  console.error(JSON.stringify({ msg: "onnxruntime warm-up failed", error: String(err) }));
+}
 let checked = false;
 
 function checkBindings(env: Bindings): void {
