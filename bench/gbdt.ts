@@ -10,6 +10,7 @@
  * line per size gives the median wall time of trainBooster (binning included, data generation excluded).
  */
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { rocAuc } from "../trainer/src/metrics.ts";
 import { type BoosterParams, trainBooster } from "../trainer/src/models/gbdt/booster.ts";
@@ -94,10 +95,19 @@ const child = args.indexOf("--rows");
 if (child >= 0) {
   runSize(Number(args[child + 1]));
 } else {
-  const sizes = [10_000, 100_000, ...(args.includes("--large") ? [1_000_000] : [])];
+  const sizes = [10_000, 100_000, 200_000, ...(args.includes("--large") ? [1_000_000] : [])];
   const script = fileURLToPath(import.meta.url);
+  const results: unknown[] = [];
   for (const rows of sizes) {
-    const result = spawnSync(process.execPath, [script, "--rows", String(rows)], { stdio: "inherit" });
+    // One process per size, so each peak RSS is that size's own.
+    const result = spawnSync(process.execPath, [script, "--rows", String(rows)], {
+      stdio: ["ignore", "pipe", "inherit"],
+      encoding: "utf8",
+    });
     if (result.status !== 0) process.exit(result.status ?? 1);
+    process.stdout.write(result.stdout);
+    results.push(JSON.parse(result.stdout.trim().split("\n").pop()!));
   }
+  const out = { measuredAt: new Date().toISOString(), params: PARAMS, threads: 1, results };
+  writeFileSync(new URL("./results/gbdt.json", import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
 }
