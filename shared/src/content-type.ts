@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { ChurnError } from "./errors.ts";
 
 /** Refuses a body whose media type the route does not accept, before any parsing. */
@@ -13,4 +14,19 @@ export function requireContentType(...accepted: string[]): MiddlewareHandler {
     }
     await next();
   };
+}
+
+/** Refuses a body over `maxBytes` with 413 PAYLOAD_TOO_LARGE, before it is read in full. */
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ChurnError("PAYLOAD_TOO_LARGE", `Body exceeds ${maxBytes} bytes`);
+    },
+  });
+}
+
+/** The checks every JSON route makes before parsing: 415 unless JSON, 413 over the size limit. */
+export function jsonBody(maxBytes: number): [MiddlewareHandler, MiddlewareHandler] {
+  return [requireContentType("application/json"), limitBody(maxBytes)];
 }

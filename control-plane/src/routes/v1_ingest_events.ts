@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
-import { requireContentType } from "../../../shared/src/content-type.ts";
+import { jsonBody } from "../../../shared/src/content-type.ts";
 import { ChurnError, issuesFromZod, validationError } from "../../../shared/src/errors.ts";
 import { ingestRequestSchema, ingestResponseSchema } from "../../../shared/src/events.ts";
 import { errorResponses } from "../../../shared/src/openapi.ts";
@@ -15,15 +14,7 @@ export const ingestRoute = createRoute({
   path: "/v1/ingest/events",
   summary: "Event batches from the edge's queue consumer (HMAC-signed, idempotent by event id)",
   description: `Signed with the shared INGEST_SECRET in the \`${SIGNATURE_HEADER}\` header: \`t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>\`.`,
-  middleware: [
-    requireContentType("application/json"),
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ChurnError("PAYLOAD_TOO_LARGE", `Body exceeds ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  ] as const,
+  middleware: [...jsonBody(MAX_BODY_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: ingestRequestSchema } } } },
   responses: {
     200: { description: "Stored", content: { "application/json": { schema: ingestResponseSchema } } },

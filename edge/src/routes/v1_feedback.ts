@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
-import { requireContentType } from "../../../shared/src/content-type.ts";
+import { jsonBody } from "../../../shared/src/content-type.ts";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import {
   type FeedbackEvent,
@@ -28,13 +27,7 @@ export function registerFeedback(app: OpenAPIHono<HonoEnv>, resolver: KeyResolve
     middleware: [
       requireToken({ resolver, scope: "feedback:write" }),
       rateLimit(),
-      requireContentType("application/json"),
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new ChurnError("PAYLOAD_TOO_LARGE", `Body exceeds ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
+      ...jsonBody(MAX_BODY_BYTES),
     ] as const,
     request: { body: { required: true, content: { "application/json": { schema: feedbackRequestSchema } } } },
     responses: {

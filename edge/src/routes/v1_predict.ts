@@ -1,7 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
-import { requireContentType } from "../../../shared/src/content-type.ts";
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { jsonBody } from "../../../shared/src/content-type.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { predictRequestSchema, predictResponseSchema } from "../../../shared/src/predict.ts";
 import type { HonoEnv } from "../env.ts";
@@ -22,13 +20,7 @@ export function predictRoute(resolver: KeyResolver) {
     middleware: [
       requireToken({ resolver, scope: "predict" }),
       rateLimit(),
-      requireContentType("application/json"),
-      bodyLimit({
-        maxSize: MAX_BODY_BYTES,
-        onError: () => {
-          throw new ChurnError("PAYLOAD_TOO_LARGE", `Body exceeds ${MAX_BODY_BYTES} bytes`);
-        },
-      }),
+      ...jsonBody(MAX_BODY_BYTES),
     ] as const,
     request: { body: { required: true, content: { "application/json": { schema: predictRequestSchema } } } },
     responses: {
