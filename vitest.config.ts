@@ -17,10 +17,18 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(({ inject }) => {
-            const model = inject("edgeModel");
+            const { linear, tree } = inject("edgeModels");
             return {
               wrangler: { configPath: "./wrangler.toml" },
-              miniflare: { bindings: { TEST_MODEL_B64: model.modelB64, TEST_MANIFEST: model.manifestText } },
+              miniflare: {
+                bindings: {
+                  TEST_MODEL_B64: linear.modelB64,
+                  TEST_MANIFEST: linear.manifestText,
+                  TEST_TREE_MODEL_B64: tree.modelB64,
+                  TEST_TREE_MANIFEST: tree.manifestText,
+                  TEST_TREE_EXPLAINER: tree.explainerText,
+                },
+              },
             };
           }),
         ],

@@ -42,6 +42,8 @@ export interface PlatformOptions {
   progress?: (line: string) => void;
   /** Rows of synthetic customers for the first model. */
   demoRows?: number;
+  /** AutoML budget for the first model, in seconds. */
+  demoTimeBudget?: number;
 }
 
 export interface Platform {
@@ -144,7 +146,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       .limit(1);
     let trainedModel = false;
     if (!deployed) {
-      await trainDemoModel(state, dataDir, options.demoRows ?? 5000, progress);
+      await trainDemoModel(state, dataDir, options.demoRows ?? 5000, options.demoTimeBudget ?? 20, progress);
       trainedModel = true;
     }
     const platform: Platform = {
@@ -174,6 +176,7 @@ async function trainDemoModel(
   state: LocalState,
   dataDir: string,
   rows: number,
+  timeBudget: number,
   progress: (line: string) => void,
 ): Promise<void> {
   const demoDir = join(dataDir, "demo");
@@ -187,9 +190,10 @@ async function trainDemoModel(
     positive: "Yes",
     out: join(demoDir, "model"),
     seed: 42,
+    timeBudget,
   });
   progress(
-    `trained ${result.manifest.family}: holdout ROC-AUC ${result.metrics.roc_auc.toFixed(3)}, parity ${result.parity.maxDiff.toExponential(1)}`,
+    `trained ${result.manifest.family} in ${Math.round(result.seconds)}s: holdout ROC-AUC ${result.metrics.roc_auc.toFixed(3)}, parity ${result.parity.maxDiff.toExponential(1)}`,
   );
   const target = { url: state.controlPlaneUrl, token: state.ownerToken };
   const published = await publishModelDir(target, result.outDir);

@@ -24,6 +24,7 @@ describe("events pipeline", () => {
       controlPlanePort: 0,
       edgePort: 0,
       demoRows: 1500,
+      demoTimeBudget: 5,
     });
     const { state } = platform;
     token = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);

@@ -24,6 +24,7 @@ describe("platform end to end", () => {
       controlPlanePort: 0,
       edgePort: 0,
       demoRows: 2000,
+      demoTimeBudget: 5,
     });
   });
 

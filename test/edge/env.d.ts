@@ -5,5 +5,8 @@ declare namespace Cloudflare {
     TOKEN_AUDIENCE: string;
     TEST_MODEL_B64: string;
     TEST_MANIFEST: string;
+    TEST_TREE_MODEL_B64: string;
+    TEST_TREE_MANIFEST: string;
+    TEST_TREE_EXPLAINER: string;
   }
 }

@@ -1,25 +1,28 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 
+interface EdgeFixture {
+  modelB64: string;
+  manifestText: string;
+  explainerText: string;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
-    edgeModel: { modelB64: string; manifestText: string };
+    edgeModels: { linear: EdgeFixture; tree: EdgeFixture };
   }
 }
 
 const run = promisify(execFile);
 const churn = resolve(import.meta.dirname, "../../bin/churn.js");
 
-/** Trains the fixture model with the real CLI; the workerd tests receive its bytes as bindings. */
-export default async function setup(project: TestProject) {
-  const dir = await mkdtemp(join(tmpdir(), "churn-edge-fixture-"));
-  const csv = join(dir, "customers.csv");
-  const out = join(dir, "model");
-  await run(process.execPath, [churn, "synth", "--rows", "1500", "--seed", "7", "--out", csv]);
+async function trainWithCli(dir: string, csv: string, name: string, flags: string[]): Promise<EdgeFixture> {
+  const out = join(dir, name);
   await run(process.execPath, [
     churn,
     "train",
@@ -31,10 +34,35 @@ export default async function setup(project: TestProject) {
     "Yes",
     "--out",
     out,
+    ...flags,
   ]);
-  project.provide("edgeModel", {
+  const explainer = join(out, "explainer.json");
+  return {
     modelB64: (await readFile(join(out, "model.onnx"))).toString("base64"),
     manifestText: await readFile(join(out, "manifest.json"), "utf8"),
-  });
+    explainerText: existsSync(explainer) ? await readFile(explainer, "utf8") : "",
+  };
+}
+
+/**
+ * Trains the fixture models with the real CLI: a linear model (contributions in the graph) and a
+ * calibrated tree model (TreeSHAP explainer). The workerd tests receive them as bindings.
+ */
+export default async function setup(project: TestProject) {
+  const dir = await mkdtemp(join(tmpdir(), "churn-edge-fixture-"));
+  const csv = join(dir, "customers.csv");
+  await run(process.execPath, [churn, "synth", "--rows", "1500", "--seed", "7", "--out", csv]);
+  const [linear, tree] = await Promise.all([
+    trainWithCli(dir, csv, "linear", [
+      "--model",
+      "logistic_regression",
+      "--calibration",
+      "none",
+      "--time-budget",
+      "10",
+    ]),
+    trainWithCli(dir, csv, "tree", ["--model", "gbdt", "--time-budget", "10"]),
+  ]);
+  project.provide("edgeModels", { linear, tree });
   return () => rm(dir, { recursive: true, force: true });
 }

@@ -39,23 +39,33 @@ export interface TokenOptions {
   key?: CryptoKey;
 }
 
-export function modelBytes(): Uint8Array {
-  return Uint8Array.from(atob(env.TEST_MODEL_B64), (c) => c.charCodeAt(0));
+export type FixtureKind = "linear" | "tree";
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+/** The linear fixture (contributions in the graph) or the calibrated tree fixture (TreeSHAP explainer). */
+export function modelBytes(kind: FixtureKind = "linear"): Uint8Array {
+  return decode(kind === "linear" ? env.TEST_MODEL_B64 : env.TEST_TREE_MODEL_B64);
 }
 
-export function fixtureManifest(): Manifest {
-  return manifestSchema.parse(JSON.parse(env.TEST_MANIFEST));
+export function fixtureManifest(kind: FixtureKind = "linear"): Manifest {
+  return manifestSchema.parse(JSON.parse(kind === "linear" ? env.TEST_MANIFEST : env.TEST_TREE_MANIFEST));
 }
 
 /**
- * Puts a model version's bytes and manifest under their immutable keys; returns the version reference.
- * The reference always carries the genuine model's sha256, so passing other bytes simulates corruption.
+ * Puts a model version's bytes, explainer and manifest under their immutable keys; returns the version
+ * reference. The reference always carries the genuine model's sha256, so passing other bytes simulates
+ * corruption.
  */
-export async function seedVersion(bytes: Uint8Array = modelBytes(), version = 1) {
+export async function seedVersion(bytes?: Uint8Array, version = 1, kind: FixtureKind = "linear") {
   const versionId = newId("modelVersion");
-  await env.EDGE_KV.put(kvKeys.modelBytes(versionId), bytes);
-  await env.EDGE_KV.put(kvKeys.modelManifest(versionId), env.TEST_MANIFEST);
-  return { versionId, version, sha256: await sha256Hex(modelBytes()) };
+  await env.EDGE_KV.put(kvKeys.modelBytes(versionId), bytes ?? modelBytes(kind));
+  if (kind === "tree") await env.EDGE_KV.put(kvKeys.modelExplainer(versionId), env.TEST_TREE_EXPLAINER);
+  await env.EDGE_KV.put(
+    kvKeys.modelManifest(versionId),
+    kind === "linear" ? env.TEST_MANIFEST : env.TEST_TREE_MANIFEST,
+  );
+  return { versionId, version, sha256: await sha256Hex(modelBytes(kind)) };
 }
 
 export async function writePointer(
@@ -67,10 +77,10 @@ export async function writePointer(
 }
 
 /** A fresh tenant per test, with the fixture model deployed to production unless told otherwise. */
-export async function newTenant(options: { deploy?: boolean } = {}) {
+export async function newTenant(options: { deploy?: boolean; kind?: FixtureKind } = {}) {
   const tenantId = newId("tenant");
   const key = await testSigningKey();
-  const production = options.deploy === false ? undefined : await seedVersion();
+  const production = options.deploy === false ? undefined : await seedVersion(undefined, 1, options.kind);
   if (production)
     await writePointer(tenantId, { revision: 1, production, shadows: [], allowUnknownFields: false });
 

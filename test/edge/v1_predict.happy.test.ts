@@ -69,3 +69,28 @@ describe("POST /v1/predict (happy path)", () => {
     expect(body.features).toHaveLength(fixtureManifest().features.length);
   });
 });
+
+describe("POST /v1/predict with a calibrated tree model", () => {
+  it("explains with exact TreeSHAP reasons from the explainer package, only when asked", async () => {
+    const tenant = await newTenant({ kind: "tree" });
+    const features = fixtureManifest("tree").features.length;
+    const plain = (await (await tenant.predict({ records: [customer()] })).json()) as PredictResponse;
+    expect(plain.predictions[0]!.reasons).toBeUndefined();
+    const res = await tenant.predict({
+      records: [customer(), customer({ tenure: 70 })],
+      explain: true,
+      topReasons: features,
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as PredictResponse;
+    for (const p of body.predictions) {
+      expect(p.reasons).toHaveLength(features);
+      expect(p.reasons!.every((r) => Number.isFinite(r.contribution))).toBe(true);
+    }
+    // A longer tenure lowers churn risk in the synthetic data, and its reason says so.
+    const tenure = (i: number) =>
+      body.predictions[i]!.reasons!.find((r) => r.feature === "tenure")!.contribution;
+    expect(tenure(1)).toBeLessThan(tenure(0));
+    expect(body.predictions[1]!.probability).toBeLessThan(body.predictions[0]!.probability);
+  });
+});

@@ -1,28 +1,48 @@
+import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
-import { train } from "../../trainer/src/train.ts";
+import { type TrainOptions, train } from "../../trainer/src/train.ts";
 
 export interface ModelFixture {
   dir: string;
   bytes: Uint8Array;
   manifestText: string;
+  /** explainer.json, for tree models. */
+  explainerText: string | undefined;
 }
 
-/** Trains a small real model on synthetic Telco-schema customers: the fixture every suite scores with. */
+/**
+ * Trains a small real model on synthetic Telco-schema customers: the fixture suites score with. By default
+ * a linear model without calibration (fast, contributions in the graph); pass `model: "gbdt"` for a tree
+ * model with its TreeSHAP explainer.
+ */
 export async function trainFixtureModel(
   dir: string,
-  options: { rows?: number; seed?: number } = {},
+  options: { rows?: number; seed?: number } & Partial<
+    Pick<TrainOptions, "model" | "calibration" | "timeBudget">
+  > = {},
 ): Promise<ModelFixture> {
   await mkdir(dir, { recursive: true });
   const csv = join(dir, "customers.csv");
   await writeFile(csv, toCsv(generateTelco(options.rows ?? 1500, options.seed ?? 7), TELCO_COLUMNS));
   const out = join(dir, "model");
-  await train({ data: csv, target: "Churn", positive: "Yes", out, seed: options.seed ?? 7 });
+  await train({
+    data: csv,
+    target: "Churn",
+    positive: "Yes",
+    out,
+    seed: options.seed ?? 7,
+    model: options.model ?? "logistic_regression",
+    calibration: options.calibration ?? "none",
+    timeBudget: options.timeBudget ?? 10,
+  });
+  const explainerPath = join(out, "explainer.json");
   return {
     dir: out,
     bytes: new Uint8Array(await readFile(join(out, "model.onnx"))),
     manifestText: await readFile(join(out, "manifest.json"), "utf8"),
+    explainerText: existsSync(explainerPath) ? await readFile(explainerPath, "utf8") : undefined,
   };
 }
 

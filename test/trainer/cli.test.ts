@@ -132,15 +132,29 @@ describe("churn CLI", () => {
         out,
         "--name",
         "telco-test",
+        "--time-budget",
+        "10",
         "--json",
       ],
       sink,
     );
-    expect(io.stderr).toBe("");
     expect(code).toBe(0);
     const result = JSON.parse(io.stdout);
     expect(result.manifest.name).toBe("telco-test");
     expect(result.parity.maxDiff).toBeLessThanOrEqual(1e-5);
     expect(result.rows).toEqual({ train: 320, holdout: 80 });
+    // --json: progress and warnings are JSON lines on stderr, never free text.
+    const events = io.stderr
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(events.some((e) => e.event === "progress" && e.phase === "search")).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: "progress", phase: "done" });
+    expect(
+      events
+        .filter((e) => e.event === "warning")
+        .map((e) => e.message)
+        .join(),
+    ).toMatch(/customerID/);
   });
 });

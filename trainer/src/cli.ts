@@ -1,16 +1,30 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { ChurnError } from "../../shared/src/errors.ts";
 import { auditCommand } from "./audit.ts";
+import type { CalibrationChoice } from "./calibration.ts";
+import type { ColumnType } from "./dataset.ts";
+import { DECISION_DEFAULTS } from "./decision.ts";
+import { DEFAULT_PREDICT_BATCH, type PredictResult, predict } from "./predict.ts";
 import { publishCommand } from "./publish.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
-import { DEFAULT_NAME, DEFAULT_SEED, DEFAULT_THRESHOLD, type TrainResult, train } from "./train.ts";
+import {
+  DEFAULT_NAME,
+  DEFAULT_SEED,
+  DEFAULT_TIME_BUDGET,
+  type ModelChoice,
+  type TrainProgress,
+  type TrainResult,
+  train,
+} from "./train.ts";
 
 /** Where the CLI writes; injectable so commands can be run in-process by tests. */
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
+  /** Whether `err` is an interactive terminal: progress is then drawn on one updating line. */
+  errIsTty?: boolean;
 }
 
 type Values = Record<string, string | boolean | undefined>;
@@ -31,55 +45,183 @@ export class UsageError extends Error {
 }
 
 const trainCommand: Command = {
-  summary: "Train a churn model from a CSV and write model.onnx, manifest.json and metrics.json",
+  summary: "Train a churn model (AutoML) from a CSV and write the model, manifest, metrics, runs and report",
   usage: `churn train --data <csv> --target <column> --positive <value> --out <dir> [options]
 
-  --data <csv>        training data with a header row
-  --target <column>   binary target column, e.g. Churn
-  --positive <value>  target value meaning "churned", e.g. Yes
-  --out <dir>         output directory
-  --split <json>      {"train":[...],"test":[...]} 0-based data-row indices (default: stratified 80/20)
-  --seed <n>          random seed for the split (default ${DEFAULT_SEED})
-  --drop <a,b>        columns to leave out (ID-like columns are dropped automatically)
-  --name <name>       model name in the manifest (default "${DEFAULT_NAME}")
-  --threshold <t>     decision threshold in [0,1] (default ${DEFAULT_THRESHOLD})
-  --l2 <lambda>       L2 penalty strength (default 1, like scikit-learn's C=1)
-  --json              print the result as JSON`,
+  --data <csv>               training data with a header row
+  --target <column>          binary target column, e.g. Churn
+  --positive <value>         target value meaning "churned", e.g. Yes
+  --out <dir>                output directory: model.onnx, manifest.json, metrics.json, runs.json,
+                             report.html and, for tree models, explainer.json
+  --model <family>           auto (default: search logistic regression and GBDT, maybe ensemble them),
+                             logistic_regression or gbdt
+  --time-budget <seconds>    wall-clock budget of the whole run (default ${DEFAULT_TIME_BUDGET})
+  --folds <k>                cross-validation folds (default 5; 3 under a 20 s budget)
+  --calibration <method>     auto (default: Platt, isotonic if clearly better), platt, isotonic or none
+  --no-ensemble              never ensemble, keep the best single model
+  --split <json>             {"train":[...],"test":[...]} 0-based data-row indices (default: stratified 80/20)
+  --seed <n>                 random seed for the split, folds and search (default ${DEFAULT_SEED})
+  --drop <a,b>               columns to leave out (ID-like and high-cardinality columns are dropped automatically)
+  --schema <json|file>       column types overriding inference, e.g. {"SeniorCitizen":"categorical"}
+  --value-per-customer <v>   value of keeping a churner (default ${DECISION_DEFAULTS.valuePerCustomer})
+  --offer-cost <c>           cost of one retention offer (default ${DECISION_DEFAULTS.offerCost})
+  --offer-acceptance <a>     share of contacted churners the offer keeps (default ${DECISION_DEFAULTS.offerAcceptance})
+  --threshold <t>            fixed decision threshold in [0,1] instead of the profit-optimal one
+  --name <name>              model name in the manifest (default "${DEFAULT_NAME}")
+  --l2 <lambda>              fix the logistic L2 penalty (1 = scikit-learn's C=1) instead of searching it
+  --json                     JSON progress lines on stderr and the result as JSON on stdout`,
   options: {
     data: { type: "string" },
     target: { type: "string" },
     positive: { type: "string" },
     out: { type: "string" },
+    model: { type: "string" },
+    "time-budget": { type: "string" },
+    folds: { type: "string" },
+    calibration: { type: "string" },
+    "no-ensemble": { type: "boolean" },
     split: { type: "string" },
     seed: { type: "string" },
     drop: { type: "string" },
+    schema: { type: "string" },
+    "value-per-customer": { type: "string" },
+    "offer-cost": { type: "string" },
+    "offer-acceptance": { type: "string" },
     name: { type: "string" },
     threshold: { type: "string" },
     l2: { type: "string" },
     json: { type: "boolean" },
   },
   async run(values, io) {
-    const warnings: string[] = [];
-    const result = await train({
-      data: required(values, "data"),
-      target: required(values, "target"),
-      positive: required(values, "positive"),
-      out: required(values, "out"),
-      ...(values.split !== undefined ? { split: String(values.split) } : {}),
-      ...(values.seed !== undefined ? { seed: integerFlag(values, "seed") } : {}),
-      ...(values.drop !== undefined ? { drop: listFlag(String(values.drop)) } : {}),
-      ...(values.name !== undefined ? { name: String(values.name) } : {}),
-      ...(values.threshold !== undefined ? { threshold: numberFlag(values, "threshold") } : {}),
-      ...(values.l2 !== undefined ? { l2: numberFlag(values, "l2") } : {}),
-      onWarning: (w) => {
-        warnings.push(w);
-        if (!values.json) io.err(`warning: ${w}\n`);
-      },
-    });
-    io.out(values.json ? `${JSON.stringify(jsonResult(result), null, 2)}\n` : summary(result));
+    const json = values.json === true;
+    const model =
+      values.model === undefined
+        ? undefined
+        : choice(values, "model", ["auto", "logistic_regression", "gbdt"]);
+    const calibration =
+      values.calibration === undefined
+        ? undefined
+        : choice(values, "calibration", ["auto", "platt", "isotonic", "none"]);
+    const decision = {
+      ...(values["value-per-customer"] !== undefined
+        ? { valuePerCustomer: numberFlag(values, "value-per-customer") }
+        : {}),
+      ...(values["offer-cost"] !== undefined ? { offerCost: numberFlag(values, "offer-cost") } : {}),
+      ...(values["offer-acceptance"] !== undefined
+        ? { offerAcceptance: numberFlag(values, "offer-acceptance") }
+        : {}),
+    };
+    const timeBudget = values["time-budget"] !== undefined ? numberFlag(values, "time-budget") : undefined;
+    const progress = progressPrinter(io, json, timeBudget ?? DEFAULT_TIME_BUDGET);
+    let result: TrainResult;
+    try {
+      result = await train({
+        data: required(values, "data"),
+        target: required(values, "target"),
+        positive: required(values, "positive"),
+        out: required(values, "out"),
+        ...(model !== undefined ? { model: model as ModelChoice } : {}),
+        ...(timeBudget !== undefined ? { timeBudget } : {}),
+        ...(values.folds !== undefined ? { folds: integerFlag(values, "folds") } : {}),
+        ...(calibration !== undefined ? { calibration: calibration as CalibrationChoice } : {}),
+        ...(values["no-ensemble"] ? { ensemble: false } : {}),
+        ...(values.split !== undefined ? { split: String(values.split) } : {}),
+        ...(values.seed !== undefined ? { seed: integerFlag(values, "seed") } : {}),
+        ...(values.drop !== undefined ? { drop: listFlag(String(values.drop)) } : {}),
+        ...(values.schema !== undefined ? { schema: await schemaFlag(String(values.schema)) } : {}),
+        ...(Object.keys(decision).length > 0 ? { decision } : {}),
+        ...(values.name !== undefined ? { name: String(values.name) } : {}),
+        ...(values.threshold !== undefined ? { threshold: numberFlag(values, "threshold") } : {}),
+        ...(values.l2 !== undefined ? { l2: numberFlag(values, "l2") } : {}),
+        onWarning: (w) => {
+          progress.clear();
+          io.err(json ? `${JSON.stringify({ event: "warning", message: w })}\n` : `warning: ${w}\n`);
+        },
+        onProgress: progress.update,
+      });
+    } finally {
+      progress.clear();
+    }
+    io.out(json ? `${JSON.stringify(jsonResult(result), null, 2)}\n` : summary(result));
     return 0;
   },
 };
+
+const predictCommand: Command = {
+  summary: "Score a CSV of any size with a trained model; writes id, probability, contact and risk band",
+  usage: `churn predict --model <dir> --data <csv> --out <csv> [options]
+
+  --model <dir>    directory with model.onnx and manifest.json (as written by churn train)
+  --data <csv>     customers to score, with a header row holding every feature column
+  --out <csv>      output: id, probability, contact, risk_band
+  --id <column>    column copied as the id (default: the first column)
+  --batch <n>      rows per onnxruntime call (default ${DEFAULT_PREDICT_BATCH})
+  --json           print the result as JSON`,
+  options: {
+    model: { type: "string" },
+    data: { type: "string" },
+    out: { type: "string" },
+    id: { type: "string" },
+    batch: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(values, io) {
+    const json = values.json === true;
+    const progress = progressPrinter(io, json);
+    let result: PredictResult;
+    try {
+      result = await predict({
+        model: required(values, "model"),
+        data: required(values, "data"),
+        out: required(values, "out"),
+        ...(values.id !== undefined ? { idColumn: String(values.id) } : {}),
+        ...(values.batch !== undefined ? { batchSize: integerFlag(values, "batch") } : {}),
+        onProgress: (rows, elapsedMs) =>
+          progress.update({
+            phase: "predict",
+            message: `${rows.toLocaleString("en-US")} rows scored`,
+            elapsedMs,
+          }),
+      });
+    } finally {
+      progress.clear();
+    }
+    io.out(
+      json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `scored ${result.rows} rows in ${result.seconds.toFixed(2)} s (${Math.round(result.rowsPerSecond).toLocaleString("en-US")} rows/s); ${result.contacts} to contact; wrote ${result.out}\n`,
+    );
+    return 0;
+  },
+};
+
+type ProgressEvent = TrainProgress | { phase: "predict"; message: string; elapsedMs: number };
+
+/**
+ * Progress for long work: on a terminal, one line redrawn in place; with --json, one JSON object per
+ * event on stderr; otherwise (logs, pipes) nothing, so output stays clean.
+ */
+function progressPrinter(io: CliIo, json: boolean, budgetSeconds?: number) {
+  let drawn = false;
+  return {
+    update(event: ProgressEvent) {
+      if (json) {
+        io.err(`${JSON.stringify({ event: "progress", ...event })}\n`);
+        return;
+      }
+      if (!io.errIsTty) return;
+      const budget = budgetSeconds === undefined ? "" : ` of ${budgetSeconds}s`;
+      const line = `[${(event.elapsedMs / 1000).toFixed(1)}s${budget}] ${event.phase}: ${event.message}`;
+      const width = Math.max(process.stderr.columns ?? 0, 80);
+      io.err(`\r\x1b[2K${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}`);
+      drawn = true;
+    },
+    clear() {
+      if (drawn) io.err("\r\x1b[2K");
+      drawn = false;
+    },
+  };
+}
 
 const synthCommand: Command = {
   summary: "Write synthetic customers with the IBM Telco churn schema to a CSV",
@@ -108,6 +250,7 @@ const synthCommand: Command = {
 /** Subcommands by name. */
 export const commands: Record<string, Command> = {
   train: trainCommand,
+  predict: predictCommand,
   synth: synthCommand,
   publish: publishCommand,
   audit: auditCommand,
@@ -166,6 +309,7 @@ export async function runCli(): Promise<void> {
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  errIsTty: process.stderr.isTTY === true,
 };
 
 function parseFlags(command: Command, args: string[]): { values: Values; positionals: string[] } {
@@ -207,6 +351,44 @@ function integerFlag(values: Values, flag: string): number {
   return value;
 }
 
+function choice(values: Values, flag: string, allowed: readonly string[]): string {
+  const value = String(values[flag]);
+  if (!allowed.includes(value))
+    throw new UsageError(`--${flag} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return value;
+}
+
+/** Inline JSON (starting with "{") or a JSON file: {"column": "numeric" | "categorical"}. */
+async function schemaFlag(text: string): Promise<Record<string, ColumnType>> {
+  let source = text;
+  if (!text.trim().startsWith("{")) {
+    try {
+      source = await readFile(text, "utf8");
+    } catch (cause) {
+      throw new ChurnError(
+        "INVALID_REQUEST",
+        `Cannot read schema file ${text}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch (cause) {
+    throw new ChurnError("INVALID_REQUEST", `Schema is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      'Schema must be a JSON object such as {"SeniorCitizen": "categorical"}',
+    );
+  }
+  return parsed as Record<string, ColumnType>;
+}
+
 function listFlag(text: string): string[] {
   return text
     .split(",")
@@ -219,20 +401,34 @@ function jsonResult(result: TrainResult) {
     outDir: result.outDir,
     files: result.files,
     rows: result.rows,
+    seconds: result.seconds,
     metrics: result.metrics,
+    cv: result.cv,
+    threshold: result.manifest.threshold,
     parity: result.parity,
     warnings: result.warnings,
+    runs: result.runs.length,
     manifest: result.manifest,
   };
 }
 
 function summary(result: TrainResult): string {
   const m = result.metrics;
+  const members =
+    (result.manifest.lineage.params["members"] as { weight: number; description: string }[]) ?? [];
+  const files = Object.values(result.files).map((f) => f.slice(result.outDir.length + 1));
   return [
-    `trained ${result.manifest.family} "${result.manifest.name}" on ${result.rows.train} rows, holdout ${result.rows.holdout} rows`,
-    `  holdout ROC-AUC ${m.roc_auc.toFixed(4)}  log loss ${m.log_loss.toFixed(4)}  ECE ${m.ece.toFixed(4)}`,
+    `trained ${result.manifest.family} "${result.manifest.name}" on ${result.rows.train} rows in ${result.seconds.toFixed(1)} s (${result.runs.length} AutoML runs), holdout ${result.rows.holdout} rows`,
+    ...members.map((x) => `  ${members.length > 1 ? `${x.weight} × ` : ""}${x.description}`),
+    `  calibration ${result.manifest.calibration?.method}; threshold ${result.manifest.threshold.toFixed(2)} (profit-optimal for value ${result.decision.valuePerCustomer}, cost ${result.decision.offerCost}, acceptance ${result.decision.offerAcceptance})`,
+    `  CV      ROC-AUC ${fmt(result.cv["roc_auc"])}  log loss ${fmt(result.cv["log_loss"])}  ECE ${fmt(result.cv["ece"])}`,
+    `  holdout ROC-AUC ${m.roc_auc.toFixed(4)}  log loss ${m.log_loss.toFixed(4)}  ECE ${m.ece.toFixed(4)} (perfect calibration: ≈${fmt(m["ece_noise_floor"])})  PR-AUC ${m.pr_auc.toFixed(4)}`,
     `  ONNX parity max diff ${result.parity.maxDiff.toExponential(2)}`,
-    `  wrote ${result.outDir} (model.onnx, manifest.json, metrics.json)`,
+    `  wrote ${result.outDir} (${files.join(", ")})`,
     "",
   ].join("\n");
+}
+
+function fmt(value: number | undefined): string {
+  return value === undefined ? "–" : value.toFixed(4);
 }

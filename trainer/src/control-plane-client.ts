@@ -86,6 +86,23 @@ export async function publishModelDir(
     new Blob([await readFile(modelPath)], { type: "application/octet-stream" }),
     "model.onnx",
   );
+  if (manifest.explainer) {
+    const explainerPath = join(dir, "explainer.json");
+    if (!existsSync(explainerPath)) {
+      throw new ChurnError(
+        "INVALID_REQUEST",
+        `${explainerPath} not found: the manifest declares an explainer`,
+      );
+    }
+    form.set(
+      "explainer",
+      new Blob([await readFile(explainerPath)], { type: "application/json" }),
+      "explainer.json",
+    );
+  }
+  // The AutoML leaderboard becomes the version's experiment runs.
+  const runsPath = join(dir, "runs.json");
+  if (existsSync(runsPath)) form.set("runs", await readFile(runsPath, "utf8"));
   const res = await fetch(`${target.url}/v1/models/${encodeURIComponent(manifest.name)}/versions`, {
     method: "POST",
     headers: { authorization: `Bearer ${target.token}` },

@@ -39,21 +39,35 @@ export interface Dataset {
   warnings: string[];
 }
 
+export type ColumnType = "numeric" | "categorical";
+
 export interface DatasetOptions {
   target: string;
   positive: string;
   drop?: readonly string[];
   /**
+   * Column types that override inference. A numeric column's non-numeric cells are then an error naming
+   * the row (beyond the usual tolerance); a categorical one keeps numbers as text. Named columns are never
+   * dropped automatically as ID-like or high-cardinality.
+   */
+  schema?: Readonly<Record<string, ColumnType>>;
+  /**
    * Share of non-blank cells that may be non-numeric text in an otherwise numeric column; those cells
    * become missing. Beyond it (while numbers are still the majority) the column is rejected as dirty.
    */
   nonNumericTolerance?: number;
-  /** Categorical columns unique on every row look like identifiers; only judged from this many rows. */
+  /** Columns unique on every row look like identifiers; only judged from this many rows. */
   idColumnMinRows?: number;
+  /**
+   * Categorical columns with more distinct values than this, which are also more than a tenth of the
+   * rows (surnames, e-mail addresses, free text), are dropped: one-hot encoding cannot generalise them.
+   */
+  maxCardinality?: number;
 }
 
 const DEFAULT_TOLERANCE = 0.01;
 const DEFAULT_ID_MIN_ROWS = 20;
+export const DEFAULT_MAX_CARDINALITY = 100;
 const NUMBER_PATTERN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** Parses a decimal number; blank or non-numeric text gives NaN. Hex, "Infinity" etc. are not numbers here. */
@@ -110,6 +124,7 @@ export function buildDataset(
     }
   }
   if (rowCount === 0) throw new ChurnError("INVALID_REQUEST", "CSV has a header but no data rows");
+  const schema = checkSchema(options.schema ?? {}, header, options.target);
 
   const target = readTarget(options.target, options.positive, columns[targetIndex]!, lines);
   const warnings: string[] = [];
@@ -117,6 +132,7 @@ export function buildDataset(
   const features: Column[] = [];
   const tolerance = options.nonNumericTolerance ?? DEFAULT_TOLERANCE;
   const idMinRows = options.idColumnMinRows ?? DEFAULT_ID_MIN_ROWS;
+  const maxCardinality = options.maxCardinality ?? DEFAULT_MAX_CARDINALITY;
 
   header.forEach((name, c) => {
     if (c === targetIndex) return;
@@ -124,15 +140,24 @@ export function buildDataset(
       dropped.push({ column: name, reason: "dropped by request" });
       return;
     }
-    const column = inferColumn(name, columns[c]!, lines, tolerance, warnings);
+    const typed = schema.get(name);
+    const column = inferColumn(name, columns[c]!, lines, tolerance, warnings, typed);
     if (!column) {
       dropped.push({ column: name, reason: "every cell is blank" });
       warnings.push(`Dropped column "${name}": every cell is blank`);
       return;
     }
-    if (column.kind === "categorical" && rowCount >= idMinRows && looksLikeId(column)) {
+    if (!typed && rowCount >= idMinRows && looksLikeId(column)) {
       dropped.push({ column: name, reason: "unique on every row (an identifier)" });
       warnings.push(`Dropped column "${name}": its value is unique on every row, so it looks like an ID`);
+      return;
+    }
+    const distinct = column.kind === "categorical" ? distinctCount(column) : 0;
+    if (!typed && distinct > maxCardinality && distinct > 0.1 * (rowCount - column.missing)) {
+      dropped.push({ column: name, reason: `high cardinality (${distinct} distinct values)` });
+      warnings.push(
+        `Dropped column "${name}": ${distinct} distinct values in ${rowCount} rows is too many to learn from; type it with --schema to keep it`,
+      );
       return;
     }
     features.push(column);
@@ -188,14 +213,48 @@ function readTarget(column: string, positive: string, cells: string[], lines: nu
   return { column, positive, negative, y };
 }
 
-/** Numeric when (nearly) every non-blank cell is a number, else categorical; undefined when all blank. */
+function checkSchema(
+  schema: Readonly<Record<string, ColumnType>>,
+  header: readonly string[],
+  target: string,
+): Map<string, ColumnType> {
+  const out = new Map<string, ColumnType>();
+  for (const [name, type] of Object.entries(schema)) {
+    if (!header.includes(name)) {
+      throw new ChurnError(
+        "INVALID_REQUEST",
+        `Schema names column "${name}", which is not in the CSV; available columns: ${header.join(", ")}`,
+      );
+    }
+    if (type !== "numeric" && type !== "categorical") {
+      throw new ChurnError(
+        "INVALID_REQUEST",
+        `Schema type of column "${name}" must be "numeric" or "categorical", got ${JSON.stringify(type)}`,
+      );
+    }
+    if (name !== target) out.set(name, type);
+  }
+  return out;
+}
+
+/**
+ * Numeric when (nearly) every non-blank cell is a number, else categorical; undefined when all blank.
+ * `typed` forces the type instead.
+ */
 function inferColumn(
   name: string,
   cells: string[],
   lines: number[],
   tolerance: number,
   warnings: string[],
+  typed?: ColumnType,
 ): Column | undefined {
+  if (typed === "categorical") {
+    const values = cells.map((c) => c.trim());
+    let missing = 0;
+    for (const v of values) if (v === "") missing++;
+    return missing === values.length ? undefined : { kind: "categorical", name, values, missing };
+  }
   let nonBlank = 0;
   let numeric = 0;
   let firstText = -1;
@@ -217,6 +276,12 @@ function inferColumn(
   const example = () =>
     `e.g. ${JSON.stringify(cells[firstText])} in data row ${firstText} (CSV line ${lines[firstText]})`;
 
+  if (typed === "numeric" && texts > tolerance * nonBlank) {
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      `Column "${name}" is typed numeric by the schema but ${texts} of ${nonBlank} non-blank cells are not numbers, ${example()}`,
+    );
+  }
   if (texts === 0 || (numeric > texts && texts <= tolerance * nonBlank)) {
     if (texts > 0) {
       warnings.push(`Column "${name}": ${texts} non-numeric cell(s) treated as missing, ${example()}`);
@@ -237,9 +302,22 @@ function inferColumn(
   return { kind: "categorical", name, values, missing };
 }
 
-function looksLikeId(column: CategoricalColumn): boolean {
+/**
+ * Unique on every row: any categorical column, or a numeric one of whole numbers (customer numbers,
+ * row numbers). Unique fractional numbers (salaries, balances) are ordinary measurements.
+ */
+function looksLikeId(column: Column): boolean {
   if (column.missing > 0) return false;
-  return new Set(column.values).size === column.values.length;
+  if (column.kind === "numeric") {
+    for (const v of column.values) if (!Number.isInteger(v)) return false;
+  }
+  return new Set<number | string>(column.values).size === column.values.length;
+}
+
+function distinctCount(column: CategoricalColumn): number {
+  const seen = new Set<string>();
+  for (const v of column.values) if (v !== "") seen.add(v);
+  return seen.size;
 }
 
 function checkFeatureNames(names: string[]): void {

@@ -4,7 +4,12 @@ import { categoricalInput, type FeatureBatch, numericInput } from "./features.ts
 
 const f32 = Math.fround;
 
-/** Impute NaN with the training mean, then standardise. Constants are float32, as in the ONNX graph. */
+/**
+ * Impute NaN with the training mean, then standardise. Constants are float32, as in the ONNX graph.
+ * With `steps`, the imputed value also feeds one 0/1 column per cut point, `x > step`: a "thermometer"
+ * that lets a linear model learn a step-shaped effect (churn falls fast over the first months of tenure,
+ * then flattens) without losing the plain linear term.
+ */
 export interface NumericEncoding {
   kind: "numeric";
   name: string;
@@ -13,6 +18,8 @@ export interface NumericEncoding {
   hadMissing: boolean;
   min: number;
   max: number;
+  /** Ascending float32 cut points (training quantiles), or empty. */
+  steps: number[];
 }
 
 /** One-hot over training categories (sorted); missing, rare-beyond-the-cap and unseen values encode as zeros. */
@@ -28,7 +35,8 @@ export type FeatureEncoding = NumericEncoding | CategoricalEncoding;
 /**
  * Fitted preprocessing, plain data so the TS predictor and the ONNX exporter read the same numbers.
  * Encoded layout: every numeric feature's single column first (in feature order), then each categorical
- * feature's one-hot block (in feature order). `features` itself keeps the dataset's column order.
+ * feature's one-hot block (in feature order), then each numeric feature's step columns (in feature
+ * order). `features` itself keeps the dataset's column order.
  */
 export interface Preprocessor {
   features: FeatureEncoding[];
@@ -38,6 +46,8 @@ export interface Preprocessor {
 export interface PreprocessOptions {
   /** Most frequent categories kept per feature; the rest encode as zeros. */
   maxCategories?: number;
+  /** Quantile bins per numeric feature for step columns (0 or 1 = none). */
+  numericBins?: number;
 }
 
 export const DEFAULT_MAX_CATEGORIES = 100;
@@ -48,6 +58,7 @@ export function fitPreprocessor(
   options: PreprocessOptions = {},
 ): Preprocessor {
   const maxCategories = options.maxCategories ?? DEFAULT_MAX_CATEGORIES;
+  const numericBins = options.numericBins ?? 0;
   const features: FeatureEncoding[] = dataset.features.map((column) => {
     if (column.kind === "numeric") {
       let sum = 0;
@@ -80,6 +91,7 @@ export function fitPreprocessor(
         hadMissing: column.missing > 0,
         min: count > 0 ? min : 0,
         max: count > 0 ? max : 0,
+        steps: numericBins > 1 ? quantileSteps(column.values, trainRows, numericBins) : [],
       };
     }
     const counts = new Map<string, number>();
@@ -97,6 +109,27 @@ export function fitPreprocessor(
   return { features, width: encodedWidth(features) };
 }
 
+/**
+ * Cut points between `bins` equal-frequency bins of the float32 training values. Each is an actual data
+ * value; repeats and the maximum (no value lies above it) are dropped, so a 0/1 column keeps one step.
+ */
+function quantileSteps(values: Float64Array, rows: readonly number[], bins: number): number[] {
+  const present: number[] = [];
+  for (const r of rows) {
+    const x = values[r]!;
+    if (!Number.isNaN(x)) present.push(f32(x));
+  }
+  if (present.length === 0) return [];
+  present.sort((a, b) => a - b);
+  const max = present[present.length - 1]!;
+  const steps: number[] = [];
+  for (let k = 1; k < bins; k++) {
+    const cut = present[Math.min(present.length - 1, Math.floor((k * present.length) / bins))]!;
+    if (cut < max && (steps.length === 0 || cut > steps[steps.length - 1]!)) steps.push(cut);
+  }
+  return steps;
+}
+
 /** Code-unit order, so the result never depends on the runtime's locale. */
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -104,11 +137,15 @@ export function compareStrings(a: string, b: string): number {
 
 function encodedWidth(features: readonly FeatureEncoding[]): number {
   let width = 0;
-  for (const f of features) width += f.kind === "numeric" ? 1 : f.categories.length;
+  for (const f of features) width += f.kind === "numeric" ? 1 + f.steps.length : f.categories.length;
   return width;
 }
 
-/** First encoded column and column count of each feature (indexed like `pre.features`). */
+/**
+ * First encoded column and column count of each feature's main block (indexed like `pre.features`):
+ * the standardised column of a numeric feature, the one-hot block of a categorical one. Step columns
+ * are described by `stepBlocks`.
+ */
 export function encodedBlocks(pre: Preprocessor): { offset: number; size: number }[] {
   const blocks: { offset: number; size: number }[] = new Array(pre.features.length);
   let offset = 0;
@@ -124,18 +161,52 @@ export function encodedBlocks(pre: Preprocessor): { offset: number; size: number
   return blocks;
 }
 
+/** First step column and step count of each numeric feature that has steps, after all main blocks. */
+export function stepBlocks(pre: Preprocessor): { feature: number; offset: number; size: number }[] {
+  let offset = 0;
+  for (const f of pre.features) offset += f.kind === "numeric" ? 1 : f.categories.length;
+  const out: { feature: number; offset: number; size: number }[] = [];
+  pre.features.forEach((f, j) => {
+    if (f.kind === "numeric" && f.steps.length > 0) {
+      out.push({ feature: j, offset, size: f.steps.length });
+      offset += f.steps.length;
+    }
+  });
+  return out;
+}
+
+/** The raw feature (index into `pre.features`) behind every encoded column. */
+export function encodedColumnFeatures(pre: Preprocessor): Int32Array {
+  const out = new Int32Array(pre.width);
+  encodedBlocks(pre).forEach(({ offset, size }, j) => {
+    out.fill(j, offset, offset + size);
+  });
+  for (const { feature, offset, size } of stepBlocks(pre)) out.fill(feature, offset, offset + size);
+  return out;
+}
+
+export function hasSteps(pre: Preprocessor): boolean {
+  return pre.features.some((f) => f.kind === "numeric" && f.steps.length > 0);
+}
+
 /** Encodes a batch to a row-major rows x width matrix using float32 arithmetic (mirrors the ONNX graph). */
 export function encode(pre: Preprocessor, batch: FeatureBatch): Float32Array {
   const { width } = pre;
   const out = new Float32Array(batch.rows * width);
   const blocks = encodedBlocks(pre);
+  const steps = new Map(stepBlocks(pre).map((b) => [b.feature, b.offset]));
   pre.features.forEach((feature, j) => {
     const { offset } = blocks[j]!;
     if (feature.kind === "numeric") {
       const x = numericInput(batch, feature.name);
+      const stepOffset = steps.get(j);
       for (let i = 0; i < batch.rows; i++) {
         const value = Number.isNaN(x[i]!) ? feature.mean : x[i]!;
         out[i * width + offset] = f32(f32(value - feature.mean) / feature.std);
+        if (stepOffset === undefined) continue;
+        for (let k = 0; k < feature.steps.length; k++) {
+          if (value > feature.steps[k]!) out[i * width + stepOffset + k] = 1;
+        }
       }
       return;
     }

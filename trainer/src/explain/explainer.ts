@@ -31,6 +31,27 @@ export interface ExplainerTree {
   cover: number[];
 }
 
+/**
+ * A logistic-regression part of the margin, for ensembles that average trees with a linear model. Its
+ * contribution to feature j is fround(Σ fround(term · weight)) − offsets[j], its terms being the
+ * standardised value, the steps `x > cut` (both on the value with NaN imputed by the mean) and one-hot
+ * categories; Σ offsets + intercept is its share of baseMargin.
+ */
+export interface ExplainerLinear {
+  intercept: number;
+  /** Per feature, in `features` order. */
+  offsets: number[];
+  numeric: {
+    feature: number;
+    mean: number;
+    std: number;
+    weight: number;
+    steps: number[];
+    stepWeights: number[];
+  }[];
+  categorical: { feature: number; categories: string[]; weights: number[] }[];
+}
+
 export interface ExplainerPackage {
   format: typeof EXPLAINER_FORMAT;
   version: typeof EXPLAINER_VERSION;
@@ -40,9 +61,14 @@ export interface ExplainerPackage {
   columns: ExplainerColumn[];
   /** Margin before any tree. */
   baseScore: number;
-  /** Expected margin (base score + each tree's cover-weighted mean leaf): margin = baseMargin + Σ contributions. */
+  /**
+   * Expected margin (base score + each tree's cover-weighted mean leaf + each linear part's margin at the
+   * training means): margin = baseMargin + Σ contributions.
+   */
   baseMargin: number;
   trees: ExplainerTree[];
+  /** Linear parts added to the trees' margin (weighted ensembles); absent for pure tree models. */
+  linear?: ExplainerLinear[];
 }
 
 /** Raw input columns in `features` order, as the edge encodes a request: float32 numbers or strings. */
@@ -65,6 +91,7 @@ export function createExplainerPackage(input: {
   columns: ExplainerColumn[];
   baseScore: number;
   trees: readonly ShapTree[];
+  linear?: ExplainerLinear[];
 }): ExplainerPackage {
   const trees = input.trees.map((tree): ExplainerTree => {
     const nodes = Array.from({ length: tree.feature.length }, (_, n) => n);
@@ -88,12 +115,42 @@ export function createExplainerPackage(input: {
     baseScore: shortestFloat32(input.baseScore),
     baseMargin: 0,
     trees,
+    ...(input.linear && input.linear.length > 0 ? { linear: input.linear.map(roundLinear) } : {}),
   };
   // The expected value is taken over the rounded covers the explainer will actually use.
   const compiled = compileTrees(draft);
   let baseMargin = Math.fround(draft.baseScore);
   for (const tree of compiled) baseMargin += expectedValue(tree);
+  for (const part of draft.linear ?? []) baseMargin += linearBase(part);
   return { ...draft, baseMargin };
+}
+
+function roundLinear(part: ExplainerLinear): ExplainerLinear {
+  const r = (values: readonly number[]) => values.map(shortestFloat32);
+  return {
+    intercept: shortestFloat32(part.intercept),
+    offsets: r(part.offsets),
+    numeric: part.numeric.map((n) => ({
+      feature: n.feature,
+      mean: shortestFloat32(n.mean),
+      std: shortestFloat32(n.std),
+      weight: shortestFloat32(n.weight),
+      steps: r(n.steps),
+      stepWeights: r(n.stepWeights),
+    })),
+    categorical: part.categorical.map((c) => ({
+      feature: c.feature,
+      categories: [...c.categories],
+      weights: r(c.weights),
+    })),
+  };
+}
+
+/** The linear part's margin at the training means: intercept + Σ offsets. */
+function linearBase(part: ExplainerLinear): number {
+  let base = Math.fround(part.intercept);
+  for (const o of part.offsets) base += Math.fround(o);
+  return base;
 }
 
 /** Validates untrusted JSON (e.g. read back from storage) as an explainer package. */
@@ -134,7 +191,47 @@ export function parseExplainerPackage(value: unknown): ExplainerPackage {
   pkg.trees!.forEach((tree, t) => {
     checkTree(tree, columns.length, (message) => fail(`tree ${t}: ${message}`));
   });
+  if (pkg.linear !== undefined) {
+    if (!Array.isArray(pkg.linear)) fail("linear must be an array");
+    pkg.linear!.forEach((part, i) => {
+      checkLinear(part, features, (message) => fail(`linear part ${i}: ${message}`));
+    });
+  }
   return pkg as ExplainerPackage;
+}
+
+function checkLinear(
+  part: ExplainerLinear,
+  features: readonly ExplainerFeature[],
+  fail: (message: string) => never,
+): void {
+  const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  const finiteArray = (v: unknown, length?: number) =>
+    Array.isArray(v) && v.every(finite) && (length === undefined || v.length === length);
+  if (typeof part !== "object" || part === null) fail("expected an object");
+  if (!finite(part.intercept)) fail("intercept must be a number");
+  if (!finiteArray(part.offsets, features.length)) fail(`offsets must hold ${features.length} numbers`);
+  if (!Array.isArray(part.numeric) || !Array.isArray(part.categorical))
+    fail("numeric and categorical must be arrays");
+  for (const n of part.numeric) {
+    const ok =
+      features[n?.feature]?.type === "numeric" &&
+      finite(n.mean) &&
+      finite(n.std) &&
+      n.std !== 0 &&
+      finite(n.weight) &&
+      finiteArray(n.steps) &&
+      finiteArray(n.stepWeights, n.steps.length);
+    if (!ok) fail("a numeric term is malformed");
+  }
+  for (const c of part.categorical) {
+    const ok =
+      features[c?.feature]?.type === "categorical" &&
+      Array.isArray(c.categories) &&
+      c.categories.every((v) => typeof v === "string") &&
+      finiteArray(c.weights, c.categories.length);
+    if (!ok) fail("a categorical term is malformed");
+  }
 }
 
 function checkTree(tree: ExplainerTree, columnCount: number, fail: (message: string) => never): void {
@@ -207,6 +304,7 @@ export function createExplainer(pkg: ExplainerPackage): Explainer {
     oneHot[c.feature] = byCategory;
   });
   const baseScore = Math.fround(pkg.baseScore);
+  const linear = (pkg.linear ?? []).map(compileLinear);
 
   return {
     pkg,
@@ -247,10 +345,58 @@ export function createExplainer(pkg: ExplainerPackage): Explainer {
           margin += tree.value[leafIndex(tree, x)]!;
           treeShap(tree, x, phi, ws);
         }
-        margins[r] = margin;
         for (let k = 0; k < nColumns; k++) contributions[r * nFeatures + columnFeature[k]!]! += phi[k]!;
+        for (const part of linear) margin += part.explainRow(columns, r, contributions, r * nFeatures);
+        margins[r] = margin;
       }
       return { margins, contributions };
+    },
+  };
+}
+
+interface CompiledLinear {
+  /** Adds the part's contributions for row r at `out[at + j]` and returns its margin. */
+  explainRow(columns: RawColumns, r: number, out: Float64Array, at: number): number;
+}
+
+/** Mirrors the graph's float32 arithmetic for a linear part (see ExplainerLinear). */
+function compileLinear(part: ExplainerLinear): CompiledLinear {
+  const f32 = Math.fround;
+  const base = linearBase(part);
+  const offsets = part.offsets.map(f32);
+  const numeric = part.numeric.map((n) => ({
+    feature: n.feature,
+    mean: f32(n.mean),
+    std: f32(n.std),
+    weight: f32(n.weight),
+    steps: Float32Array.from(n.steps),
+    stepWeights: Float32Array.from(n.stepWeights),
+  }));
+  const categorical = part.categorical.map((c) => ({
+    feature: c.feature,
+    weights: new Map(c.categories.map((category, k) => [category, f32(c.weights[k]!)])),
+  }));
+  return {
+    explainRow(columns, r, out, at) {
+      let margin = base;
+      for (const n of numeric) {
+        const x = (columns[n.feature] as Float32Array)[r]!;
+        const value = Number.isNaN(x) ? n.mean : x;
+        let term = f32(f32(f32(value - n.mean) / n.std) * n.weight);
+        for (let k = 0; k < n.steps.length; k++) {
+          if (value > n.steps[k]!) term = f32(term + n.stepWeights[k]!);
+        }
+        const phi = f32(term - offsets[n.feature]!);
+        out[at + n.feature]! += phi;
+        margin += phi;
+      }
+      for (const c of categorical) {
+        const weight = c.weights.get((columns[c.feature] as readonly string[])[r]!) ?? 0;
+        const phi = f32(weight - offsets[c.feature]!);
+        out[at + c.feature]! += phi;
+        margin += phi;
+      }
+      return margin;
     },
   };
 }

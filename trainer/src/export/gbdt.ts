@@ -1,69 +1,58 @@
 import type { GbdtModelData } from "../models/gbdt/model.ts";
-import { BATCH, GraphBuilder, IR_VERSION, ML_DOMAIN, ML_OPSET, OPSET } from "../onnx/graph.ts";
-import { DataType, encodeModel } from "../onnx/model.ts";
+import type { Tree } from "../models/gbdt/tree.ts";
+import { ML_DOMAIN } from "../onnx/graph.ts";
 import { encodedBlocks } from "../preprocess.ts";
+import { noCalibration } from "./calibration.ts";
+import { exportChurnGraph } from "./churn-graph.ts";
+import { concatColumns, type GraphInputs } from "./inputs.ts";
 
 /**
- * Gradient-boosted trees with their preprocessing as one ONNX graph:
- *   numeric inputs (NaN = missing, passed through)  ─┐
- *   categorical -> OneHotEncoder(zeros=1) -> Flatten ─┴─ Concat -> encoded [N,W]
- *   encoded -> TreeEnsembleRegressor(SUM, base_values = base score) -> margin [N,1]
- *   probability = Sigmoid(margin)
- * Split thresholds are float32 data values tested as x <= t (BRANCH_LEQ) and missing values follow each
- * split's learned direction (nodes_missing_value_tracks_true), so the TS predictor matches it exactly.
+ * Gradient-boosted trees with their preprocessing as one ONNX graph, outputs `probability` and `margin`.
  * Contributions are not in the graph: TreeSHAP runs from the explainer package instead.
  */
 export function exportGbdtOnnx(data: GbdtModelData): Uint8Array {
+  return exportChurnGraph({
+    features: data.preprocessor.features,
+    trees: data,
+    linear: [],
+    calibration: noCalibration,
+    contributions: false,
+    name: "churn_gbdt",
+    docString: "Gradient-boosted trees churn model: probability and margin (log-odds).",
+  });
+}
+
+/**
+ * Emits the trees' margin [N,1]:
+ *   numeric inputs (NaN = missing, passed through)  ─┐
+ *   categorical -> OneHotEncoder(zeros=1) -> Flatten ─┴─ Concat -> encoded [N,W]
+ *   encoded -> TreeEnsembleRegressor(SUM, base_values = base score) -> margin [N,1]
+ * Split thresholds are float32 data values tested as x <= t (BRANCH_LEQ) and missing values follow each
+ * split's learned direction (nodes_missing_value_tracks_true), so the TS predictor matches it exactly.
+ */
+export function emitTreeMargin(inputs: GraphInputs, data: GbdtModelData, output?: string): string {
+  const g = inputs.g;
   const pre = data.preprocessor;
-  const g = new GraphBuilder();
   const blocks = encodedBlocks(pre);
-
-  for (const f of pre.features) {
-    g.input({
-      name: f.name,
-      elemType: f.kind === "numeric" ? DataType.FLOAT : DataType.STRING,
-      shape: [BATCH, 1],
-    });
-  }
-
   // Encoded columns in layout order: numeric features first, then each categorical feature's block.
   const parts: { offset: number; name: string }[] = [];
   pre.features.forEach((f, j) => {
     const { offset, size } = blocks[j]!;
-    if (f.kind === "numeric") {
-      parts.push({ offset, name: f.name });
-      return;
-    }
-    if (size === 0) return;
-    const oneHot = g.op("OneHotEncoder", [f.name], {
-      domain: ML_DOMAIN,
-      attributes: [
-        { name: "cats_strings", type: "strings", value: f.categories },
-        { name: "zeros", type: "int", value: 1 },
-      ],
-      hint: `onehot_${f.name}`,
-    });
-    g.valueInfo.push({ name: oneHot, elemType: DataType.FLOAT, shape: [BATCH, 1, size] });
-    const flat = g.op("Flatten", [oneHot], {
-      attributes: [{ name: "axis", type: "int", value: 1 }],
-      hint: `flat_${f.name}`,
-    });
-    parts.push({ offset, name: flat });
+    if (f.kind === "numeric") parts.push({ offset, name: f.name });
+    else if (size > 0) parts.push({ offset, name: inputs.oneHot(f) });
   });
   parts.sort((a, b) => a.offset - b.offset);
-  const encoded =
-    parts.length > 1
-      ? g.op(
-          "Concat",
-          parts.map((p) => p.name),
-          { attributes: [{ name: "axis", type: "int", value: 1 }], hint: "encoded" },
-        )
-      : parts[0]!.name;
+  const encoded = concatColumns(
+    g,
+    parts.map((p) => p.name),
+    "tree_encoded",
+  );
 
-  const e = ensembleAttributes(data);
-  g.op("TreeEnsembleRegressor", [encoded], {
+  const e = ensembleAttributes(data.trees);
+  return g.op("TreeEnsembleRegressor", [encoded], {
     domain: ML_DOMAIN,
-    output: "margin",
+    ...(output ? { output } : {}),
+    hint: "tree_margin",
     attributes: [
       { name: "n_targets", type: "int", value: 1 },
       { name: "aggregate_function", type: "string", value: "SUM" },
@@ -83,26 +72,10 @@ export function exportGbdtOnnx(data: GbdtModelData): Uint8Array {
       { name: "target_weights", type: "floats", value: e.targetWeights },
     ],
   });
-  g.op("Sigmoid", ["margin"], { output: "probability" });
-
-  g.output({ name: "probability", elemType: DataType.FLOAT, shape: [BATCH, 1] });
-  g.output({ name: "margin", elemType: DataType.FLOAT, shape: [BATCH, 1] });
-
-  return encodeModel({
-    irVersion: IR_VERSION,
-    opsetImports: [
-      { domain: "", version: OPSET },
-      { domain: ML_DOMAIN, version: ML_OPSET },
-    ],
-    producerName: "churn-trainer",
-    producerVersion: "1",
-    docString: "Gradient-boosted trees churn model: probability and margin (log-odds).",
-    graph: g.build("churn_gbdt"),
-  });
 }
 
 /** TreeEnsembleRegressor's flat node and leaf-weight lists; node ids are the trees' own indices. */
-function ensembleAttributes(data: GbdtModelData) {
+function ensembleAttributes(trees: readonly Tree[]) {
   const e = {
     treeIds: [] as number[],
     nodeIds: [] as number[],
@@ -117,7 +90,7 @@ function ensembleAttributes(data: GbdtModelData) {
     targetIds: [] as number[],
     targetWeights: [] as number[],
   };
-  data.trees.forEach((tree, t) => {
+  trees.forEach((tree, t) => {
     for (let n = 0; n < tree.column.length; n++) {
       const leaf = tree.column[n]! < 0;
       e.treeIds.push(t);

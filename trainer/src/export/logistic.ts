@@ -1,117 +1,108 @@
 import type { LogisticModelData } from "../models/logistic.ts";
-import { BATCH, GraphBuilder, IR_VERSION, ML_DOMAIN, ML_OPSET, OPSET } from "../onnx/graph.ts";
-import { DataType, encodeModel } from "../onnx/model.ts";
-import { encodedBlocks } from "../preprocess.ts";
+import { encodedBlocks, encodedColumnFeatures, stepBlocks } from "../preprocess.ts";
+import { noCalibration } from "./calibration.ts";
+import { exportChurnGraph } from "./churn-graph.ts";
+import { concatColumns, type GraphInputs } from "./inputs.ts";
 
 /**
- * Logistic regression with its preprocessing as one ONNX graph:
- *   numeric inputs  -> Concat -> Where(IsNaN, mean) -> (x - mean) / std
- *   categorical     -> ai.onnx.ml OneHotEncoder(zeros=1) -> Flatten
- *   encoded [N,W]   -> MatMul(block weights [W,F]) - offsets[F] = contributions [N,F]
- *   margin = ReduceSum(contributions) + baseMargin; probability = Sigmoid(margin)
- * Every contribution column has exactly one non-zero product per row, so the graph's float32 arithmetic
- * is reproducible bit-for-bit (up to the final sum) by the TS predictor.
+ * Logistic regression with its preprocessing as one ONNX graph, outputs `probability`, `margin` and
+ * `contributions` (see exportChurnGraph for the layout).
  */
 export function exportLogisticOnnx(data: LogisticModelData): Uint8Array {
+  return exportChurnGraph({
+    features: data.preprocessor.features,
+    linear: [data],
+    calibration: noCalibration,
+    contributions: true,
+    name: "churn_logistic_regression",
+    docString:
+      "Logistic regression churn model: probability, margin and exact per-feature margin contributions.",
+  });
+}
+
+/**
+ * Emits one linear part and returns its per-feature contributions [N,F]:
+ *   numeric inputs  -> Concat -> Where(IsNaN, mean) -> (x - mean) / std
+ *   categorical     -> OneHotEncoder(zeros=1) -> Flatten           (shared with other parts)
+ *   imputed numeric -> Gather -> Greater(steps) -> Cast             (step columns, when fitted)
+ *   encoded [N,W]   -> MatMul(block weights [W,F]) - offsets[F]
+ * Each encoded column feeds only the contribution of the feature it came from, so the row sum of the
+ * result plus the part's base margin is its margin.
+ */
+export function emitLinearContributions(
+  inputs: GraphInputs,
+  data: LogisticModelData,
+  prefix: string,
+  output?: string,
+): string {
+  const g = inputs.g;
   const pre = data.preprocessor;
-  const g = new GraphBuilder();
   const features = pre.features;
-  const blocks = encodedBlocks(pre);
+  const parts: string[] = [];
 
-  for (const f of features) {
-    g.input({
-      name: f.name,
-      elemType: f.kind === "numeric" ? DataType.FLOAT : DataType.STRING,
-      shape: [BATCH, 1],
-    });
-  }
-
-  const encodedParts: string[] = [];
   const numeric = features.filter((f) => f.kind === "numeric");
+  let imputed: string | undefined;
   if (numeric.length > 0) {
-    const raw =
-      numeric.length > 1
-        ? g.op(
-            "Concat",
-            numeric.map((f) => f.name),
-            { attributes: [{ name: "axis", type: "int", value: 1 }], hint: "numeric" },
-          )
-        : numeric[0]!.name;
+    const raw = concatColumns(
+      g,
+      numeric.map((f) => f.name),
+      `${prefix}numeric`,
+    );
     const mean = g.floats(
-      "numeric_mean",
+      `${prefix}numeric_mean`,
       [numeric.length],
       numeric.map((f) => f.mean),
     );
     const std = g.floats(
-      "numeric_std",
+      `${prefix}numeric_std`,
       [numeric.length],
       numeric.map((f) => f.std),
     );
-    const missing = g.op("IsNaN", [raw], { hint: "missing" });
-    const imputed = g.op("Where", [missing, mean, raw], { hint: "imputed" });
-    const centered = g.op("Sub", [imputed, mean], { hint: "centered" });
-    encodedParts.push(g.op("Div", [centered, std], { hint: "scaled" }));
+    const missing = g.op("IsNaN", [raw], { hint: `${prefix}missing` });
+    imputed = g.op("Where", [missing, mean, raw], { hint: `${prefix}imputed` });
+    const centered = g.op("Sub", [imputed, mean], { hint: `${prefix}centered` });
+    parts.push(g.op("Div", [centered, std], { hint: `${prefix}scaled` }));
   }
 
-  for (const f of features) {
-    if (f.kind !== "categorical") continue;
-    const oneHot = g.op("OneHotEncoder", [f.name], {
-      domain: ML_DOMAIN,
-      attributes: [
-        { name: "cats_strings", type: "strings", value: f.categories },
-        { name: "zeros", type: "int", value: 1 },
-      ],
-      hint: `onehot_${f.name}`,
+  const blocks = encodedBlocks(pre);
+  features.forEach((f, j) => {
+    if (f.kind === "categorical" && blocks[j]!.size > 0) parts.push(inputs.oneHot(f));
+  });
+
+  const steps = stepBlocks(pre);
+  if (steps.length > 0 && imputed) {
+    // Position of each numeric feature inside `imputed`, then one gathered copy per step column.
+    const numericIndex = new Map(numeric.map((f, i) => [f.name, i]));
+    const sources: number[] = [];
+    const cuts: number[] = [];
+    for (const { feature } of steps) {
+      const f = features[feature]!;
+      if (f.kind !== "numeric") continue;
+      for (const cut of f.steps) {
+        sources.push(numericIndex.get(f.name)!);
+        cuts.push(cut);
+      }
+    }
+    const indices = g.int64s(`${prefix}step_sources`, [sources.length], sources);
+    const gathered = g.op("Gather", [imputed, indices], {
+      attributes: [{ name: "axis", type: "int", value: 1 }],
+      hint: `${prefix}step_inputs`,
     });
-    g.valueInfo.push({ name: oneHot, elemType: DataType.FLOAT, shape: [BATCH, 1, f.categories.length] });
-    encodedParts.push(
-      g.op("Flatten", [oneHot], {
-        attributes: [{ name: "axis", type: "int", value: 1 }],
-        hint: `flat_${f.name}`,
-      }),
+    const above = g.op("Greater", [gathered, g.floats(`${prefix}steps`, [cuts.length], cuts)], {
+      hint: `${prefix}above`,
+    });
+    parts.push(
+      g.op("Cast", [above], { attributes: [{ name: "to", type: "int", value: 1 }], hint: `${prefix}step` }),
     );
   }
 
-  const encoded =
-    encodedParts.length > 1
-      ? g.op("Concat", encodedParts, {
-          attributes: [{ name: "axis", type: "int", value: 1 }],
-          hint: "encoded",
-        })
-      : encodedParts[0]!;
-
-  // Block matrix: encoded column k feeds only the contribution of the feature it came from.
+  const encoded = concatColumns(g, parts, `${prefix}encoded`);
   const nFeatures = features.length;
+  const columnFeature = encodedColumnFeatures(pre);
   const matrix = new Float32Array(pre.width * nFeatures);
-  blocks.forEach(({ offset, size }, j) => {
-    for (let k = offset; k < offset + size; k++) matrix[k * nFeatures + j] = data.weights[k]!;
-  });
-  const weights = g.floats("weights", [pre.width, nFeatures], matrix);
-  const offsets = g.floats("feature_offsets", [nFeatures], data.featureOffsets);
-  const weighted = g.op("MatMul", [encoded, weights], { hint: "weighted" });
-  g.op("Sub", [weighted, offsets], { output: "contributions" });
-
-  const axes = g.int64s("sum_axes", [1], [1]);
-  const delta = g.op("ReduceSum", ["contributions", axes], {
-    attributes: [{ name: "keepdims", type: "int", value: 1 }],
-    hint: "margin_delta",
-  });
-  const base = g.floats("base_margin", [1], [data.baseMargin]);
-  const margin = g.op("Add", [delta, base], { hint: "margin" });
-  g.op("Sigmoid", [margin], { output: "probability" });
-
-  g.output({ name: "probability", elemType: DataType.FLOAT, shape: [BATCH, 1] });
-  g.output({ name: "contributions", elemType: DataType.FLOAT, shape: [BATCH, nFeatures] });
-
-  return encodeModel({
-    irVersion: IR_VERSION,
-    opsetImports: [
-      { domain: "", version: OPSET },
-      { domain: ML_DOMAIN, version: ML_OPSET },
-    ],
-    producerName: "churn-trainer",
-    producerVersion: "1",
-    docString: "Logistic regression churn model: probability and exact per-feature margin contributions.",
-    graph: g.build("churn_logistic_regression"),
-  });
+  for (let k = 0; k < pre.width; k++) matrix[k * nFeatures + columnFeature[k]!] = data.weights[k]!;
+  const weights = g.floats(`${prefix}weights`, [pre.width, nFeatures], matrix);
+  const offsets = g.floats(`${prefix}feature_offsets`, [nFeatures], data.featureOffsets);
+  const weighted = g.op("MatMul", [encoded, weights], { hint: `${prefix}weighted` });
+  return g.op("Sub", [weighted, offsets], output ? { output } : { hint: `${prefix}contributions` });
 }

@@ -1,18 +1,28 @@
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { exportLogisticOnnx } from "../export/logistic.ts";
 import { batchFromDataset, type FeatureBatch } from "../features.ts";
-import { encode, encodedBlocks, featureSpecs, fitPreprocessor, type Preprocessor } from "../preprocess.ts";
+import {
+  encode,
+  encodedColumnFeatures,
+  featureSpecs,
+  fitPreprocessor,
+  type Preprocessor,
+} from "../preprocess.ts";
 import type { Model, ModelTrainer, TrainingSet } from "./model.ts";
 
 const f32 = Math.fround;
 
 /**
- * Objective: Σ_i logloss_i + ½·l2·‖w‖² on standardised / one-hot features, intercept unpenalised.
- * l2 = 1 matches scikit-learn's LogisticRegression(C=1) and keeps one-hot blocks (which are collinear with
- * the intercept) well-conditioned, so Newton's method always has a unique optimum to converge to.
+ * Objective: Σ_i logloss_i + ½·l2·‖w‖² + l1·‖w‖₁ on standardised / one-hot / step features, intercept
+ * unpenalised. l2 = 1/C matches scikit-learn's LogisticRegression(C); l2 > 0 keeps one-hot blocks (which
+ * are collinear with the intercept) well-conditioned, so Newton's method always has a unique optimum.
  */
 export interface LogisticParams {
   l2: number;
+  /** Lasso penalty; > 0 switches to proximal Newton steps and zeroes out weak columns. */
+  l1: number;
+  /** Quantile bins per numeric feature, encoded as step columns next to the linear term (0 = linear only). */
+  numericBins: number;
   maxIterations: number;
   /** Stop when the largest parameter step falls below this. */
   tolerance: number;
@@ -21,6 +31,8 @@ export interface LogisticParams {
 
 export const LOGISTIC_DEFAULTS: LogisticParams = {
   l2: 1,
+  l1: 0,
+  numericBins: 0,
   maxIterations: 100,
   tolerance: 1e-8,
   maxCategories: 100,
@@ -49,20 +61,26 @@ export interface LogisticModelData {
 export const logisticTrainer: ModelTrainer<LogisticParams> = {
   family: "logistic_regression",
   defaults: LOGISTIC_DEFAULTS,
-  fit(set: TrainingSet, params: LogisticParams): Model {
-    const pre = fitPreprocessor(set.dataset, set.rows, { maxCategories: params.maxCategories });
-    const batch = batchFromDataset(set.dataset, set.rows);
-    const x = encode(pre, batch);
-    const y = Uint8Array.from(set.rows, (r) => set.dataset.target.y[r]!);
-    const fit = fitLogistic(x, set.rows.length, pre.width, y, params);
-    const data = logisticModelData(pre, fit, x, set.rows.length);
-    return createLogisticModel(data, {
-      ...params,
-      iterations: fit.iterations,
-      converged: fit.converged,
-    });
-  },
+  fit: (set, params) => fitLogisticModel(set, params),
 };
+
+/** Fits preprocessing and weights on the set's rows. */
+export function fitLogisticModel(set: TrainingSet, params: LogisticParams): LogisticModel {
+  const pre = fitPreprocessor(set.dataset, set.rows, {
+    maxCategories: params.maxCategories,
+    numericBins: params.numericBins,
+  });
+  const batch = batchFromDataset(set.dataset, set.rows);
+  const x = encode(pre, batch);
+  const y = Uint8Array.from(set.rows, (r) => set.dataset.target.y[r]!);
+  const fit = fitLogistic(x, set.rows.length, pre.width, y, params);
+  const data = logisticModelData(pre, fit, x, set.rows.length);
+  return createLogisticModel(data, {
+    ...params,
+    iterations: fit.iterations,
+    converged: fit.converged,
+  });
+}
 
 /** Centres contributions on the training means of the encoded columns (exact linear SHAP). */
 export function logisticModelData(
@@ -77,15 +95,12 @@ export function logisticModelData(
     for (let k = 0; k < width; k++) means[k]! += trainEncoded[i * width + k]!;
   }
   for (let k = 0; k < width; k++) means[k]! /= Math.max(rows, 1);
-  const blocks = encodedBlocks(pre);
-  const featureOffsets = new Float32Array(pre.features.length);
+  const columnFeature = encodedColumnFeatures(pre);
+  const sums = new Float64Array(pre.features.length);
+  for (let k = 0; k < width; k++) sums[columnFeature[k]!]! += fit.weights[k]! * means[k]!;
+  const featureOffsets = Float32Array.from(sums);
   let base = fit.intercept;
-  blocks.forEach(({ offset, size }, j) => {
-    let sum = 0;
-    for (let k = offset; k < offset + size; k++) sum += fit.weights[k]! * means[k]!;
-    featureOffsets[j] = sum;
-    base += featureOffsets[j]!;
-  });
+  for (const offset of featureOffsets) base += offset;
   return {
     preprocessor: pre,
     weights: fit.weights,
@@ -95,30 +110,54 @@ export function logisticModelData(
   };
 }
 
-export function createLogisticModel(data: LogisticModelData, params: Record<string, unknown>): Model {
-  const pre = data.preprocessor;
-  const blocks = encodedBlocks(pre);
-  const nFeatures = pre.features.length;
-
-  // Mirrors the graph: MatMul of the encoded row with the block-diagonal weights (one non-zero product
-  // per feature), minus the feature's offset, in float32.
-  const contributions = (batch: FeatureBatch): Float32Array => {
-    const z = encode(pre, batch);
-    const out = new Float32Array(batch.rows * nFeatures);
-    for (let i = 0; i < batch.rows; i++) {
-      const row = i * pre.width;
-      for (let j = 0; j < nFeatures; j++) {
-        const { offset, size } = blocks[j]!;
-        let term = 0;
-        for (let k = offset; k < offset + size; k++) {
-          const zk = z[row + k]!;
-          if (zk !== 0) term += f32(zk * data.weights[k]!);
-        }
-        out[i * nFeatures + j] = f32(f32(term) - data.featureOffsets[j]!);
-      }
-    }
-    return out;
+/** Multiplies weights, offsets and intercept by `w` (float32): one member of a weighted ensemble. */
+export function scaleLogisticData(data: LogisticModelData, w: number): LogisticModelData {
+  const featureOffsets = data.featureOffsets.map((o) => o * w);
+  let base = f32(data.intercept * w);
+  for (const o of featureOffsets) base += o;
+  return {
+    preprocessor: data.preprocessor,
+    weights: data.weights.map((v) => v * w),
+    intercept: f32(data.intercept * w),
+    featureOffsets,
+    baseMargin: f32(base),
   };
+}
+
+/**
+ * Per-feature contributions, rows x features: the encoded row times the block weights (MatMul in the
+ * graph), minus the feature's offset, in float32. Without step columns each feature has one non-zero
+ * product per row, so this is bit-for-bit the graph's arithmetic; with them, summation order may differ
+ * in the last bit.
+ */
+export function logisticContributions(data: LogisticModelData, batch: FeatureBatch): Float32Array {
+  const pre = data.preprocessor;
+  const nFeatures = pre.features.length;
+  const columnFeature = encodedColumnFeatures(pre);
+  const z = encode(pre, batch);
+  const out = new Float32Array(batch.rows * nFeatures);
+  const terms = new Float32Array(nFeatures);
+  for (let i = 0; i < batch.rows; i++) {
+    const row = i * pre.width;
+    terms.fill(0);
+    for (let k = 0; k < pre.width; k++) {
+      const zk = z[row + k]!;
+      if (zk !== 0) terms[columnFeature[k]!] = terms[columnFeature[k]!]! + f32(zk * data.weights[k]!);
+    }
+    for (let j = 0; j < nFeatures; j++) out[i * nFeatures + j] = f32(terms[j]! - data.featureOffsets[j]!);
+  }
+  return out;
+}
+
+export interface LogisticModel extends Model {
+  readonly family: "logistic_regression";
+  readonly data: LogisticModelData;
+}
+
+export function createLogisticModel(data: LogisticModelData, params: Record<string, unknown>): LogisticModel {
+  const pre = data.preprocessor;
+  const nFeatures = pre.features.length;
+  const contributions = (batch: FeatureBatch): Float32Array => logisticContributions(data, batch);
 
   const predictMargin = (batch: FeatureBatch): Float32Array => {
     const phi = contributions(batch);
@@ -133,6 +172,7 @@ export function createLogisticModel(data: LogisticModelData, params: Record<stri
 
   return {
     family: "logistic_regression",
+    data,
     features: featureSpecs(pre),
     baseMargin: data.baseMargin,
     params,
@@ -154,6 +194,8 @@ export function fitLogistic(
   params: LogisticParams,
 ): LogisticFit {
   if (!(params.l2 > 0)) throw new ChurnError("INVALID_REQUEST", `l2 must be > 0, got ${params.l2}`);
+  const l1 = params.l1 ?? 0;
+  if (!(l1 >= 0)) throw new ChurnError("INVALID_REQUEST", `l1 must be >= 0, got ${l1}`);
   let positives = 0;
   for (let i = 0; i < rows; i++) positives += y[i]! ? 1 : 0;
   if (positives === 0 || positives === rows) {
@@ -191,8 +233,12 @@ export function fitLogistic(
     let loss = 0;
     for (let i = 0; i < rows; i++) loss += softplus(m[i]!) - (y[i]! ? m[i]! : 0);
     let penalty = 0;
-    for (let k = 1; k < p; k++) penalty += t[k]! ** 2;
-    return loss + 0.5 * params.l2 * penalty;
+    let lasso = 0;
+    for (let k = 1; k < p; k++) {
+      penalty += t[k]! ** 2;
+      lasso += Math.abs(t[k]!);
+    }
+    return loss + 0.5 * params.l2 * penalty + l1 * lasso;
   };
 
   computeMargins(theta, margins);
@@ -227,9 +273,20 @@ export function fitLogistic(
     // Only the upper triangle was accumulated; mirror it.
     for (let a = 0; a < p; a++) for (let b = a + 1; b < p; b++) hess[b * p + a] = hess[a * p + b]!;
 
-    const step = solveSymmetric(hess, grad, p);
+    // `step` is subtracted from theta. With l1 the step comes from the lasso-penalised quadratic model and
+    // `slope` is that model's predicted decrease, which is what the Armijo test needs.
+    const step = l1 > 0 ? proximalNewtonStep(hess, grad, theta, l1, p) : solveSymmetric(hess, grad, p);
     let slope = 0;
     for (let k = 0; k < p; k++) slope += grad[k]! * step[k]!;
+    if (l1 > 0) {
+      let before = 0;
+      let after = 0;
+      for (let k = 1; k < p; k++) {
+        before += Math.abs(theta[k]!);
+        after += Math.abs(theta[k]! - step[k]!);
+      }
+      slope -= l1 * (after - before);
+    }
 
     let t = 1;
     let next = current;
@@ -260,6 +317,43 @@ export function fitLogistic(
     converged,
     objective: current,
   };
+}
+
+/**
+ * Minimises g·d + ½ dᵀHd + l1·Σ_{k≥1} |θ_k + d_k| by cyclic coordinate descent (the inner solver of
+ * glmnet / newGLMNET), keeping H·d up to date; returns −d so callers subtract it like a Newton step.
+ */
+function proximalNewtonStep(
+  h: Float64Array,
+  g: Float64Array,
+  theta: Float64Array,
+  l1: number,
+  n: number,
+): Float64Array {
+  const d = new Float64Array(n);
+  const hd = new Float64Array(n);
+  for (let sweep = 0; sweep < 200; sweep++) {
+    let largest = 0;
+    for (let k = 0; k < n; k++) {
+      const a = h[k * n + k]!;
+      if (!(a > 0)) continue;
+      // Gradient of the quadratic model in d_k, without d_k's own curvature term.
+      const b = g[k]! + hd[k]! - a * d[k]!;
+      const unpenalised = theta[k]! - b / a;
+      const target = k === 0 ? unpenalised : softThreshold(unpenalised, l1 / a);
+      const change = target - theta[k]! - d[k]!;
+      if (change === 0) continue;
+      d[k]! += change;
+      for (let j = 0; j < n; j++) hd[j]! += h[j * n + k]! * change;
+      largest = Math.max(largest, Math.abs(change));
+    }
+    if (largest < 1e-10) break;
+  }
+  return d.map((v) => -v);
+}
+
+function softThreshold(x: number, t: number): number {
+  return x > t ? x - t : x < -t ? x + t : 0;
 }
 
 function softplus(m: number): number {

@@ -1,11 +1,13 @@
 import type { FeatureSpec, ModelFamily } from "../../../shared/src/manifest.ts";
 import type { Dataset } from "../dataset.ts";
+import type { ExplainerPackage } from "../explain/explainer.ts";
 import type { FeatureBatch } from "../features.ts";
 
 /**
- * What every model family (logistic regression now, gradient boosting later) provides to the trainer.
- * Inputs are raw feature batches, exactly what the exported ONNX graph takes, so parity checks compare
- * like with like. Margins are in logit space; probability = sigmoid(margin).
+ * What every model (a logistic regression, a GBDT, or the calibrated composition the trainer ships)
+ * provides. Inputs are raw feature batches, exactly what the exported ONNX graph takes, so parity checks
+ * compare like with like. Margins are in logit space; the probability is sigmoid(margin) unless the model
+ * calibrates it (`predictProbability`).
  */
 export interface Model {
   readonly family: ModelFamily;
@@ -18,8 +20,12 @@ export interface Model {
   predictMargin(batch: FeatureBatch): Float32Array;
   /** Per-feature margin contributions, rows x features, row-major. */
   contributions(batch: FeatureBatch): Float32Array;
-  /** Serialized ONNX graph with inputs named after features and outputs `probability`, `contributions`. */
+  /** Serialized ONNX graph with inputs named after features and outputs `probability`, `margin`, maybe `contributions`. */
   toOnnx(): Uint8Array;
+  /** The graph's (calibrated) probability; sigmoid(margin) when absent. */
+  predictProbability?(batch: FeatureBatch): Float32Array;
+  /** TreeSHAP package explaining the margin, for models whose graph has no `contributions` output. */
+  readonly explainer?: ExplainerPackage;
 }
 
 /** Rows of a dataset used for fitting. */
@@ -40,5 +46,5 @@ export function sigmoid(margin: number): number {
 }
 
 export function predictProbability(model: Model, batch: FeatureBatch): Float32Array {
-  return model.predictMargin(batch).map(sigmoid);
+  return model.predictProbability ? model.predictProbability(batch) : model.predictMargin(batch).map(sigmoid);
 }

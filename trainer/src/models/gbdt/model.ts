@@ -31,6 +31,7 @@ export interface FeatureImportance {
 }
 
 export interface GbdtModel extends Model {
+  readonly family: "gbdt";
   readonly data: GbdtModelData;
   /** JSON-ready TreeSHAP package: ship it beside the ONNX graph to explain predictions at the edge. */
   readonly explainer: ExplainerPackage;
@@ -104,13 +105,8 @@ export function fitGbdt(
 export function createGbdtModel(data: GbdtModelData, params: Record<string, unknown>): GbdtModel {
   const pre = data.preprocessor;
   const layout = treeColumns(pre);
-  const features: ExplainerFeature[] = pre.features.map((f) =>
-    f.kind === "numeric"
-      ? { name: f.name, type: "numeric" }
-      : { name: f.name, type: "categorical", categories: f.categories },
-  );
   const explainerPackage = createExplainerPackage({
-    features,
+    features: explainerFeatures(pre),
     columns: layout.columns,
     baseScore: data.baseScore,
     trees: data.trees.map((t) => ({ ...t, feature: t.column })),
@@ -142,7 +138,19 @@ export function createGbdtModel(data: GbdtModelData, params: Record<string, unkn
   };
 }
 
-function featureImportance(data: GbdtModelData, columnFeature: readonly number[]): FeatureImportance[] {
+/** The explainer's view of the raw features: names, kinds and (for categorical ones) kept categories. */
+export function explainerFeatures(pre: Preprocessor): ExplainerFeature[] {
+  return pre.features.map((f) =>
+    f.kind === "numeric"
+      ? { name: f.name, type: "numeric" }
+      : { name: f.name, type: "categorical", categories: f.categories },
+  );
+}
+
+export function featureImportance(
+  data: GbdtModelData,
+  columnFeature: readonly number[],
+): FeatureImportance[] {
   const out = data.preprocessor.features.map((f) => ({ feature: f.name, gain: 0, splits: 0 }));
   for (const tree of data.trees) {
     for (let n = 0; n < tree.column.length; n++) {

@@ -1,0 +1,166 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Candidate, perturbedCandidates } from "../../trainer/src/automl/candidates.ts";
+import { chooseEnsemble } from "../../trainer/src/automl/ensemble.ts";
+import { feasibleFolds, stratifiedFolds } from "../../trainer/src/automl/folds.ts";
+import { type Evaluation, type SearchResult, searchModels } from "../../trainer/src/automl/search.ts";
+import { main } from "../../trainer/src/cli.ts";
+import { createRandom, normal } from "../../trainer/src/random.ts";
+import { captureIo, range, telcoDataset, writeTelcoCsv } from "./fixtures.ts";
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "churn-automl-"));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("stratified folds", () => {
+  it("keep the positive rate in every fold and are reproducible per seed", () => {
+    const y = Uint8Array.from(range(1000), (i) => (i % 4 === 0 ? 1 : 0));
+    const fold = stratifiedFolds(y, 5, 7);
+    for (let f = 0; f < 5; f++) {
+      const rows = range(1000).filter((i) => fold[i] === f);
+      expect(rows.length).toBe(200);
+      expect(rows.filter((i) => y[i]).length).toBe(50);
+    }
+    expect(stratifiedFolds(y, 5, 7)).toEqual(fold);
+    expect(stratifiedFolds(y, 5, 8)).not.toEqual(fold);
+    expect(feasibleFolds(Uint8Array.of(1, 1, 0, 0, 0), 5)).toBe(2);
+    expect(() => feasibleFolds(Uint8Array.of(1, 0, 0), 5)).toThrow(/Too few rows/);
+  });
+});
+
+describe("successive halving", () => {
+  let result: SearchResult;
+  beforeAll(() => {
+    result = searchModels({
+      dataset: telcoDataset(1200, 5),
+      rows: range(1200),
+      folds: 5,
+      seed: 1,
+      families: ["logistic_regression", "gbdt"],
+      budgetMs: 120_000,
+      startedAt: performance.now(),
+      overheadMs: 0,
+      maxMembers: 3,
+      extraBrackets: 1,
+    });
+  });
+
+  it("cross-validates the baseline fully, prunes most candidates early and finishes the best", () => {
+    const baseline = result.evaluations[0]!;
+    expect(baseline.candidate.id).toBe("lr(l2=1,l1=0,numericBins=0)");
+    expect(baseline.status).toBe("complete");
+    expect(baseline.folds).toEqual([0, 1, 2, 3, 4]);
+    const pruned = result.evaluations.filter((e) => e.status === "pruned");
+    const complete = result.evaluations.filter((e) => e.status === "complete");
+    expect(pruned.length).toBeGreaterThan(complete.length);
+    for (const e of pruned) expect(e.folds.length).toBeLessThan(5);
+    for (const e of complete) {
+      expect(e.folds.length).toBe(5);
+      expect(e.oof.every((m) => Number.isFinite(m))).toBe(true);
+    }
+    // The best of each family survives to the full CV, so an ensemble can mix them.
+    expect(new Set(complete.map((e) => e.candidate.family))).toEqual(
+      new Set(["logistic_regression", "gbdt"]),
+    );
+    expect(result.stoppedByBudget).toBe(false);
+    // Brackets: baseline, grid, one perturbation bracket.
+    expect(new Set(result.evaluations.map((e) => e.bracket))).toEqual(new Set([0, 1, 2]));
+  });
+
+  it("ranks by Platt-scaled out-of-fold log loss and perturbs only unseen GBDT settings", () => {
+    for (const e of result.evaluations) expect(e.score).toBeGreaterThan(0.2);
+    const seen = new Set(result.evaluations.map((e) => e.candidate.id));
+    const gbdts = result.evaluations.map((e) => e.candidate).filter((c) => c.family === "gbdt");
+    const next = perturbedCandidates(gbdts.slice(0, 2), 6, { families: ["gbdt"], seed: 1 }, 9, seen);
+    expect(next).toHaveLength(6);
+    for (const c of next) expect(seen.has(c.id)).toBe(false);
+  });
+});
+
+describe("ensemble choice", () => {
+  /** Two candidates that each see half of the signal: averaging their margins beats both. */
+  function complementary(): { evaluations: Evaluation[]; y: Uint8Array } {
+    const random = createRandom(4);
+    const n = 4000;
+    const a = new Float64Array(n);
+    const b = new Float64Array(n);
+    const y = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = normal(random);
+      const v = normal(random);
+      y[i] = random() < 1 / (1 + Math.exp(-(u + v))) ? 1 : 0;
+      a[i] = u + 0.3 * normal(random);
+      b[i] = v + 0.3 * normal(random);
+    }
+    const evaluation = (id: string, oof: Float64Array, score: number): Evaluation => ({
+      candidate: { id, family: "gbdt", params: {} } as unknown as Candidate,
+      oof,
+      folds: [0, 1, 2, 3, 4],
+      foldSeconds: [0],
+      foldTrees: [],
+      score,
+      status: "complete",
+      bracket: 1,
+    });
+    return { evaluations: [evaluation("a", a, 0.62), evaluation("b", b, 0.62)], y };
+  }
+
+  it("averages margins when that beats the best single candidate on CV, and not otherwise", () => {
+    const { evaluations, y } = complementary();
+    const choice = chooseEnsemble(evaluations, y)!;
+    expect(choice).toBeDefined();
+    expect(choice.members.map((m) => m.weight)).toEqual([0.5, 0.5]);
+    expect(choice.score).toBeLessThan(0.62 - 0.0005);
+    const twins = [
+      evaluations[0]!,
+      { ...evaluations[0]!, candidate: { ...evaluations[0]!.candidate, id: "a2" } },
+    ];
+    expect(chooseEnsemble(twins as Evaluation[], y)).toBeUndefined();
+    expect(chooseEnsemble(evaluations, y, 1)).toBeUndefined();
+  });
+});
+
+describe("time budget", () => {
+  it("returns within about the budget (5 s) on 10,000 rows and logs the runs it made", async () => {
+    const csv = path.join(dir, "big.csv");
+    await writeTelcoCsv(csv, 10_000, 5);
+    const out = path.join(dir, "model");
+    const { io, sink } = captureIo();
+    const started = performance.now();
+    const code = await main(
+      [
+        "train",
+        "--data",
+        csv,
+        "--target",
+        "Churn",
+        "--positive",
+        "Yes",
+        "--out",
+        out,
+        "--time-budget",
+        "5",
+        "--json",
+      ],
+      sink,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(code).toBe(0);
+    expect(seconds).toBeLessThan(10);
+    const result = JSON.parse(io.stdout);
+    expect(result.seconds).toBeLessThan(7);
+    const runs = JSON.parse(await readFile(path.join(out, "runs.json"), "utf8"));
+    expect(runs.length).toBeGreaterThan(0);
+    expect(runs.length).toBe(result.runs);
+    const metrics = JSON.parse(await readFile(path.join(out, "metrics.json"), "utf8"));
+    expect(metrics.automl).toMatchObject({ timeBudget: 5, folds: 3, stoppedByBudget: true });
+  });
+});

@@ -1,0 +1,211 @@
+import type { Dataset } from "../dataset.ts";
+import { fitGbdt, type GbdtModel } from "../models/gbdt/model.ts";
+import { GBDT_DEFAULTS, type GbdtParams } from "../models/gbdt/params.ts";
+import {
+  fitLogisticModel,
+  LOGISTIC_DEFAULTS,
+  type LogisticModel,
+  type LogisticParams,
+} from "../models/logistic.ts";
+import { createRandom, type Random } from "../random.ts";
+
+/** One point of the search space: a family and its full hyper-parameters. */
+export type Candidate =
+  | { id: string; family: "logistic_regression"; params: LogisticParams }
+  | { id: string; family: "gbdt"; params: GbdtParams };
+
+export type SearchFamily = Candidate["family"];
+
+export interface FittedCandidate {
+  model: LogisticModel | GbdtModel;
+  /** Trees kept (GBDT), for choosing the final model's rounds. */
+  trees?: number;
+}
+
+/**
+ * Fits a candidate on `rows`. GBDTs early-stop on a stratified tenth of those rows and are refitted on
+ * all of them; with `rounds` they fit exactly that many trees instead (the final refit, using the mean
+ * tree count of the CV folds, which is steadier than one inner split).
+ */
+export function fitCandidate(
+  candidate: Candidate,
+  dataset: Dataset,
+  rows: readonly number[],
+  rounds?: number,
+): FittedCandidate {
+  if (candidate.family === "logistic_regression") {
+    return { model: fitLogisticModel({ dataset, rows }, candidate.params) };
+  }
+  const params: GbdtParams =
+    rounds === undefined ? candidate.params : { ...candidate.params, rounds, earlyStoppingRounds: 0 };
+  const model = fitGbdt({ dataset, rows }, params);
+  return { model, trees: model.data.trees.length };
+}
+
+/** Short human-readable label, e.g. "gbdt depth 3, lr 0.05, mcw 10, colsample 0.8". */
+export function describeCandidate(c: Candidate): string {
+  if (c.family === "logistic_regression") {
+    const p = c.params;
+    const penalty = p.l1 > 0 ? `L1 ${p.l1} + L2 ${p.l2}` : `L2 ${p.l2} (C=${round(1 / p.l2)})`;
+    return `logistic ${penalty}${p.numericBins > 1 ? `, ${p.numericBins} numeric bins` : ""}`;
+  }
+  const p = c.params;
+  return `gbdt depth ${p.maxDepth}, lr ${p.learningRate}, mcw ${p.minChildWeight}, λ ${p.lambda}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
+}
+
+/** The hyper-parameters that vary in the search, for runs.json and the leaderboard. */
+export function searchedParams(c: Candidate): Record<string, number | string> {
+  if (c.family === "logistic_regression") {
+    const { l2, l1, numericBins } = c.params;
+    return { C: round(1 / l2), l2, l1, numericBins };
+  }
+  const { maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed } = c.params;
+  return { maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed };
+}
+
+function round(x: number): number {
+  return Number(x.toPrecision(3));
+}
+
+export interface SpaceOptions {
+  families: readonly SearchFamily[];
+  seed: number;
+  maxCategories?: number;
+  /** Fixes the logistic L2 penalty (a single plain logistic candidate). */
+  l2?: number;
+}
+
+/** The plain logistic regression every search starts with: cheap, and the floor a search must beat. */
+export function baselineCandidate(options: SpaceOptions): Candidate {
+  return logistic({ l2: options.l2 ?? 1 }, options);
+}
+
+/**
+ * The first bracket: logistic regression with a few penalties, with and without numeric step bins (a
+ * step-shaped effect per numeric feature, which is most of what trees add on churn tables), and GBDTs
+ * around the defaults, which were tuned by CV on churn data: shallow trees, a small learning rate.
+ */
+export function initialCandidates(options: SpaceOptions): Candidate[] {
+  const out: Candidate[] = [];
+  if (options.families.includes("logistic_regression") && options.l2 === undefined) {
+    out.push(
+      logistic({ l2: 10 }, options),
+      logistic({ l2: 3, numericBins: 10 }, options),
+      logistic({ l2: 10, numericBins: 10 }, options),
+      logistic({ l2: 30, numericBins: 10 }, options),
+      logistic({ l2: 1, l1: 2, numericBins: 10 }, options),
+    );
+  }
+  if (options.families.includes("gbdt")) {
+    const grid: Partial<GbdtParams>[] = [
+      {},
+      { minChildWeight: 10 },
+      { minChildWeight: 10, learningRate: 0.03, lambda: 5 },
+      { maxDepth: 2, minChildWeight: 5 },
+      { maxDepth: 4, minChildWeight: 10, lambda: 5 },
+      { maxDepth: 5, minChildWeight: 20, lambda: 10, colsampleByTree: 0.6 },
+      { maxDepth: 3, learningRate: 0.1, minChildWeight: 5 },
+      { maxDepth: 4, learningRate: 0.03, minChildWeight: 20, colsampleByTree: 0.5 },
+      { maxDepth: 6, minChildWeight: 50, lambda: 10, subsample: 0.7 },
+    ];
+    for (const g of grid) out.push(gbdt(g, options));
+  }
+  return out;
+}
+
+/** Grids the local moves step along (one neighbour up or down at a time). */
+const GBDT_GRID = {
+  maxDepth: [2, 3, 4, 5, 6],
+  learningRate: [0.02, 0.03, 0.05, 0.07, 0.1],
+  minChildWeight: [1, 3, 5, 10, 20, 40, 80],
+  lambda: [0.5, 1, 3, 5, 10, 20],
+  colsampleByTree: [0.5, 0.65, 0.8, 1],
+  subsample: [0.6, 0.7, 0.8, 0.9, 1],
+} as const;
+/**
+ * A later bracket: local moves around the best GBDTs found so far, each hyper-parameter stepping to a
+ * neighbouring grid value with probability 2/3, a cheap stand-in for Bayesian search. Parents are used in
+ * turn; settings already tried are skipped. Logistic regression is not perturbed: its first-bracket grid
+ * covers it, and searching it more finely chased cross-validation noise (better CV, worse holdout on
+ * all three seeds tried on the public data).
+ */
+export function perturbedCandidates(
+  parents: readonly Candidate[],
+  count: number,
+  options: SpaceOptions,
+  bracket: number,
+  seen: ReadonlySet<string>,
+): Candidate[] {
+  if (parents.length === 0) return [];
+  const random = createRandom(options.seed * 7919 + bracket * 31 + parents.length);
+  const move = (grid: readonly number[], value: number) => {
+    let at = 0;
+    for (let i = 1; i < grid.length; i++)
+      if (Math.abs(grid[i]! - value) < Math.abs(grid[at]! - value)) at = i;
+    const step = pick(random, [-1, 0, 1]);
+    return grid[clamp(at + step, 0, grid.length - 1)]!;
+  };
+  const out: Candidate[] = [];
+  for (let attempt = 0; out.length < count && attempt < count * 20; attempt++) {
+    const parent = parents[attempt % parents.length]!;
+    if (parent.family !== "gbdt") continue;
+    const p = parent.params;
+    const child = gbdt(
+      {
+        maxDepth: move(GBDT_GRID.maxDepth, p.maxDepth),
+        learningRate: move(GBDT_GRID.learningRate, p.learningRate),
+        minChildWeight: move(GBDT_GRID.minChildWeight, p.minChildWeight),
+        lambda: move(GBDT_GRID.lambda, p.lambda),
+        colsampleByTree: move(GBDT_GRID.colsampleByTree, p.colsampleByTree),
+        subsample: move(GBDT_GRID.subsample, p.subsample),
+      },
+      options,
+    );
+    if (seen.has(child.id) || out.some((c) => c.id === child.id)) continue;
+    out.push(child);
+  }
+  return out;
+}
+
+function logistic(p: Partial<LogisticParams>, options: SpaceOptions): Candidate {
+  const params: LogisticParams = {
+    ...LOGISTIC_DEFAULTS,
+    ...p,
+    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+  };
+  return {
+    id: idOf("lr", searchedParamsOf("logistic_regression", params)),
+    family: "logistic_regression",
+    params,
+  };
+}
+
+function gbdt(p: Partial<GbdtParams>, options: SpaceOptions): Candidate {
+  const params: GbdtParams = {
+    ...GBDT_DEFAULTS,
+    rounds: 2000,
+    ...p,
+    seed: options.seed,
+    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+  };
+  return { id: idOf("gbdt", searchedParamsOf("gbdt", params)), family: "gbdt", params };
+}
+
+function searchedParamsOf(family: SearchFamily, params: LogisticParams | GbdtParams) {
+  return searchedParams({ id: "", family, params } as Candidate);
+}
+
+function idOf(prefix: string, params: Record<string, number | string>): string {
+  return `${prefix}(${Object.entries(params)
+    .filter(([k]) => k !== "C" && k !== "seed")
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",")})`;
+}
+
+function pick<T>(random: Random, items: readonly T[]): T {
+  return items[Math.floor(random() * items.length)]!;
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return Math.min(Math.max(x, lo), hi);
+}

@@ -1,0 +1,285 @@
+import { calibrate, fitPlatt } from "../calibration.ts";
+import type { Dataset } from "../dataset.ts";
+import { batchFromDataset, type FeatureBatch } from "../features.ts";
+import { logLoss } from "../metrics.ts";
+import {
+  baselineCandidate,
+  type Candidate,
+  describeCandidate,
+  fitCandidate,
+  initialCandidates,
+  perturbedCandidates,
+  type SearchFamily,
+  type SpaceOptions,
+} from "./candidates.ts";
+import { stratifiedFolds } from "./folds.ts";
+
+export type EvaluationStatus = "complete" | "pruned" | "out-of-budget";
+
+/** A candidate's cross-validation so far. Arrays are indexed by position in the training rows. */
+export interface Evaluation {
+  candidate: Candidate;
+  /** Out-of-fold margins; NaN on rows of folds not evaluated (yet). */
+  oof: Float64Array;
+  folds: number[];
+  foldSeconds: number[];
+  /** Trees kept per fold (GBDT). */
+  foldTrees: number[];
+  /** Log loss of the out-of-fold margins after Platt scaling, over the evaluated rows: the ranking metric. */
+  score: number;
+  status: EvaluationStatus;
+  /** Successive-halving bracket (0 = the baseline) the candidate ran in. */
+  bracket: number;
+}
+
+export interface SearchProgress {
+  phase: "search";
+  candidate: string;
+  fold: number;
+  folds: number;
+  evaluatedFits: number;
+  elapsedMs: number;
+  budgetMs: number;
+  best?: { candidate: string; score: number };
+}
+
+export interface SearchOptions {
+  dataset: Dataset;
+  /** Training rows (dataset row indices); the holdout never enters the search. */
+  rows: readonly number[];
+  folds: number;
+  seed: number;
+  families: readonly SearchFamily[];
+  /** Wall-clock budget for the whole training run, ms, counted from `startedAt`. */
+  budgetMs: number;
+  startedAt: number;
+  /** Time kept back for everything after the search except refitting (calibration, export, report), ms. */
+  overheadMs: number;
+  /** Most members an ensemble may have; the final refit of that many best candidates is budgeted for. */
+  maxMembers: number;
+  /** Perturbation brackets after the first (successive halving each), while the budget lasts. */
+  extraBrackets?: number;
+  maxCategories?: number;
+  l2?: number;
+  now?: () => number;
+  onProgress?: (event: SearchProgress) => void;
+}
+
+export interface SearchResult {
+  /** Labels of the training rows, by position. */
+  y: Uint8Array;
+  /** Fold of each training row, by position. */
+  fold: Uint8Array;
+  k: number;
+  evaluations: Evaluation[];
+  /** True when the budget ended the search before its plan did. */
+  stoppedByBudget: boolean;
+}
+
+/** Share of a rung's candidates promoted to the next (successive halving with η = 3). */
+const KEEP = 1 / 3;
+/** Fold-fit time of an untried GBDT, as a multiple of the logistic baseline's (measured: 3-5x). */
+const GBDT_COST_GUESS = 5;
+/** Candidates per perturbation bracket. */
+const PERTURBED = 6;
+
+/**
+ * AutoML by successive halving over cross-validation folds. The plain logistic baseline is always
+ * cross-validated on every fold first. Then each bracket evaluates all its candidates on one fold, keeps
+ * the best third (and the best of each family, which ensembles want) for a second fold, and the best third
+ * of those for the remaining folds. Candidates are ranked by out-of-fold log loss after Platt scaling,
+ * compared on the same folds. The first bracket is a fixed grid; later ones perturb the best GBDTs.
+ * Before every fit the budget is checked against the fit's estimated time plus what the final refit of
+ * the likely winners and the export will need; when it would not fit, the search stops.
+ */
+export function searchModels(options: SearchOptions): SearchResult {
+  const now = options.now ?? (() => performance.now());
+  const { dataset, rows } = options;
+  const y = Uint8Array.from(rows, (r) => dataset.target.y[r]!);
+  const k = options.folds;
+  const fold = stratifiedFolds(y, k, options.seed);
+  const evaluations: Evaluation[] = [];
+  const seen = new Set<string>();
+  const deadline = options.startedAt + options.budgetMs;
+  let fits = 0;
+  let stoppedByBudget = false;
+
+  const foldRows = Array.from({ length: k }, (_, f) => ({
+    train: rows.filter((_, i) => fold[i] !== f),
+    testPositions: positionsOf(fold, f),
+  }));
+  const testBatches = new Map<number, FeatureBatch>();
+  const testBatch = (f: number) => {
+    let batch = testBatches.get(f);
+    if (!batch) {
+      batch = batchFromDataset(
+        dataset,
+        foldRows[f]!.testPositions.map((i) => rows[i]!),
+      );
+      testBatches.set(f, batch);
+    }
+    return batch;
+  };
+
+  const space: SpaceOptions = {
+    families: options.families,
+    seed: options.seed,
+    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+    ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
+  };
+
+  const register = (candidate: Candidate, bracket: number): Evaluation => {
+    seen.add(candidate.id);
+    const evaluation: Evaluation = {
+      candidate,
+      oof: new Float64Array(rows.length).fill(Number.NaN),
+      folds: [],
+      foldSeconds: [],
+      foldTrees: [],
+      score: Number.POSITIVE_INFINITY,
+      status: "out-of-budget",
+      bracket,
+    };
+    return evaluation;
+  };
+
+  const meanMs = (e: Evaluation) => (1000 * sum(e.foldSeconds)) / Math.max(e.foldSeconds.length, 1);
+  const estimateMs = (e: Evaluation): number => {
+    if (e.foldSeconds.length > 0) return meanMs(e);
+    const family = evaluations.filter(
+      (o) => o.candidate.family === e.candidate.family && o.foldSeconds.length > 0,
+    );
+    if (family.length > 0) return (1.2 * sum(family.map(meanMs))) / family.length;
+    const any = evaluations.filter((o) => o.foldSeconds.length > 0);
+    return any.length > 0 ? (GBDT_COST_GUESS * sum(any.map(meanMs))) / any.length : 0;
+  };
+  // Refitting on all training rows costs about k/(k−1) of a fold fit, for each likely ensemble member.
+  const reserveMs = (): number => {
+    const ranked = evaluations.filter((e) => e.folds.length > 0).sort((a, b) => a.score - b.score);
+    const members = ranked.slice(0, options.maxMembers);
+    return options.overheadMs + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
+  };
+  const affordable = (e: Evaluation) => now() + estimateMs(e) + reserveMs() <= deadline;
+
+  const best = () => {
+    let top: Evaluation | undefined;
+    for (const e of evaluations) if (e.folds.length > 0 && (!top || e.score < top.score)) top = e;
+    return top;
+  };
+
+  /** Cross-validates one more fold of `e`; false when the budget does not allow it. */
+  const evaluateNextFold = (e: Evaluation, force = false): boolean => {
+    if (!force && !affordable(e)) {
+      stoppedByBudget = true;
+      return false;
+    }
+    const f = e.folds.length;
+    const started = now();
+    const fitted = fitCandidate(e.candidate, dataset, foldRows[f]!.train);
+    const margins = fitted.model.predictMargin(testBatch(f));
+    foldRows[f]!.testPositions.forEach((position, i) => {
+      e.oof[position] = margins[i]!;
+    });
+    e.folds.push(f);
+    e.foldSeconds.push((now() - started) / 1000);
+    if (fitted.trees !== undefined) e.foldTrees.push(fitted.trees);
+    e.score = plattLogLoss(e.oof, y);
+    fits++;
+    const top = best();
+    options.onProgress?.({
+      phase: "search",
+      candidate: describeCandidate(e.candidate),
+      fold: f + 1,
+      folds: k,
+      evaluatedFits: fits,
+      elapsedMs: now() - options.startedAt,
+      budgetMs: options.budgetMs,
+      ...(top ? { best: { candidate: describeCandidate(top.candidate), score: top.score } } : {}),
+    });
+    return true;
+  };
+
+  const rungs = k >= 5 ? [1, 2, k] : k >= 3 ? [1, k] : [k];
+
+  /** One successive-halving bracket; false when the budget ran out. */
+  const runBracket = (candidates: readonly Candidate[], bracket: number): boolean => {
+    let alive = candidates.map((c) => register(c, bracket));
+    evaluations.push(...alive);
+    for (const rung of rungs) {
+      for (const e of alive) {
+        while (e.folds.length < rung) if (!evaluateNextFold(e)) return false;
+      }
+      if (rung === k) {
+        for (const e of alive) e.status = "complete";
+        return true;
+      }
+      const ranked = [...alive].sort((a, b) => a.score - b.score);
+      const keep = new Set(ranked.slice(0, Math.max(2, Math.ceil(ranked.length * KEEP))));
+      for (const family of new Set(ranked.map((e) => e.candidate.family))) {
+        keep.add(ranked.find((e) => e.candidate.family === family)!);
+      }
+      for (const e of alive) if (!keep.has(e)) e.status = "pruned";
+      alive = ranked.filter((e) => keep.has(e));
+    }
+    return true;
+  };
+
+  // The baseline always completes, so there is a model however small the budget.
+  const baseline = register(
+    options.families.includes("logistic_regression")
+      ? baselineCandidate(space)
+      : initialCandidates(space)[0]!,
+    0,
+  );
+  evaluations.push(baseline);
+  for (let f = 0; f < k; f++) evaluateNextFold(baseline, true);
+  baseline.status = "complete";
+
+  const first = initialCandidates(space).filter((c) => !seen.has(c.id));
+  let budgetLeft = first.length === 0 || runBracket(first, 1);
+  for (let bracket = 2; budgetLeft && bracket < 2 + (options.extraBrackets ?? 2); bracket++) {
+    const leaders = (family: SearchFamily, count: number) =>
+      evaluations
+        .filter((e) => e.status === "complete" && e.candidate.family === family)
+        .sort((a, b) => a.score - b.score)
+        .slice(0, count)
+        .map((e) => e.candidate);
+    const next = perturbedCandidates(leaders("gbdt", 2), PERTURBED, space, bracket, seen);
+    if (next.length === 0) break;
+    budgetLeft = runBracket(next, bracket);
+  }
+  // Registered but never fitted: nothing to report.
+  return {
+    y,
+    fold,
+    k,
+    evaluations: evaluations.filter((e) => e.folds.length > 0),
+    stoppedByBudget,
+  };
+}
+
+/** Platt-scaled log loss over the rows that have a margin. */
+export function plattLogLoss(margins: Float64Array, y: Uint8Array): number {
+  const m: number[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < margins.length; i++) {
+    if (Number.isNaN(margins[i]!)) continue;
+    m.push(margins[i]!);
+    labels.push(y[i]!);
+  }
+  if (m.length === 0) return Number.POSITIVE_INFINITY;
+  const platt = fitPlatt(m, labels);
+  return logLoss(labels, calibrate({ method: "platt", ...platt }, m));
+}
+
+function positionsOf(fold: Uint8Array, f: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < fold.length; i++) if (fold[i] === f) out.push(i);
+  return out;
+}
+
+function sum(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}
