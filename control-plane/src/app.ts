@@ -3,16 +3,34 @@ import { issuesFromZod, validationError } from "../../shared/src/errors.ts";
 import type { Deps, HonoEnv } from "./env.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
+import { ControlPlaneMetrics } from "./observability/metrics.ts";
+import { registerMetrics } from "./routes/metrics.ts";
+import { registerAdminKeysRotate } from "./routes/v1_admin_keys_rotate.ts";
 import { registerAuditExport } from "./routes/v1_audit_export.ts";
 import { registerAuditList } from "./routes/v1_audit_list.ts";
 import { registerAuditVerify } from "./routes/v1_audit_verify.ts";
+import { registerClientsCreate } from "./routes/v1_clients_create.ts";
+import { registerClientsList } from "./routes/v1_clients_list.ts";
+import { registerClientsRevoke } from "./routes/v1_clients_revoke.ts";
+import { registerClientsRotate } from "./routes/v1_clients_rotate.ts";
+import { registerClientsUpdate } from "./routes/v1_clients_update.ts";
 import { registerDeploymentGet } from "./routes/v1_deployment_get.ts";
+import { registerDeploymentHistory } from "./routes/v1_deployment_history.ts";
 import { registerDeploymentPut } from "./routes/v1_deployment_put.ts";
+import { registerDeploymentRollback } from "./routes/v1_deployment_rollback.ts";
 import { registerHealth } from "./routes/v1_health.ts";
 import { registerIngestEvents } from "./routes/v1_ingest_events.ts";
 import { registerModelVersionsCreate } from "./routes/v1_models_versions_create.ts";
 import { registerModelVersionsList } from "./routes/v1_models_versions_list.ts";
+import { registerModelVersionRuns } from "./routes/v1_models_versions_runs.ts";
 import { registerOauthToken } from "./routes/v1_oauth_token.ts";
+import { registerSettingsLimitsPut } from "./routes/v1_settings_limits_put.ts";
+import { registerUsersCreate } from "./routes/v1_users_create.ts";
+import { registerUsersList } from "./routes/v1_users_list.ts";
+import { registerOwnTokensCreate } from "./routes/v1_users_me_tokens_create.ts";
+import { registerOwnTokensDelete } from "./routes/v1_users_me_tokens_delete.ts";
+import { registerOwnTokensList } from "./routes/v1_users_me_tokens_list.ts";
+import { registerUsersUpdate } from "./routes/v1_users_update.ts";
 import { registerJwks } from "./routes/well_known_jwks.ts";
 import { SERVICE_VERSION } from "./version.ts";
 
@@ -24,21 +42,38 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
         throw validationError(issuesFromZod(result.error, result.target === "json" ? "" : result.target));
     },
   });
-  app.use("*", requestContext(deps));
+  app.use("*", requestContext(deps, new ControlPlaneMetrics()));
   app.onError(onError);
   app.notFound(notFound);
 
   registerHealth(app, SERVICE_VERSION);
+  registerMetrics(app);
   registerJwks(app);
   registerOauthToken(app);
+  registerUsersList(app);
+  registerUsersCreate(app);
+  registerUsersUpdate(app);
+  registerOwnTokensCreate(app);
+  registerOwnTokensList(app);
+  registerOwnTokensDelete(app);
+  registerClientsList(app);
+  registerClientsCreate(app);
+  registerClientsUpdate(app);
+  registerClientsRotate(app);
+  registerClientsRevoke(app);
+  registerSettingsLimitsPut(app);
   registerModelVersionsCreate(app, deps.config.MAX_MODEL_BYTES);
   registerModelVersionsList(app);
+  registerModelVersionRuns(app);
   registerDeploymentGet(app);
   registerDeploymentPut(app);
+  registerDeploymentHistory(app);
+  registerDeploymentRollback(app);
   registerIngestEvents(app);
   registerAuditList(app);
   registerAuditVerify(app);
   registerAuditExport(app);
+  registerAdminKeysRotate(app, deps.config.OPERATOR_TOKEN);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

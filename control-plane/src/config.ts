@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** The longest lifetime an access token can be issued with (TOKEN_TTL_SECONDS' upper bound). */
+export const MAX_TOKEN_TTL_SECONDS = 86_400;
+
 /** Every setting the control plane reads, validated once at start-up. `.env.example` documents each. */
 export const configSchema = z.object({
   CONTROL_PLANE_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
@@ -8,7 +11,7 @@ export const configSchema = z.object({
   DATABASE_AUTH_TOKEN: z.string().optional(),
   TOKEN_ISSUER: z.string().default("urn:churn:control-plane"),
   TOKEN_AUDIENCE: z.string().default("urn:churn:api"),
-  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(MAX_TOKEN_TTL_SECONDS).default(900),
   MAX_MODEL_BYTES: z.coerce
     .number()
     .int()
@@ -21,6 +24,11 @@ export const configSchema = z.object({
   INGEST_SECRET: z.string().min(16).optional(),
   /** The URL the edge's queue consumer delivers to; published to KV at start-up when set. */
   PUBLIC_URL: z.string().url().optional(),
+  /**
+   * Bearer token of the platform operator for /v1/admin routes (signing-key rotation). Unset, those routes
+   * do not exist (404), so their existence is not revealed.
+   */
+  OPERATOR_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -10,6 +10,7 @@ import type { Deps, HonoEnv, Logger } from "./env.ts";
 import { jsonLogger } from "./logger.ts";
 import { syncDeploymentsToEdge } from "./services/deployments.ts";
 import { onnxRuntimeValidator } from "./services/model-validation.ts";
+import { publishRevokedClients } from "./services/revocations.ts";
 
 export interface ControlPlane {
   app: OpenAPIHono<HonoEnv>;
@@ -29,6 +30,8 @@ export async function createControlPlane(
   const keys = new KeyRing(database.db, edge);
   await keys.ensureActive();
   await syncDeploymentsToEdge(database.db, edge);
+  // Repairs a revocation list the edge store refused earlier (revocations are the database's, not KV's).
+  await publishRevokedClients(database.db, edge);
   const deps: Deps = {
     config,
     db: database.db,

@@ -3,6 +3,7 @@ import type { KeyRing } from "./auth/signing-keys.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { EdgeStore } from "./edge-store/edge-store.ts";
+import type { ControlPlaneMetrics } from "./observability/metrics.ts";
 import type { ModelValidator } from "./services/model-validation.ts";
 
 /** Long-lived dependencies the app factory receives; tests build them against a real libSQL file. */
@@ -25,5 +26,6 @@ export interface HonoEnv {
     requestId: string;
     deps: Deps;
     principal: Principal;
+    metrics: ControlPlaneMetrics;
   };
 }

@@ -14,6 +14,11 @@ export const AUDIT_ACTIONS = [
   "model.create",
   "model_version.publish",
   "deployment.update",
+  "user.update",
+  "pat.revoke",
+  "client.update",
+  "limits.update",
+  "deployment.rollback",
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;

@@ -9,14 +9,14 @@ import { deploymentSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectValidAuditChain,
+  type Fixture,
   publishForm,
   startControlPlane,
 } from "../helpers/control-plane-harness.ts";
-import type { ModelFixture } from "../helpers/model-fixture.ts";
 
 let h: ControlPlaneHarness;
-let m1: ModelFixture;
-let m2: ModelFixture;
+let m1: Fixture;
+let m2: Fixture;
 beforeAll(async () => {
   h = await startControlPlane();
   [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);
@@ -82,11 +82,17 @@ describe("audit log: a hash chain per tenant", () => {
   it("keeps platform actions (signing keys) on their own chain", async () => {
     const before = await expectValidAuditChain(h, PLATFORM_AUDIT_CHAIN);
     expect(before.map((r) => r.action)).toContain("key.create");
+    const oldKid = h.deps.keys.active().kid;
     const kid = await h.deps.keys.rotate();
     const after = await expectValidAuditChain(h, PLATFORM_AUDIT_CHAIN);
-    expect(after).toHaveLength(before.length + 1);
-    expect(after.at(-1)).toMatchObject({ action: "key.create", actorType: "system" });
-    expect(JSON.parse(after.at(-1)!.targets)).toEqual([{ type: "key", id: kid }]);
+    // The new key's creation, then the old key's retirement.
+    expect(after).toHaveLength(before.length + 2);
+    const [created, retired] = after.slice(-2);
+    expect(created).toMatchObject({ action: "key.create", actorType: "system" });
+    expect(JSON.parse(created!.targets)).toEqual([{ type: "key", id: kid }]);
+    expect(retired).toMatchObject({ action: "key.retire", actorType: "system" });
+    expect(JSON.parse(retired!.targets)).toEqual([{ type: "key", id: oldKid }]);
+    expect(JSON.parse(retired!.details)).toMatchObject({ replacedBy: kid });
   });
 
   it("records who did it, with the request id and user agent of the request", async () => {
@@ -95,7 +101,7 @@ describe("audit log: a hash chain per tenant", () => {
       method: "POST",
       token: t.ownerToken,
       headers: { "user-agent": "churn-cli/1.0 (audit test)" },
-      body: publishForm(m1.manifestText, m1.bytes),
+      body: publishForm(m1.manifestText, m1.bytes, m1.explainer),
     });
     expect(res.status).toBe(201);
     const rows = await expectValidAuditChain(h, t.tenantId);

@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrate } from "drizzle-orm/libsql/migrator";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,6 +103,46 @@ describe("migrations", () => {
       expect(await appliedMigrations(second)).toBe(journal.entries.length);
     } finally {
       second.close();
+    }
+  });
+});
+
+describe("migrating data", () => {
+  it("moves existing versions' bytes to model_version_artifacts and drops them from model_versions", async () => {
+    // A database as the release before the artifacts table left it: migrations up to 0005 only.
+    const folder = join(dir, "migrations-0005");
+    await mkdir(join(folder, "meta"), { recursive: true });
+    const before = journal.entries.filter((e) => e.tag < "0006");
+    await writeFile(join(folder, "meta/_journal.json"), JSON.stringify({ ...journal, entries: before }));
+    for (const { tag } of before)
+      await copyFile(new URL(`../../migrations/${tag}.sql`, import.meta.url), join(folder, `${tag}.sql`));
+    const database = await open("artifacts.db");
+    try {
+      await migrate(database.db, { migrationsFolder: folder });
+      const run = (sql: string, args: (string | number | Uint8Array)[] = []) =>
+        database.client.execute({ sql, args });
+      await run("INSERT INTO tenants (id, name, created_at) VALUES ('tnt_a', 'A', 1)");
+      await run("INSERT INTO models (id, tenant_id, name, created_at) VALUES ('mdl_a', 'tnt_a', 'churn', 1)");
+      const onnx = new Uint8Array([8, 1, 18, 3, 1, 2, 3]);
+      const explainer = new TextEncoder().encode('{"format":"x"}');
+      await run(
+        `INSERT INTO model_versions (id, tenant_id, model_id, version, sha256, bytes, manifest, onnx, explainer, published_by, created_at)
+         VALUES ('mv_a', 'tnt_a', 'mdl_a', 1, 'abc', 7, '{}', ?, ?, 'user:u', 1)`,
+        [onnx, explainer],
+      );
+
+      await migrateDatabase(database);
+      const moved = await run("SELECT model_version_id, onnx, explainer FROM model_version_artifacts");
+      expect(moved.rows).toHaveLength(1);
+      expect(moved.rows[0]!["model_version_id"]).toBe("mv_a");
+      expect(new Uint8Array(moved.rows[0]!["onnx"] as ArrayBuffer)).toEqual(onnx);
+      expect(new Uint8Array(moved.rows[0]!["explainer"] as ArrayBuffer)).toEqual(explainer);
+      const columns = (await run("PRAGMA table_info(model_versions)")).rows.map((r) => r["name"]);
+      expect(columns).not.toContain("onnx");
+      expect(columns).not.toContain("explainer");
+      expect((await run("SELECT version FROM model_versions WHERE id = 'mv_a'")).rows[0]!["version"]).toBe(1);
+    } finally {
+      database.close();
     }
   });
 });

@@ -5,28 +5,48 @@ import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
 import {
   type ControlPlaneHarness,
   type ErrorBody,
+  type Fixture,
   publishForm,
   startControlPlane,
   type TestTenant,
 } from "../helpers/control-plane-harness.ts";
-import type { ModelFixture } from "../helpers/model-fixture.ts";
 
 let h: ControlPlaneHarness;
-let m1: ModelFixture;
+let m1: Fixture;
+let m2: Fixture;
 beforeAll(async () => {
   h = await startControlPlane();
-  m1 = await h.fixture(7);
+  [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);
 });
 afterAll(() => h?.close());
+
+interface RouteContext {
+  versionId: string;
+  /** An analyst of the caller's tenant, whose role the PATCH sets (to what it already is). */
+  userId: string;
+  /** A client of the caller's tenant that stays usable: renamed and rotated, never revoked. */
+  clientId: string;
+  /** A client of the caller's tenant for the revoke route. */
+  revocableClientId: string;
+}
 
 interface RouteCase {
   /** As the OpenAPI document spells it. */
   operation: string;
   permission: Permission;
-  call(token: string, ctx: { versionId: string }): Promise<Response>;
+  call(token: string, ctx: RouteContext): Promise<Response>;
 }
 
-/** Every authenticated route and the permission it must demand. */
+const json = (method: string, token: string, body: unknown): RequestInit & { token: string } => ({
+  method,
+  token,
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+let emails = 0;
+
+/** Every authenticated route and the permission it must demand; each call succeeds when allowed. */
 const ROUTES: RouteCase[] = [
   {
     operation: "GET /v1/models/{name}/versions",
@@ -40,8 +60,13 @@ const ROUTES: RouteCase[] = [
       h.request("/v1/models/churn/versions", {
         method: "POST",
         token,
-        body: publishForm(m1.manifestText, m1.bytes),
+        body: publishForm(m1.manifestText, m1.bytes, m1.explainer),
       }),
+  },
+  {
+    operation: "GET /v1/models/{name}/versions/{version}/runs",
+    permission: "models:read",
+    call: (token) => h.request("/v1/models/churn/versions/1/runs", { token }),
   },
   {
     operation: "GET /v1/deployment",
@@ -49,15 +74,21 @@ const ROUTES: RouteCase[] = [
     call: (token) => h.request("/v1/deployment", { token }),
   },
   {
+    operation: "GET /v1/deployment/history",
+    permission: "deployments:read",
+    call: (token) => h.request("/v1/deployment/history", { token }),
+  },
+  {
     operation: "PUT /v1/deployment",
     permission: "deployments:write",
     call: (token, { versionId }) =>
-      h.request("/v1/deployment", {
-        method: "PUT",
-        token,
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ production: versionId }),
-      }),
+      h.request("/v1/deployment", json("PUT", token, { production: versionId })),
+  },
+  {
+    // After the PUT above, so an earlier revision served another production version.
+    operation: "POST /v1/deployment/rollback",
+    permission: "deployments:write",
+    call: (token) => h.request("/v1/deployment/rollback", { method: "POST", token }),
   },
   ...["/v1/audit", "/v1/audit/verify", "/v1/audit/export"].map(
     (path): RouteCase => ({
@@ -66,6 +97,73 @@ const ROUTES: RouteCase[] = [
       call: (token) => h.request(path, { token }),
     }),
   ),
+  {
+    operation: "GET /v1/users",
+    permission: "users:read",
+    call: (token) => h.request("/v1/users", { token }),
+  },
+  {
+    operation: "POST /v1/users",
+    permission: "users:write",
+    call: (token) =>
+      h.request("/v1/users", json("POST", token, { email: `m${++emails}@example.test`, role: "analyst" })),
+  },
+  {
+    operation: "PATCH /v1/users/{id}",
+    permission: "users:roles",
+    call: (token, { userId }) => h.request(`/v1/users/${userId}`, json("PATCH", token, { role: "analyst" })),
+  },
+  {
+    operation: "POST /v1/users/me/tokens",
+    permission: "tokens:self",
+    call: (token) => h.request("/v1/users/me/tokens", json("POST", token, { name: "matrix", ttlDays: 1 })),
+  },
+  {
+    operation: "GET /v1/users/me/tokens",
+    permission: "tokens:self",
+    call: (token) => h.request("/v1/users/me/tokens", { token }),
+  },
+  {
+    operation: "DELETE /v1/users/me/tokens/{id}",
+    permission: "tokens:self",
+    async call(token) {
+      const created = await h.request("/v1/users/me/tokens", json("POST", token, { name: "x", ttlDays: 1 }));
+      const id = created.status === 201 ? ((await created.json()) as { id: string }).id : "pat_unknown";
+      return h.request(`/v1/users/me/tokens/${id}`, { method: "DELETE", token });
+    },
+  },
+  {
+    operation: "GET /v1/clients",
+    permission: "clients:read",
+    call: (token) => h.request("/v1/clients", { token }),
+  },
+  {
+    operation: "POST /v1/clients",
+    permission: "clients:write",
+    call: (token) => h.request("/v1/clients", json("POST", token, { name: "matrix", scopes: ["predict"] })),
+  },
+  {
+    operation: "PATCH /v1/clients/{id}",
+    permission: "clients:write",
+    call: (token, { clientId }) =>
+      h.request(`/v1/clients/${clientId}`, json("PATCH", token, { name: "renamed" })),
+  },
+  {
+    operation: "POST /v1/clients/{id}/rotate",
+    permission: "clients:write",
+    call: (token, { clientId }) => h.request(`/v1/clients/${clientId}/rotate`, { method: "POST", token }),
+  },
+  {
+    operation: "POST /v1/clients/{id}/revoke",
+    permission: "clients:write",
+    call: (token, { revocableClientId }) =>
+      h.request(`/v1/clients/${revocableClientId}/revoke`, { method: "POST", token }),
+  },
+  {
+    operation: "PUT /v1/settings/limits",
+    permission: "settings:write",
+    call: (token) => h.request("/v1/settings/limits", json("PUT", token, { ratePerSecond: 50, burst: 100 })),
+  },
 ];
 
 /** Permissions no route uses yet; a new route naming one must join ROUTES above. */
@@ -110,13 +208,25 @@ describe("role and scope matrix", () => {
   });
 
   for (const who of PRINCIPALS) {
-    it(`enforces PERMISSIONS for a ${label(who)} on every route`, async () => {
+    it.concurrent(`enforces PERMISSIONS for a ${label(who)} on every route`, async () => {
       const t = await h.newTenant();
       const v = await t.publish(m1);
-      await t.deploy(v.id);
-      const token = await tokenOf(t, who);
+      const other = await t.publish(m2);
+      await t.deploy(other.id);
+      const [token, analyst, client, revocable] = await Promise.all([
+        tokenOf(t, who),
+        t.addUser("analyst"),
+        t.addApiClient(["predict"], "matrix-target"),
+        t.addApiClient(["predict"], "matrix-revocable"),
+      ]);
+      const ctx: RouteContext = {
+        versionId: v.id,
+        userId: analyst.userId,
+        clientId: client.clientId,
+        revocableClientId: revocable.clientId,
+      };
       for (const route of ROUTES) {
-        const res = await route.call(token, { versionId: v.id });
+        const res = await route.call(token, ctx);
         const text = await res.text();
         const what = `${label(who)} → ${route.operation} (${route.permission}): ${res.status} ${text}`;
         if (expectedAllowed(who, route.permission)) {

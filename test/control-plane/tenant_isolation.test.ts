@@ -4,15 +4,15 @@ import { deploymentSchema, modelVersionSchema } from "../../shared/src/registry.
 import {
   type ControlPlaneHarness,
   expectError,
+  type Fixture,
   signWithActiveKey,
   startControlPlane,
   type TestTenant,
 } from "../helpers/control-plane-harness.ts";
-import type { ModelFixture } from "../helpers/model-fixture.ts";
 
 let h: ControlPlaneHarness;
-let m1: ModelFixture;
-let m2: ModelFixture;
+let m1: Fixture;
+let m2: Fixture;
 beforeAll(async () => {
   h = await startControlPlane();
   [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);

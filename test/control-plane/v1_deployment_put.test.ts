@@ -8,14 +8,14 @@ import {
   type ControlPlaneHarness,
   expectAuthRequired,
   expectError,
+  type Fixture,
   startControlPlane,
   type TestTenant,
 } from "../helpers/control-plane-harness.ts";
-import type { ModelFixture } from "../helpers/model-fixture.ts";
 
 let h: ControlPlaneHarness;
-let m1: ModelFixture;
-let m2: ModelFixture;
+let m1: Fixture;
+let m2: Fixture;
 beforeAll(async () => {
   h = await startControlPlane();
   [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);

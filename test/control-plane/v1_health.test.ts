@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../control-plane/src/app.ts";
 import { openDatabase } from "../../control-plane/src/db/client.ts";
+import { Counter, Histogram } from "../../control-plane/src/observability/prometheus.ts";
 import pkg from "../../package.json" with { type: "json" };
 import { healthResponseSchema } from "../../shared/src/predict.ts";
 import {
@@ -21,13 +22,27 @@ const OPERATIONS = {
   "/v1/health": ["get"],
   "/v1/ready": ["get"],
   "/.well-known/jwks.json": ["get"],
+  "/metrics": ["get"],
   "/v1/oauth/token": ["post"],
+  "/v1/users": ["get", "post"],
+  "/v1/users/{id}": ["patch"],
+  "/v1/users/me/tokens": ["get", "post"],
+  "/v1/users/me/tokens/{id}": ["delete"],
+  "/v1/clients": ["get", "post"],
+  "/v1/clients/{id}": ["patch"],
+  "/v1/clients/{id}/rotate": ["post"],
+  "/v1/clients/{id}/revoke": ["post"],
+  "/v1/settings/limits": ["put"],
   "/v1/models/{name}/versions": ["get", "post"],
+  "/v1/models/{name}/versions/{version}/runs": ["get"],
   "/v1/deployment": ["get", "put"],
+  "/v1/deployment/history": ["get"],
+  "/v1/deployment/rollback": ["post"],
   "/v1/ingest/events": ["post"], // HMAC-signed by the edge's queue consumer, not bearer-authenticated
   "/v1/audit": ["get"],
   "/v1/audit/verify": ["get"],
   "/v1/audit/export": ["get"],
+  // POST /v1/admin/keys/rotate exists only with OPERATOR_TOKEN set (v1_admin_keys_rotate.test.ts).
 } as const;
 
 interface OpenApiDoc {
@@ -76,6 +91,21 @@ describe("GET /v1/openapi.json", () => {
       expect.arrayContaining(["Error", "Manifest", "Deployment"]),
     );
     const authenticated = [
+      ["/v1/users", "get"],
+      ["/v1/users", "post"],
+      ["/v1/users/{id}", "patch"],
+      ["/v1/users/me/tokens", "get"],
+      ["/v1/users/me/tokens", "post"],
+      ["/v1/users/me/tokens/{id}", "delete"],
+      ["/v1/clients", "get"],
+      ["/v1/clients", "post"],
+      ["/v1/clients/{id}", "patch"],
+      ["/v1/clients/{id}/rotate", "post"],
+      ["/v1/clients/{id}/revoke", "post"],
+      ["/v1/settings/limits", "put"],
+      ["/v1/models/{name}/versions/{version}/runs", "get"],
+      ["/v1/deployment/history", "get"],
+      ["/v1/deployment/rollback", "post"],
       ["/v1/models/{name}/versions", "get"],
       ["/v1/models/{name}/versions", "post"],
       ["/v1/deployment", "get"],
@@ -90,6 +120,7 @@ describe("GET /v1/openapi.json", () => {
       expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(["401", "403"]));
     }
     for (const [path, method] of [
+      ["/metrics", "get"],
       ["/v1/health", "get"],
       ["/v1/oauth/token", "post"],
       ["/.well-known/jwks.json", "get"],
@@ -145,5 +176,105 @@ describe("request ids: security", () => {
     const text = await res.text();
     expect(res.status).toBe(404);
     expect(text).not.toMatch(/stack|at \/|node_modules/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// GET /metrics: Prometheus exposition, unauthenticated like the health routes
+
+const scrape = async () => {
+  const res = await h.request("/metrics");
+  expect(res.status).toBe(200);
+  return { res, text: await res.text() };
+};
+
+/** The value of the one sample named `name` whose labels include every pair in `labels`. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.split(" ").at(-1));
+  }
+  return undefined;
+}
+
+describe("GET /metrics: happy", () => {
+  it("serves the text exposition format with request, latency, token and registry metrics", async () => {
+    const t = await h.newTenant();
+    await t.clientToken(["predict"]);
+    await h.request("/v1/users", { token: t.ownerToken });
+    const { res, text } = await scrape();
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    for (const [name, type] of [
+      ["churn_http_requests_total", "counter"],
+      ["churn_http_request_duration_seconds", "histogram"],
+      ["churn_oauth_tokens_issued_total", "counter"],
+      ["churn_tenants", "gauge"],
+      ["churn_model_versions", "gauge"],
+      ["churn_deployments", "gauge"],
+    ]) {
+      expect(text).toContain(`# TYPE ${name} ${type}\n`);
+      expect(text).toContain(`# HELP ${name} `);
+    }
+    const users = { method: "GET", route: "/v1/users", status_class: "2xx" };
+    expect(sample(text, "churn_http_requests_total", users)).toBe(1);
+    expect(sample(text, "churn_http_request_duration_seconds_count", users)).toBe(1);
+    expect(sample(text, "churn_http_request_duration_seconds_bucket", { ...users, le: "+Inf" })).toBe(1);
+    expect(sample(text, "churn_oauth_tokens_issued_total")).toBeGreaterThanOrEqual(1);
+    expect(sample(text, "churn_tenants")).toBeGreaterThanOrEqual(1);
+    // Every sample line is `name{labels} value` with a numeric value.
+    for (const line of text.split("\n").filter((l) => l && !l.startsWith("#"))) {
+      expect(line).toMatch(/^[a-z_]+(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$/);
+    }
+  });
+
+  it("labels routes by their pattern, never the raw path, and all unknown paths as one route", async () => {
+    const t = await h.newTenant();
+    for (const name of ["a-model", "b-model", "c-model"]) {
+      await h.request(`/v1/models/${name}/versions`, { token: t.ownerToken });
+    }
+    for (let i = 0; i < 3; i++) await h.request(`/v1/nope-${i}`);
+    const { text } = await scrape();
+    expect(
+      sample(text, "churn_http_requests_total", { route: "/v1/models/:name/versions", status_class: "4xx" }),
+    ).toBe(3);
+    expect(
+      sample(text, "churn_http_requests_total", { route: "unmatched", status_class: "4xx" }),
+    ).toBeGreaterThanOrEqual(3);
+    for (const raw of ["a-model", "nope-0", t.tenantId, t.ownerId]) expect(text).not.toContain(raw);
+  });
+
+  it("renders cumulative histogram buckets and escapes label values", () => {
+    const hist = new Histogram("x_seconds", "help", ["route"], [0.1, 1]);
+    for (const v of [0.05, 0.5, 5]) hist.observe({ route: 'a"b\\c\nd' }, v);
+    const out = hist.render();
+    expect(out).toContain('x_seconds_bucket{route="a\\"b\\\\c\\nd",le="0.1"} 1');
+    expect(out).toContain('le="1"} 2');
+    expect(out).toContain('le="+Inf"} 3');
+    expect(out).toContain('x_seconds_sum{route="a\\"b\\\\c\\nd"} 5.55');
+  });
+});
+
+describe("GET /metrics: error", () => {
+  it("answers other methods with the 404 envelope", async () => {
+    await expectError(await h.request("/metrics", { method: "POST" }), 404, "NOT_FOUND");
+  });
+});
+
+describe("GET /metrics: security", () => {
+  it("needs no credentials but exposes no tenant data, and bounds how many series a metric holds", async () => {
+    const t = await h.newTenant("Secretive");
+    await h.request("/v1/users", { token: t.ownerToken });
+    const { text } = await scrape();
+    for (const leak of [t.tenantId, t.ownerId, t.ownerToken, "Secretive"]) expect(text).not.toContain(leak);
+
+    const counter = new Counter("c_total", "help", ["route"]);
+    for (let i = 0; i < 2000; i++) counter.inc({ route: `/r${i}` });
+    const lines = counter
+      .render()
+      .split("\n")
+      .filter((l) => l.startsWith("c_total"));
+    expect(lines.length).toBeLessThanOrEqual(501);
+    expect(lines.some((l) => l.includes('route="overflow"'))).toBe(true);
   });
 });

@@ -1,6 +1,11 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, models, modelVersions } from "../../control-plane/src/db/schema/index.ts";
+import {
+  auditLog,
+  models,
+  modelVersionArtifacts,
+  modelVersions,
+} from "../../control-plane/src/db/schema/index.ts";
 import { sha256Hex } from "../../shared/src/hash.ts";
 import { idPattern } from "../../shared/src/ids.ts";
 import { kvKeys } from "../../shared/src/kv.ts";
@@ -10,31 +15,32 @@ import {
   type ControlPlaneHarness,
   expectAuthRequired,
   expectError,
+  type Fixture,
   publishForm,
   startControlPlane,
   type TestTenant,
   withManifest,
 } from "../helpers/control-plane-harness.ts";
-import type { ModelFixture } from "../helpers/model-fixture.ts";
 
 const MAX_MODEL_BYTES = 64 * 1024;
 
 let h: ControlPlaneHarness;
-let m1: ModelFixture;
-let m2: ModelFixture;
+let m1: Fixture;
+let m2: Fixture;
 beforeAll(async () => {
   h = await startControlPlane({ MAX_MODEL_BYTES: String(MAX_MODEL_BYTES) });
   [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);
 });
 afterAll(() => h?.close());
 
-function publish(token: string, fixture: ModelFixture, name = "churn") {
+function publish(token: string, fixture: Fixture, name = "churn") {
   return h.request(`/v1/models/${name}/versions`, {
     method: "POST",
     token,
     body: publishForm(
       withManifest(fixture.manifestText, (m) => ({ ...m, name })),
       fixture.bytes,
+      fixture.explainer,
     ),
   });
 }
@@ -59,7 +65,11 @@ describe("POST /v1/models/{name}/versions: happy", () => {
 
     const [row] = await h.deps.db.select().from(modelVersions).where(eq(modelVersions.id, v.id));
     expect(row!.tenantId).toBe(t.tenantId);
-    expect(new Uint8Array(row!.onnx)).toEqual(m1.bytes);
+    const [artifact] = await h.deps.db
+      .select()
+      .from(modelVersionArtifacts)
+      .where(eq(modelVersionArtifacts.modelVersionId, v.id));
+    expect(new Uint8Array(artifact!.onnx)).toEqual(m1.bytes);
   });
 
   it("is idempotent on the bytes: the same upload answers 200, created=false, with the same version", async () => {
@@ -152,7 +162,7 @@ describe("POST /v1/models/{name}/versions: happy", () => {
         name: "churn",
         version: v.version,
         sha256: v.sha256,
-        family: "logistic_regression",
+        family: v.manifest.family,
       });
     }
     // The model is created in the same transaction, just before its first version.
@@ -171,7 +181,8 @@ describe("POST /v1/models/{name}/versions: happy", () => {
 const post = (t: TestTenant, body: BodyInit, init: RequestInit = {}, name = "churn") =>
   h.request(`/v1/models/${name}/versions`, { method: "POST", token: t.ownerToken, body, ...init });
 
-const edited = (edit: (m: Manifest) => unknown) => publishForm(withManifest(m1.manifestText, edit), m1.bytes);
+const edited = (edit: (m: Manifest) => unknown) =>
+  publishForm(withManifest(m1.manifestText, edit), m1.bytes, m1.explainer);
 
 /** A rejected publish leaves no model, no version and no audit entry behind. */
 async function expectNothingStored(t: TestTenant) {
@@ -281,7 +292,7 @@ describe("POST /v1/models/{name}/versions: error: manifest and graph must agree 
   it("refuses a manifest whose name is not the model in the path", async () => {
     const t = await h.newTenant();
     const body = await expectError(
-      await post(t, publishForm(m1.manifestText, m1.bytes), {}, "other-model"),
+      await post(t, publishForm(m1.manifestText, m1.bytes, m1.explainer), {}, "other-model"),
       422,
       "INVALID_MODEL",
     );
@@ -384,7 +395,7 @@ describe("POST /v1/models/{name}/versions: error: malformed requests", () => {
     const t = await h.newTenant();
     for (const name of ["Churn", "-churn", "a".repeat(65), "churn_model"]) {
       await expectError(
-        await post(t, publishForm(m1.manifestText, m1.bytes), {}, name),
+        await post(t, publishForm(m1.manifestText, m1.bytes, m1.explainer), {}, name),
         400,
         "INVALID_REQUEST",
       );
@@ -416,13 +427,13 @@ const publishAs = (token: string) =>
   h.request("/v1/models/churn/versions", {
     method: "POST",
     token,
-    body: publishForm(m1.manifestText, m1.bytes),
+    body: publishForm(m1.manifestText, m1.bytes, m1.explainer),
   });
 
 describe("POST /v1/models/{name}/versions: security", () => {
   it("requires a valid token (missing, garbage, expired, wrong audience, foreign key → 401)", async () => {
     await expectAuthRequired(h, "POST", "/v1/models/churn/versions", () => ({
-      body: publishForm(m1.manifestText, m1.bytes),
+      body: publishForm(m1.manifestText, m1.bytes, m1.explainer),
     }));
   });
 

@@ -1,7 +1,9 @@
 import { eq } from "drizzle-orm";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiClients } from "../../control-plane/src/db/schema/index.ts";
+import { createApp } from "../../control-plane/src/app.ts";
+import { apiClients, signingKeys } from "../../control-plane/src/db/schema/index.ts";
+import { PLATFORM_AUDIT_CHAIN } from "../../control-plane/src/services/audit.ts";
 import { idPattern } from "../../shared/src/ids.ts";
 import { kvKeys } from "../../shared/src/kv.ts";
 import { jwksSchema, tokenResponseSchema } from "../../shared/src/oauth.ts";
@@ -9,12 +11,18 @@ import {
   basicAuth,
   type ControlPlaneHarness,
   expectError,
+  expectValidAuditChain,
   startControlPlane,
 } from "../helpers/control-plane-harness.ts";
 
+const OPERATOR_TOKEN = "op_".padEnd(48, "k");
+
 let h: ControlPlaneHarness;
+/** The same control plane as configured without OPERATOR_TOKEN. */
+let plain: ReturnType<typeof createApp>;
 beforeAll(async () => {
-  h = await startControlPlane();
+  h = await startControlPlane({ OPERATOR_TOKEN });
+  plain = createApp({ ...h.deps, config: { ...h.config, OPERATOR_TOKEN: undefined } });
 });
 afterAll(() => h?.close());
 
@@ -441,5 +449,129 @@ describe("GET /.well-known/jwks.json", () => {
   it("error: other methods are not routed (404 envelope)", async () => {
     await expectError(await h.request("/.well-known/jwks.json", { method: "POST" }), 404, "NOT_FOUND");
     await expectError(await h.request("/.well-known/jwks"), 404, "NOT_FOUND");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// POST /v1/admin/keys/rotate: the operator's signing-key rotation
+
+const rotate = (
+  authorization?: string,
+  target: { request(path: string, init: RequestInit): Response | Promise<Response> } = h,
+) =>
+  Promise.resolve(
+    target.request("/v1/admin/keys/rotate", {
+      method: "POST",
+      headers: {
+        ...(authorization !== undefined ? { authorization } : {}),
+        "user-agent": "churn-cli/1.0 (keys rotate)",
+      },
+    }),
+  );
+
+const edgeJwks = async () => JSON.parse((await h.kv.get(kvKeys.jwks(), "text"))!) as JSONWebKeySet;
+
+describe("POST /v1/admin/keys/rotate: happy", () => {
+  it("rotates: old tokens still verify, new ones carry the new kid, and the edge's JWKS has both", async () => {
+    const t = await h.newTenant();
+    const client = await t.addApiClient(["models:read"]);
+    const before = await t.exchange(client);
+    const oldKid = decodeProtectedHeader(before).kid!;
+
+    const res = await rotate(`Bearer ${OPERATOR_TOKEN}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const body = (await res.json()) as { kid: string; publishedKids: string[] };
+    expect(body.kid).not.toBe(oldKid);
+    expect(body.publishedKids).toEqual(expect.arrayContaining([oldKid, body.kid]));
+
+    const after = await t.exchange(client);
+    expect(decodeProtectedHeader(after).kid).toBe(body.kid);
+    const jwks = await edgeJwks();
+    expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([oldKid, body.kid]));
+    for (const token of [before, after]) {
+      await jwtVerify(token, createLocalJWKSet(jwks), {
+        issuer: h.config.TOKEN_ISSUER,
+        audience: h.config.TOKEN_AUDIENCE,
+      });
+      expect((await h.request("/v1/deployment", { token })).status).toBe(404);
+    }
+
+    const chain = await expectValidAuditChain(h, PLATFORM_AUDIT_CHAIN);
+    const [created, retired] = chain.slice(-2);
+    expect(created).toMatchObject({ action: "key.create", actorType: "system", actorId: "operator" });
+    expect(created!.requestId).toBe(res.headers.get("x-request-id"));
+    expect(created!.userAgent).toBe("churn-cli/1.0 (keys rotate)");
+    expect(retired).toMatchObject({ action: "key.retire", actorId: "operator" });
+    expect(JSON.parse(retired!.targets)).toEqual([{ type: "key", id: oldKid }]);
+  });
+
+  it("drops a retired key from the JWKS once every token it signed has expired, at the next publish", async () => {
+    const first = await rotate(`Bearer ${OPERATOR_TOKEN}`);
+    const { kid: retiring } = (await first.json()) as { kid: string };
+    const second = (await (await rotate(`Bearer ${OPERATOR_TOKEN}`)).json()) as { kid: string };
+    expect((await edgeJwks()).keys.map((k) => k.kid)).toContain(retiring);
+    // Retired longer ago than the longest token lifetime (24 h) plus leeway.
+    await h.deps.db
+      .update(signingKeys)
+      .set({ retiredAt: Date.now() - 86_400_000 - 31_000 })
+      .where(eq(signingKeys.kid, retiring));
+    await h.deps.keys.refreshJwks();
+    const kids = (await edgeJwks()).keys.map((k) => k.kid);
+    expect(kids).not.toContain(retiring);
+    expect(kids).toContain(second.kid);
+    const served = (await (await h.request("/.well-known/jwks.json")).json()) as JSONWebKeySet;
+    expect(served.keys.map((k) => k.kid)).toEqual(kids);
+  });
+
+  it("is listed in the OpenAPI document under its own security scheme when configured", async () => {
+    const doc = (await (await h.request("/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(doc.paths["/v1/admin/keys/rotate"]!["post"]!.security).toEqual([{ operatorAuth: [] }]);
+    expect(doc.components.securitySchemes["operatorAuth"]).toMatchObject({ type: "http", scheme: "bearer" });
+  });
+});
+
+describe("POST /v1/admin/keys/rotate: error", () => {
+  it("does not exist without OPERATOR_TOKEN: the same 404 as any unknown path, absent from OpenAPI", async () => {
+    const res = await rotate(`Bearer ${OPERATOR_TOKEN}`, plain);
+    const err = await expectError(res, 404, "NOT_FOUND");
+    expect(err.error.message).toBe("No route for POST /v1/admin/keys/rotate");
+    const doc = (await (await plain.request("/v1/openapi.json")).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(doc.paths)).not.toContain("/v1/admin/keys/rotate");
+  });
+
+  it("answers GET with 404 (only POST is routed)", async () => {
+    await expectError(await h.request("/v1/admin/keys/rotate"), 404, "NOT_FOUND");
+  });
+});
+
+describe("POST /v1/admin/keys/rotate: security", () => {
+  it("refuses anything but the operator token with 401, tenant owners and all-scope clients included", async () => {
+    const kid = h.deps.keys.active().kid;
+    const t = await h.newTenant();
+    const client = await t.clientToken(["predict", "models:read", "models:publish", "deployments:write"]);
+    const cases: [string, string | undefined][] = [
+      ["missing", undefined],
+      ["empty", "Bearer "],
+      ["wrong", `Bearer ${OPERATOR_TOKEN.slice(0, -1)}x`],
+      ["prefix", `Bearer ${OPERATOR_TOKEN.slice(0, 20)}`],
+      ["longer", `Bearer ${OPERATOR_TOKEN}x`],
+      ["basic scheme", `Basic ${Buffer.from(`operator:${OPERATOR_TOKEN}`).toString("base64")}`],
+      ["tenant owner PAT", `Bearer ${t.ownerToken}`],
+      ["client token with every scope", `Bearer ${client}`],
+    ];
+    for (const [name, authorization] of cases) {
+      const res = await rotate(authorization);
+      const err = await expectError(res, 401, "UNAUTHORIZED");
+      expect(err.error.message, name).toBe("This route needs the platform operator token");
+      expect(res.headers.get("www-authenticate"), name).toMatch(/^Bearer/);
+    }
+    expect(h.deps.keys.active().kid).toBe(kid);
+    expect(JSON.stringify(h.logs)).not.toContain(OPERATOR_TOKEN);
   });
 });

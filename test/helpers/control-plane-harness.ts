@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -26,7 +26,7 @@ import type { Manifest } from "../../shared/src/manifest.ts";
 import { TOKEN_ALG } from "../../shared/src/oauth.ts";
 import type { Deployment, DeploymentRequest, ModelVersion } from "../../shared/src/registry.ts";
 import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
-import { type ModelFixture, trainFixtureModel } from "./model-fixture.ts";
+import type { ModelFixture } from "./model-fixture.ts";
 
 /** The Workers KV binding Miniflare hands to Node, as far as the tests read it. */
 export interface EdgeKv extends KvLike {
@@ -48,13 +48,27 @@ export interface ControlPlaneHarness {
   dir: string;
   /** Every event the control plane logged, for checks that secrets never reach the logs. */
   logs: Record<string, unknown>[];
-  /** Trains (once per harness and seed) a small real model: model.onnx + manifest.json. */
-  fixture(seed?: number): Promise<ModelFixture>;
+  /** Trains (once per harness and seed) a small real model: model.onnx + manifest.json (+ explainer.json). */
+  fixture(seed?: number): Promise<Fixture>;
   /** A new tenant with its owner; every test takes its own. */
   newTenant(label?: string): Promise<TestTenant>;
   /** Calls the app like a client would; `token` becomes `Authorization: Bearer <token>`. */
   request(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
   close(): Promise<void>;
+}
+
+/** A trained model as the suites publish it: tree models come with their explainer package. */
+export interface Fixture extends ModelFixture {
+  explainer?: Uint8Array;
+}
+
+/** Reads the explainer package the trainer wrote beside the model, when it wrote one. */
+async function withExplainer(fixture: ModelFixture): Promise<Fixture> {
+  try {
+    return { ...fixture, explainer: new Uint8Array(await readFile(join(fixture.dir, "explainer.json"))) };
+  } catch {
+    return fixture;
+  }
 }
 
 export interface ApiClientCredentials {
@@ -76,7 +90,7 @@ export interface TestTenant {
   /** The real OAuth2 client-credentials exchange through the app; throws unless 200. */
   exchange(client: ApiClientCredentials, scope?: string): Promise<string>;
   /** Publishes the fixture (under `name`, rewriting the manifest's name); throws unless 200/201. */
-  publish(fixture: ModelFixture, name?: string, token?: string): Promise<ModelVersion>;
+  publish(fixture: Fixture, name?: string, token?: string): Promise<ModelVersion>;
   /** Deploys the version to production (plus any extra request fields); throws unless 200. */
   deploy(versionId: string, extra?: Partial<DeploymentRequest>, token?: string): Promise<Deployment>;
 }
@@ -110,7 +124,7 @@ export async function startControlPlane(
     const logs: Record<string, unknown>[] = [];
     cp = await createControlPlane(config, edge, quietLogger(logs));
     const built = cp;
-    const fixtures = new Map<number, Promise<ModelFixture>>();
+    const fixtures = new Map<number, Promise<Fixture>>();
 
     const request: ControlPlaneHarness["request"] = (path, init = {}) => {
       const { token, ...rest } = init;
@@ -132,7 +146,12 @@ export async function startControlPlane(
       fixture(seed = 7) {
         let f = fixtures.get(seed);
         if (!f) {
-          f = trainFixtureModel(join(dir, `fixture-${seed}`), { rows: 600, seed });
+          // Loaded on first use: suites that never publish skip importing the trainer.
+          f = import("./model-fixture.ts")
+            .then(({ trainFixtureModel }) =>
+              trainFixtureModel(join(dir, `fixture-${seed}`), { rows: 600, seed }),
+            )
+            .then(withExplainer);
           fixtures.set(seed, f);
         }
         return f;
@@ -220,6 +239,7 @@ async function makeTenant(h: ControlPlaneHarness, label = "Test"): Promise<TestT
         body: publishForm(
           withManifest(fixture.manifestText, (m) => ({ ...m, name })),
           fixture.bytes,
+          fixture.explainer,
         ),
       });
       const body = (await res.json()) as { version: ModelVersion };
@@ -252,12 +272,19 @@ export function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString("base64")}`;
 }
 
-/** The publish route's multipart body: `manifest` JSON text and the `model` file. */
-export function publishForm(manifestText: string | null, bytes: Uint8Array | null): FormData {
+/** The publish route's multipart body: `manifest` JSON text, the `model` file and any `explainer` file. */
+export function publishForm(
+  manifestText: string | null,
+  bytes: Uint8Array | null,
+  explainer?: Uint8Array,
+): FormData {
   const form = new FormData();
   if (manifestText !== null) form.set("manifest", manifestText);
   if (bytes !== null) {
     form.set("model", new Blob([bytes as BlobPart], { type: "application/octet-stream" }), "model.onnx");
+  }
+  if (explainer !== undefined) {
+    form.set("explainer", new Blob([explainer as BlobPart], { type: "application/json" }), "explainer.json");
   }
   return form;
 }
@@ -296,13 +323,16 @@ type InitFactory = () => RequestInit;
  * The shared security check for every authenticated route: missing, malformed, garbage, expired,
  * wrong-audience, wrong-issuer, foreign-key, unsigned and tampered tokens, and an expired personal access
  * token, all → 401 with the error envelope and a request id. A token with the same claims signed by the
- * active key is sent first as a control, so each refusal is due to the one thing that is wrong.
+ * active key is sent first as a control, so each refusal is due to the one thing that is wrong. Routes only
+ * people may use (no scope grants them) take `{ control: "owner" }`: the control is then the owner's personal
+ * access token.
  */
 export async function expectAuthRequired(
   h: ControlPlaneHarness,
   method: string,
   path: string,
   init: RequestInit | InitFactory = {},
+  options: { control?: "client" | "owner" } = {},
 ): Promise<void> {
   const makeInit: InitFactory = typeof init === "function" ? init : () => init;
   const tenant = await h.newTenant("Security");
@@ -335,9 +365,9 @@ export async function expectAuthRequired(
     return h.request(path, { ...i, method, headers });
   };
 
-  // Control: the same claims, correctly signed, pass authentication.
+  // Control: the same claims, correctly signed, pass authentication (or the owner's token, for people-only routes).
   const good = await sign(base);
-  const control = await call(`Bearer ${good}`);
+  const control = await call(`Bearer ${options.control === "owner" ? tenant.ownerToken : good}`);
   expect([401, 403], `control token for ${method} ${path}`).not.toContain(control.status);
 
   const foreign = await generateKeyPair(TOKEN_ALG, { crv: "Ed25519" });

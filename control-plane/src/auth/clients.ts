@@ -1,11 +1,14 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { newId } from "../../../shared/src/ids.ts";
+import type { RateLimit } from "../../../shared/src/kv.ts";
 import { parseScopeString, type Scope } from "../../../shared/src/scopes.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
-import { apiClients } from "../db/schema/index.ts";
+import { preparedPerDatabase } from "../db/prepared.ts";
+import { type ApiClientRow, apiClients } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";
 import { generateSecret, hashSecret, verifySecret } from "./secrets.ts";
+import { VerifiedSecretCache } from "./verified-secret-cache.ts";
 
 const invalidClient = () =>
   new ChurnError("invalid_client", "Unknown client or wrong secret", {
@@ -15,22 +18,59 @@ const invalidClient = () =>
 // A fixed hash to verify against when the client id is unknown, so timing does not reveal which ids exist.
 const DUMMY_HASH = await hashSecret("not-a-real-secret");
 
+const clientById = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(apiClients)
+    .where(eq(apiClients.id, sql.placeholder("id")))
+    .limit(1)
+    .prepare(),
+);
+
+/** One per process: the token endpoint's verified-secret cache (see VerifiedSecretCache). */
+export const verifiedSecrets = new VerifiedSecretCache();
+
+/** The hashes a secret may match now: the current one, and the previous one during a rotation's overlap. */
+function acceptedHashes(client: ApiClientRow, now: number): string[] {
+  const hashes = [client.secretHash];
+  if (client.previousSecretHash && (client.previousSecretExpiresAt ?? 0) > now) {
+    hashes.push(client.previousSecretHash);
+  }
+  return hashes;
+}
+
+/**
+ * Checks client credentials. The client row is read on every call, so a revocation or rotation applies at
+ * once; only the scrypt verification itself is skipped when the cache already saw this secret match.
+ */
 export async function authenticateClient(
   db: Db,
   clientId: string,
   secret: string,
+  cache: VerifiedSecretCache = verifiedSecrets,
 ): Promise<{ id: string; tenantId: string; scopes: string[] }> {
-  const [client] = await db.select().from(apiClients).where(eq(apiClients.id, clientId)).limit(1);
-  const ok = await verifySecret(secret, client?.secretHash ?? DUMMY_HASH);
-  if (!client || !ok || client.revokedAt !== null) throw invalidClient();
-  return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
+  const [client] = await clientById(db).all({ id: clientId });
+  if (!client || client.revokedAt !== null) {
+    await verifySecret(secret, DUMMY_HASH);
+    throw invalidClient();
+  }
+  const granted = { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
+  const hashes = acceptedHashes(client, Date.now());
+  if (hashes.some((hash) => cache.matches(client.id, hash, secret))) return granted;
+  for (const hash of hashes) {
+    if (await verifySecret(secret, hash)) {
+      cache.remember(client.id, hash, secret);
+      return granted;
+    }
+  }
+  throw invalidClient();
 }
 
 /** Creates an API client and returns its secret once; only the scrypt hash is kept. */
 export async function createApiClient(
   tx: DbOrTx,
   audit: AuditContext,
-  input: { tenantId: string; name: string; scopes: Scope[] },
+  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | null | undefined },
 ): Promise<{ clientId: string; clientSecret: string }> {
   const clientId = newId("client");
   const clientSecret = generateSecret("churn_cs");
@@ -40,13 +80,15 @@ export async function createApiClient(
     name: input.name,
     secretHash: await hashSecret(clientSecret),
     scopes: input.scopes.join(" "),
+    ratePerSecond: input.rateLimit?.ratePerSecond ?? null,
+    rateBurst: input.rateLimit?.burst ?? null,
     createdAt: Date.now(),
   });
   await appendAudit(tx, audit, {
     tenantId: input.tenantId,
     action: "client.create",
     targets: [{ type: "client", id: clientId }],
-    details: { name: input.name, scopes: input.scopes },
+    details: { name: input.name, scopes: input.scopes, rateLimit: input.rateLimit ?? null },
   });
   return { clientId, clientSecret };
 }

@@ -17,6 +17,16 @@ export const PERMISSIONS = {
   },
   "deployments:write": { roles: ["owner", "admin", "ml-engineer"], scopes: ["deployments:write"] },
   "audit:read": { roles: ["owner", "auditor"], scopes: [] },
+  /** Access reviews: who holds which role. Auditors see it too; API clients never manage people. */
+  "users:read": { roles: ["owner", "admin", "auditor"], scopes: [] },
+  "users:write": { roles: ["owner", "admin"], scopes: [] },
+  /** Changing a role can grant ownership, so only owners may. */
+  "users:roles": { roles: ["owner"], scopes: [] },
+  /** Every person manages their own personal access tokens; a client is not a person. */
+  "tokens:self": { roles: ["owner", "admin", "ml-engineer", "analyst", "auditor"], scopes: [] },
+  "clients:read": { roles: ["owner", "admin", "auditor"], scopes: [] },
+  "clients:write": { roles: ["owner", "admin"], scopes: [] },
+  "settings:write": { roles: ["owner", "admin"], scopes: [] },
 } as const satisfies Record<string, { roles: readonly Role[]; scopes: readonly Scope[] }>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,12 +1,16 @@
-import { and, eq, gt, isNull } from "drizzle-orm";
+import { createHash } from "node:crypto";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { jwtVerify } from "jose";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
-import { accessTokenClaimsSchema, TOKEN_ALG } from "../../../shared/src/oauth.ts";
+import { type AccessTokenClaims, accessTokenClaimsSchema, TOKEN_ALG } from "../../../shared/src/oauth.ts";
 import { parseScopeString } from "../../../shared/src/scopes.ts";
 import { PAT_PREFIX } from "../auth/pat.ts";
 import { isAllowed, type Permission, type Principal } from "../auth/permissions.ts";
+import type { KeyRing } from "../auth/signing-keys.ts";
+import { BoundedLru } from "../cache/bounded-lru.ts";
+import { preparedPerDatabase } from "../db/prepared.ts";
 import { apiClients, personalAccessTokens, users } from "../db/schema/index.ts";
 import type { Deps, HonoEnv } from "../env.ts";
 
@@ -30,20 +34,40 @@ export function authenticate(): MiddlewareHandler<HonoEnv> {
   };
 }
 
-async function fromPat(deps: Deps, token: string): Promise<Principal> {
-  const tokenHash = await sha256Hex(token);
-  const [row] = await deps.db
-    .select({ pat: personalAccessTokens, user: users })
+const userOfPat = preparedPerDatabase((db) =>
+  db
+    .select({ user: users })
     .from(personalAccessTokens)
     .innerJoin(users, eq(users.id, personalAccessTokens.userId))
     .where(
       and(
-        eq(personalAccessTokens.tokenHash, tokenHash),
+        eq(personalAccessTokens.tokenHash, sql.placeholder("tokenHash")),
         isNull(personalAccessTokens.revokedAt),
-        gt(personalAccessTokens.expiresAt, Date.now()),
+        gt(personalAccessTokens.expiresAt, sql.placeholder("now")),
       ),
     )
-    .limit(1);
+    .limit(1)
+    .prepare(),
+);
+
+const liveClient = preparedPerDatabase((db) =>
+  db
+    .select({ id: apiClients.id, scopes: apiClients.scopes })
+    .from(apiClients)
+    .where(
+      and(
+        eq(apiClients.id, sql.placeholder("id")),
+        eq(apiClients.tenantId, sql.placeholder("tenantId")),
+        isNull(apiClients.revokedAt),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
+
+async function fromPat(deps: Deps, token: string): Promise<Principal> {
+  const tokenHash = await sha256Hex(token);
+  const [row] = await userOfPat(deps.db).all({ tokenHash, now: Date.now() });
   if (!row) throw unauthorized("Personal access token is invalid, expired or revoked");
   return {
     tenantId: row.user.tenantId,
@@ -54,38 +78,56 @@ async function fromPat(deps: Deps, token: string): Promise<Principal> {
   };
 }
 
-async function fromJwt(deps: Deps, token: string): Promise<Principal> {
+/** Verifiers accept a token this long past `exp`, for clock skew between machines. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * Tokens whose signature and claims already verified, by the token's sha256, until they expire: the
+ * signature check is most of a read request's cost. Only the verification is remembered; the client row is
+ * still read on every request, so revocation and scope changes apply at once.
+ */
+const verifiedByKeyRing = new WeakMap<KeyRing, BoundedLru<AccessTokenClaims>>();
+
+async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenClaims> {
+  // One cache per key ring: a token is remembered only by the control plane that verified it.
+  let verifiedTokens = verifiedByKeyRing.get(deps.keys);
+  if (!verifiedTokens) {
+    verifiedTokens = new BoundedLru<AccessTokenClaims>({ maxEntries: 10_000 });
+    verifiedByKeyRing.set(deps.keys, verifiedTokens);
+  }
+  const key = createHash("sha256").update(token).digest("base64url");
+  const known = verifiedTokens.get(key);
+  if (known) return known;
   let payload: unknown;
   try {
     ({ payload } = await jwtVerify(token, deps.keys.verifyKey, {
       algorithms: [TOKEN_ALG],
       issuer: deps.config.TOKEN_ISSUER,
       audience: deps.config.TOKEN_AUDIENCE,
-      clockTolerance: 30,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
     }));
   } catch {
     throw unauthorized("Access token is invalid or expired");
   }
   const claims = accessTokenClaimsSchema.safeParse(payload);
   if (!claims.success) throw unauthorized("Access token is missing required claims");
-  const [client] = await deps.db
-    .select({ id: apiClients.id })
-    .from(apiClients)
-    .where(
-      and(
-        eq(apiClients.id, claims.data.sub),
-        eq(apiClients.tenantId, claims.data.tid),
-        isNull(apiClients.revokedAt),
-      ),
-    )
-    .limit(1);
+  verifiedTokens.set(key, claims.data, (claims.data.exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+  return claims.data;
+}
+
+async function fromJwt(deps: Deps, token: string): Promise<Principal> {
+  const claims = await verifiedClaims(deps, token);
+  const [client] = await liveClient(deps.db).all({ id: claims.sub, tenantId: claims.tid });
   if (!client) throw unauthorized("API client is revoked");
+  // A token keeps the scopes it was issued with until it expires; here only those the client still holds
+  // count, so narrowing a client's scopes applies at the control plane at once.
+  const current = new Set(parseScopeString(client.scopes));
   return {
-    tenantId: claims.data.tid,
+    tenantId: claims.tid,
     kind: "client",
-    id: claims.data.sub,
+    id: claims.sub,
     role: null,
-    scopes: new Set(parseScopeString(claims.data.scope)),
+    scopes: new Set(parseScopeString(claims.scope).filter((s) => current.has(s))),
   };
 }
 

@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireContentType } from "../../../shared/src/content-type.ts";
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { jsonBody } from "../../../shared/src/content-type.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { deploymentRequestSchema, deploymentSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
+import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
+import { parseIfMatch } from "../http/if-match.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { updateDeployment } from "../services/deployments.ts";
 import { auditContextOf } from "../services/request-audit.ts";
@@ -17,21 +18,14 @@ export const putDeploymentRoute = createRoute({
   middleware: [
     authenticate(),
     requirePermission("deployments:write"),
-    requireContentType("application/json"),
+    ...jsonBody(ADMIN_JSON_MAX_BYTES),
   ] as const,
   request: { body: { required: true, content: { "application/json": { schema: deploymentRequestSchema } } } },
   responses: {
     200: { description: "New deployment", content: { "application/json": { schema: deploymentSchema } } },
-    ...errorResponses(400, 401, 403, 404, 409, 415, 503),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415, 503),
   },
 });
-
-function parseIfMatch(header: string | undefined): number | null {
-  if (!header) return null;
-  const match = /^(?:W\/)?"?(\d+)"?$/.exec(header.trim());
-  if (!match) throw new ChurnError("INVALID_REQUEST", 'If-Match must be a deployment revision, e.g. "3"');
-  return Number(match[1]);
-}
 
 export function registerDeploymentPut(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(putDeploymentRoute, async (c) => {

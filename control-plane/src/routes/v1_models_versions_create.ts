@@ -1,12 +1,18 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requireContentType } from "../../../shared/src/content-type.ts";
-import { ChurnError, issuesFromZod } from "../../../shared/src/errors.ts";
+import { ChurnError, issuesFromZod, validationError } from "../../../shared/src/errors.ts";
+import {
+  type ExperimentRunInput,
+  experimentRunsInputSchema,
+  MAX_EXPERIMENT_RUNS,
+} from "../../../shared/src/experiments.ts";
 import { manifestSchema } from "../../../shared/src/manifest.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { publishResponseSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
+import { idempotencyHeaders, idempotent } from "../middleware/idempotency.ts";
 import { publishModelVersion } from "../services/registry.ts";
 import { auditContextOf } from "../services/request-audit.ts";
 
@@ -20,35 +26,70 @@ const modelNameParam = z.object({
 const publishForm = z.object({
   manifest: z.string().openapi({ description: "manifest.json as written by `churn train`" }),
   model: z.any().openapi({ type: "string", format: "binary", description: "model.onnx" }),
-  explainer: z
-    .any()
+  explainer: z.any().optional().openapi({
+    type: "string",
+    format: "binary",
+    description: "explainer.json, when the manifest declares one",
+  }),
+  runs: z
+    .string()
     .optional()
     .openapi({
-      type: "string",
-      format: "binary",
-      description: "explainer.json, when the manifest declares one",
+      description: `JSON array (at most ${MAX_EXPERIMENT_RUNS}) of the experiment runs behind this model: {family, params, cvMetrics, seconds}`,
     }),
 });
+
+/** The runs field is JSON text; a few hundred runs with parameters fit well within this. */
+const MAX_RUNS_FIELD_BYTES = 4 * 1024 * 1024;
+
+function parseRuns(field: unknown): ExperimentRunInput[] | undefined {
+  if (field === undefined) return undefined;
+  if (typeof field !== "string") {
+    throw new ChurnError("INVALID_REQUEST", "Form field 'runs' must be JSON text", {
+      issues: [{ path: "runs", message: "expected JSON text" }],
+    });
+  }
+  if (field.length > MAX_RUNS_FIELD_BYTES) {
+    throw new ChurnError("PAYLOAD_TOO_LARGE", `Form field 'runs' exceeds ${MAX_RUNS_FIELD_BYTES} bytes`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(field);
+  } catch {
+    throw new ChurnError("INVALID_REQUEST", "Form field 'runs' is not valid JSON", {
+      issues: [{ path: "runs", message: "not valid JSON" }],
+    });
+  }
+  const parsed = experimentRunsInputSchema.safeParse(json);
+  if (!parsed.success)
+    throw validationError(issuesFromZod(parsed.error, "runs"), "Form field 'runs' is invalid");
+  return parsed.data;
+}
 
 export function createPublishRoute(maxBytes: number) {
   return createRoute({
     method: "post",
     path: "/v1/models/{name}/versions",
     summary: "Publish a model version (idempotent on the ONNX bytes)",
+    description:
+      "The same bytes under the same model answer 200 with the existing version. `Idempotency-Key` also " +
+      "replays the first response (status and body) to a retried upload.",
     security: bearerSecurity,
     middleware: [
       authenticate(),
       requirePermission("models:publish"),
       requireContentType("multipart/form-data"),
       bodyLimit({
-        maxSize: maxBytes + 1024 * 1024,
+        maxSize: maxBytes + MAX_RUNS_FIELD_BYTES + 1024 * 1024,
         onError: () => {
           throw new ChurnError("PAYLOAD_TOO_LARGE", `Upload exceeds ${maxBytes} bytes`);
         },
       }),
+      idempotent(),
     ] as const,
     request: {
       params: modelNameParam,
+      headers: idempotencyHeaders,
       body: { content: { "multipart/form-data": { schema: publishForm } } },
     },
     responses: {
@@ -69,6 +110,7 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
     const manifestText = form["manifest"];
     const model = form["model"];
     const explainer = form["explainer"];
+    const runs = parseRuns(form["runs"]);
     if (explainer !== undefined && !(explainer instanceof File) && typeof explainer !== "string") {
       throw new ChurnError("INVALID_REQUEST", "Form field 'explainer' must be a single file", {
         issues: [{ path: "explainer", message: "expected one file" }],
@@ -117,6 +159,7 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
           : typeof explainer === "string"
             ? new TextEncoder().encode(explainer)
             : new Uint8Array(await explainer.arrayBuffer()),
+      runs,
     });
     return c.json(publishResponseSchema.parse(result), result.created ? 201 : 200);
   });

@@ -1,8 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { modelVersionSchema } from "../../../shared/src/registry.ts";
+import { BoundedLru } from "../cache/bounded-lru.ts";
+import { preparedPerDatabase } from "../db/prepared.ts";
 import { models, modelVersions } from "../db/schema/index.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
@@ -30,23 +32,67 @@ export const listVersionsRoute = createRoute({
   },
 });
 
+const modelByName = preparedPerDatabase((db) =>
+  db
+    .select({ id: models.id })
+    .from(models)
+    .where(and(eq(models.tenantId, sql.placeholder("tenantId")), eq(models.name, sql.placeholder("name"))))
+    .limit(1)
+    .prepare(),
+);
+
+const newestVersions = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(modelVersions)
+    .where(
+      and(
+        eq(modelVersions.modelId, sql.placeholder("modelId")),
+        eq(modelVersions.tenantId, sql.placeholder("tenantId")),
+      ),
+    )
+    .orderBy(desc(modelVersions.version))
+    .limit(100)
+    .prepare(),
+);
+
+const latestVersion = preparedPerDatabase((db) =>
+  db
+    .select({ version: modelVersions.version })
+    .from(modelVersions)
+    .where(eq(modelVersions.modelId, sql.placeholder("modelId")))
+    .orderBy(desc(modelVersions.version))
+    .limit(1)
+    .prepare(),
+);
+
+/**
+ * Serialized lists by model id. Versions are immutable and never deleted, so a model's list is fully
+ * determined by its latest version number: a cached list is served while one indexed lookup still finds
+ * that number, instead of reading and serializing up to 100 manifests again. Bounded to 64 MiB in total.
+ */
+const serializedLists = new BoundedLru<{ latest: number; body: string }>({
+  maxEntries: 1_000,
+  maxWeight: 64 * 1024 * 1024,
+  weigh: (entry) => entry.body.length,
+});
+
 export function registerModelVersionsList(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(listVersionsRoute, async (c) => {
     const { name } = c.req.valid("param");
     const tenantId = c.get("principal").tenantId;
     const db = c.get("deps").db;
-    const [model] = await db
-      .select({ id: models.id })
-      .from(models)
-      .where(and(eq(models.tenantId, tenantId), eq(models.name, name)))
-      .limit(1);
+    const [model] = await modelByName(db).all({ tenantId, name });
     if (!model) throw new ChurnError("NOT_FOUND", `Model '${name}' not found`);
-    const rows = await db
-      .select()
-      .from(modelVersions)
-      .where(and(eq(modelVersions.modelId, model.id), eq(modelVersions.tenantId, tenantId)))
-      .orderBy(desc(modelVersions.version))
-      .limit(100);
-    return c.json(listResponse.parse({ versions: rows.map((r) => toModelVersion(r, name)) }), 200);
+    const [latest] = await latestVersion(db).all({ modelId: model.id });
+    let cached = serializedLists.get(model.id);
+    if (!cached || cached.latest !== (latest?.version ?? 0)) {
+      const rows = await newestVersions(db).all({ modelId: model.id, tenantId });
+      // Built from stored rows that were validated at publish; not validated again on this hot path.
+      const body = JSON.stringify({ versions: rows.map((r) => toModelVersion(r, name)) });
+      cached = { latest: rows[0]?.version ?? 0, body };
+      serializedLists.set(model.id, cached);
+    }
+    return c.body(cached.body, 200, { "content-type": "application/json" }) as never;
   });
 }

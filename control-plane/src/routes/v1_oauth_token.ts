@@ -87,6 +87,7 @@ export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
         deps.config.TOKEN_ISSUER,
         deps.config.TOKEN_AUDIENCE,
       );
+      c.get("metrics").tokensIssued.inc();
       c.header("cache-control", "no-store");
       c.header("pragma", "no-cache");
       return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: ttl, scope }, 200);

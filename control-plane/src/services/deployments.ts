@@ -1,38 +1,83 @@
-import { eq } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { newId } from "../../../shared/src/ids.ts";
 import { type DeployedVersion, type EdgeDeployment, kvKeys } from "../../../shared/src/kv.ts";
 import type { Deployment, DeploymentRequest } from "../../../shared/src/registry.ts";
 import { toIso } from "../../../shared/src/time.ts";
-import type { Db, DbOrTx } from "../db/client.ts";
-import { type DeploymentRow, deploymentHistory, deployments } from "../db/schema/index.ts";
+import type { Db } from "../db/client.ts";
+import { preparedPerDatabase } from "../db/prepared.ts";
+import {
+  type DeploymentRow,
+  deploymentHistory,
+  deployments,
+  models,
+  modelVersionArtifacts,
+  modelVersions,
+} from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";
 import { type AuditContext, appendAudit } from "./audit.ts";
 import { getTenantVersion } from "./registry.ts";
 
 type VersionRef = { versionId: string; name: string; version: number; sha256: string };
 
-async function resolveVersion(db: DbOrTx, tenantId: string, versionId: string): Promise<VersionRef> {
-  const { row, name } = await getTenantVersion(db, tenantId, versionId);
-  return { versionId: row.id, name, version: row.version, sha256: row.sha256 };
+/** A version's identity, prepared once: deployments are read on every GET and every change. */
+const versionRef = preparedPerDatabase((db) =>
+  db
+    .select({
+      versionId: modelVersions.id,
+      name: models.name,
+      version: modelVersions.version,
+      sha256: modelVersions.sha256,
+    })
+    .from(modelVersions)
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .where(
+      and(
+        eq(modelVersions.id, sql.placeholder("versionId")),
+        eq(modelVersions.tenantId, sql.placeholder("tenantId")),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
+
+const deploymentOf = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(deployments)
+    .where(eq(deployments.tenantId, sql.placeholder("tenantId")))
+    .limit(1)
+    .prepare(),
+);
+
+async function resolveVersion(db: Db, tenantId: string, versionId: string): Promise<VersionRef> {
+  const [ref] = await versionRef(db).all({ versionId, tenantId });
+  if (!ref) throw new ChurnError("NOT_FOUND", `Model version '${versionId}' not found`);
+  return ref;
 }
 
 /** Writes a version's bytes and manifest under its immutable keys; safe to repeat. */
 async function pushVersion(db: Db, edge: EdgeStore, tenantId: string, versionId: string): Promise<void> {
   const { row } = await getTenantVersion(db, tenantId, versionId);
-  await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(row.onnx));
-  if (row.explainer) await edge.put(kvKeys.modelExplainer(row.id), new Uint8Array(row.explainer));
+  const [artifact] = await db
+    .select()
+    .from(modelVersionArtifacts)
+    .where(eq(modelVersionArtifacts.modelVersionId, row.id))
+    .limit(1);
+  if (!artifact) throw new Error(`Model version ${row.id} has no stored bytes`);
+  await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(artifact.onnx));
+  if (artifact.explainer) await edge.put(kvKeys.modelExplainer(row.id), new Uint8Array(artifact.explainer));
   // The manifest goes last: the edge treats a version as present once its manifest is.
   await edge.put(kvKeys.modelManifest(row.id), row.manifest);
 }
 
-export async function getDeployment(db: DbOrTx, tenantId: string): Promise<Deployment> {
-  const [row] = await db.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+export async function getDeployment(db: Db, tenantId: string): Promise<Deployment> {
+  const [row] = await deploymentOf(db).all({ tenantId });
   if (!row) throw new ChurnError("NOT_FOUND", "This tenant has no deployment yet");
   return toDeployment(db, row);
 }
 
-async function toDeployment(db: DbOrTx, row: DeploymentRow): Promise<Deployment> {
+async function toDeployment(db: Db, row: DeploymentRow): Promise<Deployment> {
   const strip = ({ sha256: _, ...rest }: VersionRef) => rest;
   const production = await resolveVersion(db, row.tenantId, row.productionVersionId);
   const canary = row.canaryVersionId ? await resolveVersion(db, row.tenantId, row.canaryVersionId) : null;
@@ -78,6 +123,7 @@ export async function updateDeployment(
   tenantId: string,
   request: DeploymentRequest,
   expectedRevision: number | null,
+  action: "deployment.update" | "deployment.rollback" = "deployment.update",
 ): Promise<Deployment> {
   const ids = [request.production, ...(request.canary ? [request.canary.versionId] : []), ...request.shadows];
   const refs = new Map<string, VersionRef>();
@@ -124,7 +170,7 @@ export async function updateDeployment(
       });
       await appendAudit(tx, audit, {
         tenantId,
-        action: "deployment.update",
+        action,
         targets: ids.map((id) => ({ type: "model_version", id })),
         details: {
           revision: next.revision,
@@ -182,4 +228,63 @@ export async function syncDeploymentsToEdge(db: Db, edge: EdgeStore): Promise<nu
     await pushPointer(edge, row, refs);
   }
   return rows.length;
+}
+
+/** The stored shape of a deployment_history row's `config`. */
+export interface HistoryConfig {
+  production: string;
+  canary: { versionId: string; weight: number } | null;
+  shadows: string[];
+}
+
+/**
+ * Restores the previous production version: that of the latest earlier revision whose production differs
+ * from the current one. The canary is cleared, so the restored version serves every request; shadows stay.
+ * Goes through updateDeployment, so it is one atomic, audited revision like any PUT, and refuses to land on
+ * a deployment that changed since it was read (or since `expectedRevision`, the caller's If-Match).
+ */
+export async function rollbackDeployment(
+  db: Db,
+  edge: EdgeStore,
+  audit: AuditContext,
+  tenantId: string,
+  reason: string | undefined,
+  expectedRevision: number | null,
+): Promise<Deployment> {
+  const [current] = await db.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+  if (!current) throw new ChurnError("NOT_FOUND", "This tenant has no deployment yet");
+  if (expectedRevision !== null && expectedRevision !== current.revision) {
+    throw new ChurnError(
+      "CONFLICT",
+      `Deployment changed since revision ${expectedRevision} (now ${current.revision}); reload and retry`,
+    );
+  }
+  const earlier = await db
+    .select({ revision: deploymentHistory.revision, config: deploymentHistory.config })
+    .from(deploymentHistory)
+    .where(and(eq(deploymentHistory.tenantId, tenantId), lt(deploymentHistory.revision, current.revision)))
+    .orderBy(desc(deploymentHistory.revision));
+  const target = earlier
+    .map((r) => ({ revision: r.revision, config: JSON.parse(r.config) as HistoryConfig }))
+    .find((r) => r.config.production !== current.productionVersionId);
+  if (!target) {
+    throw new ChurnError(
+      "NOT_FOUND",
+      "No earlier revision served another production version to roll back to",
+    );
+  }
+  return updateDeployment(
+    db,
+    edge,
+    audit,
+    tenantId,
+    {
+      production: target.config.production,
+      canary: null,
+      shadows: JSON.parse(current.shadowVersionIds) as string[],
+      reason: reason ?? `Rollback to the production of revision ${target.revision}`,
+    },
+    current.revision,
+    "deployment.rollback",
+  );
 }

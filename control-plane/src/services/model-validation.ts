@@ -18,7 +18,8 @@ export function onnxRuntimeValidator(): ModelValidator {
     async validate(bytes, manifest) {
       let session: ort.InferenceSession;
       try {
-        session = await ort.InferenceSession.create(bytes);
+        // Severity 3 (errors): onnxruntime's graph-optimiser notes are not the publisher's problem.
+        session = await ort.InferenceSession.create(bytes, { logSeverityLevel: 3 });
       } catch (err) {
         throw new ChurnError("INVALID_MODEL", `The ONNX model does not load in onnxruntime: ${String(err)}`);
       }

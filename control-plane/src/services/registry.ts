@@ -1,14 +1,16 @@
 import { and, desc, eq } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
+import type { ExperimentRunInput } from "../../../shared/src/experiments.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
 import { newId } from "../../../shared/src/ids.ts";
-import { type Manifest, manifestSchema } from "../../../shared/src/manifest.ts";
+import type { Manifest } from "../../../shared/src/manifest.ts";
 import type { ModelVersion } from "../../../shared/src/registry.ts";
 import { toIso } from "../../../shared/src/time.ts";
 import { type ExplainerPackage, parseExplainerPackage } from "../../../trainer/src/explain/explainer.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
-import { type ModelVersionRow, models, modelVersions } from "../db/schema/index.ts";
+import { type ModelVersionRow, models, modelVersionArtifacts, modelVersions } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "./audit.ts";
+import { insertExperimentRuns } from "./experiment-runs.ts";
 import type { ModelValidator } from "./model-validation.ts";
 
 export function toModelVersion(row: ModelVersionRow, name: string): ModelVersion {
@@ -19,7 +21,8 @@ export function toModelVersion(row: ModelVersionRow, name: string): ModelVersion
     version: row.version,
     sha256: row.sha256,
     bytes: row.bytes,
-    manifest: manifestSchema.parse(JSON.parse(row.manifest)),
+    // Stored as the publish route's validated manifest, so it is parsed, not validated again.
+    manifest: JSON.parse(row.manifest) as Manifest,
     publishedBy: row.publishedBy,
     createdAt: toIso(row.createdAt),
   };
@@ -32,6 +35,8 @@ export interface PublishInput {
   bytes: Uint8Array;
   /** explainer.json, required exactly when the manifest declares an explainer. */
   explainer?: Uint8Array | undefined;
+  /** The candidates the training run tried; stored only when this publish creates the version. */
+  runs?: ExperimentRunInput[] | undefined;
 }
 
 /** Checks the explainer package against the manifest: digest, size, format and feature order. */
@@ -129,12 +134,16 @@ export async function publishModelVersion(
         sha256,
         bytes: bytes.byteLength,
         manifest: JSON.stringify(manifest),
-        onnx: Buffer.from(bytes),
-        explainer: input.explainer ? Buffer.from(input.explainer) : null,
         publishedBy: `${audit.actor.type}:${audit.actor.id}`,
         createdAt: Date.now(),
       };
       await tx.insert(modelVersions).values(row);
+      await tx.insert(modelVersionArtifacts).values({
+        modelVersionId: row.id,
+        onnx: Buffer.from(bytes),
+        explainer: input.explainer ? Buffer.from(input.explainer) : null,
+      });
+      await insertExperimentRuns(tx, tenantId, row.id, input.runs ?? []);
       await appendAudit(tx, audit, {
         tenantId,
         action: "model_version.publish",
@@ -142,7 +151,13 @@ export async function publishModelVersion(
           { type: "model", id: modelId },
           { type: "model_version", id: row.id },
         ],
-        details: { name, version: row.version, sha256, family: manifest.family },
+        details: {
+          name,
+          version: row.version,
+          sha256,
+          family: manifest.family,
+          ...(input.runs ? { experimentRuns: input.runs.length } : {}),
+        },
       });
       return { created: true, version: toModelVersion(row, name) };
     },

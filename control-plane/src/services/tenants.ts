@@ -1,10 +1,12 @@
 import { newId } from "../../../shared/src/ids.ts";
+import type { RateLimit } from "../../../shared/src/kv.ts";
 import type { Scope } from "../../../shared/src/scopes.ts";
 import { createApiClient } from "../auth/clients.ts";
 import { createPat } from "../auth/pat.ts";
 import type { Db } from "../db/client.ts";
 import { type Role, tenants, users } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "./audit.ts";
+import { createUser } from "./users.ts";
 
 export interface NewTenant {
   tenantId: string;
@@ -66,39 +68,14 @@ export async function addUser(
   audit: AuditContext,
   input: { tenantId: string; email: string; role: Role },
 ): Promise<{ userId: string; token: string }> {
-  return db.transaction(
-    async (tx) => {
-      const userId = newId("user");
-      await tx.insert(users).values({
-        id: userId,
-        tenantId: input.tenantId,
-        email: input.email,
-        name: input.email,
-        role: input.role,
-        createdAt: Date.now(),
-      });
-      await appendAudit(tx, audit, {
-        tenantId: input.tenantId,
-        action: "user.create",
-        targets: [{ type: "user", id: userId }],
-        details: { role: input.role },
-      });
-      const pat = await createPat(tx, { tenantId: input.tenantId, userId, name: "default", ttlDays: 30 });
-      await appendAudit(tx, audit, {
-        tenantId: input.tenantId,
-        action: "pat.create",
-        targets: [{ type: "pat", id: pat.id }],
-      });
-      return { userId, token: pat.token };
-    },
-    { behavior: "immediate" },
-  );
+  const created = await createUser(db, audit, input);
+  return { userId: created.user.id, token: created.token.token };
 }
 
 export async function addApiClient(
   db: Db,
   audit: AuditContext,
-  input: { tenantId: string; name: string; scopes: Scope[] },
+  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | undefined },
 ): Promise<{ clientId: string; clientSecret: string }> {
   return db.transaction((tx) => createApiClient(tx, audit, input), { behavior: "immediate" });
 }

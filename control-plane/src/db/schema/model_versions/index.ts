@@ -1,9 +1,12 @@
-import { blob, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt } from "../columns.ts";
 import { models } from "../models/index.ts";
 import { tenants } from "../tenants/index.ts";
 
-/** Immutable once written: a version is identified by its bytes' sha256 within its model. */
+/**
+ * Immutable once written: a version is identified by its bytes' sha256 within its model. The bytes themselves
+ * live in model_version_artifacts.
+ */
 export const modelVersions = sqliteTable(
   "model_versions",
   {
@@ -18,9 +21,6 @@ export const modelVersions = sqliteTable(
     sha256: text("sha256").notNull(),
     bytes: integer("bytes").notNull(),
     manifest: text("manifest").notNull(),
-    onnx: blob("onnx", { mode: "buffer" }).notNull(),
-    /** TreeSHAP explainer package (JSON) for tree models; null when the graph outputs contributions itself. */
-    explainer: blob("explainer", { mode: "buffer" }),
     publishedBy: text("published_by").notNull(),
     createdAt: createdAt(),
   },

@@ -1,9 +1,12 @@
-import { sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { integer, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { createdAt } from "../columns.ts";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
+  /** The tenant-wide token bucket at the edge; null means the platform default. */
+  ratePerSecond: real("rate_per_second"),
+  rateBurst: integer("rate_burst"),
   createdAt: createdAt(),
 });
 export type TenantRow = typeof tenants.$inferSelect;

@@ -1,9 +1,9 @@
 import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { ROLES, type Role } from "../../../../../shared/src/identity.ts";
 import { createdAt } from "../columns.ts";
 import { tenants } from "../tenants/index.ts";
 
-export const ROLES = ["owner", "admin", "ml-engineer", "analyst", "auditor"] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export const users = sqliteTable(
   "users",

@@ -1,0 +1,1 @@
+ALTER TABLE `experiment_runs` ADD `position` integer DEFAULT 0 NOT NULL;
