@@ -30,6 +30,8 @@ export interface LocalState {
   ownerToken: string;
   /** Shared by the local edge and control plane to sign event deliveries. */
   ingestSecret: string;
+  /** Lets `churn keys rotate` rotate the local signing key. */
+  operatorToken: string;
 }
 
 export interface PlatformOptions {
@@ -77,6 +79,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     ? (JSON.parse(await readFile(statePath, "utf8")) as Partial<LocalState>)
     : undefined;
   const ingestSecret = previous?.ingestSecret ?? randomBytes(32).toString("base64url");
+  const operatorToken = previous?.operatorToken ?? randomBytes(32).toString("base64url");
   const edge = await startLocalEdge({
     port: options.edgePort,
     host,
@@ -95,6 +98,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       TOKEN_ISSUER: ISSUER,
       TOKEN_AUDIENCE: AUDIENCE,
       INGEST_SECRET: ingestSecret,
+      OPERATOR_TOKEN: operatorToken,
     });
     const cp = await createControlPlane(config, kvEdgeStore(edge.kv), options.log);
     closeDb = cp.close;
@@ -113,6 +117,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         controlPlaneUrl: controlPlane.url,
         edgeUrl: edge.url,
         ingestSecret,
+        operatorToken,
       };
     } else {
       const tenant = await createTenant(cp.deps.db, {
@@ -133,6 +138,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         clientSecret: client.clientSecret,
         ownerToken: tenant.ownerToken,
         ingestSecret,
+        operatorToken,
       };
       createdTenant = true;
       progress(`created demo tenant ${state.tenantId}`);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import type { PredictResponse } from "../../shared/src/predict.ts";
+import { main } from "../../trainer/src/cli.ts";
 import {
   clientCredentialsToken,
   deployProduction,
@@ -112,6 +113,28 @@ describe("platform end to end", () => {
       body: JSON.stringify({ production: a.model.versionId }),
     });
     expect(steal.status).toBe(404);
+  });
+
+  it("churn keys rotate: old tokens keep working at the edge, new ones carry the new key; the audit chain verifies", async () => {
+    const { state } = platform;
+    const before = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const flags = ["--url", state.controlPlaneUrl];
+    expect(
+      await main(["keys", "rotate", ...flags, "--operator-token", state.operatorToken, "--json"], io),
+    ).toBe(0);
+    const { kid } = JSON.parse(out.pop()!) as { kid: string };
+    const after = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
+    const kidOf = (jwt: string) =>
+      (JSON.parse(Buffer.from(jwt.split(".")[0]!, "base64url").toString()) as { kid: string }).kid;
+    expect(kidOf(after)).toBe(kid);
+    expect(kidOf(before)).not.toBe(kid);
+    for (const token of [before, after]) {
+      expect((await predict(token, { records: [SAMPLE_CUSTOMER] })).status).toBe(200);
+    }
+    expect(await main(["audit", "verify", ...flags, "--token", state.ownerToken], io)).toBe(0);
+    expect(out.join("")).toContain("audit chain verified");
   });
 
   it("a second start reuses the tenant, client and model", async () => {

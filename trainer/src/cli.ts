@@ -6,6 +6,7 @@ import { auditCommand } from "./audit.ts";
 import type { CalibrationChoice } from "./calibration.ts";
 import type { ColumnType } from "./dataset.ts";
 import { DECISION_DEFAULTS } from "./decision.ts";
+import { keysCommand } from "./keys.ts";
 import { DEFAULT_PREDICT_BATCH, type PredictResult, predict } from "./predict.ts";
 import { publishCommand } from "./publish.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
@@ -254,6 +255,7 @@ export const commands: Record<string, Command> = {
   synth: synthCommand,
   publish: publishCommand,
   audit: auditCommand,
+  keys: keysCommand,
 };
 
 export function helpText(): string {

@@ -130,6 +130,15 @@ export async function getJson(target: ControlPlaneTarget, path: string): Promise
   return parseOrThrow(res);
 }
 
+export async function postJson(target: ControlPlaneTarget, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${target.url}${path}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${target.token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return parseOrThrow(res);
+}
+
 async function parseOrThrow(res: Response): Promise<unknown> {
   const body: unknown = await res.json().catch(() => null);
   if (res.ok) return body;
