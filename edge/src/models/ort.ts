@@ -108,6 +108,18 @@ function warmUpModel(): Uint8Array {
         { opType: "ReduceSum", inputs: ["terms", "axes"], outputs: ["sum"] },
         { opType: "Add", inputs: ["sum", "zero"], outputs: ["margin"] },
         { opType: "Sigmoid", inputs: ["margin"], outputs: ["p"] },
+        // Step bins and isotonic calibration.
+        { opType: "Greater", inputs: ["num", "zero"], outputs: ["above"] },
+        {
+          opType: "Cast",
+          inputs: ["above"],
+          outputs: ["step"],
+          attributes: [{ name: "to", type: "int", value: 1 }],
+        },
+        { opType: "Max", inputs: ["step", "zero"], outputs: ["floored"] },
+        { opType: "Min", inputs: ["floored", "one"], outputs: ["clipped"] },
+        { opType: "Gather", inputs: ["one", "index"], outputs: ["picked"] },
+        { opType: "Add", inputs: ["clipped", "picked"], outputs: ["steps"] },
         {
           opType: "TreeEnsembleRegressor",
           domain: "ai.onnx.ml",
@@ -137,6 +149,7 @@ function warmUpModel(): Uint8Array {
         scalar("one", 1),
         { name: "w", dataType: f, dims: [3, 1], values: [1, 1, 1] },
         { name: "axes", dataType: DataType.INT64, dims: [1], values: [1] },
+        { name: "index", dataType: DataType.INT64, dims: [1], values: [0] },
       ],
       inputs: [
         { name: "num", elemType: f, shape: [1, 1] },
@@ -145,6 +158,7 @@ function warmUpModel(): Uint8Array {
       outputs: [
         { name: "p", elemType: f, shape: [1, 1] },
         { name: "tree", elemType: f, shape: [1, 1] },
+        { name: "steps", elemType: f, shape: [1, 1] },
       ],
       valueInfo: [
         { name: "onehot3d", elemType: f, shape: [1, 1, 2] },

@@ -43,7 +43,7 @@ export async function predictRecords(
   event: Record<string, unknown>,
 ): Promise<{ response: PredictResponse; versionIdOf: (variant: "production" | "canary") => string }> {
   const deployment = await tenantDeployment(kv, tenantId, waitUntil);
-  const production: Group = { serving: await loadProduction(kv, deployment), rows: [] };
+  const production: Group = { serving: await loadProduction(kv, deployment, waitUntil), rows: [] };
   const groups = [production];
   if (deployment.canary && deployment.canary.weight > 0) {
     const canaryRows: number[] = [];

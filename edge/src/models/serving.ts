@@ -3,6 +3,7 @@ import type { DeployedVersion, EdgeDeployment } from "../../../shared/src/kv.ts"
 import { ModelCache } from "./cache.ts";
 import { DeploymentCache } from "./deployments.ts";
 import type { LoadedModel } from "./loaded-model.ts";
+import { reportServed } from "./served-report.ts";
 import type { Variant } from "./variant.ts";
 
 // Isolate-scope state: shared by every request this isolate serves.
@@ -40,13 +41,19 @@ function logLoadFailure(tenantId: string, ref: DeployedVersion, err: unknown, fa
 
 /**
  * Loads the production version. If it cannot be loaded (missing or corrupt in KV), the tenant's last known
- * good model keeps serving and the failure is logged; with none, a clean MODEL_UNAVAILABLE.
+ * good model keeps serving and the failure is logged; with none, a clean MODEL_UNAVAILABLE. Only a
+ * successful load reports the revision as served: a fallback is not the deployment that was asked for.
  */
-export async function loadProduction(kv: KVNamespace, deployment: EdgeDeployment): Promise<ServingModel> {
+export async function loadProduction(
+  kv: KVNamespace,
+  deployment: EdgeDeployment,
+  waitUntil: WaitUntil,
+): Promise<ServingModel> {
   const ref = deployment.production;
   try {
     const model = await modelCache.get(kv, ref);
     lastKnownGood.set(deployment.tenantId, { model, ref });
+    reportServed(kv, deployment, waitUntil);
     return { model, ref, variant: "production" };
   } catch (err) {
     const fallback = lastKnownGood.get(deployment.tenantId);

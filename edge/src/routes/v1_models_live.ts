@@ -31,10 +31,9 @@ export function registerModelsLive(app: OpenAPIHono<HonoEnv>, resolver: KeyResol
     },
   });
   app.openapi(route, async (c) => {
-    const deployment = await tenantDeployment(c.env.EDGE_KV, c.get("principal").tenantId, (p) =>
-      c.executionCtx.waitUntil(p),
-    );
-    const { model } = await loadProduction(c.env.EDGE_KV, deployment);
+    const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
+    const deployment = await tenantDeployment(c.env.EDGE_KV, c.get("principal").tenantId, waitUntil);
+    const { model } = await loadProduction(c.env.EDGE_KV, deployment, waitUntil);
     const strip = (r: { versionId: string; version: number }) => ({
       versionId: r.versionId,
       version: r.version,
