@@ -152,7 +152,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       .limit(1);
     let trainedModel = false;
     if (!deployed) {
-      await trainDemoModel(state, dataDir, options.demoRows ?? 5000, options.demoTimeBudget ?? 20, progress);
+      await trainDemoModel(state, dataDir, options.demoRows ?? 5000, options.demoTimeBudget ?? 10, progress);
       trainedModel = true;
     }
     const platform: Platform = {
