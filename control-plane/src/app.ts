@@ -4,6 +4,8 @@ import type { Deps, HonoEnv } from "./env.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { ControlPlaneMetrics } from "./observability/metrics.ts";
+import { registerDocsAssets } from "./routes/docs_assets.ts";
+import { registerDocsPage } from "./routes/docs_page.ts";
 import { registerMetrics } from "./routes/metrics.ts";
 import { registerAdminKeysRotate } from "./routes/v1_admin_keys_rotate.ts";
 import { registerAuditExport } from "./routes/v1_audit_export.ts";
@@ -48,6 +50,8 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
 
   registerHealth(app, SERVICE_VERSION);
   registerMetrics(app);
+  registerDocsPage(app);
+  registerDocsAssets(app);
   registerJwks(app);
   registerOauthToken(app);
   registerUsersList(app);

@@ -10,6 +10,8 @@ export const kvKeys = {
   controlPlane: () => "platform:control-plane",
   revokedClients: () => "auth:revoked-clients",
   deployment: (tenantId: string) => `tenant:${tenantId}:deployment`,
+  /** Written by the edge when an isolate first serves a deployment revision: proof the rollout arrived. */
+  served: (tenantId: string) => `tenant:${tenantId}:served`,
   /** Rate limits for the tenant and its API clients, set through the control plane. */
   limits: (tenantId: string) => `tenant:${tenantId}:limits`,
   modelBytes: (versionId: string) => `model:${versionId}:onnx`,
@@ -35,6 +37,14 @@ export const edgeDeploymentSchema = z.object({
   updatedAt: z.string(),
 });
 export type EdgeDeployment = z.infer<typeof edgeDeploymentSchema>;
+
+/** What the edge writes to `tenant:{id}:served`: the latest revision an isolate has served successfully. */
+export const servedDeploymentSchema = z.object({
+  revision: z.number().int().nonnegative(),
+  productionVersionId: z.string(),
+  servedAt: z.string(),
+});
+export type ServedDeployment = z.infer<typeof servedDeploymentSchema>;
 
 /** `auth:revoked-clients`: client id → revocation time (epoch seconds). Entries outlive any token they cover. */
 export const revokedClientsSchema = z.object({ clients: z.record(z.string(), z.number()) });

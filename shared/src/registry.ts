@@ -34,6 +34,13 @@ export type DeploymentRequest = z.infer<typeof deploymentRequestSchema>;
 
 const deploymentVersionRefSchema = z.object({ versionId: z.string(), name: z.string(), version: z.number() });
 
+export const deploymentEdgeStatusSchema = z.object({
+  confirmed: z.boolean().describe("True once an edge isolate has served this revision (or a later one)"),
+  revision: z.number().int().nullable().describe("Latest revision the edge reports serving"),
+  servedAt: z.string().nullable(),
+});
+export type DeploymentEdgeStatus = z.infer<typeof deploymentEdgeStatusSchema>;
+
 export const deploymentSchema = z
   .object({
     tenantId: z.string(),
@@ -43,6 +50,8 @@ export const deploymentSchema = z
     shadows: z.array(deploymentVersionRefSchema),
     updatedAt: z.string(),
     updatedBy: z.string(),
+    /** Whether the edge has served this revision yet; absent from older control planes. */
+    edge: deploymentEdgeStatusSchema.optional(),
   })
   .meta({ id: "Deployment" });
 export type Deployment = z.infer<typeof deploymentSchema>;

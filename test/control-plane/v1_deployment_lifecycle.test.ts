@@ -256,8 +256,31 @@ describe("GET /v1/deployment: happy", () => {
       const res = await h.request("/v1/deployment", { token });
       expect(res.status, who).toBe(200);
       expect(res.headers.get("etag"), who).toBe('"1"');
-      expect(deploymentSchema.parse(await res.json()), who).toEqual(deployed);
+      expect(deploymentSchema.parse(await res.json()), who).toEqual({
+        ...deployed,
+        edge: { confirmed: false, revision: null, servedAt: null },
+      });
     }
+  });
+
+  it("reports edge.confirmed once the edge's served report reaches the deployment's revision", async () => {
+    const t = await h.newTenant();
+    const v1 = await t.publish(m1);
+    await t.deploy(v1.id);
+    const deployed = await t.deploy(v1.id, { reason: "second revision" });
+    const edgeOf = async () =>
+      deploymentSchema.parse(await (await h.request("/v1/deployment", { token: t.ownerToken })).json()).edge;
+    const servedAt = new Date().toISOString();
+    const report = (revision: number) =>
+      h.kv.put(kvKeys.served(t.tenantId), JSON.stringify({ revision, productionVersionId: v1.id, servedAt }));
+
+    await report(deployed.revision - 1);
+    expect(await edgeOf()).toEqual({ confirmed: false, revision: deployed.revision - 1, servedAt });
+    await report(deployed.revision);
+    expect(await edgeOf()).toEqual({ confirmed: true, revision: deployed.revision, servedAt });
+    // A malformed report reads as "not yet", never as an error.
+    await h.kv.put(kvKeys.served(t.tenantId), "{not json");
+    expect(await edgeOf()).toEqual({ confirmed: false, revision: null, servedAt: null });
   });
 });
 

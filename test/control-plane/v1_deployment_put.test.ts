@@ -61,7 +61,11 @@ describe("PUT /v1/deployment: happy", () => {
     const get = await h.request("/v1/deployment", { token: t.ownerToken });
     expect(get.status).toBe(200);
     expect(get.headers.get("etag")).toBe('"1"');
-    expect(deploymentSchema.parse(await get.json())).toEqual(put1);
+    // Nothing has been served yet: the edge has not confirmed the revision.
+    expect(deploymentSchema.parse(await get.json())).toEqual({
+      ...put1,
+      edge: { confirmed: false, revision: null, servedAt: null },
+    });
   });
 
   it("publishes the model bytes, the manifest and then the pointer to the edge KV", async () => {

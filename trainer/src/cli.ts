@@ -7,6 +7,7 @@ import type { CalibrationChoice } from "./calibration.ts";
 import type { ColumnType } from "./dataset.ts";
 import { DECISION_DEFAULTS } from "./decision.ts";
 import { keysCommand } from "./keys.ts";
+import { manifestCommand } from "./manifest-command.ts";
 import { DEFAULT_PREDICT_BATCH, type PredictResult, predict } from "./predict.ts";
 import { publishCommand } from "./publish.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
@@ -253,6 +254,7 @@ export const commands: Record<string, Command> = {
   train: trainCommand,
   predict: predictCommand,
   synth: synthCommand,
+  manifest: manifestCommand,
   publish: publishCommand,
   audit: auditCommand,
   keys: keysCommand,

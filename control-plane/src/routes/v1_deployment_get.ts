@@ -4,11 +4,14 @@ import { deploymentSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { getDeployment } from "../services/deployments.ts";
+import { edgeStatus } from "../services/edge-confirmation.ts";
 
 export const getDeploymentRoute = createRoute({
   method: "get",
   path: "/v1/deployment",
   summary: "What serves the caller's tenant now; the ETag is the revision",
+  description:
+    "`edge.confirmed` turns true once an edge isolate has served this revision (it reports through KV a few seconds after its first prediction).",
   security: bearerSecurity,
   middleware: [authenticate(), requirePermission("deployments:read")] as const,
   responses: {
@@ -19,8 +22,10 @@ export const getDeploymentRoute = createRoute({
 
 export function registerDeploymentGet(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(getDeploymentRoute, async (c) => {
-    const deployment = await getDeployment(c.get("deps").db, c.get("principal").tenantId);
+    const deps = c.get("deps");
+    const deployment = await getDeployment(deps.db, c.get("principal").tenantId);
+    const edge = await edgeStatus(deps.edge, deployment.tenantId, deployment.revision);
     c.header("etag", `"${deployment.revision}"`);
-    return c.json(deploymentSchema.parse(deployment), 200);
+    return c.json(deploymentSchema.parse({ ...deployment, edge }), 200);
   });
 }
