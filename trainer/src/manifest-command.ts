@@ -5,6 +5,7 @@ import * as ort from "onnxruntime-web";
 import { z } from "zod";
 import pkg from "../../package.json" with { type: "json" };
 import { ChurnError } from "../../shared/src/errors.ts";
+import { checkGraphSignature } from "../../shared/src/graph-signature.ts";
 import { type FeatureSpec, type Manifest, manifestSchema } from "../../shared/src/manifest.ts";
 import { type Command, UsageError } from "./cli.ts";
 
@@ -22,8 +23,6 @@ const featuresFileSchema = z
     }),
   )
   .min(1);
-
-const EXPECTED_INPUT_TYPE = { numeric: "float32", categorical: "string" } as const;
 
 /** Probability cut-offs between risk bands when the model comes without its own. */
 const DEFAULT_RISK_BANDS = { medium: 0.3, high: 0.6 };
@@ -133,51 +132,7 @@ async function checkAgainstGraph(
     throw new ChurnError("INVALID_MODEL", `The ONNX model does not load in onnxruntime: ${String(err)}`);
   }
   try {
-    const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
-    const graphInputs = [...inputs.keys()].join(", ");
-    for (const feature of features) {
-      const input = inputs.get(feature.name);
-      if (!input) {
-        throw new ChurnError(
-          "INVALID_MODEL",
-          `Feature '${feature.name}' has no graph input of that name (graph inputs: ${graphInputs})`,
-        );
-      }
-      const expected = EXPECTED_INPUT_TYPE[feature.type];
-      if (input.isTensor && input.type !== expected) {
-        throw new ChurnError(
-          "INVALID_MODEL",
-          `Graph input '${feature.name}' is ${input.type}, but a ${feature.type} feature needs ${expected}`,
-        );
-      }
-      inputs.delete(feature.name);
-    }
-    if (inputs.size > 0) {
-      throw new ChurnError(
-        "INVALID_MODEL",
-        `Graph inputs missing from the features file: ${[...inputs.keys()].join(", ")}`,
-      );
-    }
-    const output = session.outputMetadata.find((m) => m.name === probability.name);
-    if (!output) {
-      throw new ChurnError(
-        "INVALID_MODEL",
-        `Probability output '${probability.name}' is not a graph output (outputs: ${session.outputNames.join(", ")})`,
-      );
-    }
-    if (output.isTensor && output.type !== "float32") {
-      throw new ChurnError(
-        "INVALID_MODEL",
-        `Probability output '${probability.name}' is ${output.type}; it must be float32 (is ZipMap turned off?)`,
-      );
-    }
-    const columns = output.isTensor ? output.shape[1] : undefined;
-    if (probability.column !== undefined && typeof columns === "number" && probability.column >= columns) {
-      throw new ChurnError(
-        "INVALID_MODEL",
-        `Probability column ${probability.column} is out of range: '${probability.name}' has ${columns} columns`,
-      );
-    }
+    checkGraphSignature(session, features, { probability });
   } finally {
     await session.release();
   }
