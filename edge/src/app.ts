@@ -1,4 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import pkg from "../../package.json" with { type: "json" };
 import { ChurnError, issuesFromZod, validationError } from "../../shared/src/errors.ts";
 import { renderError } from "../../shared/src/http-errors.ts";
 import { kvKeys } from "../../shared/src/kv.ts";
@@ -10,7 +11,8 @@ import { registerHealth } from "./routes/v1_health.ts";
 import { registerModelsLive } from "./routes/v1_models_live.ts";
 import { registerPredict } from "./routes/v1_predict.ts";
 
-export const EDGE_VERSION = "0.1.0";
+/** The release, from package.json: one version for the whole platform. */
+export const EDGE_VERSION: string = pkg.version;
 
 export interface EdgeAppOptions {
   /** Token verification keys; the worker reads them from KV, tests may inject a local JWKS. */
