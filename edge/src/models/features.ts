@@ -16,6 +16,8 @@ export interface EncodedBatch {
 
 export interface FeatureEncoder {
   readonly features: readonly FeatureSpec[];
+  /** Feature names in manifest order, computed once per model for reasons and tensors. */
+  readonly names: readonly string[];
   /** `rowIds` names rows in error paths when `records` is a subset of the request's records. */
   encode(
     records: readonly Record<string, unknown>[],
@@ -30,6 +32,7 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
   const index = new Map(features.map((f, i) => [f.name, i]));
   return {
     features,
+    names: features.map((f) => f.name),
     encode(records, allowUnknownFields, rowIds) {
       const n = records.length;
       const columns = features.map((f) =>

@@ -18,6 +18,8 @@ export interface LoadedModel {
   ort: Ort;
   /** TreeSHAP for tree models whose graph does not output contributions. */
   explainer: Explainer | undefined;
+  /** Graph outputs to fetch, without and with in-graph contributions; built once per model. */
+  fetches: { plain: string[]; explain: string[] };
   bytes: number;
 }
 
@@ -58,6 +60,13 @@ export async function buildModel(
     session,
     ort,
     explainer,
+    fetches: {
+      plain: [manifest.outputs.probability.name],
+      explain: [
+        manifest.outputs.probability.name,
+        ...(manifest.outputs.contributions ? [manifest.outputs.contributions.name] : []),
+      ],
+    },
     bytes: artifacts.bytes.byteLength + (artifacts.explainer?.byteLength ?? 0),
   };
 }

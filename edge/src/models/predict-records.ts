@@ -78,7 +78,6 @@ export async function predictRecords(
       options.explain,
     );
     const { threshold, riskBands } = model.manifest;
-    const names = model.manifest.features.map((f) => f.name);
     group.rows.forEach((row, j) => {
       const probability = Math.min(1, Math.max(0, probabilities[j]!));
       served[row] = probability;
@@ -90,7 +89,7 @@ export async function predictRecords(
         contact: probability >= threshold,
         riskBand: riskBand(probability, riskBands),
         ...(contributions
-          ? { reasons: topReasons(contributions, j, records[row]!, names, options.topReasons) }
+          ? { reasons: topReasons(contributions, j, records[row]!, model.encoder.names, options.topReasons) }
           : {}),
         version: ref.version,
         variant: variant === "canary" ? "canary" : "production",

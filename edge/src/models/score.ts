@@ -14,18 +14,18 @@ export async function score(
   explain: boolean,
 ): Promise<Scores> {
   const { ort, session, manifest } = model;
+  const names = model.encoder.names;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
   manifest.features.forEach((feature, j) => {
     const column = columns[j]!;
-    feeds[feature.name] =
+    feeds[names[j]!] =
       feature.type === "numeric"
         ? new ort.Tensor("float32", column as Float32Array, [n, 1])
         : new ort.Tensor("string", column as string[], [n, 1]);
   });
   const { probability, contributions } = manifest.outputs;
   const fromGraph = explain && contributions !== undefined;
-  const fetches = fromGraph ? [probability.name, contributions.name] : [probability.name];
-  const out = await session.run(feeds, fetches);
+  const out = await session.run(feeds, fromGraph ? model.fetches.explain : model.fetches.plain);
   const probTensor = out[probability.name]!;
   const raw = probTensor.data as Float32Array;
   let probabilities = raw;
