@@ -19,6 +19,20 @@ export const AUDIT_ACTIONS = [
   "client.update",
   "limits.update",
   "deployment.rollback",
+  "monitoring.update",
+  "alert_rule.update",
+  "webhook.create",
+  "webhook.delete",
+  "alert.fire",
+  "alert.resolve",
+  "retraining.policy.update",
+  "retraining.request",
+  "retraining.claim",
+  "retraining.complete",
+  "retraining.fail",
+  "candidate.reject",
+  "candidate.canary",
+  "candidate.promote",
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;

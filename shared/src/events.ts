@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sketchSchema } from "./monitoring.ts";
 import { MAX_RECORDS } from "./predict.ts";
 
 export const feedbackItemSchema = z
@@ -41,6 +42,23 @@ export const predictionEventSchema = z.object({
       contact: z.boolean(),
     }),
   ),
+  /** The scored records' mergeable aggregate on the model's drift reference; absent without a reference. */
+  sketch: sketchSchema.optional(),
+  /** The raw records, aligned with `predictions`; only for tenants that enabled raw-record storage. */
+  records: z.array(z.record(z.string(), z.unknown())).optional(),
+});
+
+/** Records the edge refused (400) for the live model's schema: the schema-violation rate's numerator. */
+export const rejectedEventSchema = z.object({
+  type: z.literal("rejected"),
+  eventId: z.string(),
+  tenantId: z.string(),
+  at: z.string(),
+  versionId: z.string(),
+  /** Records in the refused request. */
+  records: z.number().int().nonnegative(),
+  /** Field → number of per-field errors, for "which column broke". */
+  fields: z.record(z.string(), z.number().int().nonnegative()),
 });
 
 export const feedbackEventSchema = z.object({
@@ -58,10 +76,15 @@ export const feedbackEventSchema = z.object({
   ),
 });
 
-export const edgeEventSchema = z.discriminatedUnion("type", [predictionEventSchema, feedbackEventSchema]);
+export const edgeEventSchema = z.discriminatedUnion("type", [
+  predictionEventSchema,
+  feedbackEventSchema,
+  rejectedEventSchema,
+]);
 export type EdgeEvent = z.infer<typeof edgeEventSchema>;
 export type PredictionEvent = z.infer<typeof predictionEventSchema>;
 export type FeedbackEvent = z.infer<typeof feedbackEventSchema>;
+export type RejectedEvent = z.infer<typeof rejectedEventSchema>;
 
 export const ingestRequestSchema = z
   .object({ events: z.array(edgeEventSchema).min(1).max(100) })

@@ -7,6 +7,7 @@ export const SCOPES = [
   "models:publish",
   "models:read",
   "deployments:write",
+  "retraining:run",
 ] as const;
 export const scopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof scopeSchema>;

@@ -27,6 +27,16 @@ export const PERMISSIONS = {
   "clients:read": { roles: ["owner", "admin", "auditor"], scopes: [] },
   "clients:write": { roles: ["owner", "admin"], scopes: [] },
   "settings:write": { roles: ["owner", "admin"], scopes: [] },
+  "monitoring:read": {
+    roles: ["owner", "admin", "ml-engineer", "analyst"],
+    scopes: ["models:read", "deployments:write"],
+  },
+  /** Drift thresholds, alert rules, webhooks and the retraining policy. */
+  "monitoring:write": { roles: ["owner", "admin"], scopes: [] },
+  /** Ask for a retraining job, or approve/reject a candidate. */
+  "retraining:write": { roles: ["owner", "admin", "ml-engineer"], scopes: [] },
+  /** What `churn worker` holds: claim jobs, read their data, publish and report candidates. */
+  "retraining:run": { roles: ["owner", "admin", "ml-engineer"], scopes: ["retraining:run"] },
 } as const satisfies Record<string, { roles: readonly Role[]; scopes: readonly Scope[] }>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -9,7 +9,7 @@ export const ingestedEvents = sqliteTable(
   {
     eventId: text("event_id").primaryKey(),
     tenantId: text("tenant_id").notNull(),
-    type: text("type", { enum: ["prediction", "feedback"] }).notNull(),
+    type: text("type", { enum: ["prediction", "feedback", "rejected"] }).notNull(),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
     payload: text("payload").notNull(),
