@@ -14,6 +14,8 @@ export const kvKeys = {
   served: (tenantId: string) => `tenant:${tenantId}:served`,
   /** Rate limits for the tenant and its API clients, set through the control plane. */
   limits: (tenantId: string) => `tenant:${tenantId}:limits`,
+  /** Per-tenant edge behaviour set through the control plane's monitoring settings. */
+  edgeSettings: (tenantId: string) => `tenant:${tenantId}:edge-settings`,
   modelBytes: (versionId: string) => `model:${versionId}:onnx`,
   modelManifest: (versionId: string) => `model:${versionId}:manifest`,
   modelExplainer: (versionId: string) => `model:${versionId}:explainer`,
@@ -71,3 +73,10 @@ export const DEFAULT_TENANT_LIMITS: TenantLimits = {
   tenant: { ratePerSecond: 1000, burst: 2000 },
   clients: {},
 };
+
+/** `tenant:{id}:edge-settings`: what the edge does beyond scoring, for one tenant. */
+export const edgeTenantSettingsSchema = z.object({
+  /** Attach the raw records to prediction events (the tenant enabled raw-record storage). */
+  captureRecords: z.boolean().default(false),
+});
+export type EdgeTenantSettings = z.infer<typeof edgeTenantSettingsSchema>;
