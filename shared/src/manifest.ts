@@ -47,6 +47,9 @@ export const referenceHistogramSchema = z.discriminatedUnion("type", [
     edges: z.array(z.number()),
     counts: z.array(z.number().int().nonnegative()),
     missing: z.number().int().nonnegative(),
+    /** Smallest and largest value seen in training: traffic outside counts as out of range. */
+    min: z.number().optional(),
+    max: z.number().optional(),
   }),
   z.object({
     type: z.literal("categorical"),

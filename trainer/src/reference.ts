@@ -29,7 +29,13 @@ export function driftReference(
       }
       present.sort((a, b) => a - b);
       const edges = quantileEdges(present, NUMERIC_BINS);
-      features[column.name] = { type: "numeric", edges, counts: histogram(present, edges), missing };
+      features[column.name] = {
+        type: "numeric",
+        edges,
+        counts: histogram(present, edges),
+        missing,
+        ...(present.length > 0 ? { min: present[0]!, max: present[present.length - 1]! } : {}),
+      };
     } else {
       const counts: Record<string, number> = {};
       let missing = 0;
