@@ -13,6 +13,11 @@ export const ID_PREFIXES = {
   prediction: "prd",
   pat: "pat",
   event: "evt",
+  alert: "alr",
+  webhook: "whk",
+  webhookDelivery: "whd",
+  retrainingJob: "job",
+  candidate: "cnd",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

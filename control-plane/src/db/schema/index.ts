@@ -1,3 +1,5 @@
+export * from "./alert_rules/index.ts";
+export * from "./alerts/index.ts";
 export * from "./api_clients/index.ts";
 export * from "./audit_log/index.ts";
 export * from "./deployment_history/index.ts";
@@ -14,6 +16,11 @@ export * from "./pending_feedback/index.ts";
 export * from "./personal_access_tokens/index.ts";
 export * from "./predictions/index.ts";
 export * from "./raw_records/index.ts";
+export * from "./retraining_candidates/index.ts";
+export * from "./retraining_jobs/index.ts";
+export * from "./retraining_policies/index.ts";
 export * from "./signing_keys/index.ts";
 export * from "./tenants/index.ts";
 export * from "./users/index.ts";
+export * from "./webhook_deliveries/index.ts";
+export * from "./webhooks/index.ts";
