@@ -20,6 +20,8 @@ export class EventBuffer {
 
   add(queue: Queue<EdgeEvent>, events: EdgeEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
+    // Pending events belong to the queue they were added for: a different binding sends them first.
+    if (this.#queue !== queue && this.#pending.length > 0) void this.#send();
     this.#queue = queue;
     this.#pending.push(...events);
     if (!this.#flush) {

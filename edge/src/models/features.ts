@@ -11,7 +11,10 @@ export interface EncodedBatch {
   /** Column arrays in manifest feature order: Float32Array for numeric, string[] for categorical. */
   columns: (Float32Array | string[])[];
   customerIds: (string | undefined)[];
+  /** The first issues, for the error response. */
   issues: FieldIssue[];
+  /** Every error counted per field (issues stop at the first 50); absent when there are none. */
+  fieldErrors: Map<string, number> | undefined;
 }
 
 export interface FeatureEncoder {
@@ -40,7 +43,10 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
       );
       const customerIds = new Array<string | undefined>(n);
       const issues: FieldIssue[] = [];
+      let fieldErrors: Map<string, number> | undefined;
       const report = (row: number, field: string, message: string) => {
+        fieldErrors ??= new Map();
+        fieldErrors.set(field, (fieldErrors.get(field) ?? 0) + 1);
         if (issues.length < MAX_ISSUES)
           issues.push({ path: `records.${rowIds?.[row] ?? row}.${field}`, message });
       };
@@ -89,7 +95,7 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
           }
         }
       }
-      return { columns, customerIds, issues };
+      return { columns, customerIds, issues, fieldErrors };
     },
   };
 }

@@ -6,6 +6,7 @@ import {
   type Explainer,
   parseExplainerPackage,
 } from "../../../trainer/src/explain/explainer.ts";
+import { compileSketcher, type Sketcher } from "../monitoring/sketch.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
 import { loadOrt, type Ort, type OrtSession } from "./ort.ts";
 
@@ -18,6 +19,8 @@ export interface LoadedModel {
   ort: Ort;
   /** TreeSHAP for tree models whose graph does not output contributions. */
   explainer: Explainer | undefined;
+  /** Sketches traffic on the manifest's drift reference; undefined without one. */
+  sketcher: Sketcher | undefined;
   /** Graph outputs to fetch, without and with in-graph contributions; built once per model. */
   fetches: { plain: string[]; explain: string[] };
   bytes: number;
@@ -60,6 +63,7 @@ export async function buildModel(
     session,
     ort,
     explainer,
+    sketcher: compileSketcher(manifest),
     fetches: {
       plain: [manifest.outputs.probability.name],
       explain: [

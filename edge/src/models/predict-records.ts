@@ -1,7 +1,8 @@
-import { type FieldIssue, validationError } from "../../../shared/src/errors.ts";
+import type { FieldIssue } from "../../../shared/src/errors.ts";
 import { newId } from "../../../shared/src/ids.ts";
 import { riskBand } from "../../../shared/src/manifest.ts";
 import type { Prediction, PredictResponse, Reason } from "../../../shared/src/predict.ts";
+import type { ScoredGroup } from "../events/emit.ts";
 import type { EncodedBatch } from "./features.ts";
 import { score } from "./score.ts";
 import {
@@ -24,6 +25,18 @@ interface Group {
   encoded?: EncodedBatch;
 }
 
+/** Records the live model's schema refused: the 400's issues and every error counted per field. */
+export interface RejectedRecords {
+  issues: FieldIssue[];
+  fieldErrors: Map<string, number>;
+  /** The production version that refused them. */
+  versionId: string;
+}
+
+export type PredictOutcome =
+  | { response: PredictResponse; groups: ScoredGroup[]; rejected?: undefined }
+  | { rejected: RejectedRecords };
+
 function customerIdOf(record: Record<string, unknown>): string | undefined {
   const id = record["customerId"];
   return typeof id === "string" ? id : undefined;
@@ -31,8 +44,9 @@ function customerIdOf(record: Record<string, unknown>): string | undefined {
 
 /**
  * Scores records with the tenant's deployment: each record goes to production or, sticky by customer, to
- * the canary; each group is validated against its own model's manifest. Shadows score the same records
- * after the response, in waitUntil; their results are logged, never returned.
+ * the canary; each group is validated against its own model's manifest. Records that fail it come back as
+ * `rejected` (the caller answers 400). Shadows score the same records after the response, in waitUntil;
+ * their results are logged, never returned. The scored groups keep their encoded columns for the events.
  */
 export async function predictRecords(
   kv: KVNamespace,
@@ -41,7 +55,7 @@ export async function predictRecords(
   options: PredictOptions,
   waitUntil: WaitUntil,
   event: Record<string, unknown>,
-): Promise<{ response: PredictResponse; versionIdOf: (variant: "production" | "canary") => string }> {
+): Promise<PredictOutcome> {
   const deployment = await tenantDeployment(kv, tenantId, waitUntil);
   const production: Group = { serving: await loadProduction(kv, deployment, waitUntil), rows: [] };
   const groups = [production];
@@ -57,14 +71,19 @@ export async function predictRecords(
     for (let i = 0; i < records.length; i++) production.rows.push(i);
   }
 
-  const issues: FieldIssue[] = [];
+  let rejected: RejectedRecords | undefined;
   for (const group of groups) {
     if (group.rows.length === 0) continue;
     const subset = group.rows.length === records.length ? records : group.rows.map((i) => records[i]!);
-    group.encoded = group.serving.model.encoder.encode(subset, deployment.allowUnknownFields, group.rows);
-    issues.push(...group.encoded.issues);
+    const encoded = group.serving.model.encoder.encode(subset, deployment.allowUnknownFields, group.rows);
+    group.encoded = encoded;
+    if (!encoded.fieldErrors) continue;
+    rejected ??= { issues: [], fieldErrors: new Map(), versionId: production.serving.ref.versionId };
+    rejected.issues.push(...encoded.issues);
+    for (const [field, n] of encoded.fieldErrors)
+      rejected.fieldErrors.set(field, (rejected.fieldErrors.get(field) ?? 0) + n);
   }
-  if (issues.length > 0) throw validationError(issues, "Records do not match the live model");
+  if (rejected) return { rejected };
 
   const predictions: Prediction[] = new Array(records.length);
   const served = new Float32Array(records.length);
@@ -114,10 +133,19 @@ export async function predictRecords(
       threshold: model.manifest.threshold,
     },
   };
-  const canaryGroup = groups[1];
-  const versionIdOf = (v: "production" | "canary") =>
-    v === "canary" && canaryGroup ? canaryGroup.serving.ref.versionId : production.serving.ref.versionId;
-  return { response, versionIdOf };
+  const scored: ScoredGroup[] = [];
+  for (const { serving, rows, encoded } of groups) {
+    if (!encoded) continue;
+    scored.push({
+      variant: serving.variant === "canary" ? "canary" : "production",
+      versionId: serving.ref.versionId,
+      version: serving.ref.version,
+      rows,
+      columns: encoded.columns,
+      sketcher: serving.model.sketcher,
+    });
+  }
+  return { response, groups: scored };
 }
 
 function topReasons(

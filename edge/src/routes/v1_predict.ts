@@ -1,9 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { jsonBody } from "../../../shared/src/content-type.ts";
+import { validationError } from "../../../shared/src/errors.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { predictRequestSchema, predictResponseSchema } from "../../../shared/src/predict.ts";
 import type { HonoEnv } from "../env.ts";
-import { emitQuietly, predictionEvents } from "../events/emit.ts";
+import { emitQuietly, emitScored, rejectedEvent } from "../events/emit.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
 import { predictRecords } from "../models/predict-records.ts";
@@ -39,7 +40,7 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
     event.records = records.length;
     const tenantId = c.get("principal").tenantId;
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-    const { response, versionIdOf } = await predictRecords(
+    const outcome = await predictRecords(
       c.env.EDGE_KV,
       tenantId,
       records,
@@ -47,7 +48,25 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
       waitUntil,
       event,
     );
-    waitUntil(emitQuietly(c.env.EVENTS, predictionEvents(tenantId, response, versionIdOf)));
+    if (outcome.rejected) {
+      const { issues, fieldErrors, versionId } = outcome.rejected;
+      event.modelVersionId = versionId;
+      waitUntil(
+        Promise.resolve().then(() =>
+          emitQuietly(c.env.EVENTS, [rejectedEvent(tenantId, versionId, records.length, fieldErrors)]),
+        ),
+      );
+      throw validationError(issues, "Records do not match the live model");
+    }
+    const { response, groups } = outcome;
+    waitUntil(
+      emitScored(
+        c.env.EDGE_KV,
+        c.env.EVENTS,
+        { tenantId, records, predictions: response.predictions, groups },
+        waitUntil,
+      ),
+    );
     return c.json(response, 200);
   });
 }

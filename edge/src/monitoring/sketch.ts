@@ -1,0 +1,200 @@
+import type { Manifest } from "../../../shared/src/manifest.ts";
+import {
+  emptySketch,
+  type FeatureSketch,
+  SCORE_SKETCH_BINS,
+  type Sketch,
+  scoreBin,
+} from "../../../shared/src/monitoring.ts";
+import { jsonStringBytes } from "./json-size.ts";
+
+/** Encoded columns as the feature encoder produces them: Float32Array (NaN = missing) or string[] ("" = missing). */
+export type EncodedColumns = readonly (Float32Array | string[])[];
+
+interface NumericPlan {
+  kind: "numeric";
+  name: string;
+  column: number;
+  /**
+   * The reference's edges rounded to float32, like the values the encoder hands the model: a value sent
+   * exactly on an edge lands in the same bin as in training. Only values within float32 precision of an
+   * edge (relative 6e-8) can fall on the other side of it.
+   */
+  edges: Float64Array;
+  /** The training range in float32, or ±Infinity when the reference does not record it. */
+  min: number;
+  max: number;
+}
+
+interface CategoricalPlan {
+  kind: "categorical";
+  name: string;
+  column: number;
+  /** Category → slot, for the categories the reference knows. */
+  slots: Map<string, number>;
+  categories: readonly string[];
+}
+
+type FeaturePlan = NumericPlan | CategoricalPlan;
+
+export interface ScoredRow {
+  probability: number;
+  contact: boolean;
+}
+
+export interface Sketcher {
+  /**
+   * The sketch of the encoded rows [start, start + scored.length): `scored[k]` is row start + k's prediction.
+   * Exact counts, so the sketches of a partition of the rows sum to the sketch of all of them.
+   */
+  sketch(columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): Sketch;
+  /** An upper bound on the sketch's JSON size in bytes: `fixedBytes + perRecordBytes × rows`. */
+  readonly fixedBytes: number;
+  readonly perRecordBytes: number;
+}
+
+/** Bytes of a count in JSON, generously: up to 1,000 records per request. */
+const COUNT_BYTES = 5;
+/** Bytes of a sum of probabilities in JSON (e.g. 123.45678901234567). */
+const SUM_BYTES = 24;
+
+/**
+ * Compiles, once per model version, what sketching its traffic needs: each reference feature's column in
+ * the encoder's output, its edges in float32 and its category slots. Undefined when the manifest carries no
+ * drift reference (bring-your-own models may not): such events carry no sketch.
+ */
+export function compileSketcher(manifest: Manifest): Sketcher | undefined {
+  const reference = manifest.reference;
+  if (!reference) return undefined;
+  const columnOf = new Map(manifest.features.map((f, j) => [f.name, j]));
+  const plans: FeaturePlan[] = [];
+  let perRecordBytes = 0;
+  for (const [name, ref] of Object.entries(reference.features)) {
+    const column = columnOf.get(name);
+    // A reference feature the model does not take, or one typed differently, keeps its empty layout.
+    if (column === undefined || manifest.features[column]!.type !== ref.type) continue;
+    if (ref.type === "numeric") {
+      plans.push({
+        kind: "numeric",
+        name,
+        column,
+        edges: Float64Array.from(ref.edges, Math.fround),
+        min: ref.min === undefined ? Number.NEGATIVE_INFINITY : Math.fround(ref.min),
+        max: ref.max === undefined ? Number.POSITIVE_INFINITY : Math.fround(ref.max),
+      });
+    } else {
+      const categories = Object.keys(ref.counts);
+      plans.push({
+        kind: "categorical",
+        name,
+        column,
+        slots: new Map(categories.map((c, i) => [c, i])),
+        categories,
+      });
+      // Each record can add at most one key to this feature's counts.
+      perRecordBytes += Math.max(0, ...categories.map(jsonStringBytes)) + 2 + COUNT_BYTES;
+    }
+  }
+  const fixedBytes = sketchSizeBound(emptySketch(reference));
+  return {
+    fixedBytes,
+    perRecordBytes,
+    sketch(columns, start, scored) {
+      const sketch = emptySketch(reference);
+      const end = start + scored.length;
+      for (const plan of plans) {
+        const target = sketch.features[plan.name]!;
+        if (plan.kind === "numeric" && target.type === "numeric") {
+          sketchNumeric(plan, columns[plan.column] as Float32Array, start, end, target);
+        } else if (plan.kind === "categorical" && target.type === "categorical") {
+          sketchCategorical(plan, columns[plan.column] as string[], start, end, target);
+        }
+      }
+      sketch.records = scored.length;
+      const { counts, sums } = sketch.score;
+      for (const { probability, contact } of scored) {
+        if (contact) sketch.contacts++;
+        const bin = scoreBin(probability);
+        counts[bin]!++;
+        sums[bin]! += probability;
+      }
+      return sketch;
+    },
+  };
+}
+
+function sketchNumeric(
+  plan: NumericPlan,
+  column: Float32Array,
+  start: number,
+  end: number,
+  target: Extract<FeatureSketch, { type: "numeric" }>,
+): void {
+  const { edges, min, max } = plan;
+  const counts = target.counts;
+  let missing = 0;
+  let outOfRange = 0;
+  for (let i = start; i < end; i++) {
+    const x = column[i]!;
+    if (Number.isNaN(x)) {
+      missing++;
+      continue;
+    }
+    if (x < min || x > max) outOfRange++;
+    // First edge >= x, else the last bin: the reference's `histogram` convention.
+    let lo = 0;
+    let hi = edges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (x <= edges[mid]!) hi = mid;
+      else lo = mid + 1;
+    }
+    counts[lo]!++;
+  }
+  target.missing = missing;
+  target.outOfRange = outOfRange;
+}
+
+function sketchCategorical(
+  plan: CategoricalPlan,
+  column: readonly string[],
+  start: number,
+  end: number,
+  target: Extract<FeatureSketch, { type: "categorical" }>,
+): void {
+  const tally = new Uint32Array(plan.categories.length);
+  let missing = 0;
+  let unseen = 0;
+  for (let i = start; i < end; i++) {
+    const value = column[i]!;
+    if (value === "") {
+      missing++;
+      continue;
+    }
+    const slot = plan.slots.get(value);
+    if (slot === undefined) unseen++;
+    else tally[slot]!++;
+  }
+  for (let slot = 0; slot < tally.length; slot++) {
+    // Own properties even for categories such as "__proto__"; only categories seen in these rows are listed.
+    if (tally[slot]! > 0)
+      Object.defineProperty(target.counts, plan.categories[slot]!, {
+        value: tally[slot]!,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+  }
+  target.missing = missing;
+  target.unseen = unseen;
+}
+
+/** JSON bytes of an empty sketch with every count and sum at its widest. */
+function sketchSizeBound(empty: Sketch): number {
+  let bytes = new TextEncoder().encode(JSON.stringify(empty)).byteLength;
+  for (const feature of Object.values(empty.features)) {
+    bytes += 3 * COUNT_BYTES;
+    if (feature.type === "numeric") bytes += feature.counts.length * COUNT_BYTES;
+  }
+  return bytes + 2 * COUNT_BYTES + SCORE_SKETCH_BINS * (COUNT_BYTES + SUM_BYTES);
+}
