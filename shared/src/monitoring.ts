@@ -211,3 +211,35 @@ export const monitoringSnapshotSchema = z
   })
   .meta({ id: "MonitoringSnapshot" });
 export type MonitoringSnapshot = z.infer<typeof monitoringSnapshotSchema>;
+
+export const monitoringTimeseriesPointSchema = z.object({
+  /** Start of the bucket. */
+  at: z.string(),
+  records: z.number().int(),
+  flagged: z.number().int(),
+  rejected: z.number().int(),
+  /** Importance-weighted PSI; null while the bucket holds fewer than minSamples records. */
+  driftScore: z.number().nullable(),
+  driftStatus: driftStatusSchema,
+  /** Per-feature PSI, null while quiet. */
+  featurePsi: z.record(z.string(), z.number().nullable()),
+  estimatedAuc: z.number().nullable(),
+  realizedAuc: z.number().nullable(),
+  /** Labeled predictions made in the bucket. */
+  labeled: z.number().int(),
+});
+export type MonitoringTimeseriesPoint = z.infer<typeof monitoringTimeseriesPointSchema>;
+
+/** Hourly or daily points for charts: the live production version's traffic, drift and performance. */
+export const monitoringTimeseriesSchema = z
+  .object({
+    tenantId: z.string(),
+    versionId: z.string().nullable(),
+    version: z.number().int().nullable(),
+    bucket: z.enum(["hour", "day"]),
+    from: z.string(),
+    to: z.string(),
+    points: z.array(monitoringTimeseriesPointSchema),
+  })
+  .meta({ id: "MonitoringTimeseries" });
+export type MonitoringTimeseries = z.infer<typeof monitoringTimeseriesSchema>;

@@ -1,6 +1,7 @@
 import { count } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { deployments, modelVersions, tenants } from "../db/schema/index.ts";
+import { MonitoringMetrics } from "../monitoring/metrics.ts";
 import { Counter, Histogram, renderGauge } from "./prometheus.ts";
 
 /** Seconds; fine below 100 ms where the control plane's reads live, coarse above for uploads. */
@@ -24,6 +25,8 @@ export class ControlPlaneMetrics {
     ["method", "route", "status_class"],
     LATENCY_BUCKETS,
   );
+  /** Ingest counters and the monitoring gauges (drift, quality, performance, traffic). */
+  readonly monitoring = new MonitoringMetrics();
   readonly tokensIssued = new Counter(
     "churn_oauth_tokens_issued_total",
     "Access tokens issued by the client-credentials grant",
@@ -54,6 +57,7 @@ export class ControlPlaneMetrics {
       renderGauge("churn_tenants", "Tenants in the registry", t?.n ?? 0),
       renderGauge("churn_model_versions", "Model versions in the registry, all tenants", v?.n ?? 0),
       renderGauge("churn_deployments", "Tenants with a deployment", d?.n ?? 0),
+      await this.monitoring.render(db),
     ].join("");
   }
 }

@@ -40,7 +40,17 @@ export function registerIngestEvents(app: OpenAPIHono<HonoEnv>): void {
     }
     const parsed = ingestRequestSchema.safeParse(json);
     if (!parsed.success) throw validationError(issuesFromZod(parsed.error));
-    return c.json(ingestResponseSchema.parse(await ingestEvents(deps.db, parsed.data.events)), 200);
+    const started = performance.now();
+    const result = await ingestEvents(deps.db, parsed.data.events);
+    c.get("metrics").monitoring.observeIngest(result, (performance.now() - started) / 1000);
+    if (result.incompatibleSketches > 0) {
+      deps.log.error({
+        event: "ingest.incompatible_sketch",
+        requestId: c.get("requestId"),
+        sketches: result.incompatibleSketches,
+      });
+    }
+    return c.json(ingestResponseSchema.parse(result), 200);
   });
   // Document the route without its middleware list, which is not part of an OpenAPI operation.
   const { middleware: _middleware, ...documented } = ingestRoute;

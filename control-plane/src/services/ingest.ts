@@ -1,25 +1,481 @@
-import type { EdgeEvent } from "../../../shared/src/events.ts";
-import type { Db } from "../db/client.ts";
-import { ingestedEvents } from "../db/schema/index.ts";
+import { and, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
+import type { EdgeEvent, FeedbackEvent, PredictionEvent, RejectedEvent } from "../../../shared/src/events.ts";
+import { mergeSketch, type Sketch } from "../../../shared/src/monitoring.ts";
+import type { Db, Tx } from "../db/client.ts";
+import {
+  ingestedEvents,
+  monitoringHourly,
+  pendingFeedback,
+  predictions,
+  rawRecords,
+} from "../db/schema/index.ts";
+import { getMonitoringSettings } from "../monitoring/settings.ts";
 
-/** Stores a delivered batch; events already stored (a redelivery) are counted as duplicates, not re-added. */
-export async function ingestEvents(
-  db: Db,
-  events: EdgeEvent[],
-): Promise<{ accepted: number; duplicates: number }> {
-  const now = Date.now();
-  const rows = events.map((e) => ({
-    eventId: e.eventId,
-    tenantId: e.tenantId,
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * Feedback that names only a customer joins that customer's latest prediction made at most this long
+ * before the outcome was observed; older predictions are not what the outcome answers.
+ */
+export const LABEL_WINDOW_DAYS = 120;
+
+/** Rows per multi-row INSERT: well under SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 500;
+
+/** The start of the hour holding `ms` (epoch ms). */
+export const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS) * HOUR_MS;
+
+/** Per-variant totals kept in `monitoring_hourly.variants`: traffic and the business figures' sums. */
+export interface VariantTotals {
+  records: number;
+  contacts: number;
+  /** Σ p over scored records: revenue at risk per unit of customer value. */
+  probabilitySum: number;
+  /** Σ p over contacted records: expected saves per unit of value and acceptance. */
+  contactedProbabilitySum: number;
+}
+export type VariantTotalsByVariant = Partial<Record<"production" | "canary", VariantTotals>>;
+
+/** The variant's totals in `into`, created empty on first use. */
+export function variantTotals(into: VariantTotalsByVariant, variant: "production" | "canary"): VariantTotals {
+  let t = into[variant];
+  if (!t) {
+    t = { records: 0, contacts: 0, probabilitySum: 0, contactedProbabilitySum: 0 };
+    into[variant] = t;
+  }
+  return t;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  /** New (not redelivered) events by type. */
+  events: { prediction: number; feedback: number; rejected: number };
+  /** Scored records, feedback items and rejected records in the new events. */
+  records: { prediction: number; feedback: number; rejected: number };
+  /** Feedback items joined to a prediction now (this batch's and earlier pending ones). */
+  labeled: number;
+  /** Feedback items kept pending because their prediction has not arrived. */
+  pending: number;
+  /** Sketches that did not fit the hour's layout (a version's reference never changes, so: a bug upstream). */
+  incompatibleSketches: number;
+}
+
+interface HourGroup {
+  tenantId: string;
+  versionId: string;
+  hour: number;
+  records: number;
+  contacts: number;
+  variants: VariantTotalsByVariant;
+  sketch: Sketch | null;
+  rejectedRecords: number;
+  rejectedFields: Record<string, number>;
+}
+
+/** What `ingested_events.payload` keeps: enough to recognise the event, not its sketch or records. */
+function storedPayload(e: EdgeEvent): string {
+  if (e.type !== "prediction") return JSON.stringify(e);
+  return JSON.stringify({
     type: e.type,
-    occurredAt: Date.parse(e.at) || now,
-    receivedAt: now,
-    payload: JSON.stringify(e),
-  }));
-  const inserted = await db
+    versionId: e.versionId,
+    variant: e.variant,
+    at: e.at,
+    predictionIds: e.predictions.map((p) => p.predictionId),
+  });
+}
+
+const timeOf = (iso: string, fallback: number): number => {
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms : fallback;
+};
+
+/**
+ * Stores a delivered batch in one transaction: events already stored (a redelivery) count as duplicates
+ * and change nothing. New prediction events merge their sketch into the tenant × version × hour row and
+ * add one `predictions` row per scored record (plus raw records when the tenant enabled them); rejected
+ * events add to the hour's rejected counts; feedback labels predictions or waits in `pending_feedback`.
+ */
+export async function ingestEvents(db: Db, events: EdgeEvent[], now = Date.now()): Promise<IngestResult> {
+  return db.transaction((tx) => ingestInTransaction(tx, events, now), { behavior: "immediate" });
+}
+
+async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Promise<IngestResult> {
+  const result: IngestResult = {
+    accepted: 0,
+    duplicates: 0,
+    events: { prediction: 0, feedback: 0, rejected: 0 },
+    records: { prediction: 0, feedback: 0, rejected: 0 },
+    labeled: 0,
+    pending: 0,
+    incompatibleSketches: 0,
+  };
+  const inserted = await tx
     .insert(ingestedEvents)
-    .values(rows)
+    .values(
+      events.map((e) => ({
+        eventId: e.eventId,
+        tenantId: e.tenantId,
+        type: e.type,
+        occurredAt: timeOf(e.at, now),
+        receivedAt: now,
+        payload: storedPayload(e),
+      })),
+    )
     .onConflictDoNothing({ target: ingestedEvents.eventId })
     .returning({ eventId: ingestedEvents.eventId });
-  return { accepted: inserted.length, duplicates: rows.length - inserted.length };
+  const fresh = new Set(inserted.map((r) => r.eventId));
+  result.accepted = fresh.size;
+  result.duplicates = events.length - fresh.size;
+
+  // An id repeated inside the batch is stored once, so it is processed once.
+  const newEvents: EdgeEvent[] = [];
+  for (const e of events) {
+    if (!fresh.delete(e.eventId)) continue;
+    newEvents.push(e);
+    result.events[e.type]++;
+  }
+  const predictionEvents = newEvents.filter((e): e is PredictionEvent => e.type === "prediction");
+  const rejectedEvents = newEvents.filter((e): e is RejectedEvent => e.type === "rejected");
+  const feedbackEvents = newEvents.filter((e): e is FeedbackEvent => e.type === "feedback");
+
+  const groups = new Map<string, HourGroup>();
+  const groupOf = (tenantId: string, versionId: string, at: number): HourGroup => {
+    const hour = hourOf(at);
+    const key = `${tenantId}\u0000${versionId}\u0000${hour}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        tenantId,
+        versionId,
+        hour,
+        records: 0,
+        contacts: 0,
+        variants: {},
+        sketch: null,
+        rejectedRecords: 0,
+        rejectedFields: {},
+      };
+      groups.set(key, g);
+    }
+    return g;
+  };
+
+  for (const e of predictionEvents) {
+    const at = timeOf(e.at, now);
+    const g = groupOf(e.tenantId, e.versionId, at);
+    const totals = variantTotals(g.variants, e.variant);
+    for (const p of e.predictions) {
+      totals.records++;
+      totals.probabilitySum += p.probability;
+      if (p.contact) {
+        totals.contacts++;
+        totals.contactedProbabilitySum += p.probability;
+      }
+    }
+    const contacts = e.predictions.reduce((n, p) => n + (p.contact ? 1 : 0), 0);
+    g.records += e.predictions.length;
+    g.contacts += contacts;
+    result.records.prediction += e.predictions.length;
+    if (e.sketch && !mergeInto(g, e.sketch)) result.incompatibleSketches++;
+  }
+  for (const e of rejectedEvents) {
+    const g = groupOf(e.tenantId, e.versionId, timeOf(e.at, now));
+    g.rejectedRecords += e.records;
+    for (const [field, n] of Object.entries(e.fields)) addCount(g.rejectedFields, field, n);
+    result.records.rejected += e.records;
+  }
+
+  await writeHours(tx, [...groups.values()], result);
+  await insertPredictions(tx, predictionEvents, now);
+  result.labeled += await resolvePending(tx, predictionEvents);
+  for (const e of feedbackEvents) {
+    for (const [position, item] of e.feedback.entries()) {
+      result.records.feedback++;
+      const observedAt = timeOf(item.observedAt, timeOf(e.at, now));
+      if (await applyLabel(tx, e.tenantId, item, observedAt)) {
+        result.labeled++;
+        continue;
+      }
+      result.pending++;
+      await tx
+        .insert(pendingFeedback)
+        .values({
+          tenantId: e.tenantId,
+          eventId: e.eventId,
+          position,
+          customerId: item.customerId ?? null,
+          predictionId: item.predictionId ?? null,
+          churned: item.churned,
+          observedAt,
+          receivedAt: now,
+        })
+        .onConflictDoNothing();
+    }
+  }
+  return result;
+}
+
+/** An own-property increment, safe for keys such as "__proto__". */
+function addCount(into: Record<string, number>, key: string, n: number): void {
+  const before = Object.hasOwn(into, key) ? into[key]! : 0;
+  Object.defineProperty(into, key, {
+    value: before + n,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/** Whether `mergeSketch(into, from)` would succeed: checked first, since a failed merge leaves `into` half-added. */
+function mergeable(into: Sketch, from: Sketch): boolean {
+  if (into.score.counts.length !== from.score.counts.length) return false;
+  if (into.score.sums.length !== from.score.sums.length) return false;
+  for (const [name, f] of Object.entries(from.features)) {
+    const target = into.features[name];
+    if (!target) continue;
+    if (target.type !== f.type) return false;
+    if (target.type === "numeric" && f.type === "numeric" && target.counts.length !== f.counts.length)
+      return false;
+  }
+  return true;
+}
+
+/** Merges `sketch` into the group's; false (and nothing merged) when the layouts differ. */
+function mergeInto(g: { sketch: Sketch | null }, sketch: Sketch): boolean {
+  if (!g.sketch) {
+    g.sketch = structuredClone(sketch);
+    return true;
+  }
+  if (!mergeable(g.sketch, sketch)) return false;
+  mergeSketch(g.sketch, sketch);
+  return true;
+}
+
+function addVariants(into: VariantTotalsByVariant, from: VariantTotalsByVariant): VariantTotalsByVariant {
+  for (const variant of ["production", "canary"] as const) {
+    const f = from[variant];
+    if (!f) continue;
+    const t = variantTotals(into, variant);
+    t.records += f.records;
+    t.contacts += f.contacts;
+    t.probabilitySum += f.probabilitySum;
+    t.contactedProbabilitySum += f.contactedProbabilitySum;
+  }
+  return into;
+}
+
+/**
+ * Adds each group to its stored hour. Read-modify-write is safe: the ingest transaction is BEGIN IMMEDIATE,
+ * so it holds the database's write lock from its first statement, and this process runs its write
+ * transactions one at a time.
+ */
+async function writeHours(tx: Tx, groups: HourGroup[], result: IngestResult): Promise<void> {
+  for (const g of groups) {
+    const [stored] = await tx
+      .select()
+      .from(monitoringHourly)
+      .where(
+        and(
+          eq(monitoringHourly.tenantId, g.tenantId),
+          eq(monitoringHourly.versionId, g.versionId),
+          eq(monitoringHourly.hour, g.hour),
+        ),
+      )
+      .limit(1);
+    let sketch = g.sketch;
+    let variants = g.variants;
+    let rejectedFields = g.rejectedFields;
+    if (stored) {
+      const storedSketch = stored.sketch ? (JSON.parse(stored.sketch) as Sketch) : null;
+      if (storedSketch && sketch) {
+        const merged = { sketch: storedSketch };
+        if (!mergeInto(merged, sketch)) result.incompatibleSketches++;
+        sketch = merged.sketch;
+      } else sketch = storedSketch ?? sketch;
+      variants = addVariants(JSON.parse(stored.variants) as VariantTotalsByVariant, g.variants);
+      rejectedFields = JSON.parse(stored.rejectedFields) as Record<string, number>;
+      for (const [field, n] of Object.entries(g.rejectedFields)) addCount(rejectedFields, field, n);
+    }
+    const row = {
+      records: (stored?.records ?? 0) + g.records,
+      contacts: (stored?.contacts ?? 0) + g.contacts,
+      variants: JSON.stringify(variants),
+      sketch: sketch ? JSON.stringify(sketch) : null,
+      rejectedRecords: (stored?.rejectedRecords ?? 0) + g.rejectedRecords,
+      rejectedFields: JSON.stringify(rejectedFields),
+    };
+    await tx
+      .insert(monitoringHourly)
+      .values({ tenantId: g.tenantId, versionId: g.versionId, hour: g.hour, ...row })
+      .onConflictDoUpdate({
+        target: [monitoringHourly.tenantId, monitoringHourly.versionId, monitoringHourly.hour],
+        set: row,
+      });
+  }
+}
+
+async function insertPredictions(tx: Tx, events: PredictionEvent[], now: number): Promise<void> {
+  const rows: (typeof predictions.$inferInsert)[] = [];
+  const raw: (typeof rawRecords.$inferInsert)[] = [];
+  const captures = new Map<string, boolean>();
+  for (const e of events) {
+    const predictedAt = timeOf(e.at, now);
+    for (const p of e.predictions) {
+      rows.push({
+        tenantId: e.tenantId,
+        predictionId: p.predictionId,
+        customerId: p.customerId ?? null,
+        versionId: e.versionId,
+        variant: e.variant,
+        probability: p.probability,
+        contact: p.contact,
+        predictedAt,
+      });
+    }
+    if (!e.records || e.records.length === 0) continue;
+    let capture = captures.get(e.tenantId);
+    if (capture === undefined) {
+      capture = (await getMonitoringSettings(tx, e.tenantId)).rawRecords.enabled;
+      captures.set(e.tenantId, capture);
+    }
+    if (!capture) continue;
+    for (const [i, record] of e.records.entries()) {
+      const p = e.predictions[i];
+      if (!p) break;
+      raw.push({
+        tenantId: e.tenantId,
+        predictionId: p.predictionId,
+        record: JSON.stringify(record),
+        storedAt: now,
+      });
+    }
+  }
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await tx
+      .insert(predictions)
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .onConflictDoNothing();
+  }
+  for (let i = 0; i < raw.length; i += INSERT_CHUNK) {
+    await tx
+      .insert(rawRecords)
+      .values(raw.slice(i, i + INSERT_CHUNK))
+      .onConflictDoNothing();
+  }
+}
+
+interface FeedbackItem {
+  customerId?: string | null | undefined;
+  predictionId?: string | null | undefined;
+  churned: boolean;
+}
+
+/**
+ * Labels the prediction the feedback answers: the one it names, else the customer's latest prediction made
+ * before `observedAt` and within the label window. A later observation replaces an earlier one's label; an
+ * earlier one arriving late does not. Returns whether a prediction was found.
+ */
+async function applyLabel(
+  tx: Tx,
+  tenantId: string,
+  item: FeedbackItem,
+  observedAt: number,
+): Promise<boolean> {
+  let target: { predictionId: string; labeledAt: number | null } | undefined;
+  if (item.predictionId) {
+    [target] = await tx
+      .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
+      .from(predictions)
+      .where(and(eq(predictions.tenantId, tenantId), eq(predictions.predictionId, item.predictionId)))
+      .limit(1);
+  } else if (item.customerId) {
+    [target] = await tx
+      .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
+      .from(predictions)
+      .where(
+        and(
+          eq(predictions.tenantId, tenantId),
+          eq(predictions.customerId, item.customerId),
+          lte(predictions.predictedAt, observedAt),
+          gte(predictions.predictedAt, observedAt - LABEL_WINDOW_DAYS * DAY_MS),
+        ),
+      )
+      .orderBy(desc(predictions.predictedAt))
+      .limit(1);
+  }
+  if (!target) return false;
+  if (target.labeledAt === null || target.labeledAt <= observedAt) {
+    await tx
+      .update(predictions)
+      .set({ label: item.churned, labeledAt: observedAt })
+      .where(and(eq(predictions.tenantId, tenantId), eq(predictions.predictionId, target.predictionId)));
+  }
+  return true;
+}
+
+/** Joins feedback that waited for its prediction to the predictions of this batch; returns how many joined. */
+async function resolvePending(tx: Tx, events: PredictionEvent[]): Promise<number> {
+  const byTenant = new Map<string, { predictionIds: Set<string>; customerIds: Set<string> }>();
+  for (const e of events) {
+    let t = byTenant.get(e.tenantId);
+    if (!t) {
+      t = { predictionIds: new Set(), customerIds: new Set() };
+      byTenant.set(e.tenantId, t);
+    }
+    for (const p of e.predictions) {
+      t.predictionIds.add(p.predictionId);
+      if (p.customerId) t.customerIds.add(p.customerId);
+    }
+  }
+  let labeled = 0;
+  for (const [tenantId, ids] of byTenant) {
+    const [any] = await tx
+      .select({ one: sql<number>`1` })
+      .from(pendingFeedback)
+      .where(eq(pendingFeedback.tenantId, tenantId))
+      .limit(1);
+    if (!any) continue;
+    const waiting: (typeof pendingFeedback.$inferSelect)[] = [];
+    const predictionIds = [...ids.predictionIds];
+    for (let i = 0; i < predictionIds.length; i += INSERT_CHUNK) {
+      waiting.push(
+        ...(await tx
+          .select()
+          .from(pendingFeedback)
+          .where(
+            and(
+              eq(pendingFeedback.tenantId, tenantId),
+              inArray(pendingFeedback.predictionId, predictionIds.slice(i, i + INSERT_CHUNK)),
+            ),
+          )),
+      );
+    }
+    const customerIds = [...ids.customerIds];
+    for (let i = 0; i < customerIds.length; i += INSERT_CHUNK) {
+      waiting.push(
+        ...(await tx
+          .select()
+          .from(pendingFeedback)
+          .where(
+            and(
+              eq(pendingFeedback.tenantId, tenantId),
+              isNull(pendingFeedback.predictionId),
+              inArray(pendingFeedback.customerId, customerIds.slice(i, i + INSERT_CHUNK)),
+            ),
+          )),
+      );
+    }
+    // Oldest observation first, so the latest observation's label is the one left standing.
+    waiting.sort((a, b) => a.observedAt - b.observedAt);
+    for (const item of waiting) {
+      if (!(await applyLabel(tx, tenantId, item, item.observedAt))) continue;
+      labeled++;
+      await tx
+        .delete(pendingFeedback)
+        .where(and(eq(pendingFeedback.eventId, item.eventId), eq(pendingFeedback.position, item.position)));
+    }
+  }
+  return labeled;
 }

@@ -1,0 +1,77 @@
+import { and, eq, lt } from "drizzle-orm";
+import type { Db } from "../db/client.ts";
+import { monitoringHourly, pendingFeedback, predictions, rawRecords, tenants } from "../db/schema/index.ts";
+import { DAY_MS, LABEL_WINDOW_DAYS } from "../services/ingest.ts";
+import { getMonitoringSettings } from "./settings.ts";
+
+/**
+ * Platform retention of predictions (with their labels): a year of predictions plus the label window, so
+ * the last year's predictions can still receive their outcomes and realized performance can look back.
+ */
+export const PREDICTION_RETENTION_DAYS = 365 + LABEL_WINDOW_DAYS;
+/** Hourly aggregates are small; two years keep year-over-year drift charts possible. */
+export const HOURLY_RETENTION_DAYS = 730;
+/** How often the control plane runs `runMonitoringRetention` on its own. */
+export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface RetentionResult {
+  rawRecords: number;
+  predictions: number;
+  hours: number;
+  pendingFeedback: number;
+}
+
+/**
+ * Deletes what monitoring no longer may or need keep: raw records past each tenant's retention (whether or
+ * not capture is still enabled), predictions and hourly aggregates past the platform's retention, and
+ * pending feedback older than the label window (its prediction can no longer arrive in time). Each tenant
+ * is its own short transaction, so ingest is never blocked for long. Safe to run from any scheduler.
+ */
+export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<RetentionResult> {
+  const result: RetentionResult = { rawRecords: 0, predictions: 0, hours: 0, pendingFeedback: 0 };
+  const all = await db.select({ id: tenants.id }).from(tenants);
+  for (const { id: tenantId } of all) {
+    const settings = await getMonitoringSettings(db, tenantId);
+    const rawCutoff = now - settings.rawRecords.retentionDays * DAY_MS;
+    const counts = await db.transaction(async (tx) => {
+      const raw = await tx
+        .delete(rawRecords)
+        .where(and(eq(rawRecords.tenantId, tenantId), lt(rawRecords.storedAt, rawCutoff)));
+      const old = await tx
+        .delete(predictions)
+        .where(
+          and(
+            eq(predictions.tenantId, tenantId),
+            lt(predictions.predictedAt, now - PREDICTION_RETENTION_DAYS * DAY_MS),
+          ),
+        );
+      const hours = await tx
+        .delete(monitoringHourly)
+        .where(
+          and(
+            eq(monitoringHourly.tenantId, tenantId),
+            lt(monitoringHourly.hour, now - HOURLY_RETENTION_DAYS * DAY_MS),
+          ),
+        );
+      const pending = await tx
+        .delete(pendingFeedback)
+        .where(
+          and(
+            eq(pendingFeedback.tenantId, tenantId),
+            lt(pendingFeedback.receivedAt, now - LABEL_WINDOW_DAYS * DAY_MS),
+          ),
+        );
+      return {
+        raw: raw.rowsAffected,
+        old: old.rowsAffected,
+        hours: hours.rowsAffected,
+        pending: pending.rowsAffected,
+      };
+    });
+    result.rawRecords += counts.raw;
+    result.predictions += counts.old;
+    result.hours += counts.hours;
+    result.pendingFeedback += counts.pending;
+  }
+  return result;
+}
