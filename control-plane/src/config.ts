@@ -29,6 +29,8 @@ export const configSchema = z.object({
    * do not exist (404), so their existence is not revealed.
    */
   OPERATOR_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
+  /** Seconds between scheduler ticks (alerts, webhooks, retraining schedules, leases, canaries); 0 = off. */
+  SCHEDULER_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -8,6 +8,7 @@ import { type Database, migrateDatabase, openDatabase } from "./db/client.ts";
 import type { EdgeStore } from "./edge-store/edge-store.ts";
 import type { Deps, HonoEnv, Logger } from "./env.ts";
 import { jsonLogger } from "./logger.ts";
+import { type Scheduler, startScheduler } from "./scheduler/tick.ts";
 import { syncDeploymentsToEdge } from "./services/deployments.ts";
 import { onnxRuntimeValidator } from "./services/model-validation.ts";
 import { publishRevokedClients } from "./services/revocations.ts";
@@ -16,6 +17,8 @@ export interface ControlPlane {
   app: OpenAPIHono<HonoEnv>;
   deps: Deps;
   database: Database;
+  /** Background work (alerts, webhooks, retraining schedules, leases, canaries) on an unref'd timer. */
+  scheduler: Scheduler | null;
   close(): void;
 }
 
@@ -40,7 +43,20 @@ export async function createControlPlane(
     validator: onnxRuntimeValidator(),
     log: log ?? jsonLogger(config.LOG_LEVEL, "control-plane"),
   };
-  return { app: createApp(deps), deps, database, close: () => database.close() };
+  const scheduler =
+    config.SCHEDULER_INTERVAL_SECONDS > 0
+      ? startScheduler(deps, config.SCHEDULER_INTERVAL_SECONDS * 1000)
+      : null;
+  return {
+    app: createApp(deps),
+    deps,
+    database,
+    scheduler,
+    close: () => {
+      scheduler?.stop();
+      database.close();
+    },
+  };
 }
 
 /** Tells the edge's queue consumer where to deliver events (it reads this from KV). */

@@ -96,7 +96,12 @@ export const retrainingClaimSchema = z
     policy: retrainingPolicySchema,
     /** The production version at claim time; its model is at /v1/retraining/jobs/{id}/production-model. */
     production: z
-      .object({ versionId: z.string(), name: z.string(), version: z.number().int(), manifest: manifestSchema })
+      .object({
+        versionId: z.string(),
+        name: z.string(),
+        version: z.number().int(),
+        manifest: manifestSchema,
+      })
       .nullable(),
   })
   .meta({ id: "RetrainingClaim" });

@@ -4,7 +4,7 @@ import { newId } from "../../../shared/src/ids.ts";
 import { type DeployedVersion, type EdgeDeployment, kvKeys } from "../../../shared/src/kv.ts";
 import type { Deployment, DeploymentRequest } from "../../../shared/src/registry.ts";
 import { toIso } from "../../../shared/src/time.ts";
-import type { Db } from "../db/client.ts";
+import type { Db, Tx } from "../db/client.ts";
 import { preparedPerDatabase } from "../db/prepared.ts";
 import {
   type DeploymentRow,
@@ -124,6 +124,8 @@ export async function updateDeployment(
   request: DeploymentRequest,
   expectedRevision: number | null,
   action: "deployment.update" | "deployment.rollback" = "deployment.update",
+  /** Runs in the deployment's transaction before its audit entry: a change that must commit with it. */
+  within?: (tx: Tx, revision: number) => Promise<void>,
 ): Promise<Deployment> {
   const ids = [request.production, ...(request.canary ? [request.canary.versionId] : []), ...request.shadows];
   const refs = new Map<string, VersionRef>();
@@ -168,6 +170,7 @@ export async function updateDeployment(
         actor: next.updatedBy,
         validFrom: next.updatedAt,
       });
+      if (within) await within(tx, next.revision);
       await appendAudit(tx, audit, {
         tenantId,
         action,

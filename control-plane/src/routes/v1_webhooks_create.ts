@@ -1,0 +1,47 @@
+import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
+import { webhookCreatedSchema, webhookCreateRequestSchema } from "../../../shared/src/alerts.ts";
+import { jsonBody } from "../../../shared/src/content-type.ts";
+import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { SIGNATURE_HEADER } from "../../../shared/src/signature.ts";
+import { createWebhook } from "../alerts/webhooks.ts";
+import type { HonoEnv } from "../env.ts";
+import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
+import { authenticate, requirePermission } from "../middleware/auth.ts";
+import { auditContextOf } from "../services/request-audit.ts";
+
+export const createWebhookRoute = createRoute({
+  method: "post",
+  path: "/v1/webhooks",
+  summary: "Add a webhook for alerts; its signing secret is shown once",
+  description:
+    `Each alert firing or resolving is POSTed as JSON with \`${SIGNATURE_HEADER}: t=<unix>,v1=<hex ` +
+    'HMAC-SHA256(secret, "<t>.<body>")>`. Failed deliveries are retried with backoff.',
+  security: bearerSecurity,
+  middleware: [
+    authenticate(),
+    requirePermission("monitoring:write"),
+    ...jsonBody(ADMIN_JSON_MAX_BYTES),
+  ] as const,
+  request: {
+    body: { required: true, content: { "application/json": { schema: webhookCreateRequestSchema } } },
+  },
+  responses: {
+    201: {
+      description: "Created; `secret` is shown only here",
+      content: { "application/json": { schema: webhookCreatedSchema } },
+    },
+    ...errorResponses(400, 401, 403, 413, 415),
+  },
+});
+
+export function registerWebhooksCreate(app: OpenAPIHono<HonoEnv>): void {
+  app.openapi(createWebhookRoute, async (c) => {
+    const created = await createWebhook(
+      c.get("deps").db,
+      auditContextOf(c),
+      c.get("principal").tenantId,
+      c.req.valid("json"),
+    );
+    return c.json(webhookCreatedSchema.parse(created), 201);
+  });
+}
