@@ -15,7 +15,7 @@ function binOf(x: number, edges: readonly number[]): number {
 
 /**
  * Sketches scored records on a model's drift reference, as the edge does per request: numeric values into
- * the reference's bins (out of range against the manifest's training min/max), categorical values into
+ * the reference's bins (out of range against the training min/max: the reference's, else the manifest's), categorical values into
  * known categories or unseen, and the probabilities into the score bins. A value that is absent, null,
  * NaN or an empty string counts as missing.
  */
@@ -50,11 +50,9 @@ export function sketchRecords(
         const x = Number(value);
         target.counts[binOf(x, ref.edges)]!++;
         const spec = specs.get(name);
-        if (
-          spec?.type === "numeric" &&
-          ((spec.min !== undefined && x < spec.min) || (spec.max !== undefined && x > spec.max))
-        )
-          target.outOfRange++;
+        const min = ref.min ?? (spec?.type === "numeric" ? spec.min : undefined);
+        const max = ref.max ?? (spec?.type === "numeric" ? spec.max : undefined);
+        if ((min !== undefined && x < min) || (max !== undefined && x > max)) target.outOfRange++;
       } else if (target.type === "categorical" && ref.type === "categorical") {
         const category = String(value);
         if (Object.hasOwn(ref.counts, category))
