@@ -8,6 +8,7 @@ import { type Database, migrateDatabase, openDatabase } from "./db/client.ts";
 import type { EdgeStore } from "./edge-store/edge-store.ts";
 import type { Deps, HonoEnv, Logger } from "./env.ts";
 import { jsonLogger } from "./logger.ts";
+import { startMonitoringMaintenance } from "./monitoring/retention.ts";
 import { type Scheduler, startScheduler } from "./scheduler/tick.ts";
 import { syncDeploymentsToEdge } from "./services/deployments.ts";
 import { onnxRuntimeValidator } from "./services/model-validation.ts";
@@ -47,6 +48,8 @@ export async function createControlPlane(
     config.SCHEDULER_INTERVAL_SECONDS > 0
       ? startScheduler(deps, config.SCHEDULER_INTERVAL_SECONDS * 1000)
       : null;
+  // Raw-record and prediction retention, hourly; independent of the scheduler's interval.
+  const maintenance = startMonitoringMaintenance(deps);
   return {
     app: createApp(deps),
     deps,
@@ -54,6 +57,7 @@ export async function createControlPlane(
     scheduler,
     close: () => {
       scheduler?.stop();
+      maintenance.stop();
       database.close();
     },
   };

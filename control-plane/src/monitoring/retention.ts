@@ -1,6 +1,7 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { monitoringHourly, pendingFeedback, predictions, rawRecords, tenants } from "../db/schema/index.ts";
+import type { Deps } from "../env.ts";
 import { DAY_MS, LABEL_WINDOW_DAYS } from "../services/ingest.ts";
 import { getMonitoringSettings } from "./settings.ts";
 
@@ -74,4 +75,36 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
     result.pendingFeedback += counts.pending;
   }
   return result;
+}
+
+export interface Maintenance {
+  stop(): void;
+}
+
+/**
+ * Runs `runMonitoringRetention` every `intervalMs` on an unref'd timer (it never keeps the process alive);
+ * a run still going when the next is due is not overlapped.
+ */
+export function startMonitoringMaintenance(
+  deps: Pick<Deps, "db" | "log">,
+  intervalMs = MAINTENANCE_INTERVAL_MS,
+): Maintenance {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    runMonitoringRetention(deps.db)
+      .then((deleted) => deps.log.info({ event: "monitoring.retention", ...deleted }))
+      .catch((err: unknown) =>
+        deps.log.error({
+          event: "monitoring.retention_failed",
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      )
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -214,6 +214,12 @@ export function businessOf(
   };
 }
 
+/** The holdout AUC the trainer recorded (`roc_auc`; `auc` in manifests written by other tools). */
+export function trainingAucOf(manifest: Manifest | null): number | null {
+  const holdout = manifest?.metrics.holdout;
+  return holdout?.roc_auc ?? holdout?.auc ?? null;
+}
+
 const QUIET_DRIFT: DriftResult = {
   score: null,
   status: "quiet",
@@ -283,7 +289,7 @@ export async function computeSnapshot(
         precisionAtThreshold: realizedPrecisionAt(labeled, threshold),
         calibrationError: expectedCalibrationError(labeled),
       },
-      trainingAuc: manifest?.metrics.holdout.auc ?? null,
+      trainingAuc: trainingAucOf(manifest),
     },
     business: businessOf(totals, businessParameters(settings, manifest)),
   };
