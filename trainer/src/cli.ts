@@ -10,7 +10,7 @@ import { keysCommand } from "./keys.ts";
 import { manifestCommand } from "./manifest-command.ts";
 import { DEFAULT_PREDICT_BATCH, type PredictResult, predict } from "./predict.ts";
 import { publishCommand } from "./publish.ts";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
+import { generateTelco, SCENARIOS, type Scenario, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
 import {
   DEFAULT_NAME,
   DEFAULT_SEED,
@@ -20,6 +20,7 @@ import {
   type TrainResult,
   train,
 } from "./train.ts";
+import { workerCommand } from "./worker/command.ts";
 
 /** Where the CLI writes; injectable so commands can be run in-process by tests. */
 export interface CliIo {
@@ -227,15 +228,17 @@ function progressPrinter(io: CliIo, json: boolean, budgetSeconds?: number) {
 
 const synthCommand: Command = {
   summary: "Write synthetic customers with the IBM Telco churn schema to a CSV",
-  usage: `churn synth --out <csv> [--rows n] [--seed s]
+  usage: `churn synth --out <csv> [--rows n] [--seed s] [--scenario <name>]
 
-  --out <csv>   file to write
-  --rows <n>    number of customers (default 7043, the size of the real data set)
-  --seed <s>    random seed (default ${DEFAULT_SEED})`,
+  --out <csv>         file to write
+  --rows <n>          number of customers (default 7043, the size of the real data set)
+  --seed <s>          random seed (default ${DEFAULT_SEED})
+  --scenario <name>   drifted data: ${SCENARIOS.join(", ")} (see docs/trainer.md)`,
   options: {
     out: { type: "string" },
     rows: { type: "string" },
     seed: { type: "string" },
+    scenario: { type: "string" },
   },
   async run(values, io) {
     const out = required(values, "out");
@@ -243,8 +246,10 @@ const synthCommand: Command = {
     if (rows < 1) throw new UsageError("--rows must be at least 1");
     const seed = values.seed === undefined ? DEFAULT_SEED : integerFlag(values, "seed");
     await mkdir(dirname(out), { recursive: true });
-    await writeFile(out, toCsv(generateTelco(rows, seed), TELCO_COLUMNS));
-    io.out(`wrote ${rows} synthetic customers to ${out}\n`);
+    const scenario =
+      values.scenario === undefined ? undefined : (choice(values, "scenario", SCENARIOS) as Scenario);
+    await writeFile(out, toCsv(generateTelco(rows, seed, scenario), TELCO_COLUMNS));
+    io.out(`wrote ${rows} synthetic customers${scenario ? ` (${scenario})` : ""} to ${out}\n`);
     return 0;
   },
 };
@@ -258,6 +263,7 @@ export const commands: Record<string, Command> = {
   publish: publishCommand,
   audit: auditCommand,
   keys: keysCommand,
+  worker: workerCommand,
 };
 
 export function helpText(): string {

@@ -47,15 +47,28 @@ interface Customer {
 }
 
 /**
+ * Drifted variants of the generator, for exercising monitoring and retraining:
+ * - `price-rise`: a re-pricing raises the monthly charges of three in five internet customers by 15–35 %;
+ *   customers hit by it churn more, long-standing ones most (the rise breaks the loyalty the base data
+ *   rewards), so tenure protects less than it used to and high charges matter more;
+ * - `contract-mix`: a month-to-month promotion moves the mix to 75 / 15 / 10 %, and the new short-tenure
+ *   month-to-month customers it brought churn more than their like did before;
+ * - `new-payment-method`: a "Digital wallet" method appears (a third of customers), whose users churn more;
+ *   a model trained before it has never seen the value.
+ */
+export const SCENARIOS = ["price-rise", "contract-mix", "new-payment-method"] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+/**
  * Synthetic customers with the Telco schema and value sets, and churn driven by the same factors as
  * the real data: month-to-month contracts, short tenure, high monthly charges, fiber optic, electronic
  * check, and no tech support / online security. Deterministic for a given seed.
  */
-export function generateTelco(n: number, seed: number): TelcoRow[] {
+export function generateTelco(n: number, seed: number, scenario?: Scenario): TelcoRow[] {
   const random = createRandom(seed);
   const ids = new Set<string>();
   const customers: Customer[] = [];
-  for (let i = 0; i < n; i++) customers.push(generateCustomer(random, uniqueId(random, ids)));
+  for (let i = 0; i < n; i++) customers.push(generateCustomer(random, uniqueId(random, ids), scenario));
 
   const intercept = calibrateIntercept(
     customers.map((c) => c.logit),
@@ -67,14 +80,18 @@ export function generateTelco(n: number, seed: number): TelcoRow[] {
   }));
 }
 
-function generateCustomer(random: Random, customerID: string): Customer {
+function generateCustomer(random: Random, customerID: string, scenario?: Scenario): Customer {
   const yes = (p: number) => (random() < p ? "Yes" : "No");
   const gender = random() < 0.5 ? "Male" : "Female";
   const senior = random() < 0.16;
   const partner = yes(0.48);
   const dependents = yes(partner === "Yes" ? 0.5 : 0.12);
 
-  const contract = weightedChoice(["Month-to-month", "One year", "Two year"], [55, 21, 24], random);
+  const contract = weightedChoice(
+    ["Month-to-month", "One year", "Two year"],
+    scenario === "contract-mix" ? [75, 15, 10] : [55, 21, 24],
+    random,
+  );
   const tenure = drawTenure(contract, random);
 
   const phone = yes(0.9);
@@ -110,17 +127,21 @@ function generateCustomer(random: Random, customerID: string): Customer {
 
   const paperless = yes(internet === "Fiber optic" ? 0.75 : internet === "DSL" ? 0.55 : 0.3);
   const automaticShare = contract === "Month-to-month" ? 0.3 : 0.6;
-  const paymentMethod = weightedChoice(
+  let paymentMethod = weightedChoice(
     ["Electronic check", "Mailed check", "Bank transfer (automatic)", "Credit card (automatic)"],
     contract === "Month-to-month"
       ? [0.48, 0.22, automaticShare / 2, automaticShare / 2]
       : [0.12, 0.28, automaticShare / 2, automaticShare / 2],
     random,
   );
+  if (scenario === "new-payment-method" && random() < 1 / 3) paymentMethod = "Digital wallet";
 
-  const monthly = monthlyCharges(phone, multipleLines, internet, addOns, random);
+  const listPrice = monthlyCharges(phone, multipleLines, internet, addOns, random);
+  // The price rise: a share of internet customers pays 15-35 % more from this month (history unchanged).
+  const rise = scenario === "price-rise" && internet !== "No" && random() < 0.6 ? 0.15 + 0.2 * random() : 0;
+  const monthly = Math.round(listPrice * (1 + rise) * 20) / 20;
   const total =
-    tenure === 0 ? " " : formatNumber(Math.max(monthly, tenure * monthly * (1 + 0.04 * normal(random))));
+    tenure === 0 ? " " : formatNumber(Math.max(monthly, tenure * listPrice * (1 + 0.04 * normal(random))));
 
   let logit = 0;
   logit += contract === "Month-to-month" ? 1.2 : contract === "One year" ? 0 : -1.2;
@@ -133,6 +154,9 @@ function generateCustomer(random: Random, customerID: string): Customer {
   logit += senior ? 0.25 : 0;
   logit += paperless === "Yes" ? 0.3 : 0;
   logit += dependents === "Yes" ? -0.15 : 0;
+  if (rise > 0) logit += rise * (tenure >= 12 ? 9 : 5);
+  if (scenario === "contract-mix" && contract === "Month-to-month" && tenure < 12) logit += 0.8;
+  if (paymentMethod === "Digital wallet") logit += 1.6;
 
   return {
     row: {
