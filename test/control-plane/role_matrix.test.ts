@@ -164,6 +164,26 @@ const ROUTES: RouteCase[] = [
     permission: "settings:write",
     call: (token) => h.request("/v1/settings/limits", json("PUT", token, { ratePerSecond: 50, burst: 100 })),
   },
+  {
+    operation: "GET /v1/monitoring/snapshot",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/monitoring/snapshot", { token }),
+  },
+  {
+    operation: "GET /v1/monitoring/timeseries",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/monitoring/timeseries?days=2", { token }),
+  },
+  {
+    operation: "GET /v1/monitoring/settings",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/monitoring/settings", { token }),
+  },
+  {
+    operation: "PUT /v1/settings/monitoring",
+    permission: "monitoring:write",
+    call: (token) => h.request("/v1/settings/monitoring", json("PUT", token, { drift: { minSamples: 200 } })),
+  },
 ];
 
 /** Permissions no route uses yet; a new route naming one must join ROUTES above. */
