@@ -51,24 +51,24 @@ export function predictionEvents(
   const events: PredictionEvent[] = [];
   for (const group of groups) {
     const { rows, sketcher } = group;
-    const fixed = EVENT_ENVELOPE_BYTES + jsonStringBytes(tenantId) + (sketcher?.fixedBytes ?? 0);
+    const envelope = EVENT_ENVELOPE_BYTES + jsonStringBytes(tenantId);
+    const sketchBound = (n: number) => sketcher?.sizeBound(n) ?? 0;
     const rowCost = (position: number) => {
       const customerId = predictions[rows[position]!]!.customerId;
       return (
         PREDICTION_BYTES +
-        (customerId === undefined ? 0 : CUSTOMER_ID_KEY_BYTES + jsonStringBytes(customerId)) +
-        (sketcher?.perRecordBytes ?? 0)
+        (customerId === undefined ? 0 : CUSTOMER_ID_KEY_BYTES + jsonStringBytes(customerId))
       );
     };
     let start = 0;
     while (start < rows.length) {
       let end = start;
-      let bytes = fixed;
+      let bytes = envelope;
       let withRecords = records !== undefined;
       while (end < rows.length && end - start < PREDICTIONS_PER_MESSAGE) {
         const recordBytes = records ? utf8Bytes(JSON.stringify(records[rows[end]!])) + 1 : 0;
         const cost = rowCost(end) + recordBytes;
-        if (bytes + cost <= MESSAGE_BUDGET_BYTES) {
+        if (bytes + cost + sketchBound(end - start + 1) <= MESSAGE_BUDGET_BYTES) {
           bytes += cost;
           end++;
         } else if (end === start) {

@@ -48,9 +48,8 @@ export interface Sketcher {
    * Exact counts, so the sketches of a partition of the rows sum to the sketch of all of them.
    */
   sketch(columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): Sketch;
-  /** An upper bound on the sketch's JSON size in bytes: `fixedBytes + perRecordBytes × rows`. */
-  readonly fixedBytes: number;
-  readonly perRecordBytes: number;
+  /** An upper bound on the JSON size in bytes of the sketch of `rows` rows. */
+  sizeBound(rows: number): number;
 }
 
 /** Bytes of a count in JSON, generously: up to 1,000 records per request. */
@@ -68,7 +67,8 @@ export function compileSketcher(manifest: Manifest): Sketcher | undefined {
   if (!reference) return undefined;
   const columnOf = new Map(manifest.features.map((f, j) => [f.name, j]));
   const plans: FeaturePlan[] = [];
-  let perRecordBytes = 0;
+  /** Per categorical feature: bytes of one listed category at most, and of all of them listed. */
+  const categoryBytes: { largest: number; all: number }[] = [];
   for (const [name, ref] of Object.entries(reference.features)) {
     const column = columnOf.get(name);
     // A reference feature the model does not take, or one typed differently, keeps its empty layout.
@@ -91,14 +91,18 @@ export function compileSketcher(manifest: Manifest): Sketcher | undefined {
         slots: new Map(categories.map((c, i) => [c, i])),
         categories,
       });
-      // Each record can add at most one key to this feature's counts.
-      perRecordBytes += Math.max(0, ...categories.map(jsonStringBytes)) + 2 + COUNT_BYTES;
+      // Each record adds at most one key to this feature's counts, and there are only so many keys.
+      const sizes = categories.map((c) => jsonStringBytes(c) + 2 + COUNT_BYTES);
+      categoryBytes.push({ largest: Math.max(0, ...sizes), all: sizes.reduce((a, b) => a + b, 0) });
     }
   }
   const fixedBytes = sketchSizeBound(emptySketch(reference));
   return {
-    fixedBytes,
-    perRecordBytes,
+    sizeBound(rows) {
+      let bytes = fixedBytes;
+      for (const { largest, all } of categoryBytes) bytes += Math.min(all, rows * largest);
+      return bytes;
+    },
     sketch(columns, start, scored) {
       const sketch = emptySketch(reference);
       const end = start + scored.length;
