@@ -5,6 +5,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listen, type RunningServer } from "../../control-plane/src/control-plane.ts";
+import type { EdgeEvent } from "../../shared/src/events.ts";
+import { newId } from "../../shared/src/ids.ts";
+import type { ModelVersion } from "../../shared/src/registry.ts";
+import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 /**
@@ -19,6 +23,7 @@ const SCRAPE_CONFIG = join(ROOT, "ops/prometheus/prometheus.yml");
 const DASHBOARD = join(ROOT, "ops/grafana/churn.json");
 const OPS_DOC = join(ROOT, "docs/ops.md");
 const JOB = "churn-control-plane";
+const INGEST_SECRET = "ingest-secret-for-the-prometheus-test";
 
 /**
  * Metric names the rules and dashboard may use beyond what /metrics exposes today: the monitoring-loop
@@ -281,6 +286,7 @@ describe("a real Prometheus scraping the control plane", () => {
   let promUrl: string;
   let workDir: string;
   let exposition: string;
+  let serving: { tenantId: string; version: ModelVersion };
   const prometheusLog: string[] = [];
 
   const api = async <T>(path: string): Promise<T> => {
@@ -298,13 +304,14 @@ describe("a real Prometheus scraping the control plane", () => {
 
   beforeAll(async () => {
     const binary = requireBinary("prometheus");
-    h = await startControlPlane();
+    h = await startControlPlane({ INGEST_SECRET });
     server = await listen(h.app, "127.0.0.1", 0);
     // Two tenants, one serving a model: churn_tenants and churn_deployments have known values.
-    const serving = await h.newTenant("Serving");
+    const tenant = await h.newTenant("Serving");
     await h.newTenant("Idle");
-    const version = await serving.publish(await h.fixture());
-    await serving.deploy(version.id);
+    const version = await tenant.publish(await h.fixture());
+    await tenant.deploy(version.id);
+    serving = { tenantId: tenant.tenantId, version };
     expect((await fetch(`${server.url}/v1/health`)).status).toBe(200);
     exposition = await (await fetch(`${server.url}/metrics`)).text();
 
@@ -394,6 +401,9 @@ describe("a real Prometheus scraping the control plane", () => {
     const deployments = await query(`churn_deployments{job="${JOB}"}`);
     expect(deployments.result[0]!.value[1]).toBe("1");
     expect(Number((await query(`churn_model_versions{job="${JOB}"}`)).result[0]!.value[1])).toBe(1);
+    const traffic = await query(`churn_predictions_per_hour{job="${JOB}", variant="production"}`);
+    expect(traffic.result.map((r) => [r.metric.tenant, r.value[1]])).toEqual([[serving.tenantId, "0"]]);
+    expect((await query(`churn_ingest_duplicates_total{job="${JOB}"}`)).result[0]?.value[1]).toBe("0");
     const health = await query(
       `churn_http_requests_total{job="${JOB}", route="/v1/health", method="GET", status_class="2xx"}`,
     );
@@ -438,6 +448,58 @@ describe("a real Prometheus scraping the control plane", () => {
     expect(alerts.map((a) => [a.labels.alertname, a.state])).toEqual([["ChurnIngestStalled", "pending"]]);
     const up = await query(`up{job="${JOB}"} == 0`);
     expect(up.result).toEqual([]);
+  });
+
+  it("counts delivered predictions and redeliveries, and ChurnIngestStalled clears once predictions flow", async () => {
+    const deliver = async (event: EdgeEvent) => {
+      const body = JSON.stringify({ events: [event] });
+      const res = await fetch(`${server.url}/v1/ingest/events`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          [SIGNATURE_HEADER]: await signBody(INGEST_SECRET, body),
+        },
+        body,
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return (await res.json()) as { accepted: number; duplicates: number };
+    };
+    const prediction = (): EdgeEvent => ({
+      type: "prediction",
+      eventId: newId("request"),
+      tenantId: serving.tenantId,
+      at: new Date().toISOString(),
+      versionId: serving.version.id,
+      version: serving.version.version,
+      variant: "production",
+      predictions: [{ predictionId: newId("request"), probability: 0.7, contact: true }],
+    });
+    const scraped = (promql: string, value: string) =>
+      waitFor(`${promql} == ${value} in Prometheus`, async () => {
+        const r = await query(promql);
+        return r.result[0]?.value[1] === value ? true : undefined;
+      });
+    const predictions = `churn_ingest_events_total{job="${JOB}", type="prediction"}`;
+
+    const first = prediction();
+    expect(await deliver(first)).toMatchObject({ accepted: 1, duplicates: 0 });
+    expect(await deliver(first)).toMatchObject({ accepted: 0, duplicates: 1 });
+    await scraped(predictions, "1");
+    await scraped(`churn_ingest_duplicates_total{job="${JOB}"}`, "1");
+    // A counter's first sample is not an increase to rate(): the alert clears on the next prediction.
+    expect(await deliver(prediction())).toMatchObject({ accepted: 1, duplicates: 0 });
+    await scraped(predictions, "2");
+    await waitFor("ChurnIngestStalled to clear", async () => {
+      const data = await api<{ alerts: { labels: Record<string, string> }[] }>("/api/v1/alerts");
+      return data.alerts.some((a) => a.labels.alertname === "ChurnIngestStalled") ? undefined : true;
+    });
+    // The recording rule sees one redelivery per event stored since the counters' first samples.
+    const ratio = await waitFor("the duplicates ratio to be recorded", async () => {
+      const r = await query(`job:churn_ingest_duplicates:ratio_rate15m{job="${JOB}"}`);
+      return r.result[0] ? Number(r.result[0].value[1]) : undefined;
+    });
+    expect(ratio).toBeGreaterThan(0);
+    expect(Number.isFinite(ratio)).toBe(true);
   });
 
   it("runs every dashboard query, which selects only known metrics", async () => {
