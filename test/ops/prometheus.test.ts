@@ -500,6 +500,14 @@ describe("a real Prometheus scraping the control plane", () => {
     });
     expect(ratio).toBeGreaterThan(0);
     expect(Number.isFinite(ratio)).toBe(true);
+    // The exposition with labelled ingest series and histogram samples still passes the lint.
+    const lint = await run(
+      requireBinary("promtool"),
+      ["check", "metrics"],
+      await (await fetch(`${server.url}/metrics`)).text(),
+    );
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    expect((lint.stdout + lint.stderr).trim()).toBe("");
   });
 
   it("runs every dashboard query, which selects only known metrics", async () => {
