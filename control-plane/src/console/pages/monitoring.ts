@@ -1,0 +1,147 @@
+import type { Context } from "hono";
+import { html } from "hono/html";
+import type { MonitoringSnapshot } from "../../../../shared/src/monitoring.ts";
+import { barChart, lineChart } from "../charts.ts";
+import { deploymentOrNull, modelsWithVersions, scoreHistogram } from "../data.ts";
+import type { ConsoleEnv } from "../env.ts";
+import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
+import { snapshotOrNull, timeseriesOrNull } from "../monitoring.ts";
+import { gettingStarted } from "./overview.ts";
+
+const DAY = 86_400_000;
+const rate = (v: number | null) => (v === null ? "—" : fmt.pct(v, 2));
+
+function qualityCards(s: MonitoringSnapshot): Html {
+  const q = s.quality;
+  return html`<section class="stats" aria-label="Data quality">
+<div class="stat"><span class="stat-label">Missing-rate jump</span><span class="stat-value">${rate(q.missingRateJump)}</span><span class="stat-note">${q.missingRateJumpFeature ? html`largest on <code>${q.missingRateJumpFeature}</code>, over its training rate` : "over the training rate"}</span></div>
+<div class="stat"><span class="stat-label">Out of training range</span><span class="stat-value">${rate(q.outOfRangeRate)}</span><span class="stat-note">numeric values outside [min, max] seen in training</span></div>
+<div class="stat"><span class="stat-label">Unseen categories</span><span class="stat-value">${rate(q.unseenCategoryRate)}</span><span class="stat-note">scored as "none of the known categories"</span></div>
+<div class="stat"><span class="stat-label">Schema violations</span><span class="stat-value">${rate(q.schemaViolationRate)}</span><span class="stat-note">records the edge refused</span></div>
+</section>`;
+}
+
+export async function monitoringPage(c: Context<ConsoleEnv>): Promise<Html> {
+  const deps = c.get("deps");
+  const tenantId = c.get("principal").tenantId;
+  const now = Date.now();
+  const [deployment, all] = await Promise.all([
+    deploymentOrNull(deps.db, tenantId),
+    modelsWithVersions(deps.db, tenantId, 100),
+  ]);
+  const head = pageHeader(
+    "Monitoring",
+    "Drift, data quality and the score distribution of the live version.",
+  );
+  if (!deployment) {
+    return page(c, {
+      title: "Monitoring",
+      active: "monitoring",
+      body: html`${head}${emptyState("Nothing to monitor yet", "Deploy a model and send traffic to the edge:", gettingStarted)}`,
+    });
+  }
+  const live = all.flatMap((m) => m.versions).find((v) => v.id === deployment.production.versionId);
+  const [current, series] = await Promise.all([
+    snapshotOrNull(deps.db, tenantId, now, 24),
+    timeseriesOrNull(deps.db, tenantId, now, 7, "day"),
+  ]);
+
+  const reference = live?.manifest.reference?.score;
+  const liveScores = reference
+    ? await scoreHistogram(deps.db, tenantId, deployment.production.versionId, now - DAY, reference.edges)
+    : null;
+  const liveTotal = liveScores?.reduce((a, b) => a + b, 0) ?? 0;
+  const refTotal = reference?.counts.reduce((a, b) => a + b, 0) ?? 0;
+  const binLabel = (i: number, edges: number[]) => `${i === 0 ? "0" : edges[i - 1]!.toFixed(2)}`;
+
+  const scoreSection = html`<section class="card" aria-labelledby="score-h">
+<h2 id="score-h">Score distribution vs training reference</h2>
+${
+  !reference
+    ? emptyState(
+        "No reference distribution",
+        "This version's manifest has no drift reference; models trained with churn train include one.",
+      )
+    : liveTotal === 0
+      ? emptyState(
+          "No scores in the last 24 hours",
+          "Once the edge scores customers, their probabilities are compared here with the training rows'.",
+        )
+      : barChart({
+          title: "Share of customers per probability bin: last 24 hours vs training",
+          labels: reference.counts.map((_, i) => binLabel(i, reference.edges)),
+          series: [
+            { label: "Last 24 h", tone: "s1", values: liveScores!.map((n) => n / liveTotal) },
+            {
+              label: "Training reference",
+              tone: "s3",
+              values: reference.counts.map((n) => n / (refTotal || 1)),
+            },
+          ],
+          grouped: true,
+          format: (v) => fmt.pct(v, 0),
+        })
+}
+</section>`;
+
+  if (!current) {
+    return page(c, {
+      title: "Monitoring",
+      active: "monitoring",
+      body: html`${head}
+${emptyState(
+  "No monitoring data yet",
+  html`Drift, data-quality rates and estimated performance appear once the control plane has summarised scored traffic for ${deployment.production.name} v${deployment.production.version}. Send predictions through the edge; each delivered batch is summarised within minutes.`,
+)}
+${scoreSection}`,
+    });
+  }
+
+  const features = [...current.drift.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1));
+  const top = features.slice(0, 5).map((f) => f.feature);
+  const points = series?.points ?? [];
+  const trend = lineChart({
+    title: "Drift (PSI) per day: tenant score and the five most drifted features",
+    xLabels: points.map((p) => p.at.slice(5, 10)),
+    series: [
+      { label: "Drift score", tone: "s1", values: points.map((p) => p.driftScore) },
+      ...top.map((name, i) => ({
+        label: name,
+        tone: `s${i + 2}`,
+        values: points.map((p) => p.featurePsi[name] ?? null),
+      })),
+    ],
+    format: (v) => v.toFixed(2),
+    rules: [
+      { value: 0.1, label: "warn 0.10", tone: "warn" },
+      { value: 0.25, label: "alert 0.25", tone: "bad" },
+    ],
+  });
+
+  return page(c, {
+    title: "Monitoring",
+    active: "monitoring",
+    body: html`${head}
+<section class="stats" aria-label="Monitoring summary">
+<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value">${current.drift.score === null ? "—" : current.drift.score.toFixed(3)}</span><span class="badge badge-${current.drift.status}">${current.drift.status}</span></div>
+<div class="stat"><span class="stat-label">Records, last 24 h</span><span class="stat-value">${fmt.int(current.records)}</span><span class="stat-note">${current.drift.status === "quiet" ? "Too few for drift to be meaningful yet" : `v${current.version ?? "?"}`}</span></div>
+<div class="stat"><span class="stat-label">Estimated ROC-AUC</span><span class="stat-value">${current.performance.estimated.auc?.toFixed(3) ?? "—"}</span><span class="stat-note">from calibrated probabilities; training ${current.performance.trainingAuc?.toFixed(3) ?? "—"}</span></div>
+<div class="stat"><span class="stat-label">Realized ROC-AUC</span><span class="stat-value">${current.performance.realized.auc?.toFixed(3) ?? "—"}</span><span class="stat-note">${fmt.int(current.performance.realized.labeled)} labelled outcomes</span></div>
+</section>
+<section class="card" aria-labelledby="trend-h"><h2 id="trend-h">Drift over time</h2>${trend}</section>
+<div class="grid-2">
+<section class="card" aria-labelledby="features-h">
+<h2 id="features-h">Drift per feature, last 24 hours</h2>
+<div class="table-wrap"><table class="table">
+<thead><tr><th scope="col">Feature</th><th scope="col">PSI</th><th scope="col">JS distance</th><th scope="col">KS</th><th scope="col">Status</th></tr></thead>
+<tbody>${features.map(
+      (f) =>
+        html`<tr><th scope="row"><code>${f.feature}</code></th><td class="num">${f.psi?.toFixed(3) ?? "—"}</td><td class="num">${f.jsDistance?.toFixed(3) ?? "—"}</td><td class="num">${f.ks?.toFixed(3) ?? "—"}</td><td><span class="badge badge-${f.status}">${f.status}</span></td></tr>`,
+    )}</tbody></table></div>
+</section>
+${scoreSection}
+</div>
+<h2 class="section-title">Data quality, last 24 hours</h2>
+${qualityCards(current)}`,
+  });
+}

@@ -1,0 +1,317 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser } from "../../control-plane/src/services/tenants.ts";
+import { clientCredentialsToken, publishModelDir } from "../../trainer/src/control-plane-client.ts";
+import { SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";
+import {
+  type ConsoleHarness,
+  cookieHeader,
+  csrfOf,
+  SCREENSHOTS,
+  sendTraffic,
+  seriousViolations,
+  signedIn,
+  startConsoleHarness,
+} from "./harness.ts";
+
+/** The admin console in a real Chromium, against the platform as `npm start` runs it. */
+describe("admin console", () => {
+  let h: ConsoleHarness;
+
+  beforeAll(async () => {
+    h = await startConsoleHarness();
+    await sendTraffic(h, 300);
+  });
+
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  const predictAtEdge = (token: string) =>
+    fetch(`${h.platform.state.edgeUrl}/v1/predict`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ records: [SAMPLE_CUSTOMER] }),
+    });
+
+  it("serves every page under a strict CSP with bundled assets, and sends strangers to sign-in", async () => {
+    const res = await fetch(`${h.url}/overview`, { redirect: "manual" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/console/sign-in");
+    const signIn = await fetch(`${h.url}/sign-in`);
+    const csp = signIn.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    const body = await signIn.text();
+    expect(body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline scripts
+    expect(body).not.toMatch(/https?:\/\//); // nothing from another origin
+    for (const asset of ["assets/console.css", "assets/console.js"]) {
+      expect((await fetch(`${h.url}/${asset}`)).status).toBe(200);
+    }
+    // Console routes are not part of the JSON API's OpenAPI document.
+    const doc = (await (await fetch(`${h.platform.state.controlPlaneUrl}/v1/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(doc.paths).some((p) => p.startsWith("/console"))).toBe(false);
+  });
+
+  it("signs in with a personal access token: an httpOnly, SameSite=Strict session that sign-out ends", async () => {
+    const bad = await signedInFails("churn_pat_not-a-real-token");
+    expect(bad).toContain("not valid");
+
+    const { context, page, problems } = await signedIn(h, h.platform.state.ownerToken);
+    await expect(page.getByTestId("live-version").textContent()).resolves.toMatch(/v1/);
+    const [cookie] = (await context.cookies()).filter((c) => c.name.includes("churn_console"));
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/console" });
+    expect(cookie!.value.startsWith("churn_pat_")).toBe(true);
+    expect(cookie!.value).not.toBe(h.platform.state.ownerToken); // a session token of its own
+
+    const stolen = await cookieHeader(context);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/sign-in/);
+    // The session token was revoked, not only forgotten by the browser.
+    const replay = await fetch(`${h.url}/overview`, { headers: { cookie: stolen }, redirect: "manual" });
+    expect(replay.status).toBe(303);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  async function signedInFails(token: string): Promise<string> {
+    const context = await h.browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${h.url}/sign-in`);
+    await page.getByLabel("Personal access token").fill(token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const text = (await page.getByRole("alert").textContent()) ?? "";
+    await context.close();
+    return text;
+  }
+
+  it("refuses a change without the session's CSRF token: 403 page for forms, the JSON envelope for scripts", async () => {
+    const { context, page } = await signedIn(h, h.platform.state.ownerToken);
+    await page.goto(`${h.url}/clients`);
+    const cookie = await cookieHeader(context);
+    const form = (fields: Record<string, string>) => ({
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const missing = await fetch(`${h.url}/clients`, form({ name: "x", scopes: "predict" }));
+    expect(missing.status).toBe(403);
+    expect(missing.headers.get("content-type")).toContain("text/html");
+    expect(await missing.text()).toContain("CSRF");
+
+    const wrong = await fetch(`${h.url}/clients`, {
+      method: "POST",
+      headers: {
+        cookie,
+        "content-type": "application/json",
+        accept: "application/json",
+        "x-csrf-token": "forged",
+      },
+      body: "{}",
+    });
+    expect(wrong.status).toBe(403);
+    const envelope = (await wrong.json()) as { error: { code: string; message: string; requestId: string } };
+    expect(envelope.error.code).toBe("FORBIDDEN");
+    expect(envelope.error.requestId).toBeTruthy();
+
+    // A cross-site Origin is refused even with the right token.
+    const token = await csrfOf(page);
+    const crossSite = await fetch(`${h.url}/clients`, {
+      ...form({ _csrf: token, name: "x", scopes: "predict" }),
+      headers: {
+        cookie,
+        "content-type": "application/x-www-form-urlencoded",
+        origin: "https://evil.example",
+      },
+    });
+    expect(crossSite.status).toBe(403);
+    await context.close();
+  });
+
+  it("sets a 20 % canary with a reason, shows it in the audit log, promotes, then rolls back", async () => {
+    const { state } = h.platform;
+    const fixture = await trainFixtureModel(join(h.dir, "v2"), { rows: 1200, seed: 5 });
+    const published = await publishModelDir(
+      { url: state.controlPlaneUrl, token: state.ownerToken },
+      fixture.dir,
+    );
+    const v = published.version.version;
+
+    const { context, page, problems } = await signedIn(h, state.ownerToken);
+    await page.goto(`${h.url}/models`);
+    const row = page.locator(`tr[data-version="${v}"]`);
+    await row.getByRole("button", { name: "Canary" }).click();
+    const dialog = page.getByRole("dialog", { name: `Canary v${v}` });
+    await dialog.getByLabel("Share of customers (%)").fill("20");
+    await dialog.getByLabel(/Reason/).fill("try the retrained model on a fifth of customers");
+    await dialog.getByRole("button", { name: "Set canary" }).click();
+    await page.waitForURL(/done=canary/);
+    await expect(row.getByText("Canary 20 %").isVisible()).resolves.toBe(true);
+
+    await page.goto(`${h.url}/overview`);
+    expect(await page.getByTestId("canary").textContent()).toMatch(new RegExp(`v${v}\\s+at\\s+20 %`));
+
+    await page.goto(`${h.url}/audit?action=deployment.update`);
+    const latest = page.locator("table.audit tbody tr").first();
+    await expect(latest.textContent()).resolves.toContain("try the retrained model on a fifth of customers");
+    await expect(latest.textContent()).resolves.toContain("at 20 %");
+    await expect(page.getByTestId("chain-status").textContent()).resolves.toContain("Chain verified");
+
+    // Promote the canary, then roll back to the version before it.
+    await page.goto(`${h.url}/models`);
+    await row.getByRole("button", { name: "Promote" }).click();
+    const promote = page.getByRole("dialog", { name: `Promote v${v} to production` });
+    await promote.getByLabel(/Reason/).fill("canary looked good");
+    await promote.getByRole("button", { name: "Promote" }).click();
+    await page.waitForURL(/done=promoted/);
+    await expect(row.getByText("Production").isVisible()).resolves.toBe(true);
+
+    await page.getByRole("button", { name: "Roll back" }).click();
+    const rollback = page.getByRole("dialog", { name: "Roll back production" });
+    await rollback.getByLabel(/Reason/).fill("conversion dropped after the promotion");
+    await rollback.getByRole("button", { name: "Roll back" }).click();
+    await page.waitForURL(/done=rolled-back/);
+    await expect(page.locator('tr[data-version="1"]').getByText("Production").isVisible()).resolves.toBe(
+      true,
+    );
+
+    const deployment = (await (
+      await fetch(`${state.controlPlaneUrl}/v1/deployment`, {
+        headers: { authorization: `Bearer ${state.ownerToken}` },
+      })
+    ).json()) as { production: { version: number }; canary: unknown };
+    expect(deployment.production.version).toBe(1);
+    expect(deployment.canary).toBeNull();
+    await page.goto(`${h.url}/audit?action=deployment.rollback`);
+    await expect(page.locator("table.audit tbody tr").first().textContent()).resolves.toContain(
+      "conversion dropped after the promotion",
+    );
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("creates an API client with its secret shown once, and after revoking it the edge refuses its token", async () => {
+    const { state } = h.platform;
+    const { context, page, problems } = await signedIn(h, state.ownerToken);
+    await page.goto(`${h.url}/clients`);
+    await page.getByLabel("Name").fill("crm-scoring");
+    await page.getByLabel("Requests per second").fill("50");
+    await page.getByLabel("Burst").fill("100");
+    await page.getByRole("button", { name: "Create client" }).click();
+    const secret = (await page.getByTestId("client-secret").textContent())!.trim();
+    const clientId = (await page.locator("#new-client-id").textContent())!.trim();
+    expect(secret).toMatch(/^churn_cs_/);
+    await page.getByRole("button", { name: "Copy" }).click();
+    await expect(page.locator(".copy-status").textContent()).resolves.toMatch(/Copied|Selected/);
+    await page.screenshot({ path: join(SCREENSHOTS, "clients-secret.png") });
+
+    // Shown once: the list never shows it again.
+    await page.goto(`${h.url}/clients`);
+    expect(await page.content()).not.toContain(secret);
+
+    const token = await clientCredentialsToken(state.controlPlaneUrl, clientId, secret);
+    expect((await predictAtEdge(token)).status).toBe(200);
+
+    const row = page.locator(`tr[data-client="${clientId}"]`);
+    await row.getByRole("button", { name: "Revoke" }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke crm-scoring?" });
+    await dialog.getByRole("checkbox").check();
+    await dialog.getByRole("button", { name: "Revoke client" }).click();
+    await page.waitForURL(/done=revoked/);
+    await expect(page.getByRole("status").first().textContent()).resolves.toContain("revoked");
+
+    // The edge caches the revocation list for up to 10 s.
+    let status = 200;
+    for (let i = 0; i < 40 && status === 200; i++) {
+      status = (await predictAtEdge(token)).status;
+      if (status === 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status).toBe(401);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("an analyst sees no promote and cannot forge one; the server refuses it", async () => {
+    const { state, deps } = h.platform;
+    const analyst = await addUser(
+      deps.db,
+      { actor: { type: "system", id: "test" }, requestId: null, ip: null, userAgent: null },
+      { tenantId: state.tenantId, email: "analyst@demo.local", role: "analyst" },
+    );
+    const { context, page } = await signedIn(h, analyst.token);
+    await page.goto(`${h.url}/models`);
+    expect(await page.getByRole("button", { name: /Promote|Canary|Roll back/ }).count()).toBe(0);
+    const nav = page.getByRole("navigation", { name: "Sections" });
+    expect(await nav.getByRole("link", { name: "Audit log" }).count()).toBe(0);
+    expect(await nav.getByRole("link", { name: "API clients" }).count()).toBe(0);
+
+    const versionId = await page.locator("tr[data-version] ").first().getAttribute("data-version");
+    expect(versionId).toBeTruthy();
+    const current = (await (
+      await fetch(`${state.controlPlaneUrl}/v1/deployment`, {
+        headers: { authorization: `Bearer ${state.ownerToken}` },
+      })
+    ).json()) as { revision: number; production: { versionId: string } };
+    const forged = await fetch(`${h.url}/deployment/promote`, {
+      method: "POST",
+      headers: {
+        cookie: await cookieHeader(context),
+        "content-type": "application/x-www-form-urlencoded",
+        accept: "application/json",
+      },
+      body: new URLSearchParams({
+        _csrf: await csrfOf(page),
+        versionId: current.production.versionId,
+        revision: String(current.revision),
+        reason: "forged by an analyst",
+      }).toString(),
+    });
+    expect(forged.status).toBe(403);
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe("FORBIDDEN");
+    const after = (await (
+      await fetch(`${state.controlPlaneUrl}/v1/deployment`, {
+        headers: { authorization: `Bearer ${state.ownerToken}` },
+      })
+    ).json()) as { revision: number };
+    expect(after.revision).toBe(current.revision);
+
+    // Pages the role may not open are refused by the server too.
+    const audit = await page.goto(`${h.url}/audit`);
+    expect(audit?.status()).toBe(403);
+    await context.close();
+  });
+
+  it("has no serious or critical accessibility violations on any page, on laptop and phone widths", async () => {
+    const pages = ["overview", "business", "models", "monitoring", "audit", "clients"];
+    const { context, page } = await signedIn(h, h.platform.state.ownerToken);
+    for (const name of pages) {
+      await page.goto(`${h.url}/${name}`);
+      expect({ page: name, violations: await seriousViolations(page) }).toEqual({
+        page: name,
+        violations: [],
+      });
+      await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    }
+    await context.close();
+
+    const phone = await signedIn(h, h.platform.state.ownerToken, { width: 390, height: 844 });
+    for (const name of ["overview", "models"]) {
+      await phone.page.goto(`${h.url}/${name}`);
+      const overflow = await phone.page.evaluate(
+        () => document.documentElement.scrollWidth - window.innerWidth,
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      await phone.page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
+    }
+    await phone.context.close();
+
+    const anonymous = await h.browser.newPage();
+    await anonymous.goto(`${h.url}/sign-in`);
+    expect(await seriousViolations(anonymous)).toEqual([]);
+    await anonymous.screenshot({ path: join(SCREENSHOTS, "sign-in.png") });
+    await anonymous.close();
+  });
+});

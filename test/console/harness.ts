@@ -1,0 +1,141 @@
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
+import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
+import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
+
+/** Debian's Chromium; the tests never download a browser. */
+export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
+
+/** Where screenshots of the main pages go (git-ignored, under .data/). */
+export const SCREENSHOTS = resolve(".data/screenshots");
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+export interface ConsoleHarness {
+  dir: string;
+  platform: Platform;
+  browser: Browser;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The platform as `npm start` runs it (edge in workerd, control plane on libSQL), and a headless Chromium. */
+export async function startConsoleHarness(): Promise<ConsoleHarness> {
+  const dir = await mkdtemp(join(tmpdir(), "churn-console-"));
+  const platform = await startPlatform({
+    dataDir: join(dir, "data"),
+    controlPlanePort: 0,
+    edgePort: 0,
+    demoRows: 2000,
+    demoTimeBudget: 5,
+  });
+  let browser: Browser;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
+    });
+  } catch (err) {
+    await platform.stop();
+    throw err;
+  }
+  await mkdir(SCREENSHOTS, { recursive: true });
+  return {
+    dir,
+    platform,
+    browser,
+    url: `${platform.state.controlPlaneUrl}/console`,
+    async stop() {
+      await browser.close();
+      await platform.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Session {
+  context: BrowserContext;
+  page: Page;
+  /** Messages the browser logged about blocked content (CSP) or script errors. */
+  problems: string[];
+}
+
+/** A fresh browser context signed in with `token` through the sign-in form. */
+export async function signedIn(
+  h: ConsoleHarness,
+  token: string,
+  viewport = { width: 1280, height: 800 },
+): Promise<Session> {
+  const context = await h.browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.push(e.message));
+  await page.goto(`${h.url}/sign-in`);
+  await page.getByLabel("Personal access token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((u) => !u.pathname.endsWith("/sign-in"));
+  return { context, page, problems };
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
+
+/**
+ * axe-core's serious and critical violations on the current page. The script is evaluated through the
+ * DevTools protocol, so the page's CSP (no inline scripts) stays in force.
+ */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  await page.evaluate(axeSource);
+  const result = (await page.evaluate(() =>
+    (globalThis as unknown as { axe: { run(): Promise<{ violations: AxeViolation[] }> } }).axe.run(),
+  )) as { violations: AxeViolation[] };
+  return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+/** Scores customers at the edge with the demo client, so the pages have traffic to show. */
+export async function sendTraffic(h: ConsoleHarness, customers: number): Promise<void> {
+  const { state } = h.platform;
+  const token = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
+  const records = Array.from({ length: customers }, (_, i) => ({
+    ...SAMPLE_CUSTOMER,
+    customerId: `cust-${i}`,
+    tenure: (i * 7) % 72,
+    MonthlyCharges: 20 + ((i * 13) % 90),
+    TotalCharges: 20 + ((i * 131) % 6000),
+    Contract: i % 3 === 0 ? "Month-to-month" : i % 3 === 1 ? "One year" : "Two year",
+  }));
+  for (let i = 0; i < records.length; i += 100) {
+    const res = await fetch(`${state.edgeUrl}/v1/predict`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ records: records.slice(i, i + 100) }),
+    });
+    if (res.status !== 200) throw new Error(`predict answered ${res.status}: ${await res.text()}`);
+  }
+}
+
+/** The CSRF token the signed-in page carries in its forms. */
+export const csrfOf = (page: Page) => page.locator('input[name="_csrf"]').first().inputValue();
+
+/** The session cookie, for requests a test forges outside the page. */
+export async function cookieHeader(context: BrowserContext): Promise<string> {
+  return (await context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+}
