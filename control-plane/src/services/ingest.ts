@@ -316,23 +316,28 @@ async function writeHours(tx: Tx, groups: HourGroup[], result: IngestResult): Pr
   }
 }
 
+/**
+ * One INSERT per table for the whole batch: the rows travel as a single JSON parameter that SQLite unpacks
+ * with json_each. Binding tens of thousands of parameters through the query builder cost more than the
+ * inserts themselves.
+ */
 async function insertPredictions(tx: Tx, events: PredictionEvent[], now: number): Promise<void> {
-  const rows: (typeof predictions.$inferInsert)[] = [];
-  const raw: (typeof rawRecords.$inferInsert)[] = [];
+  const rows: (string | number | null)[][] = [];
+  const raw: [string, string, string][] = [];
   const captures = new Map<string, boolean>();
   for (const e of events) {
     const predictedAt = timeOf(e.at, now);
     for (const p of e.predictions) {
-      rows.push({
-        tenantId: e.tenantId,
-        predictionId: p.predictionId,
-        customerId: p.customerId ?? null,
-        versionId: e.versionId,
-        variant: e.variant,
-        probability: p.probability,
-        contact: p.contact,
+      rows.push([
+        e.tenantId,
+        p.predictionId,
+        p.customerId ?? null,
+        e.versionId,
+        e.variant,
+        p.probability,
+        p.contact ? 1 : 0,
         predictedAt,
-      });
+      ]);
     }
     if (!e.records || e.records.length === 0) continue;
     let capture = captures.get(e.tenantId);
@@ -344,25 +349,23 @@ async function insertPredictions(tx: Tx, events: PredictionEvent[], now: number)
     for (const [i, record] of e.records.entries()) {
       const p = e.predictions[i];
       if (!p) break;
-      raw.push({
-        tenantId: e.tenantId,
-        predictionId: p.predictionId,
-        record: JSON.stringify(record),
-        storedAt: now,
-      });
+      raw.push([e.tenantId, p.predictionId, JSON.stringify(record)]);
     }
   }
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await tx
-      .insert(predictions)
-      .values(rows.slice(i, i + INSERT_CHUNK))
-      .onConflictDoNothing();
+  if (rows.length > 0) {
+    await tx.run(sql`
+      insert into ${predictions} (tenant_id, prediction_id, customer_id, version_id, variant, probability, contact, predicted_at)
+      select value->>'$[0]', value->>'$[1]', value->>'$[2]', value->>'$[3]', value->>'$[4]', value->>'$[5]',
+        value->>'$[6]', value->>'$[7]'
+      from json_each(${JSON.stringify(rows)}) where true
+      on conflict do nothing`);
   }
-  for (let i = 0; i < raw.length; i += INSERT_CHUNK) {
-    await tx
-      .insert(rawRecords)
-      .values(raw.slice(i, i + INSERT_CHUNK))
-      .onConflictDoNothing();
+  if (raw.length > 0) {
+    await tx.run(sql`
+      insert into ${rawRecords} (tenant_id, prediction_id, record, stored_at)
+      select value->>'$[0]', value->>'$[1]', value->>'$[2]', ${now}
+      from json_each(${JSON.stringify(raw)}) where true
+      on conflict do nothing`);
   }
 }
 
