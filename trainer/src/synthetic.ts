@@ -48,7 +48,7 @@ interface Customer {
 
 /**
  * Drifted variants of the generator, for exercising monitoring and retraining:
- * - `price-rise`: a re-pricing raises the monthly charges of three in five internet customers by 15–35 %;
+ * - `price-rise`: a re-pricing raises the monthly charges of every internet customer by 20–45 %;
  *   customers hit by it churn more, long-standing ones most (the rise breaks the loyalty the base data
  *   rewards), so tenure protects less than it used to and high charges matter more;
  * - `contract-mix`: a month-to-month promotion moves the mix to 75 / 15 / 10 %, and the new short-tenure
@@ -137,8 +137,8 @@ function generateCustomer(random: Random, customerID: string, scenario?: Scenari
   if (scenario === "new-payment-method" && random() < 1 / 3) paymentMethod = "Digital wallet";
 
   const listPrice = monthlyCharges(phone, multipleLines, internet, addOns, random);
-  // The price rise: a share of internet customers pays 15-35 % more from this month (history unchanged).
-  const rise = scenario === "price-rise" && internet !== "No" && random() < 0.6 ? 0.15 + 0.2 * random() : 0;
+  // The price rise: every internet customer pays 20-45 % more from this month (history unchanged).
+  const rise = scenario === "price-rise" && internet !== "No" ? 0.2 + 0.25 * random() : 0;
   const monthly = Math.round(listPrice * (1 + rise) * 20) / 20;
   const total =
     tenure === 0 ? " " : formatNumber(Math.max(monthly, tenure * listPrice * (1 + 0.04 * normal(random))));
@@ -154,7 +154,7 @@ function generateCustomer(random: Random, customerID: string, scenario?: Scenari
   logit += senior ? 0.25 : 0;
   logit += paperless === "Yes" ? 0.3 : 0;
   logit += dependents === "Yes" ? -0.15 : 0;
-  if (rise > 0) logit += rise * (tenure >= 12 ? 9 : 5);
+  if (rise > 0) logit += rise * (tenure >= 12 ? 7 : 4);
   if (scenario === "contract-mix" && contract === "Month-to-month" && tenure < 12) logit += 0.8;
   if (paymentMethod === "Digital wallet") logit += 1.6;
 
