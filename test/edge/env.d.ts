@@ -1,6 +1,7 @@
 declare namespace Cloudflare {
   interface Env {
     EDGE_KV: KVNamespace;
+    EVENTS: Queue;
     TOKEN_ISSUER: string;
     TOKEN_AUDIENCE: string;
     TEST_MODEL_B64: string;

@@ -1,7 +1,12 @@
 import type { EdgeEvent } from "../../../shared/src/events.ts";
+import { utf8Bytes } from "../monitoring/json-size.ts";
 
-/** Queues take at most 100 messages per sendBatch. */
+/** Queues take at most 100 messages per sendBatch, … */
 const MAX_BATCH = 100;
+/** … of at most 256 KB together (kept below it for the messages' own overhead), … */
+const MAX_BATCH_BYTES = 200_000;
+/** … each at most 128 KB. */
+const MAX_MESSAGE_BYTES = 128_000;
 /** How long events wait for company before they are sent. */
 const LINGER_MS = 50;
 
@@ -44,21 +49,47 @@ export class EventBuffer {
     this.#flush = undefined;
     this.#resolveFlush = undefined;
     try {
-      for (let i = 0; i < batch.length; i += MAX_BATCH) {
-        await queue!.sendBatch(
-          batch.slice(i, i + MAX_BATCH).map((body) => ({ body, contentType: "json" as const })),
-        );
+      for (const part of splitForQueue(batch)) {
+        try {
+          await queue!.sendBatch(part.map((body) => ({ body, contentType: "json" as const })));
+        } catch (err) {
+          console.error(
+            JSON.stringify({
+              msg: "event send failed",
+              events: part.length,
+              error: err instanceof Error ? err.message : String(err),
+            }),
+          );
+        }
       }
-    } catch (err) {
-      console.error(
-        JSON.stringify({
-          msg: "event send failed",
-          events: batch.length,
-          error: err instanceof Error ? err.message : String(err),
-        }),
-      );
     } finally {
       resolve?.();
     }
   }
+}
+
+/**
+ * Cuts events into sendBatch calls within the queue's limits: 100 messages and 256 KB per call, 128 KB per
+ * message. A message over its limit is dropped and logged (by type and size) rather than failing the others.
+ */
+function splitForQueue(events: readonly EdgeEvent[]): EdgeEvent[][] {
+  const parts: EdgeEvent[][] = [];
+  let part: EdgeEvent[] = [];
+  let bytes = 0;
+  for (const event of events) {
+    const size = utf8Bytes(JSON.stringify(event));
+    if (size > MAX_MESSAGE_BYTES) {
+      console.error(JSON.stringify({ msg: "event too large for the queue", type: event.type, bytes: size }));
+      continue;
+    }
+    if (part.length === MAX_BATCH || bytes + size > MAX_BATCH_BYTES) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(event);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }
