@@ -1,6 +1,14 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWebhook } from "../../control-plane/src/alerts/webhooks.ts";
 import { PERMISSIONS, type Permission } from "../../control-plane/src/auth/permissions.ts";
-import { ROLES, type Role } from "../../control-plane/src/db/schema/index.ts";
+import { modelVersions, ROLES, type Role } from "../../control-plane/src/db/schema/index.ts";
+import { completeJob } from "../../control-plane/src/retraining/candidates.ts";
+import { claimJob, requestJobInTx } from "../../control-plane/src/retraining/jobs.ts";
+import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
+import type { AuditContext } from "../../control-plane/src/services/audit.ts";
+import { getDeployment } from "../../control-plane/src/services/deployments.ts";
+import { type RetrainingClaim, retrainingPolicySchema } from "../../shared/src/retraining.ts";
 import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
 import {
   type ControlPlaneHarness,
@@ -28,6 +36,8 @@ interface RouteContext {
   clientId: string;
   /** A client of the caller's tenant for the revoke route. */
   revocableClientId: string;
+  /** The caller's tenant, for setting up retraining jobs and candidates directly. */
+  tenantId: string;
 }
 
 interface RouteCase {
@@ -184,7 +194,197 @@ const ROUTES: RouteCase[] = [
     permission: "monitoring:write",
     call: (token) => h.request("/v1/settings/monitoring", json("PUT", token, { drift: { minSamples: 200 } })),
   },
+  {
+    operation: "GET /v1/alerts/rules",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/alerts/rules", { token }),
+  },
+  {
+    operation: "PUT /v1/alerts/rules",
+    permission: "monitoring:write",
+    call: (token) => h.request("/v1/alerts/rules", json("PUT", token, { driftScore: 0.3 })),
+  },
+  {
+    operation: "GET /v1/alerts",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/alerts?state=firing", { token }),
+  },
+  {
+    operation: "GET /v1/webhooks",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/webhooks", { token }),
+  },
+  {
+    operation: "POST /v1/webhooks",
+    permission: "monitoring:write",
+    call: (token) =>
+      h.request("/v1/webhooks", json("POST", token, { url: "https://hooks.example.test/churn" })),
+  },
+  {
+    operation: "DELETE /v1/webhooks/{id}",
+    permission: "monitoring:write",
+    async call(token, { tenantId }) {
+      const hook = await createWebhook(h.deps.db, MATRIX_AUDIT, tenantId, {
+        url: "https://hooks.example.test/x",
+      });
+      return h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token });
+    },
+  },
+  {
+    operation: "GET /v1/webhooks/{id}/deliveries",
+    permission: "monitoring:read",
+    async call(token, { tenantId }) {
+      const hook = await createWebhook(h.deps.db, MATRIX_AUDIT, tenantId, {
+        url: "https://hooks.example.test/y",
+      });
+      return h.request(`/v1/webhooks/${hook.id}/deliveries`, { token });
+    },
+  },
+  {
+    operation: "GET /v1/retraining/policy",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/retraining/policy", { token }),
+  },
+  {
+    operation: "PUT /v1/retraining/policy",
+    permission: "monitoring:write",
+    call: (token) => h.request("/v1/retraining/policy", json("PUT", token, { dataSource: "customers.csv" })),
+  },
+  {
+    operation: "GET /v1/retraining/jobs",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/retraining/jobs", { token }),
+  },
+  {
+    operation: "POST /v1/retraining/jobs",
+    permission: "retraining:write",
+    async call(token, { tenantId }) {
+      await putRetrainingPolicy(
+        h.deps.db,
+        MATRIX_AUDIT,
+        tenantId,
+        retrainingPolicySchema.parse(MATRIX_POLICY),
+      );
+      return h.request("/v1/retraining/jobs", json("POST", token, { reason: "matrix" }));
+    },
+  },
+  {
+    operation: "POST /v1/retraining/jobs/claim",
+    permission: "retraining:run",
+    call: (token) => h.request("/v1/retraining/jobs/claim", json("POST", token, { worker: "matrix" })),
+  },
+  {
+    operation: "POST /v1/retraining/jobs/{id}/heartbeat",
+    permission: "retraining:run",
+    async call(token, { tenantId }) {
+      const { job, leaseToken } = await leasedJob(tenantId);
+      return h.request(`/v1/retraining/jobs/${job.id}/heartbeat`, json("POST", token, { leaseToken }));
+    },
+  },
+  {
+    operation: "GET /v1/retraining/jobs/{id}/records",
+    permission: "retraining:run",
+    async call(token, { tenantId }) {
+      const { job } = await leasedJob(tenantId);
+      return h.request(`/v1/retraining/jobs/${job.id}/records`, { token });
+    },
+  },
+  {
+    operation: "GET /v1/retraining/jobs/{id}/production-model",
+    permission: "retraining:run",
+    async call(token, { tenantId }) {
+      const { job } = await leasedJob(tenantId);
+      return h.request(`/v1/retraining/jobs/${job.id}/production-model`, { token });
+    },
+  },
+  {
+    operation: "POST /v1/retraining/jobs/{id}/fail",
+    permission: "retraining:run",
+    async call(token, { tenantId }) {
+      const { job, leaseToken } = await leasedJob(tenantId);
+      return h.request(
+        `/v1/retraining/jobs/${job.id}/fail`,
+        json("POST", token, { leaseToken, reason: "matrix" }),
+      );
+    },
+  },
+  {
+    operation: "POST /v1/retraining/jobs/{id}/complete",
+    permission: "retraining:run",
+    async call(token, { tenantId, versionId }) {
+      const { job, leaseToken } = await leasedJob(tenantId);
+      return h.request(
+        `/v1/retraining/jobs/${job.id}/complete`,
+        json("POST", token, { leaseToken, candidateVersionId: versionId, holdout: holdoutReport(false) }),
+      );
+    },
+  },
+  {
+    operation: "GET /v1/candidates",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/candidates", { token }),
+  },
+  {
+    operation: "POST /v1/candidates/{id}/promote",
+    permission: "retraining:write",
+    async call(token, { tenantId }) {
+      const candidate = await canaryCandidate(tenantId);
+      return h.request(`/v1/candidates/${candidate.id}/promote`, { method: "POST", token });
+    },
+  },
+  {
+    operation: "POST /v1/candidates/{id}/reject",
+    permission: "retraining:write",
+    async call(token, { tenantId }) {
+      const candidate = await canaryCandidate(tenantId);
+      return h.request(`/v1/candidates/${candidate.id}/reject`, json("POST", token, { reason: "matrix" }));
+    },
+  },
 ];
+
+const MATRIX_AUDIT: AuditContext = {
+  actor: { type: "system", id: "matrix" },
+  requestId: null,
+  ip: null,
+  userAgent: null,
+};
+const MATRIX_POLICY = { dataSource: "customers.csv" };
+
+/** A fresh job of the tenant, claimed (as the system) so its lease can be presented. */
+async function leasedJob(tenantId: string): Promise<RetrainingClaim> {
+  const policy = retrainingPolicySchema.parse(MATRIX_POLICY);
+  await putRetrainingPolicy(h.deps.db, MATRIX_AUDIT, tenantId, policy);
+  await h.deps.db.transaction((tx) =>
+    requestJobInTx(tx, MATRIX_AUDIT, tenantId, policy, {
+      trigger: "manual",
+      reason: "matrix",
+      now: Date.now(),
+    }),
+  );
+  const claim = await claimJob(h.deps.db, MATRIX_AUDIT, tenantId, "matrix");
+  if (!claim) throw new Error("no job to claim");
+  return claim;
+}
+
+const holdoutReport = (better: boolean) => ({
+  rows: 100,
+  positives: 30,
+  candidate: { auc: better ? 0.9 : 0.7, logLoss: 0.4 },
+  production: { auc: 0.8, logLoss: 0.45 },
+});
+
+/** A candidate in canary: whichever of the tenant's versions is not in production, through the gate. */
+async function canaryCandidate(tenantId: string): Promise<{ id: string }> {
+  const deployment = await getDeployment(h.deps.db, tenantId);
+  const versions = await h.deps.db.select().from(modelVersions).where(eq(modelVersions.tenantId, tenantId));
+  const other = versions.find((v) => v.id !== deployment.production.versionId)!;
+  const { job, leaseToken } = await leasedJob(tenantId);
+  return completeJob(h.deps.db, h.deps.edge, MATRIX_AUDIT, tenantId, job.id, {
+    leaseToken,
+    candidateVersionId: other.id,
+    holdout: holdoutReport(true),
+  });
+}
 
 /** Permissions no route uses yet; a new route naming one must join ROUTES above. */
 const WITHOUT_ROUTE: Permission[] = [];
@@ -244,6 +444,7 @@ describe("role and scope matrix", () => {
         userId: analyst.userId,
         clientId: client.clientId,
         revocableClientId: revocable.clientId,
+        tenantId: t.tenantId,
       };
       for (const route of ROUTES) {
         const res = await route.call(token, ctx);
