@@ -1,4 +1,4 @@
-import { and, eq, gte, isNotNull, lt } from "drizzle-orm";
+import { and, eq, gte, inArray, isNotNull, lt } from "drizzle-orm";
 import type { Manifest } from "../../../shared/src/manifest.ts";
 import {
   type MonitoringSettings,
@@ -88,8 +88,26 @@ export interface HourRow {
   records: number;
   contacts: number;
   rejectedRecords: number;
-  sketch: string | null;
+  /** Parsed and shared with the cache: read it, never change it. */
+  sketch: Readonly<Sketch> | null;
   variants: string;
+}
+
+/** A copy that merges may change, made without a JSON round trip. */
+function copySketch(s: Readonly<Sketch>): Sketch {
+  const features: Sketch["features"] = {};
+  for (const [name, f] of Object.entries(s.features)) {
+    features[name] =
+      f.type === "numeric"
+        ? { type: "numeric", counts: f.counts.slice(), missing: f.missing, outOfRange: f.outOfRange }
+        : { type: "categorical", counts: { ...f.counts }, unseen: f.unseen, missing: f.missing };
+  }
+  return {
+    records: s.records,
+    contacts: s.contacts,
+    features,
+    score: { counts: s.score.counts.slice(), sums: s.score.sums.slice() },
+  };
 }
 
 /** Adds one stored hour into `into`; a sketch of another layout is left out (it cannot be compared). */
@@ -98,11 +116,10 @@ export function addHour(into: WindowTotals, row: HourRow): WindowTotals {
   into.contacts += row.contacts;
   into.rejected += row.rejectedRecords;
   if (row.sketch) {
-    const sketch = JSON.parse(row.sketch) as Sketch;
-    if (!into.sketch) into.sketch = sketch;
+    if (!into.sketch) into.sketch = copySketch(row.sketch);
     else {
       try {
-        mergeSketch(into.sketch, sketch);
+        mergeSketch(into.sketch, row.sketch as Sketch);
       } catch (err) {
         if (!(err instanceof RangeError)) throw err;
       }
@@ -121,21 +138,34 @@ export function addHour(into: WindowTotals, row: HourRow): WindowTotals {
   return into;
 }
 
-/** The stored hours of one version in [fromHour, toHour). */
-export function readHours(
+/**
+ * Parsed hourly sketches. An hour's sketch changes only by merging records into it, so its record count
+ * is part of the key: a later delivery into the same hour makes a new entry, never a stale hit.
+ */
+const hourSketches = new BoundedLru<Readonly<Sketch>>({ maxEntries: 20_000 });
+const sketchKey = (tenantId: string, versionId: string, hour: number, records: number) =>
+  `${tenantId}\u0000${versionId}\u0000${hour}\u0000${records}`;
+
+/** Rows per `hour IN (…)` query. */
+const HOURS_PER_QUERY = 500;
+
+/**
+ * The stored hours of one version in [fromHour, toHour). Counts are read every time; sketches only for
+ * hours not already parsed (see hourSketches), which is what keeps a 30-day series fast.
+ */
+export async function readHours(
   db: DbOrTx,
   tenantId: string,
   versionId: string,
   fromHour: number,
   toHour: number,
 ): Promise<HourRow[]> {
-  return db
+  const rows = await db
     .select({
       hour: monitoringHourly.hour,
       records: monitoringHourly.records,
       contacts: monitoringHourly.contacts,
       rejectedRecords: monitoringHourly.rejectedRecords,
-      sketch: monitoringHourly.sketch,
       variants: monitoringHourly.variants,
     })
     .from(monitoringHourly)
@@ -148,6 +178,39 @@ export function readHours(
       ),
     )
     .orderBy(monitoringHourly.hour);
+  const sketches = new Map<number, Readonly<Sketch> | null>();
+  const recordsAt = new Map(rows.map((r) => [r.hour, r.records]));
+  const missing: number[] = [];
+  for (const r of rows) {
+    const cached = hourSketches.get(sketchKey(tenantId, versionId, r.hour, r.records));
+    if (cached) sketches.set(r.hour, cached);
+    else missing.push(r.hour);
+  }
+  for (let i = 0; i < missing.length; i += HOURS_PER_QUERY) {
+    const loaded = await db
+      .select({
+        hour: monitoringHourly.hour,
+        records: monitoringHourly.records,
+        sketch: monitoringHourly.sketch,
+      })
+      .from(monitoringHourly)
+      .where(
+        and(
+          eq(monitoringHourly.tenantId, tenantId),
+          eq(monitoringHourly.versionId, versionId),
+          inArray(monitoringHourly.hour, missing.slice(i, i + HOURS_PER_QUERY)),
+        ),
+      );
+    for (const l of loaded) {
+      const sketch = l.sketch ? (JSON.parse(l.sketch) as Sketch) : null;
+      sketches.set(l.hour, sketch);
+      // Only a sketch whose count matches the first read is cached: the two reads may straddle a delivery.
+      if (sketch && recordsAt.get(l.hour) === l.records) {
+        hourSketches.set(sketchKey(tenantId, versionId, l.hour, l.records), sketch);
+      }
+    }
+  }
+  return rows.map((r) => ({ ...r, sketch: sketches.get(r.hour) ?? null }));
 }
 
 /** Labeled predictions of one version made in [from, to), with when they were made. */
