@@ -10,6 +10,7 @@ import {
 import { sketchRecords } from "../../control-plane/src/monitoring/sketch-records.ts";
 import {
   coarsen,
+  distances,
   importanceWeights,
   jsDistance,
   ksBinned,
@@ -84,6 +85,9 @@ function records(n: number, seed: number, shifted = false): Record<string, unkno
   });
 }
 
+const contacts = (n: number) => Array.from({ length: n }, () => false);
+const probabilities = (n: number) => Array.from({ length: n }, (_, i) => ((i % 20) + 0.5) / 20);
+
 describe("distribution distances", () => {
   it("PSI is zero for the same distribution at any scale and grows with the shift", () => {
     expect(psi([10, 20, 30], [100, 200, 300])).toBeCloseTo(0, 12);
@@ -130,6 +134,34 @@ describe("distribution distances", () => {
     expect(coarse.reduce((a, b) => a + b, 0)).toBe(fine.reduce((a, b) => a + b, 0));
   });
 
+  it("the one-pass distances equal PSI, JS distance and KS computed apart", () => {
+    const r = rng(5);
+    for (let trial = 0; trial < 50; trial++) {
+      const n = 2 + Math.floor(r() * 20);
+      const e = Array.from({ length: n }, () => (r() < 0.2 ? 0 : Math.floor(r() * 100)));
+      const a = Array.from({ length: n }, () => (r() < 0.2 ? 0 : Math.floor(r() * 100)));
+      e[0]! += 1;
+      a[n - 1]! += 1;
+      const ordered = Math.floor(r() * n);
+      const d = distances(e, a, ordered);
+      expect(d.psi).toBeCloseTo(psi(e, a)!, 12);
+      expect(d.jsDistance).toBeCloseTo(jsDistance(e, a)!, 12);
+      const ks = ksBinned(e.slice(0, ordered), a.slice(0, ordered));
+      if (ordered === 0 || ks === null) expect(d.ks).toBeNull();
+      else expect(d.ks).toBeCloseTo(ks, 12);
+    }
+  });
+
+  it("drift per feature matches the distances of its aligned bins", () => {
+    const sketch = sketchRecords(manifest, records(800, 7, true), probabilities(800), contacts(800));
+    const drift = computeDrift(manifest, sketch, DRIFT);
+    for (const f of drift.features) {
+      const bins = alignedBins(reference.features[f.feature]!, sketch.features[f.feature])!;
+      expect(f.psi).toBeCloseTo(psi(bins.expected, bins.actual)!, 12);
+      expect(f.jsDistance).toBeCloseTo(jsDistance(bins.expected, bins.actual)!, 12);
+    }
+  });
+
   it("normalises importance gains into weights, equal when no importance is known", () => {
     const w = importanceWeights(
       ["a", "b", "c"],
@@ -148,9 +180,6 @@ describe("distribution distances", () => {
 });
 
 describe("drift and quality of a sketch", () => {
-  const contacts = (n: number) => Array.from({ length: n }, () => false);
-  const probabilities = (n: number) => Array.from({ length: n }, (_, i) => ((i % 20) + 0.5) / 20);
-
   it("is quiet below minSamples and ok on data like the reference", () => {
     const few = sketchRecords(manifest, records(50, 1), probabilities(50), contacts(50));
     const quiet = computeDrift(manifest, few, DRIFT);

@@ -1,6 +1,14 @@
 import type { DriftReference, Manifest, ReferenceHistogram } from "../../../shared/src/manifest.ts";
 import type { FeatureSketch, MonitoringSettings, Sketch } from "../../../shared/src/monitoring.ts";
-import { coarsen, importanceWeights, jsDistance, ksBinned, psi } from "./statistics.ts";
+import {
+  coarsen,
+  type Distances,
+  distances,
+  importanceWeights,
+  jsDistance,
+  ksBinned,
+  psi,
+} from "./statistics.ts";
 
 export type DriftStatus = "quiet" | "ok" | "warn" | "alert";
 
@@ -82,24 +90,20 @@ export function computeDrift(
   const quiet = records < settings.minSamples;
   const features: FeatureDriftResult[] = [];
   let score = 0;
-  for (const [name, ref] of Object.entries(reference.features)) {
-    const weight = weights.get(name) ?? 0;
-    const bins = quiet ? null : alignedBins(ref, sketch?.features[name]);
-    const featurePsi = bins ? psi(bins.expected, bins.actual) : null;
+  for (const plan of plansOf(reference)) {
+    const weight = weights.get(plan.name) ?? 0;
+    const d = quiet ? null : featureDistances(plan, sketch?.features[plan.name]);
     features.push({
-      feature: name,
-      type: ref.type,
+      feature: plan.name,
+      type: plan.type,
       samples: records,
-      psi: featurePsi,
-      jsDistance: bins ? jsDistance(bins.expected, bins.actual) : null,
-      ks:
-        bins && bins.ordered > 0
-          ? ksBinned(bins.expected.slice(0, bins.ordered), bins.actual.slice(0, bins.ordered))
-          : null,
+      psi: d?.psi ?? null,
+      jsDistance: d?.jsDistance ?? null,
+      ks: d?.ks ?? null,
       weight,
-      status: statusOf(featurePsi, settings),
+      status: statusOf(d?.psi ?? null, settings),
     });
-    if (featurePsi !== null) score += weight * featurePsi;
+    if (d?.psi != null) score += weight * d.psi;
   }
   const driftScore = quiet ? null : score;
   return {
@@ -108,6 +112,64 @@ export function computeDrift(
     features,
     prediction: quiet || !sketch ? { psi: null, jsDistance: null, ks: null } : scoreDrift(reference, sketch),
   };
+}
+
+/** A reference feature laid out once: its expected bins and, for categories, their order. */
+interface FeaturePlan {
+  name: string;
+  type: "numeric" | "categorical";
+  expected: Float64Array;
+  categories: string[];
+  known: Set<string>;
+  /** Scratch space for the window's counts, reused across calls (computeDrift is synchronous). */
+  actual: Float64Array;
+}
+
+const plans = new WeakMap<DriftReference, FeaturePlan[]>();
+
+function plansOf(reference: DriftReference): FeaturePlan[] {
+  let list = plans.get(reference);
+  if (list) return list;
+  list = Object.entries(reference.features).map(([name, ref]): FeaturePlan => {
+    const categories = ref.type === "categorical" ? Object.keys(ref.counts).sort() : [];
+    const expected =
+      ref.type === "numeric"
+        ? Float64Array.from([...ref.counts, ref.missing])
+        : Float64Array.from([...categories.map((c) => ref.counts[c]!), 0, ref.missing]);
+    return {
+      name,
+      type: ref.type,
+      expected,
+      categories,
+      known: new Set(categories),
+      actual: new Float64Array(expected.length),
+    };
+  });
+  plans.set(reference, list);
+  return list;
+}
+
+/** The same bins as alignedBins, filled into the plan's scratch array, and their distances. */
+function featureDistances(plan: FeaturePlan, window: FeatureSketch | undefined): Distances | null {
+  const actual = plan.actual;
+  actual.fill(0);
+  if (plan.type === "numeric") {
+    if (window && (window.type !== "numeric" || window.counts.length !== actual.length - 1)) return null;
+    if (window?.type === "numeric")
+      for (let i = 0; i < window.counts.length; i++) actual[i] = window.counts[i]!;
+    actual[actual.length - 1] = window?.missing ?? 0;
+    return distances(plan.expected, actual, actual.length - 1);
+  }
+  if (window && window.type !== "categorical") return null;
+  const n = plan.categories.length;
+  let unseen = window?.unseen ?? 0;
+  if (window?.type === "categorical") {
+    for (let i = 0; i < n; i++) actual[i] = window.counts[plan.categories[i]!] ?? 0;
+    for (const [value, count] of Object.entries(window.counts)) if (!plan.known.has(value)) unseen += count;
+  }
+  actual[n] = unseen;
+  actual[n + 1] = window?.missing ?? 0;
+  return distances(plan.expected, actual, 0);
 }
 
 /** The sketch's 100 score bins summed onto the reference's 20, compared with the training scores. */
