@@ -1,0 +1,216 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evaluateAlerts } from "../../control-plane/src/alerts/evaluate.ts";
+import {
+  deliverDueWebhooks,
+  MAX_DELIVERY_ATTEMPTS,
+  retryDelayMs,
+} from "../../control-plane/src/alerts/webhooks.ts";
+import { openDatabase } from "../../control-plane/src/db/client.ts";
+import { webhookDeliveries } from "../../control-plane/src/db/schema/index.ts";
+import {
+  webhookCreatedSchema,
+  webhookDeliveryListSchema,
+  webhookPayloadSchema,
+} from "../../shared/src/alerts.ts";
+import { SIGNATURE_HEADER, verifyBodySignature } from "../../shared/src/signature.ts";
+import {
+  type ControlPlaneHarness,
+  expectAuthRequired,
+  expectError,
+  startControlPlane,
+  type TestTenant,
+} from "../helpers/control-plane-harness.ts";
+import { snapshotWith } from "../helpers/monitoring-snapshot.ts";
+
+let h: ControlPlaneHarness;
+let receiver: Receiver;
+beforeAll(async () => {
+  [h, receiver] = await Promise.all([
+    startControlPlane({ SCHEDULER_INTERVAL_SECONDS: "0" }),
+    startReceiver(),
+  ]);
+});
+afterAll(async () => {
+  await h?.close();
+  await receiver?.close();
+});
+
+interface Receiver {
+  url: string;
+  /** Status to answer per path (default 200). */
+  status: Map<string, number>;
+  received: { path: string; body: string; signature: string | undefined; delivery: string | undefined }[];
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const status = new Map<string, number>();
+  const received: Receiver["received"] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const sig = req.headers[SIGNATURE_HEADER];
+      const delivery = req.headers["x-churn-delivery"];
+      received.push({
+        path: req.url ?? "",
+        body: Buffer.concat(chunks).toString("utf8"),
+        signature: typeof sig === "string" ? sig : undefined,
+        delivery: typeof delivery === "string" ? delivery : undefined,
+      });
+      res.writeHead(status.get(req.url ?? "") ?? 200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    status,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function createHook(t: TestTenant, path: string) {
+  const res = await h.request("/v1/webhooks", {
+    method: "POST",
+    token: t.ownerToken,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ url: `${receiver.url}${path}`, description: "on-call" }),
+  });
+  expect(res.status).toBe(201);
+  return webhookCreatedSchema.parse(await res.json());
+}
+
+const fire = (t: TestTenant, now: number) =>
+  evaluateAlerts(h.deps.db, t.tenantId, snapshotWith(t.tenantId, { drift: 0.9 }), now);
+
+const deliveries = async (t: TestTenant, id: string) =>
+  webhookDeliveryListSchema.parse(
+    await (await h.request(`/v1/webhooks/${id}/deliveries`, { token: t.ownerToken })).json(),
+  ).deliveries;
+
+describe("webhooks", () => {
+  it("shows the secret once; deliveries are signed with it over the exact body", async () => {
+    const t = await h.newTenant();
+    const hook = await createHook(t, "/signed");
+    expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    const listed = await (await h.request("/v1/webhooks", { token: t.ownerToken })).text();
+    expect(listed).toContain(hook.id);
+    expect(listed).not.toContain(hook.secret);
+
+    const now = Date.now();
+    const [fired] = await fire(t, now);
+    const outcome = await deliverDueWebhooks(h.deps.db, now);
+    expect(outcome.delivered).toBeGreaterThanOrEqual(1);
+    const got = receiver.received.filter((r) => r.path === "/signed");
+    expect(got).toHaveLength(1);
+    expect(await verifyBodySignature(hook.secret, got[0]!.body, got[0]!.signature)).toBe(true);
+    expect(await verifyBodySignature(hook.secret, `${got[0]!.body} `, got[0]!.signature)).toBe(false);
+    const payload = webhookPayloadSchema.parse(JSON.parse(got[0]!.body));
+    expect(payload).toMatchObject({
+      type: "alert.fire",
+      tenantId: t.tenantId,
+      alert: { id: fired!.alert.id },
+    });
+    expect(got[0]!.delivery).toBe(payload.id);
+    expect(JSON.stringify(h.logs)).not.toContain(hook.secret);
+  });
+
+  it("retries a failing endpoint with growing backoff, recording every attempt, then gives up", async () => {
+    const t = await h.newTenant();
+    const hook = await createHook(t, "/down");
+    receiver.status.set("/down", 503);
+    let now = Date.now();
+    await fire(t, now);
+    await deliverDueWebhooks(h.deps.db, now);
+    let [d] = await deliveries(t, hook.id);
+    expect(d).toMatchObject({ state: "pending", attempts: 1, lastStatus: 503, lastError: "HTTP 503" });
+    expect(Date.parse(d!.nextAttemptAt!)).toBe(now + retryDelayMs(1));
+    // Not due yet: nothing is sent.
+    const early = receiver.received.filter((r) => r.path === "/down").length;
+    await deliverDueWebhooks(h.deps.db, now + retryDelayMs(1) - 1);
+    expect(receiver.received.filter((r) => r.path === "/down").length).toBe(early);
+    for (let attempt = 2; attempt <= MAX_DELIVERY_ATTEMPTS; attempt++) {
+      now += retryDelayMs(attempt - 1);
+      await deliverDueWebhooks(h.deps.db, now);
+    }
+    [d] = await deliveries(t, hook.id);
+    expect(d).toMatchObject({ state: "failed", attempts: MAX_DELIVERY_ATTEMPTS, nextAttemptAt: null });
+    expect(receiver.received.filter((r) => r.path === "/down")).toHaveLength(MAX_DELIVERY_ATTEMPTS);
+    expect(retryDelayMs(2)).toBe(2 * retryDelayMs(1));
+  });
+
+  it("a pending delivery survives a restart: another process on the same database sends it", async () => {
+    const t = await h.newTenant();
+    const hook = await createHook(t, "/restart");
+    receiver.status.set("/restart", 500);
+    const now = Date.now();
+    await fire(t, now);
+    await deliverDueWebhooks(h.deps.db, now);
+    receiver.status.set("/restart", 204);
+    const other = await openDatabase(`file:${join(h.dir, "cp.db")}`);
+    try {
+      const outcome = await deliverDueWebhooks(other.db, now + retryDelayMs(1));
+      expect(outcome.delivered).toBe(1);
+    } finally {
+      other.close();
+    }
+    const [d] = await deliveries(t, hook.id);
+    expect(d).toMatchObject({ state: "delivered", attempts: 2, lastStatus: 204 });
+  });
+
+  it("deleting a webhook drops its pending deliveries; another tenant's webhook is 404", async () => {
+    const t = await h.newTenant();
+    const hook = await createHook(t, "/deleted");
+    receiver.status.set("/deleted", 500);
+    const now = Date.now();
+    await fire(t, now);
+    await deliverDueWebhooks(h.deps.db, now);
+    const other = await h.newTenant();
+    await expectError(
+      await h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token: other.ownerToken }),
+      404,
+      "NOT_FOUND",
+    );
+    const del = await h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token: t.ownerToken });
+    expect(del.status).toBe(204);
+    const rows = await h.deps.db
+      .select()
+      .from(webhookDeliveries)
+      .where(eq(webhookDeliveries.webhookId, hook.id));
+    expect(rows).toMatchObject([{ state: "failed", lastError: "webhook deleted" }]);
+    const sent = receiver.received.filter((r) => r.path === "/deleted").length;
+    await deliverDueWebhooks(h.deps.db, now + 3_600_000);
+    expect(receiver.received.filter((r) => r.path === "/deleted").length).toBe(sent);
+    await expectError(
+      await h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token: t.ownerToken }),
+      404,
+      "NOT_FOUND",
+    );
+  });
+
+  it("refuses a URL that is not http(s)", async () => {
+    const t = await h.newTenant();
+    const res = await h.request("/v1/webhooks", {
+      method: "POST",
+      token: t.ownerToken,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ url: "file:///etc/passwd" }),
+    });
+    const body = await expectError(res, 400, "INVALID_REQUEST");
+    expect(body.error.issues?.[0]?.path).toBe("url");
+  });
+
+  it("requires authentication", async () => {
+    await expectAuthRequired(h, "GET", "/v1/webhooks");
+  });
+});
