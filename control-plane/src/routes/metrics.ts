@@ -7,8 +7,9 @@ export const metricsRoute = createRoute({
   path: "/metrics",
   summary: "Prometheus metrics (text exposition format 0.0.4)",
   description:
-    "Requests and latency by method, route pattern and status class; tokens issued; registry sizes. " +
-    "Unauthenticated, like /v1/health: it names no tenant, user or id.",
+    "Requests and latency by method, route pattern and status class; tokens issued; registry sizes; event " +
+    "ingest; drift, quality, performance and traffic gauges by tenant id (at most 100 tenants). " +
+    "Unauthenticated, like /v1/health: it names no user and no secret.",
   responses: {
     200: { description: "Exposition", content: { "text/plain": { schema: z.string() } } },
   },
