@@ -21,7 +21,7 @@ function niceMax(value: number): number {
 }
 
 function yAxis(min: number, max: number, format: (v: number) => string): Html {
-  const ticks = 4;
+  const ticks = 5;
   const lines = [];
   for (let i = 0; i <= ticks; i++) {
     const v = min + ((max - min) * i) / ticks;
@@ -98,7 +98,7 @@ export function lineChart(o: LineChartOptions): Html {
     ? html`<g class="marker" data-marker><line x1="${r(x(o.marker.index))}" x2="${r(x(o.marker.index))}" y1="${PAD.top}" y2="${H - PAD.bottom}"/><text x="${r(x(o.marker.index) + 4)}" y="${PAD.top + 12}">${o.marker.label}</text></g>`
     : "";
   return html`<figure class="chart">
-<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}"${o.id ? html` id="${o.id}"` : ""} data-ymin="${yMin}" data-ymax="${yMax}" data-n="${n}" data-w="${W}" data-h="${H}" data-pad="${PAD.left},${PAD.right},${PAD.top},${PAD.bottom}" preserveAspectRatio="none">
+<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}"${o.id ? html` id="${o.id}"` : ""} data-ymin="${yMin}" data-ymax="${yMax}" data-n="${n}" data-w="${W}" data-h="${H}" data-pad="${PAD.left},${PAD.right},${PAD.top},${PAD.bottom}">
 <title>${o.title}</title>
 ${yAxis(yMin, yMax, o.format)}
 ${ruleLines}
@@ -145,7 +145,7 @@ export function barChart(o: BarChartOptions): Html {
       : "",
   );
   return html`<figure class="chart">
-<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}" preserveAspectRatio="none">
+<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}">
 <title>${o.title}</title>
 ${yAxis(0, yMax, o.format)}
 ${bars}

@@ -106,7 +106,8 @@ export async function trafficByHour(
   const start = end - hours * HOUR;
   const rows = await db
     .select({
-      hour: sql<number>`(${predictions.predictedAt} / ${HOUR}) * ${HOUR}`,
+      // A literal, not a bound parameter: a bound number may arrive as REAL and turn this into float division.
+      hour: sql<number>`(${predictions.predictedAt} / ${sql.raw(String(HOUR))}) * ${sql.raw(String(HOUR))}`,
       predictions: sql<number>`count(*)`,
       contacts: sql<number>`sum(${predictions.contact})`,
     })

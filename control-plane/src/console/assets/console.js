@@ -123,8 +123,8 @@ function wireWhatIf() {
 
     while (svg.lastChild) svg.removeChild(svg.lastChild);
     svg.appendChild(el("title", {}, "Expected profit per scored customer by contact threshold"));
-    for (let k = 0; k <= 4; k++) {
-      const v = yMin + ((yMax - yMin) * k) / 4;
+    for (let k = 0; k <= 5; k++) {
+      const v = yMin + ((yMax - yMin) * k) / 5;
       svg.appendChild(el("line", { class: "grid", x1: padL, x2: W - padR, y1: y(v), y2: y(v) }));
       svg.appendChild(
         el("text", { class: "tick", x: padL - 6, y: y(v) + 4, "text-anchor": "end" }, money(v)),

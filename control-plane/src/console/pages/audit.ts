@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { html } from "hono/html";
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../../../../shared/src/audit.ts";
 import { verifyChain } from "../../services/audit-chain.ts";
+import { listUsers } from "../../services/users.ts";
 import { auditPage } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
@@ -44,7 +45,7 @@ export async function auditLogPage(c: Context<ConsoleEnv>, q: AuditQuery): Promi
   const tenantId = c.get("principal").tenantId;
   const dayStart = (d: string | undefined) => (d ? Date.parse(`${d}T00:00:00Z`) : undefined);
   const dayEnd = (d: string | undefined) => (d ? Date.parse(`${d}T23:59:59.999Z`) : undefined);
-  const [result, chain] = await Promise.all([
+  const [result, chain, people] = await Promise.all([
     auditPage(db, tenantId, {
       action: q.action,
       actorId: q.actorId,
@@ -54,7 +55,9 @@ export async function auditLogPage(c: Context<ConsoleEnv>, q: AuditQuery): Promi
       limit: PAGE_SIZE,
     }),
     verifyChain(db, tenantId),
+    listUsers(db, tenantId),
   ]);
+  const names = new Map(people.map((u) => [u.id, u.name === u.email ? u.email : `${u.name} (${u.email})`]));
   const params = new URLSearchParams();
   if (q.action) params.set("action", q.action);
   if (q.actorId) params.set("actorId", q.actorId);
@@ -91,7 +94,7 @@ ${
           ? "Try a wider date range or another action."
           : "Changes made through the API or this console are recorded here.",
       )
-    : html`<section class="card"><div class="table-wrap"><table class="table audit">
+    : html`<section class="card"><div class="table-wrap" tabindex="0"><table class="table audit">
 <thead><tr><th scope="col">#</th><th scope="col">When</th><th scope="col">Action</th><th scope="col">Actor</th><th scope="col">Targets</th><th scope="col">Details</th></tr></thead>
 <tbody>
 ${result.entries.map(
@@ -99,7 +102,7 @@ ${result.entries.map(
   <td class="num muted">${e.seq}</td>
   <td class="nowrap small">${fmt.date(e.createdAt)}</td>
   <td><span class="action action-${e.action.split(".")[0]}">${e.action}</span></td>
-  <td class="small"><code>${e.actor.type}:${e.actor.id}</code></td>
+  <td class="small">${e.actor.type === "user" && names.has(e.actor.id) ? html`${names.get(e.actor.id)}<code class="block muted">${e.actor.id}</code>` : html`<code>${e.actor.type}:${e.actor.id}</code>`}</td>
   <td class="small">${e.targets.map((t) => html`<code class="block">${t.type}:${t.id}</code>`)}</td>
   <td class="small">${summary(e)}<details><summary>Details</summary><pre>${JSON.stringify({ details: e.details, requestId: e.requestId, ip: e.ip, hash: e.hash }, null, 2)}</pre></details></td>
 </tr>`,

@@ -106,7 +106,7 @@ ${canWrite ? html`<td>${actions}</td>` : ""}
   };
 
   const table = (list: ApiClient[], caption: string) =>
-    html`<div class="table-wrap"><table class="table clients"><caption class="sr-only">${caption}</caption>
+    html`<div class="table-wrap" tabindex="0"><table class="table clients"><caption class="sr-only">${caption}</caption>
 <thead><tr><th scope="col">Client</th><th scope="col">Scopes</th><th scope="col">Rate limit</th><th scope="col">Created</th><th scope="col">Status</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
 <tbody>${list.map(row)}</tbody></table></div>`;
 

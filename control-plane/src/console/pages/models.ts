@@ -185,7 +185,7 @@ function compareView(a: ModelVersion, b: ModelVersion): Html {
   const curves = [a, b].filter((v) => v.manifest.decision && v.manifest.decision.curve.length > 1);
   return html`<section class="card" aria-labelledby="compare-h" id="compare">
 <h2 id="compare-h">Compare v${a.version} and v${b.version}</h2>
-<div class="table-wrap"><table class="table compare">
+<div class="table-wrap" tabindex="0"><table class="table compare">
 <thead><tr><th scope="col"></th><th scope="col">v${a.version}</th><th scope="col">v${b.version}</th><th scope="col">Change</th></tr></thead>
 <tbody>
 ${keys.map(
@@ -280,7 +280,7 @@ ${
 ${!canWrite ? html`<p class="note" role="note">Your role can view versions but not change what is deployed.</p>` : ""}
 <section class="card" aria-labelledby="versions-h">
 <h2 id="versions-h" class="sr-only">Versions</h2>
-<div class="table-wrap"><table class="table versions">
+<div class="table-wrap" tabindex="0"><table class="table versions">
 <thead><tr><th scope="col">Version</th><th scope="col">Status</th><th scope="col">Holdout metrics</th><th scope="col">Lineage</th><th scope="col">Published</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
 <tbody>
 ${model.versions.map(
@@ -292,7 +292,7 @@ ${model.versions.map(
     .map(([k, x]) => html`<div><dt>${METRIC_LABEL[k] ?? k}</dt><dd>${x.toFixed(3)}</dd></div>`)}</dl></td>
   <td class="small"><span title="Data fingerprint">data ${v.manifest.lineage.dataFingerprint.slice(0, 10)}</span><span class="block muted">trainer ${v.manifest.lineage.trainerVersion} · seed ${v.manifest.lineage.seed}${v.manifest.lineage.rows ? ` · ${fmt.int(v.manifest.lineage.rows.train)} rows` : ""}</span></td>
   <td class="small">${fmt.date(v.createdAt)}<span class="block muted">${v.publishedBy}</span></td>
-  ${canWrite ? html`<td>${rowActions(c, v, deployment)}</td>` : ""}
+  ${canWrite ? html`<td class="actions-cell">${rowActions(c, v, deployment)}</td>` : ""}
 </tr>`,
 )}
 </tbody></table></div>

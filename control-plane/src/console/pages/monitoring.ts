@@ -132,7 +132,7 @@ ${scoreSection}`,
 <div class="grid-2">
 <section class="card" aria-labelledby="features-h">
 <h2 id="features-h">Drift per feature, last 24 hours</h2>
-<div class="table-wrap"><table class="table">
+<div class="table-wrap" tabindex="0"><table class="table">
 <thead><tr><th scope="col">Feature</th><th scope="col">PSI</th><th scope="col">JS distance</th><th scope="col">KS</th><th scope="col">Status</th></tr></thead>
 <tbody>${features.map(
       (f) =>

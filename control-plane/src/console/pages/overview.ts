@@ -62,7 +62,7 @@ ${emptyState(
   });
 
   const driftCard = snapshot
-    ? html`<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value">${snapshot.drift.score === null ? "—" : fmt.num(snapshot.drift.score, 3)}</span><span class="badge badge-${snapshot.drift.status}">${snapshot.drift.status}</span><span class="stat-note">PSI, importance-weighted, last ${Math.round((Date.parse(snapshot.window.to) - Date.parse(snapshot.window.from)) / 3_600_000)} h</span></div>`
+    ? html`<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value">${snapshot.drift.score === null ? "—" : fmt.num(snapshot.drift.score, 3)}</span><span class="badge badge-${snapshot.drift.status}">${snapshot.drift.status}</span><span class="stat-note">PSI, importance-weighted, last ${Math.ceil((Date.parse(snapshot.window.to) - Date.parse(snapshot.window.from)) / 3_600_000)} h</span></div>`
     : html`<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value muted">—</span><span class="stat-note">No monitoring data yet: drift appears once scored traffic has been summarised.</span></div>`;
   const est = snapshot?.performance.estimated.auc ?? null;
   const real = snapshot?.performance.realized.auc ?? null;
@@ -72,7 +72,7 @@ ${emptyState(
     title: "Overview",
     active: "overview",
     body: html`${pageHeader("Overview", html`Revision ${deployment.revision}, changed ${fmt.date(deployment.updatedAt)} by <code>${deployment.updatedBy}</code>.`, html`<span class="badge ${edge.confirmed ? "badge-ok" : "badge-warn"}" title="Whether an edge isolate has served this revision">${edge.confirmed ? "Serving at the edge" : "Awaiting edge confirmation"}</span>`)}
-<section class="stats" aria-label="Key figures">
+<section class="stats stats-3x2" aria-label="Key figures">
   <div class="stat"><span class="stat-label">Live version</span><span class="stat-value" data-testid="live-version">${deployment.production.name} v${deployment.production.version}</span><span class="stat-note">${production ? `${production.manifest.family.replace("_", " ")}, threshold ${fmt.num(production.manifest.threshold, 2)}` : ""}</span></div>
   <div class="stat"><span class="stat-label">Canary</span><span class="stat-value" data-testid="canary">${deployment.canary ? html`v${deployment.canary.version} <span class="muted">at</span> ${deployment.canary.weight} %` : html`<span class="muted">None</span>`}</span><span class="stat-note">${deployment.canary ? "of customers, sticky per customer id" : "All traffic goes to the live version."}${deployment.shadows.length > 0 ? ` ${deployment.shadows.length} shadow${deployment.shadows.length > 1 ? "s" : ""}.` : ""}</span></div>
   <div class="stat"><span class="stat-label">Predictions, last 24 h</span><span class="stat-value">${fmt.int(total24h)}</span>${sparkline(
