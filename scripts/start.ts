@@ -35,6 +35,10 @@ Churn platform is up (${seconds}s${platform.created.model ? ", trained and deplo
   client secret  ${state.clientSecret}
   (saved in .data/local.json)
 
+Admin console: ${state.controlPlaneUrl}/console
+  sign in with the demo owner's personal access token (ownerToken in .data/local.json):
+  ${state.ownerToken}
+
 Get a token, then predict:
 
   TOKEN=$(curl -s -u '${state.clientId}:${state.clientSecret}' \\
