@@ -104,6 +104,20 @@ describe("monitoring loop", () => {
     }
   }
 
+  async function countCanary(tenantId: string, versionId: string): Promise<number> {
+    const [row] = await platform.deps.db
+      .select({ n: count() })
+      .from(predictions)
+      .where(
+        and(
+          eq(predictions.tenantId, tenantId),
+          eq(predictions.versionId, versionId),
+          eq(predictions.variant, "canary"),
+        ),
+      );
+    return row?.n ?? 0;
+  }
+
   const tick = (now: number): Promise<TickReport> =>
     schedulerTick(platform.deps, { now }).then((report) => {
       expect(report.errors).toEqual([]);
@@ -158,7 +172,7 @@ describe("monitoring loop", () => {
           trigger: "alert",
           dataSource: drifted,
           timeBudgetSeconds: 3,
-          gate: { metric: "auc", margin: 0.005 },
+          gate: { metric: "log_loss", margin: 0.02 },
           canaryWeight: 50,
           promotion: { mode: "auto", minPredictions: 150, tolerance: 0.05 },
           leaseSeconds: 60,
@@ -170,7 +184,7 @@ describe("monitoring loop", () => {
     // Drifted traffic in batches of 100; the scheduler evaluates after each. Quiet below 300 records, then
     // the drift must show within a bounded number of records.
     const edgeToken = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
-    const traffic = generateTelco(1200, 99, "price-rise");
+    const traffic = generateTelco(800, 99, "price-rise");
     let sent = 0;
     let fired: TickReport["alerts"][number] | undefined;
     const predictionIds: string[] = [];
@@ -244,7 +258,7 @@ describe("monitoring loop", () => {
     const outcome = JSON.parse(workerOut.find((l) => l.startsWith("{"))!) as { candidate: Candidate };
     const candidate = outcome.candidate;
     expect(candidate.state, JSON.stringify(candidate)).toBe("canary");
-    expect(candidate.holdout.candidate.auc).toBeGreaterThan(candidate.holdout.production!.auc + 0.005);
+    expect(candidate.holdout.candidate.logLoss).toBeLessThan(candidate.holdout.production!.logLoss - 0.02);
     const canaried = await ok<{
       production: { versionId: string };
       canary: { versionId: string; weight: number };
@@ -255,8 +269,16 @@ describe("monitoring loop", () => {
     // Canary traffic: promotion waits for 150 canary predictions, then happens on the next tick.
     const canaryStart = Date.now();
     expect((await tick(Date.now())).candidates).toEqual([]);
-    await predictThroughEdge(edgeToken, traffic.slice(800, 1200));
-    await waitForPredictions(state.tenantId, 400, canaryStart - 1000);
+    // The edge picks the new revision up within its pointer cache (≤ 5 s); send until 150 canary
+    // predictions are stored.
+    let canaryScored = 0;
+    for (let i = 0; canaryScored < 150; i++) {
+      expect(i, "canary predictions never reached 150").toBeLessThan(20);
+      const batch = generateTelco(100, 1000 + i, "price-rise");
+      await predictThroughEdge(edgeToken, batch);
+      await waitForPredictions(state.tenantId, (i + 1) * 100, canaryStart);
+      canaryScored = await countCanary(state.tenantId, candidate.versionId);
+    }
     const promoted = await tick(Date.now());
     expect(promoted.candidates).toMatchObject([{ id: candidate.id, state: "promoted" }]);
     const after = await ok<{ production: { versionId: string }; canary: null }>(cp("/v1/deployment", owner));

@@ -28,7 +28,7 @@ export const TELCO_COLUMNS = [
 export type TelcoColumn = (typeof TELCO_COLUMNS)[number];
 export type TelcoRow = Record<TelcoColumn, string>;
 
-/** Share of churners to aim for (the real data set has 26.5 %). */
+/** Share of churners to aim for without a scenario (the real data set has 26.5 %). */
 const CHURN_RATE = 0.265;
 
 const ADD_ONS = [
@@ -44,6 +44,8 @@ interface Customer {
   row: Omit<TelcoRow, "Churn">;
   /** Churn log-odds without the intercept, which is calibrated afterwards to hit CHURN_RATE. */
   logit: number;
+  /** A scenario's extra log-odds, added after calibration: the drift moves the churn rate too. */
+  shock: number;
 }
 
 /**
@@ -74,9 +76,9 @@ export function generateTelco(n: number, seed: number, scenario?: Scenario): Tel
     customers.map((c) => c.logit),
     CHURN_RATE,
   );
-  return customers.map(({ row, logit }) => ({
+  return customers.map(({ row, logit, shock }) => ({
     ...row,
-    Churn: random() < 1 / (1 + Math.exp(-(logit + intercept))) ? "Yes" : "No",
+    Churn: random() < 1 / (1 + Math.exp(-(logit + shock + intercept))) ? "Yes" : "No",
   }));
 }
 
@@ -154,9 +156,10 @@ function generateCustomer(random: Random, customerID: string, scenario?: Scenari
   logit += senior ? 0.25 : 0;
   logit += paperless === "Yes" ? 0.3 : 0;
   logit += dependents === "Yes" ? -0.15 : 0;
-  if (rise > 0) logit += rise * (tenure >= 12 ? 7 : 4);
-  if (scenario === "contract-mix" && contract === "Month-to-month" && tenure < 12) logit += 0.8;
-  if (paymentMethod === "Digital wallet") logit += 1.6;
+  let shock = 0;
+  if (rise > 0) shock += rise * (tenure >= 12 ? 7 : 4);
+  if (scenario === "contract-mix" && contract === "Month-to-month" && tenure < 12) shock += 0.8;
+  if (paymentMethod === "Digital wallet") shock += 1.6;
 
   return {
     row: {
@@ -177,6 +180,7 @@ function generateCustomer(random: Random, customerID: string, scenario?: Scenari
       TotalCharges: total,
     },
     logit,
+    shock,
   };
 }
 
