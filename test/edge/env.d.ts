@@ -9,5 +9,7 @@ declare namespace Cloudflare {
     TEST_TREE_MODEL_B64: string;
     TEST_TREE_MANIFEST: string;
     TEST_TREE_EXPLAINER: string;
+    FUZZ_RUNS: string;
+    FUZZ_SEED: string;
   }
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { rejectedEvent } from "../../edge/src/events/emit.ts";
 import {
   MESSAGE_BUDGET_BYTES,
   predictionEvents,
-  rejectedEvent,
   type ScoredGroup,
-} from "../../edge/src/events/emit.ts";
+  type ScoredRequest,
+} from "../../edge/src/events/prediction-events.ts";
 import { compileEncoder } from "../../edge/src/models/features.ts";
 import { compileSketcher, type ScoredRow } from "../../edge/src/monitoring/sketch.ts";
 import type { Manifest } from "../../shared/src/manifest.ts";
@@ -160,6 +161,12 @@ describe("sketch builder", () => {
   });
 });
 
+const eventsOf = (
+  predictions: Prediction[],
+  groups: ScoredGroup[],
+  records: Record<string, unknown>[] | undefined,
+) => predictionEvents([{ tenantId: "tnt_a", at: new Date().toISOString(), predictions, groups, records }]);
+
 const bytesOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 
 describe("prediction events", () => {
@@ -205,7 +212,7 @@ describe("prediction events", () => {
 
   it("chunks at 400 predictions per variant, each chunk sketching exactly its own rows", () => {
     const { manifest, records, predictions, groups } = scoredRequest();
-    const events = predictionEvents("tnt_a", predictions, groups, undefined);
+    const events = eventsOf(predictions, groups, undefined);
     expect(events.map((e) => [e.variant, e.predictions.length])).toEqual([
       ["production", 400],
       ["production", 266],
@@ -231,7 +238,7 @@ describe("prediction events", () => {
 
   it("with capture, carries each chunk's raw records and keeps every message well under 128 KB", () => {
     const { manifest, records, predictions, groups } = scoredRequest(12);
-    const events = predictionEvents("tnt_a", predictions, groups, records);
+    const events = eventsOf(predictions, groups, records);
     expect(events.length).toBeGreaterThan(3); // raw records make chunks smaller than 400
     let seen = 0;
     for (const event of events) {
@@ -250,7 +257,7 @@ describe("prediction events", () => {
   it("sends a record too large for any message without it, and still sketches it", () => {
     const { records, predictions, groups } = scoredRequest();
     records[4] = { ...records[4], blob: "x".repeat(150_000) };
-    const events = predictionEvents("tnt_a", predictions, groups, records);
+    const events = eventsOf(predictions, groups, records);
     const alone = events.find((e) => e.predictions.some((p) => p.customerId === "c-4"))!;
     expect(alone.predictions).toHaveLength(1);
     expect(alone.records).toBeUndefined();
@@ -261,9 +268,64 @@ describe("prediction events", () => {
     );
   });
 
+  it("share messages across requests of one tenant and variant, sketches still exact", () => {
+    const { manifest, records, predictions, groups } = scoredRequest();
+    // The same 1,000 rows arrive as 100 requests of 10 for tenant a and once whole for tenant b.
+    const requests: ScoredRequest[] = [];
+    for (let k = 0; k < 100; k++) {
+      const slice = (g: ScoredGroup): ScoredGroup => {
+        const positions = g.rows.flatMap((row, p) => (row >= k * 10 && row < k * 10 + 10 ? [p] : []));
+        return {
+          ...g,
+          rows: positions.map((p) => g.rows[p]!),
+          columns: g.columns.map((c) =>
+            c instanceof Float32Array
+              ? c.slice(positions[0], positions.at(-1)! + 1)
+              : c.slice(positions[0], positions.at(-1)! + 1),
+          ),
+        };
+      };
+      requests.push({
+        tenantId: "tnt_a",
+        at: new Date().toISOString(),
+        predictions,
+        groups: groups.map(slice),
+        records: undefined,
+      });
+    }
+    requests.push({
+      tenantId: "tnt_b",
+      at: new Date().toISOString(),
+      predictions,
+      groups,
+      records: undefined,
+    });
+    const events = predictionEvents(requests);
+    const ofA = events.filter((e) => e.tenantId === "tnt_a");
+    const ofB = events.filter((e) => e.tenantId === "tnt_b");
+    // 666 production and 334 canary predictions: 3 messages for each tenant, not 200 for tenant a.
+    expect(ofA.map((e) => [e.variant, e.predictions.length])).toEqual([
+      ["production", 400],
+      ["canary", 334],
+      ["production", 266],
+    ]);
+    expect(ofB).toHaveLength(3);
+    for (const event of ofA) {
+      const rows = event.predictions.map((p) => Number(p.customerId!.slice(2)));
+      expectSameSketch(
+        event.sketch!,
+        referenceSketch(
+          manifest,
+          rows.map((i) => records[i]!),
+          event.predictions,
+        ),
+      );
+    }
+  });
+
   it("sum of probabilities per score bin stays within the bins' range", () => {
     const { predictions, groups } = scoredRequest();
-    for (const event of predictionEvents("tnt_a", predictions, groups, undefined)) {
+    for (const event of eventsOf(predictions, groups, undefined)) {
       const { counts, sums } = event.sketch!.score;
       for (let b = 0; b < SCORE_SKETCH_BINS; b++) {
         expect(sums[b]!).toBeGreaterThanOrEqual((counts[b]! * b) / SCORE_SKETCH_BINS - 1e-9);

@@ -2,7 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createEdgeApp } from "../../edge/src/app.ts";
 import type { Bindings } from "../../edge/src/env.ts";
-import { MESSAGE_BUDGET_BYTES } from "../../edge/src/events/emit.ts";
+import { MESSAGE_BUDGET_BYTES } from "../../edge/src/events/prediction-events.ts";
 import type { EdgeEvent, PredictionEvent, RejectedEvent } from "../../shared/src/events.ts";
 import { kvKeys } from "../../shared/src/kv.ts";
 import type { Manifest } from "../../shared/src/manifest.ts";

@@ -1,5 +1,6 @@
 import type { EdgeEvent } from "../../../shared/src/events.ts";
 import { utf8Bytes } from "../monitoring/json-size.ts";
+import { predictionEvents, type ScoredRequest } from "./prediction-events.ts";
 
 /** Queues take at most 100 messages per sendBatch, … */
 const MAX_BATCH = 100;
@@ -9,15 +10,20 @@ const MAX_BATCH_BYTES = 200_000;
 const MAX_MESSAGE_BYTES = 128_000;
 /** How long events wait for company before they are sent. */
 const LINGER_MS = 50;
+/** Scored predictions held before a batch is sent early. */
+const MAX_PENDING_PREDICTIONS = 4_000;
 
 /**
  * Collects events from many requests in the isolate and sends them in batches: one sendBatch per ~50 ms
- * under load instead of one per request. Each request's waitUntil holds the promise of the flush that
- * carries its events, so the isolate stays alive until they are sent. A failed send is logged, never
- * surfaced to a client that already has its answer.
+ * under load instead of one per request. Scored requests are kept as scored and become prediction events
+ * (with their sketches) only when the batch is sent, so one tenant's requests share messages. Each
+ * request's waitUntil holds the promise of the flush that carries its events, so the isolate stays alive
+ * until they are sent. A failed send is logged, never surfaced to a client that already has its answer.
  */
 export class EventBuffer {
   #pending: EdgeEvent[] = [];
+  #scored: ScoredRequest[] = [];
+  #scoredPredictions = 0;
   #flush: Promise<void> | undefined;
   #resolveFlush: (() => void) | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -25,30 +31,49 @@ export class EventBuffer {
 
   add(queue: Queue<EdgeEvent>, events: EdgeEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    // Pending events belong to the queue they were added for: a different binding sends them first.
-    if (this.#queue !== queue && this.#pending.length > 0) void this.#send();
-    this.#queue = queue;
+    const flush = this.#join(queue);
     this.#pending.push(...events);
+    if (this.#pending.length >= MAX_BATCH) void this.#send();
+    return flush;
+  }
+
+  /** A scored request, whose prediction events are built when its batch is sent. */
+  addScored(queue: Queue<EdgeEvent>, request: ScoredRequest): Promise<void> {
+    if (request.predictions.length === 0) return Promise.resolve();
+    const flush = this.#join(queue);
+    this.#scored.push(request);
+    this.#scoredPredictions += request.predictions.length;
+    if (this.#scoredPredictions >= MAX_PENDING_PREDICTIONS) void this.#send();
+    return flush;
+  }
+
+  /** The flush the next items will go out with; starts its timer if none is pending. */
+  #join(queue: Queue<EdgeEvent>): Promise<void> {
+    // Pending items belong to the queue they were added for: a different binding sends them first.
+    if (this.#queue !== queue && (this.#pending.length > 0 || this.#scored.length > 0)) void this.#send();
+    this.#queue = queue;
     if (!this.#flush) {
       this.#flush = new Promise<void>((resolve) => {
         this.#resolveFlush = resolve;
       });
       this.#timer = setTimeout(() => void this.#send(), LINGER_MS);
     }
-    const flush = this.#flush;
-    if (this.#pending.length >= MAX_BATCH) void this.#send();
-    return flush;
+    return this.#flush;
   }
 
   async #send(): Promise<void> {
     clearTimeout(this.#timer);
     const batch = this.#pending;
+    const scored = this.#scored;
     const resolve = this.#resolveFlush;
     const queue = this.#queue;
     this.#pending = [];
+    this.#scored = [];
+    this.#scoredPredictions = 0;
     this.#flush = undefined;
     this.#resolveFlush = undefined;
     try {
+      if (scored.length > 0) batch.push(...buildQuietly(scored));
       for (const part of splitForQueue(batch)) {
         try {
           await queue!.sendBatch(part.map((body) => ({ body, contentType: "json" as const })));
@@ -65,6 +90,22 @@ export class EventBuffer {
     } finally {
       resolve?.();
     }
+  }
+}
+
+/** Prediction events of the scored requests; a failure to build them is logged, and loses only them. */
+function buildQuietly(scored: readonly ScoredRequest[]): EdgeEvent[] {
+  try {
+    return predictionEvents(scored);
+  } catch (err) {
+    console.error(
+      JSON.stringify({
+        msg: "prediction events not built",
+        requests: scored.length,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
+    return [];
   }
 }
 

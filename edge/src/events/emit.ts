@@ -1,127 +1,15 @@
-import type { EdgeEvent, PredictionEvent, RejectedEvent } from "../../../shared/src/events.ts";
+import type { EdgeEvent, RejectedEvent } from "../../../shared/src/events.ts";
 import { newId } from "../../../shared/src/ids.ts";
 import type { Prediction } from "../../../shared/src/predict.ts";
 import type { WaitUntil } from "../kv-cache.ts";
-import { jsonStringBytes, utf8Bytes } from "../monitoring/json-size.ts";
 import { tenantEdgeSettings } from "../monitoring/settings.ts";
-import type { EncodedColumns, Sketcher } from "../monitoring/sketch.ts";
 import { EventBuffer } from "./buffer.ts";
+import type { ScoredGroup } from "./prediction-events.ts";
 
-/** At most this many predictions per message, however small. */
-const PREDICTIONS_PER_MESSAGE = 400;
-/** Queue messages are limited to 128 KB; each event is cut to stay below this estimate of its JSON size. */
-export const MESSAGE_BUDGET_BYTES = 96_000;
-/** The event's own fields (type, ids, time, version, variant) as JSON, generously; the tenant id is added. */
-const EVENT_ENVELOPE_BYTES = 320;
-/** One prediction as JSON without its customer id: ids, a probability with 17 digits, the decision. */
-const PREDICTION_BYTES = 112;
-/** `,"customerId":` around the customer id's own JSON string. */
-const CUSTOMER_ID_KEY_BYTES = 15;
 /** A rejected event names at most this many fields; the rest are counted together under OTHER_FIELDS. */
 const MAX_REJECTED_FIELDS = 100;
 const MAX_FIELD_NAME_LENGTH = 128;
 export const OTHER_FIELDS = "(other fields)";
-
-/** One variant's share of a scored request: which rows it scored and their columns as its model saw them. */
-export interface ScoredGroup {
-  variant: "production" | "canary";
-  versionId: string;
-  version: number;
-  /** The request's row index of each encoded position, ascending. */
-  rows: readonly number[];
-  /** The encoded columns of these rows, by position. */
-  columns: EncodedColumns;
-  sketcher: Sketcher | undefined;
-}
-
-/**
- * Builds the prediction events of one response: per variant, chunks of at most 400 predictions and of an
- * estimated JSON size within MESSAGE_BUDGET_BYTES. Each chunk carries the sketch of exactly its own rows, so
- * sketches summed over chunks equal the request's; with `records` (capture enabled) each chunk carries its
- * raw records, aligned with its predictions. A record too large to fit a message by itself is scored and
- * sketched but not captured: it travels alone, without `records`.
- */
-export function predictionEvents(
-  tenantId: string,
-  predictions: readonly Prediction[],
-  groups: readonly ScoredGroup[],
-  records: readonly Record<string, unknown>[] | undefined,
-): PredictionEvent[] {
-  const at = new Date().toISOString();
-  const events: PredictionEvent[] = [];
-  for (const group of groups) {
-    const { rows, sketcher } = group;
-    const envelope = EVENT_ENVELOPE_BYTES + jsonStringBytes(tenantId);
-    const sketchBound = (n: number) => sketcher?.sizeBound(n) ?? 0;
-    const rowCost = (position: number) => {
-      const customerId = predictions[rows[position]!]!.customerId;
-      return (
-        PREDICTION_BYTES +
-        (customerId === undefined ? 0 : CUSTOMER_ID_KEY_BYTES + jsonStringBytes(customerId))
-      );
-    };
-    let start = 0;
-    while (start < rows.length) {
-      let end = start;
-      let bytes = envelope;
-      let withRecords = records !== undefined;
-      while (end < rows.length && end - start < PREDICTIONS_PER_MESSAGE) {
-        const recordBytes = records ? utf8Bytes(JSON.stringify(records[rows[end]!])) + 1 : 0;
-        const cost = rowCost(end) + recordBytes;
-        if (bytes + cost + sketchBound(end - start + 1) <= MESSAGE_BUDGET_BYTES) {
-          bytes += cost;
-          end++;
-        } else if (end === start) {
-          // Alone and still too large with its record: send it without, and say so (never what it holds).
-          console.error(
-            JSON.stringify({ msg: "raw record too large to capture", tenantId, bytes: recordBytes }),
-          );
-          withRecords = false;
-          end++;
-          break;
-        } else break;
-      }
-      events.push(
-        chunkEvent(tenantId, at, group, predictions, start, end, withRecords ? records : undefined),
-      );
-      start = end;
-    }
-  }
-  return events;
-}
-
-function chunkEvent(
-  tenantId: string,
-  at: string,
-  group: ScoredGroup,
-  predictions: readonly Prediction[],
-  start: number,
-  end: number,
-  records: readonly Record<string, unknown>[] | undefined,
-): PredictionEvent {
-  const rows = group.rows.slice(start, end);
-  const scored = rows.map((row) => {
-    const p = predictions[row]!;
-    return {
-      predictionId: p.predictionId,
-      ...(p.customerId !== undefined ? { customerId: p.customerId } : {}),
-      probability: p.probability,
-      contact: p.contact,
-    };
-  });
-  return {
-    type: "prediction",
-    eventId: newId("event"),
-    tenantId,
-    at,
-    versionId: group.versionId,
-    version: group.version,
-    variant: group.variant,
-    predictions: scored,
-    ...(group.sketcher ? { sketch: group.sketcher.sketch(group.columns, start, scored) } : {}),
-    ...(records ? { records: rows.map((row) => records[row]!) } : {}),
-  };
-}
 
 /**
  * The event for a request refused because its records fail the live model's schema: how many records and
@@ -167,9 +55,10 @@ const buffer = new EventBuffer();
 const afterResponse = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
- * The prediction events of a scored request, built and sent after its response (call it inside
- * waitUntil): sketches and the edge-settings read cost the client nothing. Raw records are attached only
- * when the tenant's settings enable capture.
+ * Queues a scored request's prediction events after its response (call it inside waitUntil): the
+ * edge-settings read, the events and their sketches cost the client nothing, and the sketches are built
+ * when the isolate's batch is sent, for all the requests it holds. Raw records are attached only when the
+ * tenant's settings enable capture.
  */
 export async function emitScored(
   kv: KVNamespace,
@@ -182,23 +71,17 @@ export async function emitScored(
   },
   waitUntil: WaitUntil,
 ): Promise<void> {
+  const at = new Date().toISOString();
   await afterResponse();
   const { tenantId, records, predictions, groups } = scored;
-  let events: PredictionEvent[];
-  try {
-    const { captureRecords } = await tenantEdgeSettings(kv, tenantId, waitUntil);
-    events = predictionEvents(tenantId, predictions, groups, captureRecords ? records : undefined);
-  } catch (err) {
-    console.error(
-      JSON.stringify({
-        msg: "prediction events not built",
-        tenantId,
-        error: err instanceof Error ? err.message : String(err),
-      }),
-    );
-    return;
-  }
-  await buffer.add(queue, events);
+  const { captureRecords } = await tenantEdgeSettings(kv, tenantId, waitUntil);
+  await buffer.addScored(queue, {
+    tenantId,
+    at,
+    predictions,
+    groups,
+    records: captureRecords ? records : undefined,
+  });
 }
 
 /** Hands events to the isolate's batching buffer; the promise settles when their batch has been sent. */

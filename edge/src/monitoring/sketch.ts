@@ -43,10 +43,14 @@ export interface ScoredRow {
 }
 
 export interface Sketcher {
+  /** An empty sketch on this model's reference. */
+  empty(): Sketch;
   /**
-   * The sketch of the encoded rows [start, start + scored.length): `scored[k]` is row start + k's prediction.
-   * Exact counts, so the sketches of a partition of the rows sum to the sketch of all of them.
+   * Adds the encoded rows [start, start + scored.length) to `into`: `scored[k]` is row start + k's
+   * prediction. Exact counts, so the sketches of a partition of the rows sum to the sketch of all of them.
    */
+  sketchInto(into: Sketch, columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): Sketch;
+  /** The sketch of those rows alone. */
   sketch(columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): Sketch;
   /** An upper bound on the JSON size in bytes of the sketch of `rows` rows. */
   sizeBound(rows: number): number;
@@ -97,14 +101,15 @@ export function compileSketcher(manifest: Manifest): Sketcher | undefined {
     }
   }
   const fixedBytes = sketchSizeBound(emptySketch(reference));
-  return {
+  const sketcher: Sketcher = {
+    empty: () => emptySketch(reference),
+    sketch: (columns, start, scored) => sketcher.sketchInto(emptySketch(reference), columns, start, scored),
     sizeBound(rows) {
       let bytes = fixedBytes;
       for (const { largest, all } of categoryBytes) bytes += Math.min(all, rows * largest);
       return bytes;
     },
-    sketch(columns, start, scored) {
-      const sketch = emptySketch(reference);
+    sketchInto(sketch, columns, start, scored) {
       const end = start + scored.length;
       for (const plan of plans) {
         const target = sketch.features[plan.name]!;
@@ -114,7 +119,7 @@ export function compileSketcher(manifest: Manifest): Sketcher | undefined {
           sketchCategorical(plan, columns[plan.column] as string[], start, end, target);
         }
       }
-      sketch.records = scored.length;
+      sketch.records += scored.length;
       const { counts, sums } = sketch.score;
       for (const { probability, contact } of scored) {
         if (contact) sketch.contacts++;
@@ -125,6 +130,7 @@ export function compileSketcher(manifest: Manifest): Sketcher | undefined {
       return sketch;
     },
   };
+  return sketcher;
 }
 
 function sketchNumeric(
@@ -155,8 +161,8 @@ function sketchNumeric(
     }
     counts[lo]!++;
   }
-  target.missing = missing;
-  target.outOfRange = outOfRange;
+  target.missing += missing;
+  target.outOfRange += outOfRange;
 }
 
 function sketchCategorical(
@@ -179,18 +185,16 @@ function sketchCategorical(
     if (slot === undefined) unseen++;
     else tally[slot]!++;
   }
+  const counts = target.counts;
   for (let slot = 0; slot < tally.length; slot++) {
+    if (tally[slot] === 0) continue;
     // Own properties even for categories such as "__proto__"; only categories seen in these rows are listed.
-    if (tally[slot]! > 0)
-      Object.defineProperty(target.counts, plan.categories[slot]!, {
-        value: tally[slot]!,
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
+    const category = plan.categories[slot]!;
+    const value = (Object.hasOwn(counts, category) ? counts[category]! : 0) + tally[slot]!;
+    Object.defineProperty(counts, category, { value, writable: true, enumerable: true, configurable: true });
   }
-  target.missing = missing;
-  target.unseen = unseen;
+  target.missing += missing;
+  target.unseen += unseen;
 }
 
 /** JSON bytes of an empty sketch with every count and sum at its widest. */
