@@ -295,6 +295,7 @@ describe("admin console", () => {
         violations: [],
       });
       await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+      if (name === "overview") await page.screenshot({ path: join(SCREENSHOTS, "overview-1280x800.png") });
     }
     await context.close();
 

@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
-import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
+import { generateTelco } from "../../trainer/src/synthetic.ts";
 
 /** Debian's Chromium; the tests never download a browser. */
 export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
@@ -114,14 +114,13 @@ export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
 export async function sendTraffic(h: ConsoleHarness, customers: number): Promise<void> {
   const { state } = h.platform;
   const token = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
-  const records = Array.from({ length: customers }, (_, i) => ({
-    ...SAMPLE_CUSTOMER,
-    customerId: `cust-${i}`,
-    tenure: (i * 7) % 72,
-    MonthlyCharges: 20 + ((i * 13) % 90),
-    TotalCharges: 20 + ((i * 131) % 6000),
-    Contract: i % 3 === 0 ? "Month-to-month" : i % 3 === 1 ? "One year" : "Two year",
-  }));
+  // Customers like the ones the demo model was trained on (another seed): traffic without drift.
+  const numeric = new Set(["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"]);
+  const records = generateTelco(customers, 2024).map(({ customerID, Churn: _, ...row }) => {
+    const record: Record<string, string | number> = { customerId: customerID };
+    for (const [k, v] of Object.entries(row)) if (v !== "") record[k] = numeric.has(k) ? Number(v) : v;
+    return record;
+  });
   for (let i = 0; i < records.length; i += 100) {
     const res = await fetch(`${state.edgeUrl}/v1/predict`, {
       method: "POST",

@@ -7,7 +7,8 @@ import type { Html } from "./layout.ts";
  * image with a text alternative; the numbers behind it are also in a table for screen readers.
  */
 
-const W = 640;
+/** Default drawing size; callers pass the width they are shown at, so text keeps its size. */
+const DEFAULT_WIDTH = 640;
 const H = 220;
 const PAD = { top: 12, right: 12, bottom: 28, left: 48 };
 
@@ -20,7 +21,7 @@ function niceMax(value: number): number {
   return 10 * exp;
 }
 
-function yAxis(min: number, max: number, format: (v: number) => string): Html {
+function yAxis(W: number, min: number, max: number, format: (v: number) => string): Html {
   const ticks = 5;
   const lines = [];
   for (let i = 0; i <= ticks; i++) {
@@ -53,9 +54,12 @@ export interface LineChartOptions {
   /** A vertical marker at this x index (e.g. the current threshold). */
   marker?: { index: number; label: string } | undefined;
   id?: string;
+  /** The width the chart is shown at, in CSS pixels (text is drawn at 11px of it). */
+  width?: number;
 }
 
 export function lineChart(o: LineChartOptions): Html {
+  const W = o.width ?? DEFAULT_WIDTH;
   const all = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   const rules = o.rules ?? [];
   const dataMax = Math.max(...all, ...rules.map((x) => x.value), 0);
@@ -100,7 +104,7 @@ export function lineChart(o: LineChartOptions): Html {
   return html`<figure class="chart">
 <svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}"${o.id ? html` id="${o.id}"` : ""} data-ymin="${yMin}" data-ymax="${yMax}" data-n="${n}" data-w="${W}" data-h="${H}" data-pad="${PAD.left},${PAD.right},${PAD.top},${PAD.bottom}">
 <title>${o.title}</title>
-${yAxis(yMin, yMax, o.format)}
+${yAxis(W, yMin, yMax, o.format)}
 ${ruleLines}
 ${paths}
 ${marker}
@@ -121,9 +125,11 @@ export interface BarChartOptions {
   format: (v: number) => string;
   /** Draw the series side by side (grouped) rather than only the first. */
   grouped?: boolean;
+  width?: number;
 }
 
 export function barChart(o: BarChartOptions): Html {
+  const W = o.width ?? DEFAULT_WIDTH;
   const all = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
   const yMax = niceMax(Math.max(...all, 0));
   const slots = Math.max(1, o.labels.length);
@@ -147,7 +153,7 @@ export function barChart(o: BarChartOptions): Html {
   return html`<figure class="chart">
 <svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${o.title}">
 <title>${o.title}</title>
-${yAxis(0, yMax, o.format)}
+${yAxis(W, 0, yMax, o.format)}
 ${bars}
 <line class="axis" x1="${PAD.left}" x2="${W - PAD.right}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom}"/>
 ${xTicks}

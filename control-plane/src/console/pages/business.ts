@@ -86,6 +86,7 @@ ${week.predictions === 0 ? html`<p class="note" role="note">No customers scored 
 </div>
 ${lineChart({
   id: "profit-chart",
+  width: 760,
   title: "Expected profit per scored customer by contact threshold",
   xLabels: curve.map((p) => p.threshold.toFixed(2)),
   series: [{ label: "Expected profit", tone: "s1", values: curve.map((p) => p.expectedProfit) }],

@@ -205,6 +205,7 @@ ${
   curves.length === 2
     ? lineChart({
         title: `Expected profit per scored customer by threshold, v${a.version} and v${b.version}`,
+        width: 1000,
         xLabels: a.manifest.decision!.curve.map((p) => p.threshold.toFixed(2)),
         series: [
           {

@@ -102,6 +102,7 @@ ${scoreSection}`,
   const points = series?.points ?? [];
   const trend = lineChart({
     title: "Drift (PSI) per day: tenant score and the five most drifted features",
+    width: 1000,
     xLabels: points.map((p) => p.at.slice(5, 10)),
     series: [
       { label: "Drift score", tone: "s1", values: points.map((p) => p.driftScore) },
