@@ -27,6 +27,9 @@ export default defineConfig({
                   TEST_TREE_MODEL_B64: tree.modelB64,
                   TEST_TREE_MANIFEST: tree.manifestText,
                   TEST_TREE_EXPLAINER: tree.explainerText,
+                  // Cases per route for the OpenAPI fuzz suites (npm run fuzz raises it); "" keeps the default.
+                  FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+                  FUZZ_SEED: process.env.FUZZ_SEED ?? "",
                 },
               },
             };

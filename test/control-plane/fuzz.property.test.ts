@@ -108,6 +108,41 @@ function pathValues(ref: OperationRef) {
   };
 }
 
+/** Real values for body fields, so valid requests get past lookups to the handler's work. */
+function fieldValues(name: string): fc.Arbitrary<unknown> | undefined {
+  switch (name) {
+    case "grant_type":
+      return fc.constant("client_credentials");
+    case "scope":
+      return fc.constantFrom("predict", "predict feedback:write", ALL_SCOPES.join(" "), "users:write");
+    case "production":
+    case "versionId":
+      return fc.constantFrom(aVersion.id, bVersion.id);
+    case "shadows":
+      return fc.constantFrom([], [aVersion.id], [bVersion.id]);
+    case "manifest":
+      return fc.constantFrom(
+        fixture.manifestText,
+        fixture.manifestText.replace(/"threshold":[^,]+/, '"threshold":2'),
+      );
+    case "runs":
+      return fc.constantFrom(
+        "[]",
+        JSON.stringify([{ family: "gbdt", params: { depth: 3 }, cvMetrics: { auc: 0.8 }, seconds: 1.5 }]),
+      );
+    case "model":
+      return fc.constant(fixture.bytes);
+    case "explainer":
+      return fixture.explainer ? fc.constant(fixture.explainer) : undefined;
+    case "userId":
+      return fc.constantFrom(aAnalyst.userId, bUser.userId);
+    case "clientId":
+      return fc.constantFrom(aTarget.clientId, bClient.clientId);
+    default:
+      return undefined;
+  }
+}
+
 type Credential = "primary" | "alternate" | "none" | "garbage";
 const credentials = fc.constantFrom<Credential>(
   ...(Array(16).fill("primary") as Credential[]),
@@ -184,7 +219,8 @@ function fuzzOperations(refs: OperationRef[]) {
       ref.key,
       async () => {
         const started = performance.now();
-        const arbitrary = requestArbitrary(doc, ref, { pathValues: pathValues(ref) });
+        const statuses = new Map<number, number>();
+        const arbitrary = requestArbitrary(doc, ref, { pathValues: pathValues(ref), fieldValues });
         const creds = ref.operation.security?.some((s) => "operatorAuth" in s)
           ? operatorCredentials
           : credentials;
@@ -192,6 +228,7 @@ function fuzzOperations(refs: OperationRef[]) {
         await fc.assert(
           fc.asyncProperty(arbitrary, creds, async (req, cred) => {
             const { res, text, problems } = await send(ref, req, cred, foreignData);
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
             if (problems.length > 0) {
               throw new Error(
                 `${ref.key} → ${res.status}: ${problems.join("; ")}\n` +
@@ -202,8 +239,9 @@ function fuzzOperations(refs: OperationRef[]) {
           { numRuns: RUNS, seed: SEED },
         );
         const seconds = (performance.now() - started) / 1000;
+        const byStatus = [...statuses].sort(([x], [y]) => x - y).map(([k, n]) => `${k}×${n}`);
         console.info(
-          `${ref.key}: ${RUNS} cases in ${seconds.toFixed(1)} s (${Math.round(RUNS / seconds)}/s)`,
+          `${ref.key}: ${RUNS} cases in ${seconds.toFixed(1)} s (${Math.round(RUNS / seconds)}/s); ${byStatus.join(" ")}`,
         );
       },
       Math.max(300_000, RUNS * 300),

@@ -209,6 +209,15 @@ export interface ValueOptions {
   maxDepth?: number;
   /** Cap on generated array lengths (beyond minItems). */
   maxArray?: number;
+  /**
+   * Real values for properties (and form fields) of this name at any depth, such as ids that exist: drawn
+   * three times in four, beside generated ones. Uint8Array values become file parts in multipart bodies.
+   */
+  fieldValues?: (name: string) => fc.Arbitrary<unknown> | undefined;
+}
+
+function withKnown<T>(generated: fc.Arbitrary<T>, known: fc.Arbitrary<T> | undefined): fc.Arbitrary<T> {
+  return known ? fc.oneof({ arbitrary: known, weight: 3 }, { arbitrary: generated, weight: 1 }) : generated;
 }
 
 const lowerAlnum = fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789".split(""));
@@ -337,7 +346,12 @@ export function valueArbitrary(
       const required = new Set(s.required ?? []);
       const props = Object.entries(s.properties ?? {}).filter(([k]) => depth < maxDepth || required.has(k));
       const record = fc.record(
-        Object.fromEntries(props.map(([k, v]) => [k, valueArbitrary(doc, v, options, depth + 1)])),
+        Object.fromEntries(
+          props.map(([k, v]) => [
+            k,
+            withKnown(valueArbitrary(doc, v, options, depth + 1), options.fieldValues?.(k)),
+          ]),
+        ),
         { requiredKeys: props.map(([k]) => k).filter((k) => required.has(k)) },
       );
       const extra = s.additionalProperties;
@@ -737,7 +751,15 @@ function formFields(
   const entries = Object.entries(s.properties ?? {}).map(([name, prop]) => {
     const p = normalize(doc, prop);
     const isFile = files && (p.format === "binary" || p.contentMediaType !== undefined);
-    const value: fc.Arbitrary<FormValue> = isFile
+    const known = options
+      .fieldValues?.(name)
+      ?.map(
+        (v): FormValue =>
+          v instanceof Uint8Array
+            ? { bytes: v, filename: `${name}.bin`, type: "application/octet-stream" }
+            : formText(v),
+      );
+    const generated: fc.Arbitrary<FormValue> = isFile
       ? fc
           .tuple(
             fc.uint8Array({ maxLength: 2048 }),
@@ -745,6 +767,7 @@ function formFields(
           )
           .map(([bytes, filename]) => ({ bytes, filename, type: "application/octet-stream" }))
       : valueArbitrary(doc, p, options).map(formText);
+    const value = withKnown(generated, known);
     const broken: fc.Arbitrary<FormValue> = fc.oneof(
       mutatedValueArbitrary(doc, p, options).map(formText),
       nastyString,
