@@ -142,6 +142,12 @@ describe("admin console", () => {
 
     const { context, page, problems } = await signedIn(h, state.ownerToken);
     await page.goto(`${h.url}/models`);
+    await page.getByLabel("Baseline").selectOption({ label: "v1" });
+    await page.getByLabel("Candidate").selectOption({ label: `v${v}` });
+    await page.getByRole("button", { name: "Compare" }).click();
+    const compare = page.getByRole("region", { name: `Compare v1 and v${v}` });
+    await expect(compare.getByRole("rowheader", { name: "ROC-AUC" }).isVisible()).resolves.toBe(true);
+
     const row = page.locator(`tr[data-version="${v}"]`);
     await row.getByRole("button", { name: "Canary" }).click();
     const dialog = page.getByRole("dialog", { name: `Canary v${v}` });

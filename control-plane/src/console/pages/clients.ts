@@ -72,12 +72,14 @@ export async function clientsPage(
   const createForm = canWrite
     ? html`<section class="card" aria-labelledby="create-h">
 <h2 id="create-h">New API client</h2>
-<form method="post" action="/console/clients" class="stack">
+<form method="post" action="/console/clients" class="create-form">
   ${csrfField(c)}
-  <div class="field"><label for="new-name">Name</label><input id="new-name" name="name" required maxlength="64" placeholder="e.g. crm-scoring"></div>
+  <div class="stack">
+    <div class="field"><label for="new-name">Name</label><input id="new-name" name="name" required maxlength="64" placeholder="e.g. crm-scoring"></div>
+    ${limitFields("new", null)}
+    <div><button class="btn btn-primary" type="submit">Create client</button></div>
+  </div>
   ${scopeBoxes("new", ["predict"])}
-  ${limitFields("new", null)}
-  <div><button class="btn btn-primary" type="submit">Create client</button></div>
 </form>
 </section>`
     : html`<p class="note" role="note">Your role can review API clients but not change them.</p>`;
@@ -101,12 +103,12 @@ ${dialog(c, `revoke-${client.id}`, `Revoke ${client.name}?`, `/console/clients/$
 <td class="small">${client.rateLimit ? `${fmt.int(client.rateLimit.ratePerSecond)}/s, burst ${fmt.int(client.rateLimit.burst)}` : html`<span class="muted">tenant's</span>`}</td>
 <td class="small nowrap">${fmt.date(client.createdAt)}</td>
 <td>${isRevoked ? html`<span class="badge badge-revoked">Revoked</span>` : client.previousSecretExpiresAt ? html`<span class="badge badge-warn" title="Old secret accepted until ${client.previousSecretExpiresAt}">Rotating</span>` : html`<span class="badge badge-ok">Active</span>`}</td>
-${canWrite ? html`<td>${actions}</td>` : ""}
+${canWrite ? html`<td class="actions-cell">${actions}</td>` : ""}
 </tr>`;
   };
 
   const table = (list: ApiClient[], caption: string) =>
-    html`<div class="table-wrap" tabindex="0"><table class="table clients"><caption class="sr-only">${caption}</caption>
+    html`<div class="table-wrap" tabindex="0"><table class="table clients stacked"><caption class="sr-only">${caption}</caption>
 <thead><tr><th scope="col">Client</th><th scope="col">Scopes</th><th scope="col">Rate limit</th><th scope="col">Created</th><th scope="col">Status</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
 <tbody>${list.map(row)}</tbody></table></div>`;
 
@@ -116,13 +118,11 @@ ${canWrite ? html`<td>${actions}</td>` : ""}
     flash: options.flash,
     body: html`${pageHeader("API clients", "Machine credentials (OAuth2 client credentials) for the edge and for CI.")}
 ${secretPanel}
-<div class="grid-main">
 <section class="card" aria-labelledby="clients-h">
 <h2 id="clients-h">Active clients</h2>
 ${active.length === 0 ? emptyState("No active clients", canWrite ? "Create a client with the predict scope, then exchange its id and secret for a token at /v1/oauth/token." : "An owner or admin creates clients here.") : table(active, "Active clients")}
 ${revoked.length > 0 ? html`<details class="revoked"><summary>Revoked clients (${revoked.length})</summary>${table(revoked, "Revoked clients")}</details>` : ""}
 </section>
-${createForm}
-</div>`,
+${createForm}`,
   });
 }

@@ -281,7 +281,7 @@ ${
 ${!canWrite ? html`<p class="note" role="note">Your role can view versions but not change what is deployed.</p>` : ""}
 <section class="card" aria-labelledby="versions-h">
 <h2 id="versions-h" class="sr-only">Versions</h2>
-<div class="table-wrap" tabindex="0"><table class="table versions">
+<div class="table-wrap" tabindex="0"><table class="table versions stacked">
 <thead><tr><th scope="col">Version</th><th scope="col">Status</th><th scope="col">Holdout metrics</th><th scope="col">Lineage</th><th scope="col">Published</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
 <tbody>
 ${model.versions.map(

@@ -13,12 +13,12 @@ const rate = (v: number | null) => (v === null ? "—" : fmt.pct(v, 2));
 
 function qualityCards(s: MonitoringSnapshot): Html {
   const q = s.quality;
-  return html`<section class="stats" aria-label="Data quality">
+  return html`<div class="stats stats-2 flush">
 <div class="stat"><span class="stat-label">Missing-rate jump</span><span class="stat-value">${rate(q.missingRateJump)}</span><span class="stat-note">${q.missingRateJumpFeature ? html`largest on <code>${q.missingRateJumpFeature}</code>, over its training rate` : "over the training rate"}</span></div>
 <div class="stat"><span class="stat-label">Out of training range</span><span class="stat-value">${rate(q.outOfRangeRate)}</span><span class="stat-note">numeric values outside [min, max] seen in training</span></div>
 <div class="stat"><span class="stat-label">Unseen categories</span><span class="stat-value">${rate(q.unseenCategoryRate)}</span><span class="stat-note">scored as "none of the known categories"</span></div>
 <div class="stat"><span class="stat-label">Schema violations</span><span class="stat-value">${rate(q.schemaViolationRate)}</span><span class="stat-note">records the edge refused</span></div>
-</section>`;
+</div>`;
 }
 
 export async function monitoringPage(c: Context<ConsoleEnv>): Promise<Html> {
@@ -140,9 +140,10 @@ ${scoreSection}`,
         html`<tr><th scope="row"><code>${f.feature}</code></th><td class="num">${f.psi?.toFixed(3) ?? "—"}</td><td class="num">${f.jsDistance?.toFixed(3) ?? "—"}</td><td class="num">${f.ks?.toFixed(3) ?? "—"}</td><td><span class="badge badge-${f.status}">${f.status}</span></td></tr>`,
     )}</tbody></table></div>
 </section>
+<div>
 ${scoreSection}
+<section class="card" aria-labelledby="quality-h"><h2 id="quality-h">Data quality, last 24 hours</h2>${qualityCards(current)}</section>
 </div>
-<h2 class="section-title">Data quality, last 24 hours</h2>
-${qualityCards(current)}`,
+</div>`,
   });
 }
