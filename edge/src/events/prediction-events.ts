@@ -1,9 +1,8 @@
 import type { PredictionEvent } from "../../../shared/src/events.ts";
 import { newId } from "../../../shared/src/ids.ts";
-import type { Sketch } from "../../../shared/src/monitoring.ts";
 import type { Prediction } from "../../../shared/src/predict.ts";
 import { jsonStringBytes, utf8Bytes } from "../monitoring/json-size.ts";
-import type { EncodedColumns, Sketcher } from "../monitoring/sketch.ts";
+import type { EncodedColumns, SketchAccumulator, Sketcher } from "../monitoring/sketch.ts";
 
 /** At most this many predictions per message, however small. */
 export const PREDICTIONS_PER_MESSAGE = 400;
@@ -41,6 +40,7 @@ export interface ScoredRequest {
 interface OpenChunk {
   event: PredictionEvent;
   sketcher: Sketcher | undefined;
+  sketch: SketchAccumulator | undefined;
   bytes: number;
   /** The rows of one request's group added since the last sketch update. */
   run: { group: ScoredGroup; start: number; from: number } | undefined;
@@ -58,7 +58,7 @@ export function predictionEvents(requests: readonly ScoredRequest[]): Prediction
   const events: PredictionEvent[] = [];
   const open = new Map<string, OpenChunk>();
   const close = (key: string, chunk: OpenChunk) => {
-    settleRun(chunk);
+    finish(chunk);
     open.delete(key);
   };
   for (const request of requests) {
@@ -85,7 +85,7 @@ export function predictionEvents(requests: readonly ScoredRequest[]): Prediction
             );
             const single = openChunk(request, group, envelope, false);
             addRow(single, group, position, prediction, undefined, cost - recordBytes);
-            settleRun(single);
+            finish(single);
             events.push(single.event);
             continue;
           }
@@ -122,7 +122,6 @@ function openChunk(
   envelope: number,
   withRecords: boolean,
 ): OpenChunk {
-  const sketch: Sketch | undefined = group.sketcher?.empty();
   return {
     event: {
       type: "prediction",
@@ -133,10 +132,10 @@ function openChunk(
       version: group.version,
       variant: group.variant,
       predictions: [],
-      ...(sketch ? { sketch } : {}),
       ...(withRecords ? { records: [] } : {}),
     },
     sketcher: group.sketcher,
+    sketch: group.sketcher?.accumulator(),
     bytes: envelope,
     run: undefined,
   };
@@ -165,8 +164,14 @@ function addRow(
 
 /** Adds the current run of rows (consecutive positions of one group) to the chunk's sketch. */
 function settleRun(chunk: OpenChunk): void {
-  const { run, sketcher, event } = chunk;
+  const { run, sketch, event } = chunk;
   chunk.run = undefined;
-  if (!run || !sketcher || !event.sketch) return;
-  sketcher.sketchInto(event.sketch, run.group.columns, run.start, event.predictions.slice(run.from));
+  if (!run || !sketch) return;
+  sketch.add(run.group.columns, run.start, event.predictions.slice(run.from));
+}
+
+/** The chunk is full or the batch is done: its sketch goes on the event. */
+function finish(chunk: OpenChunk): void {
+  settleRun(chunk);
+  if (chunk.sketch) chunk.event.sketch = chunk.sketch.toSketch();
 }

@@ -1,11 +1,5 @@
-import type { Manifest } from "../../../shared/src/manifest.ts";
-import {
-  emptySketch,
-  type FeatureSketch,
-  SCORE_SKETCH_BINS,
-  type Sketch,
-  scoreBin,
-} from "../../../shared/src/monitoring.ts";
+import type { DriftReference, Manifest } from "../../../shared/src/manifest.ts";
+import { emptySketch, SCORE_SKETCH_BINS, type Sketch, scoreBin } from "../../../shared/src/monitoring.ts";
 import { jsonStringBytes } from "./json-size.ts";
 
 /** Encoded columns as the feature encoder produces them: Float32Array (NaN = missing) or string[] ("" = missing). */
@@ -42,14 +36,18 @@ export interface ScoredRow {
   contact: boolean;
 }
 
-export interface Sketcher {
-  /** An empty sketch on this model's reference. */
-  empty(): Sketch;
+/** Adds rows to a sketch in typed arrays; the Sketch object is built once, at the end. */
+export interface SketchAccumulator {
   /**
-   * Adds the encoded rows [start, start + scored.length) to `into`: `scored[k]` is row start + k's
-   * prediction. Exact counts, so the sketches of a partition of the rows sum to the sketch of all of them.
+   * Adds the encoded rows [start, start + scored.length): `scored[k]` is row start + k's prediction. Exact
+   * counts, so the sketches of a partition of the rows sum to the sketch of all of them.
    */
-  sketchInto(into: Sketch, columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): Sketch;
+  add(columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): void;
+  toSketch(): Sketch;
+}
+
+export interface Sketcher {
+  accumulator(): SketchAccumulator;
   /** The sketch of those rows alone. */
   sketch(columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): Sketch;
   /** An upper bound on the JSON size in bytes of the sketch of `rows` rows. */
@@ -102,99 +100,124 @@ export function compileSketcher(manifest: Manifest): Sketcher | undefined {
   }
   const fixedBytes = sketchSizeBound(emptySketch(reference));
   const sketcher: Sketcher = {
-    empty: () => emptySketch(reference),
-    sketch: (columns, start, scored) => sketcher.sketchInto(emptySketch(reference), columns, start, scored),
+    accumulator: () => new Accumulator(reference, plans),
+    sketch(columns, start, scored) {
+      const accumulator = sketcher.accumulator();
+      accumulator.add(columns, start, scored);
+      return accumulator.toSketch();
+    },
     sizeBound(rows) {
       let bytes = fixedBytes;
       for (const { largest, all } of categoryBytes) bytes += Math.min(all, rows * largest);
       return bytes;
     },
-    sketchInto(sketch, columns, start, scored) {
-      const end = start + scored.length;
-      for (const plan of plans) {
-        const target = sketch.features[plan.name]!;
-        if (plan.kind === "numeric" && target.type === "numeric") {
-          sketchNumeric(plan, columns[plan.column] as Float32Array, start, end, target);
-        } else if (plan.kind === "categorical" && target.type === "categorical") {
-          sketchCategorical(plan, columns[plan.column] as string[], start, end, target);
-        }
-      }
-      sketch.records += scored.length;
-      const { counts, sums } = sketch.score;
-      for (const { probability, contact } of scored) {
-        if (contact) sketch.contacts++;
-        const bin = scoreBin(probability);
-        counts[bin]!++;
-        sums[bin]! += probability;
-      }
-      return sketch;
-    },
   };
   return sketcher;
 }
 
-function sketchNumeric(
-  plan: NumericPlan,
-  column: Float32Array,
-  start: number,
-  end: number,
-  target: Extract<FeatureSketch, { type: "numeric" }>,
-): void {
-  const { edges, min, max } = plan;
-  const counts = target.counts;
-  let missing = 0;
-  let outOfRange = 0;
-  for (let i = start; i < end; i++) {
-    const x = column[i]!;
-    if (Number.isNaN(x)) {
-      missing++;
-      continue;
-    }
-    if (x < min || x > max) outOfRange++;
-    // First edge >= x, else the last bin: the reference's `histogram` convention.
-    let lo = 0;
-    let hi = edges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (x <= edges[mid]!) hi = mid;
-      else lo = mid + 1;
-    }
-    counts[lo]!++;
-  }
-  target.missing += missing;
-  target.outOfRange += outOfRange;
-}
+/** Per plan: bin counts (numeric) or category tallies (categorical), then missing and out-of-range/unseen. */
+class Accumulator implements SketchAccumulator {
+  readonly #reference: DriftReference;
+  readonly #plans: readonly FeaturePlan[];
+  readonly #tallies: Uint32Array[];
+  readonly #missing: Uint32Array;
+  /** Out of range (numeric) or unseen (categorical). */
+  readonly #outside: Uint32Array;
+  readonly #scoreCounts = new Uint32Array(SCORE_SKETCH_BINS);
+  readonly #scoreSums = new Float64Array(SCORE_SKETCH_BINS);
+  #records = 0;
+  #contacts = 0;
 
-function sketchCategorical(
-  plan: CategoricalPlan,
-  column: readonly string[],
-  start: number,
-  end: number,
-  target: Extract<FeatureSketch, { type: "categorical" }>,
-): void {
-  const tally = new Uint32Array(plan.categories.length);
-  let missing = 0;
-  let unseen = 0;
-  for (let i = start; i < end; i++) {
-    const value = column[i]!;
-    if (value === "") {
-      missing++;
-      continue;
+  constructor(reference: DriftReference, plans: readonly FeaturePlan[]) {
+    this.#reference = reference;
+    this.#plans = plans;
+    this.#tallies = plans.map(
+      (p) => new Uint32Array(p.kind === "numeric" ? p.edges.length + 1 : p.categories.length),
+    );
+    this.#missing = new Uint32Array(plans.length);
+    this.#outside = new Uint32Array(plans.length);
+  }
+
+  add(columns: EncodedColumns, start: number, scored: readonly ScoredRow[]): void {
+    const end = start + scored.length;
+    for (let j = 0; j < this.#plans.length; j++) {
+      const plan = this.#plans[j]!;
+      const tally = this.#tallies[j]!;
+      let missing = 0;
+      let outside = 0;
+      if (plan.kind === "numeric") {
+        const column = columns[plan.column] as Float32Array;
+        const { edges, min, max } = plan;
+        for (let i = start; i < end; i++) {
+          const x = column[i]!;
+          if (Number.isNaN(x)) {
+            missing++;
+            continue;
+          }
+          if (x < min || x > max) outside++;
+          // First edge >= x, else the last bin: the reference's `histogram` convention.
+          let lo = 0;
+          let hi = edges.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (x <= edges[mid]!) hi = mid;
+            else lo = mid + 1;
+          }
+          tally[lo]!++;
+        }
+      } else {
+        const column = columns[plan.column] as string[];
+        for (let i = start; i < end; i++) {
+          const value = column[i]!;
+          if (value === "") {
+            missing++;
+            continue;
+          }
+          const slot = plan.slots.get(value);
+          if (slot === undefined) outside++;
+          else tally[slot]!++;
+        }
+      }
+      this.#missing[j]! += missing;
+      this.#outside[j]! += outside;
     }
-    const slot = plan.slots.get(value);
-    if (slot === undefined) unseen++;
-    else tally[slot]!++;
+    this.#records += scored.length;
+    for (const { probability, contact } of scored) {
+      if (contact) this.#contacts++;
+      const bin = scoreBin(probability);
+      this.#scoreCounts[bin]!++;
+      this.#scoreSums[bin]! += probability;
+    }
   }
-  const counts = target.counts;
-  for (let slot = 0; slot < tally.length; slot++) {
-    if (tally[slot] === 0) continue;
-    // Own properties even for categories such as "__proto__"; only categories seen in these rows are listed.
-    const category = plan.categories[slot]!;
-    const value = (Object.hasOwn(counts, category) ? counts[category]! : 0) + tally[slot]!;
-    Object.defineProperty(counts, category, { value, writable: true, enumerable: true, configurable: true });
+
+  toSketch(): Sketch {
+    const sketch = emptySketch(this.#reference);
+    sketch.records = this.#records;
+    sketch.contacts = this.#contacts;
+    sketch.score = { counts: Array.from(this.#scoreCounts), sums: Array.from(this.#scoreSums) };
+    this.#plans.forEach((plan, j) => {
+      const target = sketch.features[plan.name]!;
+      const tally = this.#tallies[j]!;
+      target.missing = this.#missing[j]!;
+      if (plan.kind === "numeric" && target.type === "numeric") {
+        target.counts = Array.from(tally);
+        target.outOfRange = this.#outside[j]!;
+      } else if (plan.kind === "categorical" && target.type === "categorical") {
+        target.unseen = this.#outside[j]!;
+        for (let slot = 0; slot < tally.length; slot++) {
+          // Own properties even for categories such as "__proto__"; only categories seen are listed.
+          if (tally[slot]! > 0)
+            Object.defineProperty(target.counts, plan.categories[slot]!, {
+              value: tally[slot]!,
+              writable: true,
+              enumerable: true,
+              configurable: true,
+            });
+        }
+      }
+    });
+    return sketch;
   }
-  target.missing += missing;
-  target.unseen += unseen;
 }
 
 /** JSON bytes of an empty sketch with every count and sum at its widest. */
