@@ -244,6 +244,15 @@ describe("POST /v1/ingest/events", () => {
       feedbackEvent(tenantId, [{ predictionId: "direct", churned: false, observedAt: now - 5000 }]),
     ]);
     expect((await prediction(tenantId, "direct"))!.label).toBe(true);
+    // Within one batch too, whatever the order the items come in.
+    await sendOk([
+      feedbackEvent(tenantId, [
+        { customerId: "c2", churned: false, observedAt: now + 5000 },
+        { predictionId: "direct", churned: true, observedAt: now + 2000 },
+      ]),
+    ]);
+    expect((await prediction(tenantId, "direct"))!.label).toBe(false);
+    expect((await prediction(tenantId, "direct"))!.labeledAt).toBe(now + 5000);
   });
 
   it("does not join a customer's prediction older than the label window; that feedback waits", async () => {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { EdgeEvent, FeedbackEvent, PredictionEvent, RejectedEvent } from "../../../shared/src/events.ts";
 import { mergeSketch, type Sketch } from "../../../shared/src/monitoring.ts";
 import type { Db, Tx } from "../db/client.ts";
@@ -190,28 +190,47 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
   await writeHours(tx, [...groups.values()], result);
   await insertPredictions(tx, predictionEvents, now);
   result.labeled += await resolvePending(tx, predictionEvents);
+  const feedbackByTenant = new Map<string, PendingItem[]>();
   for (const e of feedbackEvents) {
+    let items = feedbackByTenant.get(e.tenantId);
+    if (!items) {
+      items = [];
+      feedbackByTenant.set(e.tenantId, items);
+    }
     for (const [position, item] of e.feedback.entries()) {
-      result.records.feedback++;
-      const observedAt = timeOf(item.observedAt, timeOf(e.at, now));
-      if (await applyLabel(tx, e.tenantId, item, observedAt)) {
-        result.labeled++;
-        continue;
-      }
-      result.pending++;
-      await tx
-        .insert(pendingFeedback)
-        .values({
-          tenantId: e.tenantId,
-          eventId: e.eventId,
-          position,
-          customerId: item.customerId ?? null,
-          predictionId: item.predictionId ?? null,
-          churned: item.churned,
-          observedAt,
-          receivedAt: now,
-        })
-        .onConflictDoNothing();
+      items.push({
+        eventId: e.eventId,
+        position,
+        customerId: item.customerId ?? null,
+        predictionId: item.predictionId ?? null,
+        churned: item.churned,
+        observedAt: timeOf(item.observedAt, timeOf(e.at, now)),
+      });
+    }
+  }
+  for (const [tenantId, items] of feedbackByTenant) {
+    result.records.feedback += items.length;
+    const matched = await applyLabels(tx, tenantId, items);
+    const waiting = items.filter((_, i) => !matched[i]);
+    result.labeled += items.length - waiting.length;
+    result.pending += waiting.length;
+    if (waiting.length > 0) {
+      await tx.run(sql`
+        insert into ${pendingFeedback}
+          (tenant_id, event_id, position, customer_id, prediction_id, churned, observed_at, received_at)
+        select ${tenantId}, value->>'$[0]', value->>'$[1]', value->>'$[2]', value->>'$[3]', value->>'$[4]',
+          value->>'$[5]', ${now}
+        from json_each(${JSON.stringify(
+          waiting.map((w) => [
+            w.eventId,
+            w.position,
+            w.customerId,
+            w.predictionId,
+            w.churned ? 1 : 0,
+            w.observedAt,
+          ]),
+        )}) where true
+        on conflict do nothing`);
     }
   }
   return result;
@@ -369,53 +388,98 @@ async function insertPredictions(tx: Tx, events: PredictionEvent[], now: number)
   }
 }
 
-interface FeedbackItem {
-  customerId?: string | null | undefined;
-  predictionId?: string | null | undefined;
+/** One outcome, from a feedback event or from `pending_feedback`. */
+interface PendingItem {
+  eventId: string;
+  position: number;
+  customerId: string | null;
+  predictionId: string | null;
   churned: boolean;
+  observedAt: number;
 }
 
 /**
- * Labels the prediction the feedback answers: the one it names, else the customer's latest prediction made
- * before `observedAt` and within the label window. A later observation replaces an earlier one's label; an
- * earlier one arriving late does not. Returns whether a prediction was found.
+ * Labels the predictions the outcomes answer, in a few statements whatever their number: the prediction an
+ * item names, else the customer's latest prediction made at or before `observedAt` and within the label
+ * window. A later observation replaces an earlier one's label; an earlier one arriving late does not.
+ * Returns, per item, whether its prediction was found.
  */
-async function applyLabel(
-  tx: Tx,
-  tenantId: string,
-  item: FeedbackItem,
-  observedAt: number,
-): Promise<boolean> {
-  let target: { predictionId: string; labeledAt: number | null } | undefined;
-  if (item.predictionId) {
-    [target] = await tx
-      .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
-      .from(predictions)
-      .where(and(eq(predictions.tenantId, tenantId), eq(predictions.predictionId, item.predictionId)))
-      .limit(1);
-  } else if (item.customerId) {
-    [target] = await tx
+async function applyLabels(tx: Tx, tenantId: string, items: PendingItem[]): Promise<boolean[]> {
+  const target: (string | null)[] = items.map(() => null);
+  const labeledAt = new Map<string, number | null>();
+  const named = items.flatMap((item, i) => (item.predictionId ? [[item.predictionId, i] as const] : []));
+  for (let c = 0; c < named.length; c += INSERT_CHUNK) {
+    const chunk = named.slice(c, c + INSERT_CHUNK);
+    const found = await tx
       .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
       .from(predictions)
       .where(
         and(
           eq(predictions.tenantId, tenantId),
-          eq(predictions.customerId, item.customerId),
-          lte(predictions.predictedAt, observedAt),
-          gte(predictions.predictedAt, observedAt - LABEL_WINDOW_DAYS * DAY_MS),
+          inArray(
+            predictions.predictionId,
+            chunk.map(([id]) => id),
+          ),
         ),
-      )
-      .orderBy(desc(predictions.predictedAt))
-      .limit(1);
+      );
+    for (const f of found) labeledAt.set(f.predictionId, f.labeledAt);
+    for (const [id, i] of chunk) if (labeledAt.has(id)) target[i] = id;
   }
-  if (!target) return false;
-  if (target.labeledAt === null || target.labeledAt <= observedAt) {
-    await tx
-      .update(predictions)
-      .set({ label: item.churned, labeledAt: observedAt })
-      .where(and(eq(predictions.tenantId, tenantId), eq(predictions.predictionId, target.predictionId)));
+  const byCustomer = items.flatMap((item, i) =>
+    !item.predictionId && item.customerId ? [[item.customerId, item.observedAt, i] as const] : [],
+  );
+  if (byCustomer.length > 0) {
+    // A scalar subquery per item walks the customer's index backwards from observedAt: one row read each.
+    const found = await tx.all<{ i: number; predictionId: string | null }>(sql`
+      select j.value->>'$[2]' as i, (
+        select prediction_id from ${predictions}
+        where tenant_id = ${tenantId} and customer_id = j.value->>'$[0]'
+          and predicted_at <= j.value->>'$[1]'
+          and predicted_at >= j.value->>'$[1]' - ${LABEL_WINDOW_DAYS * DAY_MS}
+        order by predicted_at desc limit 1) as predictionId
+      from json_each(${JSON.stringify(byCustomer)}) j`);
+    const unknown = new Set<string>();
+    for (const f of found) {
+      if (f.predictionId === null) continue;
+      target[Number(f.i)] = f.predictionId;
+      if (!labeledAt.has(f.predictionId)) unknown.add(f.predictionId);
+    }
+    const ids = [...unknown];
+    for (let c = 0; c < ids.length; c += INSERT_CHUNK) {
+      const rows = await tx
+        .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
+        .from(predictions)
+        .where(
+          and(
+            eq(predictions.tenantId, tenantId),
+            inArray(predictions.predictionId, ids.slice(c, c + INSERT_CHUNK)),
+          ),
+        );
+      for (const r of rows) labeledAt.set(r.predictionId, r.labeledAt);
+    }
   }
-  return true;
+  // Oldest observation first, so the latest observation's label is the one left standing.
+  const order = items.map((_, i) => i).sort((a, b) => items[a]!.observedAt - items[b]!.observedAt);
+  const updates = new Map<string, [string, number, number]>();
+  for (const i of order) {
+    const id = target[i];
+    if (!id) continue;
+    const current = labeledAt.get(id) ?? null;
+    if (current !== null && current > items[i]!.observedAt) continue;
+    labeledAt.set(id, items[i]!.observedAt);
+    updates.set(id, [id, items[i]!.churned ? 1 : 0, items[i]!.observedAt]);
+  }
+  if (updates.size > 0) {
+    // Materialised first, so SQLite loops over the updates and finds each row by its key, rather than
+    // scanning the tenant's predictions once per update.
+    await tx.run(sql`
+      with u(id, label, at) as materialized (
+        select value->>'$[0]', value->>'$[1]', value->>'$[2]'
+        from json_each(${JSON.stringify([...updates.values()])}))
+      update ${predictions} set label = u.label, labeled_at = u.at from u
+      where ${predictions.tenantId} = ${tenantId} and ${predictions.predictionId} = u.id`);
+  }
+  return target.map((id) => id !== null);
 }
 
 /** Joins feedback that waited for its prediction to the predictions of this batch; returns how many joined. */
@@ -470,10 +534,9 @@ async function resolvePending(tx: Tx, events: PredictionEvent[]): Promise<number
           )),
       );
     }
-    // Oldest observation first, so the latest observation's label is the one left standing.
-    waiting.sort((a, b) => a.observedAt - b.observedAt);
-    for (const item of waiting) {
-      if (!(await applyLabel(tx, tenantId, item, item.observedAt))) continue;
+    const matched = await applyLabels(tx, tenantId, waiting);
+    for (const [i, item] of waiting.entries()) {
+      if (!matched[i]) continue;
       labeled++;
       await tx
         .delete(pendingFeedback)
