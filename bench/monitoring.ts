@@ -29,6 +29,7 @@ import { median, percentile } from "./lib/wrk.ts";
  *    /v1/ingest/events for BENCH_SECONDS (default 10) per shape, by 1 and by 4 concurrent senders (the edge's
  *    queue consumer delivers batches in parallel). Each prediction event carries a 20-feature sketch, as the
  *    edge sends them. Figures are scored records ("prediction events") per second, end to end over HTTP.
+ *    Then feedback: batches of 5,000 outcomes (half by prediction id, half by customer) are timed.
  * 2. Drift: a tenant with 30 days of hourly aggregates (20 features) for its live version; the snapshot over
  *    all 720 hours and the 30-day time series (daily and hourly) are timed 20 times each.
  *
@@ -266,6 +267,57 @@ try {
     }
   }
 
+  // 1b. Feedback: batches of 5 events × 1,000 outcomes (half naming the prediction, half only the customer)
+  // for predictions stored just before, so every outcome joins.
+  const fb = tenantsForIngest[0]!;
+  const labelMs: number[] = [];
+  let labels = 0;
+  for (let round = 0; round < 5; round++) {
+    const at = new Date().toISOString();
+    const ids = Array.from({ length: 5000 }, (_, i) => `prd_fb_${round}_${i}`);
+    for (let e = 0; e < 5; e++) {
+      await post([
+        {
+          type: "prediction",
+          eventId: newId("event"),
+          tenantId: fb.tenantId,
+          at,
+          versionId: fb.versionId,
+          version: 1,
+          variant: "production",
+          predictions: ids.slice(e * 1000, e * 1000 + 1000).map((predictionId) => ({
+            predictionId,
+            customerId: `cust_fb_${predictionId}`,
+            probability: 0.5,
+            contact: true,
+          })),
+        },
+      ]);
+    }
+    const feedback: EdgeEvent[] = Array.from({ length: 5 }, (_, e) => ({
+      type: "feedback",
+      eventId: newId("event"),
+      tenantId: fb.tenantId,
+      at,
+      feedback: ids
+        .slice(e * 1000, e * 1000 + 1000)
+        .map((predictionId, i) =>
+          i % 2 === 0
+            ? { predictionId, churned: i % 3 === 0, observedAt: at }
+            : { customerId: `cust_fb_${predictionId}`, churned: i % 3 === 0, observedAt: at },
+        ),
+    }));
+    const t0 = performance.now();
+    await post(feedback);
+    labelMs.push(performance.now() - t0);
+    labels += 5000;
+  }
+  const feedbackFigures = {
+    outcomesPerBatch: 5000,
+    labelsPerSec: Math.round(labels / (labelMs.reduce((a, b) => a + b, 0) / 1000)),
+    batchMedianMs: Number(median(labelMs).toFixed(1)),
+  };
+
   // 2. Drift over 30 days of hourly aggregates for 20 features.
   const drift = await liveTenant("Drift");
   const now = Date.now();
@@ -321,6 +373,7 @@ try {
     seconds,
     targets: TARGETS,
     ingest,
+    feedback: feedbackFigures,
     drift: driftFigures,
     verdict: {
       ingest: bestIngest >= TARGETS.recordsPerSec ? "meets" : "misses",
