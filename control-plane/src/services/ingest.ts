@@ -211,8 +211,9 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
   for (const [tenantId, items] of feedbackByTenant) {
     result.records.feedback += items.length;
     const matched = await applyLabels(tx, tenantId, items);
-    const waiting = items.filter((_, i) => !matched[i]);
-    result.labeled += items.length - waiting.length;
+    // An item naming neither a prediction nor a customer can never join: it is counted, not kept.
+    const waiting = items.filter((item, i) => !matched[i] && (item.predictionId || item.customerId));
+    result.labeled += matched.filter(Boolean).length;
     result.pending += waiting.length;
     if (waiting.length > 0) {
       await tx.run(sql`
