@@ -1,6 +1,16 @@
-import { describe, expect, it } from "vitest";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listen, type RunningServer } from "../../control-plane/src/control-plane.ts";
+import { retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
+import { claimJob, requestJob } from "../../control-plane/src/retraining/jobs.ts";
+import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
+import { retrainingPolicySchema } from "../../shared/src/retraining.ts";
 import { main } from "../../trainer/src/cli.ts";
-import { generateTelco, SCENARIOS } from "../../trainer/src/synthetic.ts";
+import { generateTelco, SCENARIOS, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
+import { RetrainingClient } from "../../trainer/src/worker/client.ts";
 import {
   alignTo,
   assembleTrainingSet,
@@ -8,6 +18,8 @@ import {
   negativeValue,
   type Table,
 } from "../../trainer/src/worker/data.ts";
+import { runJob } from "../../trainer/src/worker/worker.ts";
+import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 const table: Table = {
   header: ["id", "tenure", "Contract", "Churn"],
@@ -141,5 +153,50 @@ describe("churn worker (CLI)", () => {
     const res = await run(["worker", "--control-plane", "http://127.0.0.1:9", "--token", "t", "--once"]);
     expect(res.code).toBe(1);
     expect(res.err).toMatch(/error \[UNAVAILABLE\]: Control plane unreachable at http:\/\/127\.0\.0\.1:9/);
+  });
+});
+
+describe("runJob against a real control plane", () => {
+  let h: ControlPlaneHarness;
+  let server: RunningServer;
+  let dir: string;
+  beforeAll(async () => {
+    h = await startControlPlane({ SCHEDULER_INTERVAL_SECONDS: "0" });
+    server = await listen(h.app, "127.0.0.1", 0);
+    dir = await mkdtemp(join(tmpdir(), "churn-worker-test-"));
+  });
+  afterAll(async () => {
+    await server?.close();
+    await h?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a worker whose lease was taken over stops at its report: lease-lost, no failure recorded, the job stays with the new holder", async () => {
+    const t = await h.newTenant();
+    const production = await t.publish(await h.fixture(7));
+    await t.deploy(production.id);
+    const data = join(dir, "customers.csv");
+    await writeFile(data, toCsv(generateTelco(600, 4), TELCO_COLUMNS));
+    const policy = retrainingPolicySchema.parse({ dataSource: data, timeBudgetSeconds: 1, leaseSeconds: 10 });
+    const audit = {
+      actor: { type: "system" as const, id: "test" },
+      requestId: null,
+      ip: null,
+      userAgent: null,
+    };
+    await putRetrainingPolicy(h.deps.db, audit, t.tenantId, policy);
+    await requestJob(h.deps.db, audit, t.tenantId, "lease test");
+    const stale = (await claimJob(h.deps.db, audit, t.tenantId, "stale"))!;
+    // Its lease runs out and another worker takes the job over before the first one reports.
+    const later = Date.now() + 11_000;
+    const current = (await claimJob(h.deps.db, audit, t.tenantId, "current", later))!;
+    expect(current.job.id).toBe(stale.job.id);
+
+    const client = new RetrainingClient({ url: server.url, token: t.ownerToken });
+    const lines: string[] = [];
+    const outcome = await runJob(client, stale, {}, (l) => lines.push(l));
+    expect(outcome.status).toBe("lease-lost");
+    const [job] = await h.deps.db.select().from(retrainingJobs).where(eq(retrainingJobs.id, stale.job.id));
+    expect(job).toMatchObject({ state: "running", worker: "current", failureReason: null, attempts: 2 });
   });
 });
