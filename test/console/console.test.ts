@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addUser } from "../../control-plane/src/services/tenants.ts";
+import { addApiClient, addUser, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { clientCredentialsToken, publishModelDir } from "../../trainer/src/control-plane-client.ts";
 import { SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";
 import {
@@ -288,6 +288,73 @@ describe("admin console", () => {
     // Pages the role may not open are refused by the server too.
     const audit = await page.goto(`${h.url}/audit`);
     expect(audit?.status()).toBe(403);
+    await context.close();
+  });
+
+  it("shows a new tenant empty states that say what to do next", async () => {
+    const fresh = await createTenant(h.platform.deps.db, {
+      name: "Fresh Co",
+      ownerEmail: "owner@fresh.test",
+      ownerName: "Fresh Owner",
+    });
+    const { context, page, problems } = await signedIn(h, fresh.ownerToken);
+    await expect(page.getByRole("heading", { name: "No model yet" }).isVisible()).resolves.toBe(true);
+    await expect(page.getByText("npx churn publish model/ --deploy").isVisible()).resolves.toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.screenshot({ path: join(SCREENSHOTS, "overview-new-tenant.png") });
+    for (const [name, heading] of [
+      ["models", "No models published yet"],
+      ["monitoring", "Nothing to monitor yet"],
+      ["business", "Nothing deployed yet"],
+      ["clients", "No active clients"],
+    ] as const) {
+      await page.goto(`${h.url}/${name}`);
+      await expect(page.getByRole("heading", { name: heading }).isVisible()).resolves.toBe(true);
+    }
+    // Nothing of the demo tenant leaks into another tenant's console.
+    await page.goto(`${h.url}/audit`);
+    expect(await page.content()).not.toContain(h.platform.state.tenantId);
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("shows what people typed as text, never as markup", async () => {
+    const { state, deps } = h.platform;
+    const name = `<img src=x onerror="document.title='owned'">`;
+    await addApiClient(
+      deps.db,
+      { actor: { type: "system", id: "test" }, requestId: null, ip: null, userAgent: null },
+      { tenantId: state.tenantId, name: name.slice(0, 64), scopes: ["predict"] },
+    );
+    const { context, page, problems } = await signedIn(h, state.ownerToken);
+    await page.goto(`${h.url}/clients`);
+    await expect(
+      page
+        .getByRole("rowheader", { name: /<img src=x/ })
+        .first()
+        .isVisible(),
+    ).resolves.toBe(true);
+    expect(await page.locator("img").count()).toBe(0);
+    expect(await page.title()).not.toBe("owned");
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it("the business what-if redraws the expected-profit curve for another threshold and offer cost", async () => {
+    const { context, page, problems } = await signedIn(h, h.platform.state.ownerToken);
+    await page.goto(`${h.url}/business`);
+    const path = page.locator("#profit-chart path.line");
+    const before = await path.getAttribute("d");
+    const profitBefore = await page.locator("#wi-profit").textContent();
+    await page.getByLabel(/Threshold/).fill("0.8");
+    await expect(page.locator("#wi-threshold-out").textContent()).resolves.toBe("0.80");
+    await expect(page.locator("#profit-chart .marker text").textContent()).resolves.toBe("threshold 0.80");
+    expect(await page.locator("#wi-profit").textContent()).not.toBe(profitBefore);
+    await page.getByLabel("Offer cost ($)").fill("400");
+    expect(await path.getAttribute("d")).not.toBe(before);
+    // Offers dearer than a kept customer is worth: contacting nobody is best.
+    await expect(page.locator("#wi-best").textContent()).resolves.toBe("none: no contact pays off");
+    expect(problems).toEqual([]);
     await context.close();
   });
 

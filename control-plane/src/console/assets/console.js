@@ -156,7 +156,10 @@ function wireWhatIf() {
     out.contact.textContent = `${(curve[index].contactRate * 100).toFixed(1)} %`;
     out.profit.textContent = money(profit[index]);
     out.week.textContent = money(profit[index] * perWeek);
-    out.best.textContent = `${curve[bestIndex].threshold.toFixed(2)} (${money(profit[bestIndex])})`;
+    out.best.textContent =
+      profit[bestIndex] > 0
+        ? `${curve[bestIndex].threshold.toFixed(2)} (${money(profit[bestIndex])})`
+        : "none: no contact pays off";
   }
   for (const input of Object.values(inputs)) input.addEventListener("input", draw);
   draw();

@@ -49,6 +49,10 @@ ${emptyState(
     listDeploymentHistory(deps.db, tenantId, { limit: 5 }),
     isAllowed(principal, "monitoring:read") ? snapshotOrNull(deps.db, tenantId, now) : null,
   ]);
+  const user = c.get("consoleUser");
+  // Who changed it: you, or the actor id (names of other people are for roles that may list users).
+  const changedBy =
+    deployment.updatedBy === `user:${user.id}` ? html`you` : html`<code>${deployment.updatedBy}</code>`;
   const versions = modelList.flatMap((m) => m.versions);
   const production = versions.find((v) => v.id === deployment.production.versionId);
   const trainingAuc = production?.manifest.metrics.holdout["roc_auc"] ?? null;
@@ -71,7 +75,7 @@ ${emptyState(
   return page(c, {
     title: "Overview",
     active: "overview",
-    body: html`${pageHeader("Overview", html`Revision ${deployment.revision}, changed ${fmt.date(deployment.updatedAt)} by <code>${deployment.updatedBy}</code>.`, html`<span class="badge ${edge.confirmed ? "badge-ok" : "badge-warn"}" title="Whether an edge isolate has served this revision">${edge.confirmed ? "Serving at the edge" : "Awaiting edge confirmation"}</span>`)}
+    body: html`${pageHeader("Overview", html`Revision ${deployment.revision}, changed ${fmt.date(deployment.updatedAt)} by ${changedBy}.`, html`<span class="badge ${edge.confirmed ? "badge-ok" : "badge-warn"}" title="Whether an edge isolate has served this revision">${edge.confirmed ? "Serving at the edge" : "Awaiting edge confirmation"}</span>`)}
 <section class="stats stats-3x2" aria-label="Key figures">
   <div class="stat"><span class="stat-label">Live version</span><span class="stat-value" data-testid="live-version">${deployment.production.name} v${deployment.production.version}</span><span class="stat-note">${production ? `${production.manifest.family.replace("_", " ")}, threshold ${fmt.num(production.manifest.threshold, 2)}` : ""}</span></div>
   <div class="stat"><span class="stat-label">Canary</span><span class="stat-value" data-testid="canary">${deployment.canary ? html`v${deployment.canary.version} <span class="muted">at</span> ${deployment.canary.weight} %` : html`<span class="muted">None</span>`}</span><span class="stat-note">${deployment.canary ? "of customers, sticky per customer id" : "All traffic goes to the live version."}${deployment.shadows.length > 0 ? ` ${deployment.shadows.length} shadow${deployment.shadows.length > 1 ? "s" : ""}.` : ""}</span></div>
