@@ -7,6 +7,7 @@ import type { Db, DbOrTx } from "../db/client.ts";
 import { preparedPerDatabase } from "../db/prepared.ts";
 import { type ApiClientRow, apiClients } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";
+import { AuthThrottle } from "./auth-throttle.ts";
 import { generateSecret, hashSecret, verifySecret } from "./secrets.ts";
 import { VerifiedSecretCache } from "./verified-secret-cache.ts";
 
@@ -29,6 +30,8 @@ const clientById = preparedPerDatabase((db) =>
 
 /** One per process: the token endpoint's verified-secret cache (see VerifiedSecretCache). */
 export const verifiedSecrets = new VerifiedSecretCache();
+/** Failed-authentication limits of this process, shared by every request like the cache above. */
+export const authThrottle = new AuthThrottle();
 
 /** The hashes a secret may match now: the current one, and the previous one during a rotation's overlap. */
 function acceptedHashes(client: ApiClientRow, now: number): string[] {
@@ -48,22 +51,29 @@ export async function authenticateClient(
   clientId: string,
   secret: string,
   cache: VerifiedSecretCache = verifiedSecrets,
+  throttle: AuthThrottle = authThrottle,
 ): Promise<{ id: string; tenantId: string; scopes: string[] }> {
   const [client] = await clientById(db).all({ id: clientId });
-  if (!client || client.revokedAt !== null) {
-    await verifySecret(secret, DUMMY_HASH);
+  const hashes = client && client.revokedAt === null ? acceptedHashes(client, Date.now()) : [];
+  if (client && hashes.some((hash) => cache.matches(client.id, hash, secret)))
+    return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
+  throttle.check(clientId);
+  const verified = await throttle.hashing(async () => {
+    // Unknown and revoked ids cost the same scrypt as a wrong secret, so timing does not tell them apart.
+    if (hashes.length === 0) {
+      await verifySecret(secret, DUMMY_HASH);
+      return undefined;
+    }
+    for (const hash of hashes) if (await verifySecret(secret, hash)) return hash;
+    return undefined;
+  });
+  if (!client || verified === undefined) {
+    throttle.recordFailure(clientId);
     throw invalidClient();
   }
-  const granted = { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
-  const hashes = acceptedHashes(client, Date.now());
-  if (hashes.some((hash) => cache.matches(client.id, hash, secret))) return granted;
-  for (const hash of hashes) {
-    if (await verifySecret(secret, hash)) {
-      cache.remember(client.id, hash, secret);
-      return granted;
-    }
-  }
-  throw invalidClient();
+  throttle.recordSuccess(clientId);
+  cache.remember(client.id, verified, secret);
+  return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
 }
 
 /** Creates an API client and returns its secret once; only the scrypt hash is kept. */

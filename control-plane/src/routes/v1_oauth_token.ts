@@ -22,7 +22,7 @@ export const tokenRoute = createRoute({
   },
   responses: {
     200: { description: "Access token", content: { "application/json": { schema: tokenResponseSchema } } },
-    ...errorResponses(400, 401, 415),
+    ...errorResponses(400, 401, 415, 429),
   },
 });
 
