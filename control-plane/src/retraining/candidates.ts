@@ -1,4 +1,4 @@
-import { and, desc, eq, gte } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { newId } from "../../../shared/src/ids.ts";
 import type {
@@ -198,25 +198,39 @@ const BINS = 100;
 
 /**
  * Predictions each side of the canary made since it started, and each side's label-free estimated AUC
- * over them (from the monitoring data's stored probabilities).
+ * over them, from the stored predictions' probabilities binned in SQL (the rows never leave the database).
  */
 export async function canaryStats(db: Db, row: RetrainingCandidateRow): Promise<CanaryStats> {
-  const scored = await db
-    .select({ versionId: predictions.versionId, variant: predictions.variant, p: predictions.probability })
+  const bin = sql<number>`min(${BINS - 1}, max(0, cast(${predictions.probability} * ${BINS} as integer)))`;
+  const binned = await db
+    .select({
+      versionId: predictions.versionId,
+      variant: predictions.variant,
+      bin,
+      n: sql<number>`count(*)`,
+      sum: sql<number>`sum(${predictions.probability})`,
+    })
     .from(predictions)
     .where(
-      and(eq(predictions.tenantId, row.tenantId), gte(predictions.predictedAt, row.canaryStartedAt ?? 0)),
-    );
+      and(
+        eq(predictions.tenantId, row.tenantId),
+        gte(predictions.predictedAt, row.canaryStartedAt ?? 0),
+        inArray(predictions.versionId, [
+          row.versionId,
+          ...(row.productionVersionId ? [row.productionVersionId] : []),
+        ]),
+      ),
+    )
+    .groupBy(predictions.versionId, predictions.variant, bin);
   const side = (variant: "canary" | "production", versionId: string | null) => {
     const counts = new Array<number>(BINS).fill(0);
     const sums = new Array<number>(BINS).fill(0);
     let n = 0;
-    for (const s of scored) {
-      if (s.variant !== variant || (versionId !== null && s.versionId !== versionId)) continue;
-      const k = Math.min(BINS - 1, Math.max(0, Math.floor(s.p * BINS)));
-      counts[k]!++;
-      sums[k]! += s.p;
-      n++;
+    for (const b of binned) {
+      if (b.variant !== variant || b.versionId !== versionId) continue;
+      counts[b.bin] = (counts[b.bin] ?? 0) + Number(b.n);
+      sums[b.bin] = (sums[b.bin] ?? 0) + Number(b.sum);
+      n += Number(b.n);
     }
     return { predictions: n, estimatedAuc: n > 0 ? estimatedAuc({ counts, sums }) : null };
   };

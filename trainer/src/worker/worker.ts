@@ -65,7 +65,9 @@ export function describeOutcome(outcome: JobOutcome): string {
     return `${outcome.jobId} ${outcome.status} after ${took}: ${outcome.reason}`;
   const c = outcome.candidate;
   const h = c.holdout;
-  const scores = `holdout AUC ${h.candidate.auc.toFixed(4)} vs production ${h.production?.auc.toFixed(4) ?? "–"}`;
+  const fmt = (m: { auc: number; logLoss: number } | null) =>
+    m ? `AUC ${m.auc.toFixed(4)}, log loss ${m.logLoss.toFixed(4)}` : "–";
+  const scores = `holdout ${fmt(h.candidate)} vs production ${fmt(h.production)}`;
   return c.state === "rejected"
     ? `${outcome.jobId}: candidate ${c.versionId} rejected (${c.reason}) after ${took}`
     : `${outcome.jobId}: candidate ${c.versionId} in canary at ${c.canaryWeight}% (${scores}) after ${took}`;
