@@ -191,6 +191,16 @@ describe("admin console", () => {
     ).json()) as { production: { version: number }; canary: unknown };
     expect(deployment.production.version).toBe(1);
     expect(deployment.canary).toBeNull();
+    const exported = await fetch(`${h.url}/audit/export`, {
+      headers: { cookie: await cookieHeader(context) },
+    });
+    expect(exported.headers.get("content-type")).toContain("application/x-ndjson");
+    const entries = (await exported.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { seq: number; action: string });
+    expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+    expect(entries.at(-1)?.action).toBe("deployment.rollback");
     await page.goto(`${h.url}/audit?action=deployment.rollback`);
     await expect(page.locator("table.audit tbody tr").first().textContent()).resolves.toContain(
       "conversion dropped after the promotion",
