@@ -90,7 +90,7 @@ export async function clientsPage(
       canWrite && !isRevoked
         ? html`<div class="row-actions">
 <button type="button" class="btn btn-sm btn-secondary" data-open="edit-${client.id}" aria-haspopup="dialog">Edit</button>
-<button type="button" class="btn btn-sm btn-secondary" data-open="rotate-${client.id}" aria-haspopup="dialog">Rotate secret</button>
+<button type="button" class="btn btn-sm btn-secondary" data-open="rotate-${client.id}" aria-haspopup="dialog">Rotate</button>
 <button type="button" class="btn btn-sm btn-danger-ghost" data-open="revoke-${client.id}" aria-haspopup="dialog">Revoke</button>
 ${dialog(c, `edit-${client.id}`, `Edit ${client.name}`, `/console/clients/${client.id}`, html`<div class="field"><label for="edit-${client.id}-name">Name</label><input id="edit-${client.id}-name" name="name" required maxlength="64" value="${client.name}"></div>${scopeBoxes(`edit-${client.id}`, client.scopes)}${limitFields(`edit-${client.id}`, client.rateLimit)}<p class="muted small">Narrowed scopes apply at once here; tokens already issued keep theirs at the edge until they expire (15 minutes).</p>`, "Save changes")}
 ${dialog(c, `rotate-${client.id}`, `Rotate the secret of ${client.name}`, `/console/clients/${client.id}/rotate`, html`<div class="field"><label for="rotate-${client.id}-overlap">Keep the old secret working for</label><select id="rotate-${client.id}-overlap" name="overlapHours"><option value="0">No overlap: it stops now</option><option value="1">1 hour</option><option value="24" selected>24 hours</option><option value="168">7 days</option></select></div>`, "Rotate")}
@@ -101,7 +101,7 @@ ${dialog(c, `revoke-${client.id}`, `Revoke ${client.name}?`, `/console/clients/$
 <th scope="row">${client.name}<code class="block small muted">${client.id}</code></th>
 <td>${client.scopes.map((s) => html`<span class="chip">${s}</span>`)}</td>
 <td class="small">${client.rateLimit ? `${fmt.int(client.rateLimit.ratePerSecond)}/s, burst ${fmt.int(client.rateLimit.burst)}` : html`<span class="muted">tenant's</span>`}</td>
-<td class="small nowrap">${fmt.date(client.createdAt)}</td>
+<td class="small nowrap" title="${fmt.date(client.createdAt)}">${client.createdAt.slice(0, 10)}</td>
 <td>${isRevoked ? html`<span class="badge badge-revoked">Revoked</span>` : client.previousSecretExpiresAt ? html`<span class="badge badge-warn" title="Old secret accepted until ${client.previousSecretExpiresAt}">Rotating</span>` : html`<span class="badge badge-ok">Active</span>`}</td>
 ${canWrite ? html`<td class="actions-cell">${actions}</td>` : ""}
 </tr>`;
