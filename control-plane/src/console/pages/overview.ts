@@ -12,8 +12,8 @@ import { snapshotOrNull } from "../monitoring.ts";
 const DAY = 86_400_000;
 
 export const gettingStarted = html`<ol class="steps">
-<li><strong>Train</strong> a model from a CSV: <code>npx churn train --data customers.csv --target Churn --positive Yes --out model/</code></li>
-<li><strong>Publish and deploy</strong> it with your token: <code>npx churn publish model/ --deploy --reason "first model"</code></li>
+<li><strong>Train</strong> a model from a CSV: <code class="cmd">npx churn train --data customers.csv --target Churn --positive Yes --out model/</code></li>
+<li><strong>Publish and deploy</strong> it with your token: <code class="cmd">npx churn publish model/ --deploy --reason "first model"</code></li>
 <li><strong>Create an API client</strong> with the <code>predict</code> scope under API clients, and send records to the edge's <code>POST /v1/predict</code>.</li>
 </ol>`;
 
