@@ -79,10 +79,21 @@ export async function evaluateAlerts(
 ): Promise<AlertTransition[]> {
   const rules = await getAlertRules(db, tenantId);
   const values = ruleValues(snapshot);
+  const firing = new Set(
+    (
+      await db
+        .select({ kind: alerts.kind })
+        .from(alerts)
+        .where(and(eq(alerts.tenantId, tenantId), eq(alerts.state, "firing")))
+    ).map((a) => a.kind),
+  );
   const transitions: AlertTransition[] = [];
   for (const kind of Object.keys(THRESHOLD_OF) as AlertKind[]) {
     const threshold = rules[THRESHOLD_OF[kind]];
     const value = values[kind];
+    // The usual case, nothing firing and nothing to fire, takes no write lock (ingest shares the database).
+    const fires = threshold !== null && value !== null && value >= threshold;
+    if (!firing.has(kind) && !fires) continue;
     const transition = await db.transaction(
       async (tx) => {
         const [open] = await tx
