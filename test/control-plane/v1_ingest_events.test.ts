@@ -163,6 +163,34 @@ describe("POST /v1/ingest/events", () => {
     expect(stored).toHaveLength(4);
   });
 
+  it("concurrent batches into the same hour lose no update", async () => {
+    const { tenantId } = await h.newTenant();
+    const at = Date.now();
+    const batches = Array.from({ length: 12 }, (_, b) =>
+      Array.from({ length: 5 }, (_, e) =>
+        predictionEvent(tenantId, at, [
+          { probability: 0.6, record: { tenure: 5 + b + e, plan: "pro" } },
+          { probability: 0.1, record: { tenure: 25, plan: "basic" } },
+        ]),
+      ),
+    );
+    // Each batch is delivered twice, concurrently with all others.
+    await Promise.all([...batches, ...batches].map((events) => sendOk(events)));
+    const rows = await hours(tenantId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.records).toBe(12 * 5 * 2);
+    expect(rows[0]!.contacts).toBe(12 * 5);
+    const sketch = JSON.parse(rows[0]!.sketch!) as Sketch;
+    expect(sketch.records).toBe(120);
+    expect(sketch.score.counts.reduce((a, b) => a + b, 0)).toBe(120);
+    expect(sketch.features.plan).toEqual({
+      type: "categorical",
+      counts: { basic: 60, pro: 60 },
+      unseen: 0,
+      missing: 0,
+    });
+  });
+
   it("a redelivered batch changes nothing: no double-counted hour, prediction or label", async () => {
     const { tenantId } = await h.newTenant();
     const now = Date.now();
