@@ -46,6 +46,22 @@ const OPERATIONS = {
   "/v1/audit": ["get"],
   "/v1/audit/verify": ["get"],
   "/v1/audit/export": ["get"],
+  "/v1/alerts": ["get"],
+  "/v1/alerts/rules": ["get", "put"],
+  "/v1/webhooks": ["get", "post"],
+  "/v1/webhooks/{id}": ["delete"],
+  "/v1/webhooks/{id}/deliveries": ["get"],
+  "/v1/retraining/policy": ["get", "put"],
+  "/v1/retraining/jobs": ["get", "post"],
+  "/v1/retraining/jobs/claim": ["post"],
+  "/v1/retraining/jobs/{id}/heartbeat": ["post"],
+  "/v1/retraining/jobs/{id}/complete": ["post"],
+  "/v1/retraining/jobs/{id}/fail": ["post"],
+  "/v1/retraining/jobs/{id}/records": ["get"],
+  "/v1/retraining/jobs/{id}/production-model": ["get"],
+  "/v1/candidates": ["get"],
+  "/v1/candidates/{id}/promote": ["post"],
+  "/v1/candidates/{id}/reject": ["post"],
   // POST /v1/admin/keys/rotate exists only with OPERATOR_TOKEN set (v1_admin_keys_rotate.test.ts).
 } as const;
 
@@ -121,6 +137,14 @@ describe("GET /v1/openapi.json", () => {
       ["/v1/audit", "get"],
       ["/v1/audit/verify", "get"],
       ["/v1/audit/export", "get"],
+      ["/v1/alerts", "get"],
+      ["/v1/alerts/rules", "put"],
+      ["/v1/webhooks", "post"],
+      ["/v1/webhooks/{id}", "delete"],
+      ["/v1/retraining/policy", "put"],
+      ["/v1/retraining/jobs/claim", "post"],
+      ["/v1/retraining/jobs/{id}/complete", "post"],
+      ["/v1/candidates/{id}/promote", "post"],
     ] as const;
     for (const [path, method] of authenticated) {
       const op = doc.paths[path]![method]!;
