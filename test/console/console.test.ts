@@ -233,6 +233,28 @@ describe("admin console", () => {
     expect((await predictAtEdge(token)).status).toBe(200);
 
     const row = page.locator(`tr[data-client="${clientId}"]`);
+    // Edit: add a scope and change the rate limit.
+    await row.getByRole("button", { name: "Edit" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit crm-scoring" });
+    await edit.getByRole("checkbox", { name: /feedback:write/ }).check();
+    await edit.getByLabel("Requests per second").fill("10");
+    await edit.getByLabel("Burst").fill("20");
+    await edit.getByRole("button", { name: "Save changes" }).click();
+    await page.waitForURL(/done=updated/);
+    await expect(row.textContent()).resolves.toContain("10/s, burst 20");
+    await expect(row.textContent()).resolves.toContain("feedback:write");
+
+    // Rotate with an overlap: a new secret is shown once and the old one keeps working meanwhile.
+    await row.getByRole("button", { name: "Rotate" }).click();
+    const rotate = page.getByRole("dialog", { name: "Rotate the secret of crm-scoring" });
+    await rotate.getByLabel(/Keep the old secret working/).selectOption("1");
+    await rotate.getByRole("button", { name: "Rotate" }).click();
+    const rotated = (await page.getByTestId("client-secret").textContent())!.trim();
+    expect(rotated).not.toBe(secret);
+    await clientCredentialsToken(state.controlPlaneUrl, clientId, rotated);
+    await clientCredentialsToken(state.controlPlaneUrl, clientId, secret);
+    await expect(row.getByText("Rotating").isVisible()).resolves.toBe(true);
+
     await row.getByRole("button", { name: "Revoke" }).click();
     const dialog = page.getByRole("dialog", { name: "Revoke crm-scoring?" });
     await dialog.getByRole("checkbox").check();
