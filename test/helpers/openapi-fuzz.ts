@@ -239,7 +239,7 @@ const uriArb = fc.webUrl({ withQueryParameters: true, withFragments: false });
 function stringArb(s: SchemaObject): fc.Arbitrary<string> {
   const minLength = s.minLength ?? 0;
   const maxLength = s.maxLength ?? Math.max(minLength + 24, 24);
-  const fits = (v: string) => v.length >= minLength && v.length <= maxLength;
+  const fits = (v: string) => v.length >= minLength && v.length <= (s.maxLength ?? Number.POSITIVE_INFINITY);
   let base: fc.Arbitrary<string> | undefined;
   switch (s.format) {
     case "date-time":
@@ -267,7 +267,10 @@ function stringArb(s: SchemaObject): fc.Arbitrary<string> {
     }
   }
   if (base) return base.filter(fits);
-  return fc.string({ minLength, maxLength: Math.min(maxLength, minLength + 40) });
+  // Trimmed: many APIs trim before checking a minimum length, which no JSON Schema can say.
+  return fc
+    .string({ minLength, maxLength: Math.min(maxLength, minLength + 40) })
+    .map((v) => (v.trim().length >= minLength ? v.trim() : "x".repeat(minLength)));
 }
 
 function numberArb(s: SchemaObject, integer: boolean): fc.Arbitrary<number> {
