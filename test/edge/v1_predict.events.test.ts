@@ -236,6 +236,28 @@ describe("rejected events", () => {
     expect(Object.keys(rejected[0]!.fields)).toHaveLength(2);
   });
 
+  it("name production's version also when the canary refused the records", async () => {
+    const tenant = await newTenant();
+    const canary = await seedVersion(undefined, 2);
+    await writePointer(tenant.tenantId, {
+      revision: 2,
+      production: tenant.production!,
+      canary: { ...canary, weight: 100 },
+      shadows: [],
+      allowUnknownFields: false,
+    });
+    const records = Array.from({ length: 4 }, (_, i) => customer({ customerId: `c-${i}`, bogus: 1 }));
+    const { res, sent } = await call(await tenant.token(), { records });
+    expect(res.status).toBe(400);
+    const [rejected, ...more] = ofTenant(sent, tenant.tenantId, "rejected");
+    expect(more).toEqual([]);
+    expect(rejected).toMatchObject({
+      versionId: tenant.production!.versionId,
+      records: 4,
+      fields: { bogus: 4 },
+    });
+  });
+
   it("count every error, beyond the 50 the response lists", async () => {
     const tenant = await newTenant();
     const records = Array.from({ length: 300 }, () => customer({ bogus: true }));
