@@ -9,6 +9,7 @@ import type { EdgeStore } from "./edge-store/edge-store.ts";
 import type { Deps, HonoEnv, Logger } from "./env.ts";
 import { jsonLogger } from "./logger.ts";
 import { startMonitoringMaintenance } from "./monitoring/retention.ts";
+import { syncEdgeSettingsToEdge } from "./monitoring/settings.ts";
 import { type Scheduler, startScheduler } from "./scheduler/tick.ts";
 import { syncDeploymentsToEdge } from "./services/deployments.ts";
 import { onnxRuntimeValidator } from "./services/model-validation.ts";
@@ -36,6 +37,7 @@ export async function createControlPlane(
   await syncDeploymentsToEdge(database.db, edge);
   // Repairs a revocation list the edge store refused earlier (revocations are the database's, not KV's).
   await publishRevokedClients(database.db, edge);
+  await syncEdgeSettingsToEdge(database.db, edge);
   const deps: Deps = {
     config,
     db: database.db,

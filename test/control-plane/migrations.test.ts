@@ -163,6 +163,13 @@ describe("control plane restart on an existing database", () => {
     await t.deploy(v.id);
     const token = await t.clientToken(["models:read"]);
     const kid = h.deps.keys.active().kid;
+    const settings = await h.request("/v1/settings/monitoring", {
+      method: "PUT",
+      token: t.ownerToken,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ rawRecords: { enabled: true, retentionDays: 7 } }),
+    });
+    expect(settings.status).toBe(200);
     h.cp.close();
 
     // The edge lost everything while the control plane was down.
@@ -187,5 +194,9 @@ describe("control plane restart on an existing database", () => {
     const bytes = await h.kv.get(kvKeys.modelBytes(v.id), "arrayBuffer");
     expect(new Uint8Array(bytes!)).toEqual(fixture.bytes);
     expect(await h.kv.get(kvKeys.modelManifest(v.id), "text")).not.toBeNull();
+    // The tenant's edge settings come back too, so raw-record capture survives the wipe.
+    expect(JSON.parse((await h.kv.get(kvKeys.edgeSettings(t.tenantId), "text"))!)).toEqual({
+      captureRecords: true,
+    });
   });
 });

@@ -42,7 +42,7 @@ export function publishEdgeSettings(db: Db, edge: EdgeStore, tenantId: string): 
     } catch (err) {
       throw new ChurnError(
         "UNAVAILABLE",
-        "The monitoring settings are saved, but the edge store refused them; they are re-sent with the next change",
+        "The monitoring settings are saved, but the edge store refused them; they are re-sent with the next change or restart",
         { cause: err },
       );
     }
@@ -83,4 +83,14 @@ export async function updateMonitoringSettings(
   );
   await publishEdgeSettings(db, edge, tenantId);
   return settings;
+}
+
+/**
+ * Re-sends every tenant's stored edge settings at start-up, like deployments and revocations: a put the
+ * edge store refused earlier is repaired without waiting for the tenant's next change.
+ */
+export async function syncEdgeSettingsToEdge(db: Db, edge: EdgeStore): Promise<number> {
+  const rows = await db.select({ tenantId: monitoringSettings.tenantId }).from(monitoringSettings);
+  for (const { tenantId } of rows) await publishEdgeSettings(db, edge, tenantId);
+  return rows.length;
 }
