@@ -13,5 +13,10 @@ export const modelVersionArtifacts = sqliteTable("model_version_artifacts", {
   onnx: blob("onnx", { mode: "buffer" }).notNull(),
   /** TreeSHAP explainer package (JSON) for tree models; null when the graph outputs contributions itself. */
   explainer: blob("explainer", { mode: "buffer" }),
+  /**
+   * The trainer's report.html (UTF-8, self-contained); null when the version was published without one.
+   * Listings ask only whether it is there (`typeof`), which SQLite answers from the record header.
+   */
+  report: blob("report", { mode: "buffer" }),
 });
 export type ModelVersionArtifactRow = typeof modelVersionArtifacts.$inferSelect;

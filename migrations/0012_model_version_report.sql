@@ -1,0 +1,1 @@
+ALTER TABLE `model_version_artifacts` ADD `report` blob;
