@@ -31,6 +31,7 @@ import { registerHealth } from "./routes/v1_health.ts";
 import { registerIngestEvents } from "./routes/v1_ingest_events.ts";
 import { registerModelVersionsCreate } from "./routes/v1_models_versions_create.ts";
 import { registerModelVersionsList } from "./routes/v1_models_versions_list.ts";
+import { registerModelVersionReport } from "./routes/v1_models_versions_report.ts";
 import { registerModelVersionRuns } from "./routes/v1_models_versions_runs.ts";
 import { registerMonitoringSettingsGet } from "./routes/v1_monitoring_settings_get.ts";
 import { registerMonitoringSnapshot } from "./routes/v1_monitoring_snapshot.ts";
@@ -95,6 +96,7 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerModelVersionsCreate(app, deps.config.MAX_MODEL_BYTES);
   registerModelVersionsList(app);
   registerModelVersionRuns(app);
+  registerModelVersionReport(app);
   registerDeploymentGet(app);
   registerDeploymentPut(app);
   registerDeploymentHistory(app);

@@ -12,9 +12,17 @@ export const modelVersionSchema = z
     manifest: manifestSchema,
     publishedBy: z.string(),
     createdAt: z.string(),
+    hasReport: z
+      .boolean()
+      .describe(
+        "Whether the trainer's report.html was published with the version: GET /v1/models/{name}/versions/{version}/report",
+      ),
   })
   .meta({ id: "ModelVersion" });
 export type ModelVersion = z.infer<typeof modelVersionSchema>;
+
+/** The largest report.html a version may carry; the trainer's reports are a few hundred kilobytes. */
+export const MAX_REPORT_BYTES = 5 * 1024 * 1024;
 
 export const publishResponseSchema = z
   .object({ created: z.boolean(), version: modelVersionSchema })

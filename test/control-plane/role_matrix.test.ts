@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebhook } from "../../control-plane/src/alerts/webhooks.ts";
@@ -8,6 +10,8 @@ import { claimJob, requestJobInTx } from "../../control-plane/src/retraining/job
 import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
 import type { AuditContext } from "../../control-plane/src/services/audit.ts";
 import { getDeployment } from "../../control-plane/src/services/deployments.ts";
+import { publishModelVersion } from "../../control-plane/src/services/registry.ts";
+import type { Manifest } from "../../shared/src/manifest.ts";
 import { type RetrainingClaim, retrainingPolicySchema } from "../../shared/src/retraining.ts";
 import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
 import {
@@ -77,6 +81,22 @@ const ROUTES: RouteCase[] = [
     operation: "GET /v1/models/{name}/versions/{version}/runs",
     permission: "models:read",
     call: (token) => h.request("/v1/models/churn/versions/1/runs", { token }),
+  },
+  {
+    operation: "GET /v1/models/{name}/versions/{version}/report",
+    permission: "models:read",
+    async call(token, { tenantId }) {
+      // A model whose version carries the trainer's report (the tenant's churn v1 was published without).
+      await publishModelVersion(h.deps.db, h.deps.validator, MATRIX_AUDIT, {
+        tenantId,
+        name: "reported",
+        manifest: { ...(JSON.parse(m1.manifestText) as Manifest), name: "reported" },
+        bytes: m1.bytes,
+        explainer: m1.explainer,
+        report: new Uint8Array(await readFile(join(m1.dir, "report.html"))),
+      });
+      return h.request("/v1/models/reported/versions/1/report", { token });
+    },
   },
   {
     operation: "GET /v1/deployment",

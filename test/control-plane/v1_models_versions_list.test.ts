@@ -55,9 +55,21 @@ describe("GET /v1/models/{name}/versions: happy", () => {
     const { body } = await list(t.ownerToken);
     const v = body.versions[0] as Record<string, unknown>;
     expect(Object.keys(v).sort()).toEqual(
-      ["bytes", "createdAt", "id", "manifest", "modelId", "name", "publishedBy", "sha256", "version"].sort(),
+      [
+        "bytes",
+        "createdAt",
+        "hasReport",
+        "id",
+        "manifest",
+        "modelId",
+        "name",
+        "publishedBy",
+        "sha256",
+        "version",
+      ].sort(),
     );
     expect(typeof v["bytes"]).toBe("number");
+    expect(v["hasReport"]).toBe(false); // a flag, never the report itself
   });
 
   it("is readable by every reader: admin, ml-engineer, analyst and clients with a read-implying scope", async () => {

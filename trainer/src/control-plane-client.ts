@@ -66,7 +66,10 @@ export async function clientCredentialsToken(
   return tokenResponseSchema.parse(await parseOrThrow(res)).access_token;
 }
 
-/** Uploads `<dir>/model.onnx` with `<dir>/manifest.json`; publishing the same bytes again is a no-op. */
+/**
+ * Uploads `<dir>/model.onnx` with `<dir>/manifest.json`, and the explainer, runs and report.html beside them
+ * when present; publishing the same bytes again is a no-op.
+ */
 export async function publishModelDir(
   target: ControlPlaneTarget,
   dir: string,
@@ -103,6 +106,15 @@ export async function publishModelDir(
   // The AutoML leaderboard becomes the version's experiment runs.
   const runsPath = join(dir, "runs.json");
   if (existsSync(runsPath)) form.set("runs", await readFile(runsPath, "utf8"));
+  // The training report is kept with the version, for the console and GET …/versions/{version}/report.
+  const reportPath = join(dir, "report.html");
+  if (existsSync(reportPath)) {
+    form.set(
+      "report",
+      new Blob([await readFile(reportPath)], { type: "text/html; charset=utf-8" }),
+      "report.html",
+    );
+  }
   const res = await fetch(`${target.url}/v1/models/${encodeURIComponent(manifest.name)}/versions`, {
     method: "POST",
     headers: { authorization: `Bearer ${target.token}` },

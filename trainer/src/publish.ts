@@ -5,7 +5,8 @@ export const publishCommand: Command = {
   summary: "Publish a trained model directory to the control plane (and optionally deploy it)",
   usage: `churn publish <dir> [--deploy] [--reason <text>] [--url <control-plane>] [--token <token>]
 
-  <dir>             output of \`churn train\` (model.onnx + manifest.json)
+  <dir>             output of \`churn train\` (model.onnx + manifest.json; explainer.json, runs.json and
+                    report.html are sent too when present)
   --deploy          make the published version the tenant's production model
   --reason <text>   reason recorded in the audit log for the deployment
   --url <url>       control plane (default: CHURN_CONTROL_PLANE_URL, or the local platform)
@@ -39,6 +40,11 @@ export const publishCommand: Command = {
     } else {
       const v = published.version;
       io.out(`${published.created ? "published" : "already published"} ${v.name} v${v.version} (${v.id})\n`);
+      io.out(
+        v.hasReport
+          ? `report: /v1/models/${v.name}/versions/${v.version}/report\n`
+          : "report: none stored with this version\n",
+      );
       if (deployment)
         io.out(`deployed: revision ${deployment.revision}, production ${deployment.production.versionId}\n`);
     }

@@ -6,7 +6,7 @@ import type { Db } from "../db/client.ts";
 import { auditLog, models, modelVersions, predictions } from "../db/schema/index.ts";
 import { toAuditEntry } from "../services/audit-chain.ts";
 import { getDeployment } from "../services/deployments.ts";
-import { toModelVersion } from "../services/registry.ts";
+import { hasReportSql, toModelVersion } from "../services/registry.ts";
 
 /** Read models for the console's pages. Every query is scoped to the signed-in person's tenant. */
 
@@ -25,7 +25,7 @@ export async function modelsWithVersions(
   const out: ModelWithVersions[] = [];
   for (const model of rows) {
     const versions = await db
-      .select()
+      .select({ version: modelVersions, hasReport: hasReportSql })
       .from(modelVersions)
       .where(and(eq(modelVersions.modelId, model.id), eq(modelVersions.tenantId, tenantId)))
       .orderBy(desc(modelVersions.version))
@@ -33,7 +33,7 @@ export async function modelsWithVersions(
     out.push({
       id: model.id,
       name: model.name,
-      versions: versions.map((v) => toModelVersion(v, model.name)),
+      versions: versions.map((v) => toModelVersion(v.version, model.name, v.hasReport)),
     });
   }
   return out;

@@ -7,7 +7,7 @@ import { toIso } from "../../../shared/src/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { deployments, type RetrainingJobRow, retrainingJobs } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";
-import { getTenantVersion, toModelVersion } from "../services/registry.ts";
+import { getTenantVersion, manifestOf } from "../services/registry.ts";
 import { getRetrainingPolicy } from "./policy.ts";
 
 export function toJob(row: RetrainingJobRow): RetrainingJob {
@@ -232,7 +232,7 @@ export async function claimJob(
           versionId: version.row.id,
           name: version.name,
           version: version.row.version,
-          manifest: toModelVersion(version.row, version.name).manifest,
+          manifest: manifestOf(version.row),
         };
       }
       return {

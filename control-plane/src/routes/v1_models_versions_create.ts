@@ -9,7 +9,7 @@ import {
 } from "../../../shared/src/experiments.ts";
 import { manifestSchema } from "../../../shared/src/manifest.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { publishResponseSchema } from "../../../shared/src/registry.ts";
+import { MAX_REPORT_BYTES, publishResponseSchema } from "../../../shared/src/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { idempotencyHeaders, idempotent } from "../middleware/idempotency.ts";
@@ -36,6 +36,14 @@ const publishForm = z.object({
     .optional()
     .openapi({
       description: `JSON array (at most ${MAX_EXPERIMENT_RUNS}) of the experiment runs behind this model: {family, params, cvMetrics, seconds}`,
+    }),
+  report: z
+    .any()
+    .optional()
+    .openapi({
+      type: "string",
+      format: "binary",
+      description: `report.html as written by \`churn train\`: a UTF-8 HTML document (text/html), at most ${MAX_REPORT_BYTES} bytes. Stored only when this upload creates the version.`,
     }),
 });
 
@@ -66,6 +74,60 @@ function parseRuns(field: unknown): ExperimentRunInput[] | undefined {
   return parsed.data;
 }
 
+const reportIssue = (message: string) =>
+  new ChurnError("INVALID_REQUEST", `Form field 'report' ${message}`, {
+    issues: [{ path: "report", message }],
+  });
+
+/** A declared type must be HTML (or the generic binary type clients send for a file without one). */
+function isHtmlType(type: string): boolean {
+  const [essence = "", ...params] = type
+    .toLowerCase()
+    .split(";")
+    .map((s) => s.trim());
+  if (essence !== "" && essence !== "text/html" && essence !== "application/octet-stream") return false;
+  const charset = params
+    .find((p) => p.startsWith("charset="))
+    ?.slice("charset=".length)
+    .replace(/"/g, "");
+  return charset === undefined || charset === "utf-8" || charset === "utf8";
+}
+
+/**
+ * The optional report.html: a single UTF-8 HTML document within the size limit. It is served back under a
+ * CSP that allows no script, so its content is not sanitized here, only checked to be what it claims.
+ */
+async function parseReport(field: unknown): Promise<Uint8Array | undefined> {
+  if (field === undefined) return undefined;
+  let bytes: Uint8Array;
+  if (typeof field === "string") {
+    bytes = new TextEncoder().encode(field);
+  } else if (field instanceof File) {
+    if (!isHtmlType(field.type))
+      throw reportIssue(`must be text/html in UTF-8, not ${field.type || "an unknown type"}`);
+    if (field.size > MAX_REPORT_BYTES)
+      throw new ChurnError("PAYLOAD_TOO_LARGE", `Form field 'report' exceeds ${MAX_REPORT_BYTES} bytes`, {
+        issues: [{ path: "report", message: `larger than ${MAX_REPORT_BYTES} bytes` }],
+      });
+    bytes = new Uint8Array(await field.arrayBuffer());
+  } else {
+    throw reportIssue("must be a single file");
+  }
+  if (bytes.byteLength > MAX_REPORT_BYTES)
+    throw new ChurnError("PAYLOAD_TOO_LARGE", `Form field 'report' exceeds ${MAX_REPORT_BYTES} bytes`, {
+      issues: [{ path: "report", message: `larger than ${MAX_REPORT_BYTES} bytes` }],
+    });
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw reportIssue("is not valid UTF-8");
+  }
+  if (!/^\s*(<!doctype html[\s>]|<html[\s>])/i.test(text.slice(0, 1024)))
+    throw reportIssue("is not an HTML document: expected it to start with <!doctype html> or <html>");
+  return bytes;
+}
+
 export function createPublishRoute(maxBytes: number) {
   return createRoute({
     method: "post",
@@ -73,14 +135,15 @@ export function createPublishRoute(maxBytes: number) {
     summary: "Publish a model version (idempotent on the ONNX bytes)",
     description:
       "The same bytes under the same model answer 200 with the existing version. `Idempotency-Key` also " +
-      "replays the first response (status and body) to a retried upload.",
+      "replays the first response (status and body) to a retried upload. A version is immutable: a `report` " +
+      "sent with bytes already published is not attached to the existing version (see its `hasReport`).",
     security: bearerSecurity,
     middleware: [
       authenticate(),
       requirePermission("models:publish"),
       requireContentType("multipart/form-data"),
       bodyLimit({
-        maxSize: maxBytes + MAX_RUNS_FIELD_BYTES + 1024 * 1024,
+        maxSize: maxBytes + MAX_RUNS_FIELD_BYTES + MAX_REPORT_BYTES + 1024 * 1024,
         onError: () => {
           throw new ChurnError("PAYLOAD_TOO_LARGE", `Upload exceeds ${maxBytes} bytes`);
         },
@@ -111,6 +174,7 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
     const model = form["model"];
     const explainer = form["explainer"];
     const runs = parseRuns(form["runs"]);
+    const report = await parseReport(form["report"]);
     if (explainer !== undefined && !(explainer instanceof File) && typeof explainer !== "string") {
       throw new ChurnError("INVALID_REQUEST", "Form field 'explainer' must be a single file", {
         issues: [{ path: "explainer", message: "expected one file" }],
@@ -160,6 +224,7 @@ export function registerModelVersionsCreate(app: OpenAPIHono<HonoEnv>, maxBytes:
             ? new TextEncoder().encode(explainer)
             : new Uint8Array(await explainer.arrayBuffer()),
       runs,
+      report,
     });
     return c.json(publishResponseSchema.parse(result), result.created ? 201 : 200);
   });

@@ -8,7 +8,7 @@ import { preparedPerDatabase } from "../db/prepared.ts";
 import { models, modelVersions } from "../db/schema/index.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
-import { toModelVersion } from "../services/registry.ts";
+import { hasReportSql, toModelVersion } from "../services/registry.ts";
 
 const listResponse = z.object({ versions: z.array(modelVersionSchema) }).meta({ id: "ModelVersionList" });
 
@@ -43,7 +43,7 @@ const modelByName = preparedPerDatabase((db) =>
 
 const newestVersions = preparedPerDatabase((db) =>
   db
-    .select()
+    .select({ version: modelVersions, hasReport: hasReportSql })
     .from(modelVersions)
     .where(
       and(
@@ -69,7 +69,8 @@ const latestVersion = preparedPerDatabase((db) =>
 /**
  * Serialized lists by model id. Versions are immutable and never deleted, so a model's list is fully
  * determined by its latest version number: a cached list is served while one indexed lookup still finds
- * that number, instead of reading and serializing up to 100 manifests again. Bounded to 64 MiB in total.
+ * that number, instead of reading and serializing up to 100 manifests again. (Whether a version has a report
+ * is fixed when it is published, so it cannot change under a cached list either.) Bounded to 64 MiB in total.
  */
 const serializedLists = new BoundedLru<{ latest: number; body: string }>({
   maxEntries: 1_000,
@@ -89,8 +90,10 @@ export function registerModelVersionsList(app: OpenAPIHono<HonoEnv>): void {
     if (!cached || cached.latest !== (latest?.version ?? 0)) {
       const rows = await newestVersions(db).all({ modelId: model.id, tenantId });
       // Built from stored rows that were validated at publish; not validated again on this hot path.
-      const body = JSON.stringify({ versions: rows.map((r) => toModelVersion(r, name)) });
-      cached = { latest: rows[0]?.version ?? 0, body };
+      const body = JSON.stringify({
+        versions: rows.map((r) => toModelVersion(r.version, name, r.hasReport)),
+      });
+      cached = { latest: rows[0]?.version.version ?? 0, body };
       serializedLists.set(model.id, cached);
     }
     return c.body(cached.body, 200, { "content-type": "application/json" }) as never;

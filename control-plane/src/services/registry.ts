@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import type { ExperimentRunInput } from "../../../shared/src/experiments.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
@@ -13,7 +13,20 @@ import { type AuditContext, appendAudit } from "./audit.ts";
 import { insertExperimentRuns } from "./experiment-runs.ts";
 import type { ModelValidator } from "./model-validation.ts";
 
-export function toModelVersion(row: ModelVersionRow, name: string): ModelVersion {
+/**
+ * Whether a version carries a report, for selecting beside its row. `typeof` reads only the artifact
+ * record's header, never the blobs, so listings stay as cheap as before.
+ */
+export const hasReportSql: SQL<number> = sql<number>`coalesce((select typeof(${modelVersionArtifacts.report}) = 'blob' from ${modelVersionArtifacts} where ${modelVersionArtifacts.modelVersionId} = ${modelVersions.id}), 0)`;
+
+/** Stored as the publish route's validated manifest, so it is parsed, not validated again. */
+export const manifestOf = (row: ModelVersionRow): Manifest => JSON.parse(row.manifest) as Manifest;
+
+export function toModelVersion(
+  row: ModelVersionRow,
+  name: string,
+  hasReport: boolean | number,
+): ModelVersion {
   return {
     id: row.id,
     modelId: row.modelId,
@@ -21,10 +34,10 @@ export function toModelVersion(row: ModelVersionRow, name: string): ModelVersion
     version: row.version,
     sha256: row.sha256,
     bytes: row.bytes,
-    // Stored as the publish route's validated manifest, so it is parsed, not validated again.
-    manifest: JSON.parse(row.manifest) as Manifest,
+    manifest: manifestOf(row),
     publishedBy: row.publishedBy,
     createdAt: toIso(row.createdAt),
+    hasReport: Boolean(hasReport),
   };
 }
 
@@ -37,6 +50,11 @@ export interface PublishInput {
   explainer?: Uint8Array | undefined;
   /** The candidates the training run tried; stored only when this publish creates the version. */
   runs?: ExperimentRunInput[] | undefined;
+  /**
+   * The trainer's report.html, already checked by the route. Stored only when this publish creates the
+   * version: a version is immutable, so re-publishing its bytes with a report does not attach one.
+   */
+  report?: Uint8Array | undefined;
 }
 
 /** Checks the explainer package against the manifest: digest, size, format and feature order. */
@@ -142,6 +160,7 @@ export async function publishModelVersion(
         modelVersionId: row.id,
         onnx: Buffer.from(bytes),
         explainer: input.explainer ? Buffer.from(input.explainer) : null,
+        report: input.report ? Buffer.from(input.report) : null,
       });
       await insertExperimentRuns(tx, tenantId, row.id, input.runs ?? []);
       await appendAudit(tx, audit, {
@@ -157,9 +176,10 @@ export async function publishModelVersion(
           sha256,
           family: manifest.family,
           ...(input.runs ? { experimentRuns: input.runs.length } : {}),
+          ...(input.report ? { reportBytes: input.report.byteLength } : {}),
         },
       });
-      return { created: true, version: toModelVersion(row, name) };
+      return { created: true, version: toModelVersion(row, name, input.report !== undefined) };
     },
     { behavior: "immediate" },
   );
@@ -190,12 +210,12 @@ async function findVersionBySha(
   sha256: string,
 ): Promise<ModelVersion | null> {
   const [row] = await db
-    .select({ version: modelVersions })
+    .select({ version: modelVersions, hasReport: hasReportSql })
     .from(modelVersions)
     .innerJoin(models, eq(models.id, modelVersions.modelId))
     .where(and(eq(models.tenantId, tenantId), eq(models.name, name), eq(modelVersions.sha256, sha256)))
     .limit(1);
-  return row ? toModelVersion(row.version, name) : null;
+  return row ? toModelVersion(row.version, name, row.hasReport) : null;
 }
 
 /** Loads a version of this tenant; a foreign or unknown id is the same 404. */
@@ -212,4 +232,48 @@ export async function getTenantVersion(
     .limit(1);
   if (!row) throw new ChurnError("NOT_FOUND", `Model version '${versionId}' not found`);
   return { row: row.version, name: row.name };
+}
+
+/**
+ * A version's report.html, by model name and version number within the tenant. An unknown model or
+ * version, or another tenant's, is NOT_FOUND; so is a version published without a report, with a message
+ * that says so.
+ */
+export async function getVersionReport(
+  db: DbOrTx,
+  tenantId: string,
+  name: string,
+  version: number,
+): Promise<{ versionId: string; report: Uint8Array }> {
+  const [row] = await db
+    .select({ id: modelVersions.id, report: modelVersionArtifacts.report })
+    .from(modelVersions)
+    .innerJoin(models, eq(models.id, modelVersions.modelId))
+    .innerJoin(modelVersionArtifacts, eq(modelVersionArtifacts.modelVersionId, modelVersions.id))
+    .where(
+      and(
+        eq(models.tenantId, tenantId),
+        eq(modelVersions.tenantId, tenantId),
+        eq(models.name, name),
+        eq(modelVersions.version, version),
+      ),
+    )
+    .limit(1);
+  if (!row) throw new ChurnError("NOT_FOUND", `Model '${name}' has no version ${version}`);
+  if (!row.report)
+    throw new ChurnError(
+      "NOT_FOUND",
+      `${name} v${version} was published without a report: publish the training output folder with its report.html to keep one`,
+    );
+  return { versionId: row.id, report: new Uint8Array(row.report) };
+}
+
+/** The same report by version id, for the console's links; a foreign or unknown id is NOT_FOUND. */
+export async function getVersionReportById(
+  db: DbOrTx,
+  tenantId: string,
+  versionId: string,
+): Promise<{ name: string; version: number; report: Uint8Array }> {
+  const { row, name } = await getTenantVersion(db, tenantId, versionId);
+  return { name, version: row.version, ...(await getVersionReport(db, tenantId, name, row.version)) };
 }
