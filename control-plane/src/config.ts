@@ -31,6 +31,11 @@ export const configSchema = z.object({
   OPERATOR_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
   /** Seconds between scheduler ticks (alerts, webhooks, retraining schedules, leases, canaries); 0 = off. */
   SCHEDULER_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  /**
+   * Let webhooks reach private, loopback and link-local addresses. Off by default (a tenant's webhook
+   * must not make the control plane call into its own network); the local platform turns it on.
+   */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -99,6 +99,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       TOKEN_AUDIENCE: AUDIENCE,
       INGEST_SECRET: ingestSecret,
       OPERATOR_TOKEN: operatorToken,
+      // Local receivers (a webhook on localhost) are the point of the local platform.
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] ?? "true",
     });
     const cp = await createControlPlane(config, kvEdgeStore(edge.kv), options.log);
     closeDb = cp.close;

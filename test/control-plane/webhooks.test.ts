@@ -26,11 +26,15 @@ import {
 } from "../helpers/control-plane-harness.ts";
 import { snapshotWith } from "../helpers/monitoring-snapshot.ts";
 
+/** Deliveries to the local receiver, as the platform allows with WEBHOOK_ALLOW_PRIVATE_NETWORKS. */
+const LOCAL = { allowPrivateNetworks: true };
+
 let h: ControlPlaneHarness;
 let receiver: Receiver;
 beforeAll(async () => {
   [h, receiver] = await Promise.all([
-    startControlPlane({ SCHEDULER_INTERVAL_SECONDS: "0" }),
+    // The receiver listens on 127.0.0.1, which only a platform allowing private networks may reach.
+    startControlPlane({ SCHEDULER_INTERVAL_SECONDS: "0", WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true" }),
     startReceiver(),
   ]);
 });
@@ -90,12 +94,12 @@ async function createHook(t: TestTenant, path: string) {
   return webhookCreatedSchema.parse(await res.json());
 }
 
-const fire = (t: TestTenant, now: number) =>
-  evaluateAlerts(h.deps.db, t.tenantId, snapshotWith(t.tenantId, { drift: 0.9 }), now);
+const fire = (t: TestTenant, now: number, on: ControlPlaneHarness = h) =>
+  evaluateAlerts(on.deps.db, t.tenantId, snapshotWith(t.tenantId, { drift: 0.9 }), now);
 
-const deliveries = async (t: TestTenant, id: string) =>
+const deliveries = async (t: TestTenant, id: string, on: ControlPlaneHarness = h) =>
   webhookDeliveryListSchema.parse(
-    await (await h.request(`/v1/webhooks/${id}/deliveries`, { token: t.ownerToken })).json(),
+    await (await on.request(`/v1/webhooks/${id}/deliveries`, { token: t.ownerToken })).json(),
   ).deliveries;
 
 describe("webhooks", () => {
@@ -109,7 +113,7 @@ describe("webhooks", () => {
 
     const now = Date.now();
     const [fired] = await fire(t, now);
-    const outcome = await deliverDueWebhooks(h.deps.db, now);
+    const outcome = await deliverDueWebhooks(h.deps.db, now, LOCAL);
     expect(outcome.delivered).toBeGreaterThanOrEqual(1);
     const got = receiver.received.filter((r) => r.path === "/signed");
     expect(got).toHaveLength(1);
@@ -131,17 +135,17 @@ describe("webhooks", () => {
     receiver.status.set("/down", 503);
     let now = Date.now();
     await fire(t, now);
-    await deliverDueWebhooks(h.deps.db, now);
+    await deliverDueWebhooks(h.deps.db, now, LOCAL);
     let [d] = await deliveries(t, hook.id);
     expect(d).toMatchObject({ state: "pending", attempts: 1, lastStatus: 503, lastError: "HTTP 503" });
     expect(Date.parse(d!.nextAttemptAt!)).toBe(now + retryDelayMs(1));
     // Not due yet: nothing is sent.
     const early = receiver.received.filter((r) => r.path === "/down").length;
-    await deliverDueWebhooks(h.deps.db, now + retryDelayMs(1) - 1);
+    await deliverDueWebhooks(h.deps.db, now + retryDelayMs(1) - 1, LOCAL);
     expect(receiver.received.filter((r) => r.path === "/down").length).toBe(early);
     for (let attempt = 2; attempt <= MAX_DELIVERY_ATTEMPTS; attempt++) {
       now += retryDelayMs(attempt - 1);
-      await deliverDueWebhooks(h.deps.db, now);
+      await deliverDueWebhooks(h.deps.db, now, LOCAL);
     }
     [d] = await deliveries(t, hook.id);
     expect(d).toMatchObject({ state: "failed", attempts: MAX_DELIVERY_ATTEMPTS, nextAttemptAt: null });
@@ -155,11 +159,11 @@ describe("webhooks", () => {
     receiver.status.set("/restart", 500);
     const now = Date.now();
     await fire(t, now);
-    await deliverDueWebhooks(h.deps.db, now);
+    await deliverDueWebhooks(h.deps.db, now, LOCAL);
     receiver.status.set("/restart", 204);
     const other = await openDatabase(`file:${join(h.dir, "cp.db")}`);
     try {
-      const outcome = await deliverDueWebhooks(other.db, now + retryDelayMs(1));
+      const outcome = await deliverDueWebhooks(other.db, now + retryDelayMs(1), LOCAL);
       expect(outcome.delivered).toBe(1);
     } finally {
       other.close();
@@ -174,7 +178,7 @@ describe("webhooks", () => {
     receiver.status.set("/deleted", 500);
     const now = Date.now();
     await fire(t, now);
-    await deliverDueWebhooks(h.deps.db, now);
+    await deliverDueWebhooks(h.deps.db, now, LOCAL);
     const other = await h.newTenant();
     await expectError(
       await h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token: other.ownerToken }),
@@ -189,7 +193,7 @@ describe("webhooks", () => {
       .where(eq(webhookDeliveries.webhookId, hook.id));
     expect(rows).toMatchObject([{ state: "failed", lastError: "webhook deleted" }]);
     const sent = receiver.received.filter((r) => r.path === "/deleted").length;
-    await deliverDueWebhooks(h.deps.db, now + 3_600_000);
+    await deliverDueWebhooks(h.deps.db, now + 3_600_000, LOCAL);
     expect(receiver.received.filter((r) => r.path === "/deleted").length).toBe(sent);
     await expectError(
       await h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token: t.ownerToken }),
@@ -208,6 +212,50 @@ describe("webhooks", () => {
     });
     const body = await expectError(res, 400, "INVALID_REQUEST");
     expect(body.error.issues?.[0]?.path).toBe("url");
+  });
+
+  it("refuses private, loopback and link-local destinations unless the platform allows them", async () => {
+    const strict = await startControlPlane({ SCHEDULER_INTERVAL_SECONDS: "0" });
+    try {
+      const t = await strict.newTenant();
+      for (const url of [
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/hook",
+        "http://[::ffff:10.0.0.1]/hook",
+        "https://localhost/hook",
+        "http://192.168.1.20/hook",
+      ]) {
+        const res = await strict.request("/v1/webhooks", {
+          method: "POST",
+          token: t.ownerToken,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ url }),
+        });
+        const body = await expectError(res, 400, "INVALID_REQUEST");
+        expect(body.error.issues?.[0]?.path, url).toBe("url");
+      }
+      // A public-looking name is accepted at creation, but it resolves inside: the delivery is refused,
+      // nothing is sent, and the attempt is recorded for retry like any failure.
+      const res = await strict.request("/v1/webhooks", {
+        method: "POST",
+        token: t.ownerToken,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: `http://hooks.example.test:${new URL(receiver.url).port}/rebound` }),
+      });
+      expect(res.status).toBe(201);
+      const hook = (await res.json()) as { id: string };
+      const now = Date.now();
+      await fire(t, now, strict);
+      const lookup = async () => [{ address: "127.0.0.1" }];
+      const outcome = await deliverDueWebhooks(strict.deps.db, now, { lookup });
+      expect(outcome).toMatchObject({ sent: 1, delivered: 0, retried: 1 });
+      expect(receiver.received.some((r) => r.path === "/rebound")).toBe(false);
+      const [d] = await deliveries(t, hook.id, strict);
+      expect(d?.lastError).toMatch(/destination refused: .*private or reserved address \(127\.0\.0\.1\)/);
+    } finally {
+      await strict.close();
+    }
   });
 
   it("requires authentication", async () => {

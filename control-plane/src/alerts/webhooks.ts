@@ -9,6 +9,7 @@ import type { Db, DbOrTx } from "../db/client.ts";
 import { type WebhookDeliveryRow, type WebhookRow, webhookDeliveries, webhooks } from "../db/schema/index.ts";
 import type { Logger } from "../env.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";
+import { type Lookup, webhookDestinationProblem } from "./destination.ts";
 
 /** Attempts per delivery before it is given up (about a day of backoff in all). */
 export const MAX_DELIVERY_ATTEMPTS = 10;
@@ -181,7 +182,14 @@ export interface DeliveryOutcome {
 export async function deliverDueWebhooks(
   db: Db,
   now: number,
-  options: { fetch?: typeof fetch; log?: Logger; limit?: number } = {},
+  options: {
+    fetch?: typeof fetch;
+    log?: Logger;
+    limit?: number;
+    /** Deliver to private, loopback and link-local addresses too (WEBHOOK_ALLOW_PRIVATE_NETWORKS). */
+    allowPrivateNetworks?: boolean;
+    lookup?: Lookup;
+  } = {},
 ): Promise<DeliveryOutcome> {
   const send = options.fetch ?? fetch;
   const outcome: DeliveryOutcome = { sent: 0, delivered: 0, retried: 0, failed: 0 };
@@ -222,7 +230,13 @@ export async function deliverDueWebhooks(
     outcome.sent++;
     let status: number | null = null;
     let error: string | null = null;
+    // Resolved again before every attempt: a name that was public at creation may point inside later.
+    const refused = await webhookDestinationProblem(hook.url, {
+      allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    });
     try {
+      if (refused !== null) throw new Error(`destination refused: ${refused}`);
       const res = await send(hook.url, {
         method: "POST",
         headers: {

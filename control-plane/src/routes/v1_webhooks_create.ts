@@ -1,8 +1,10 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { webhookCreatedSchema, webhookCreateRequestSchema } from "../../../shared/src/alerts.ts";
 import { jsonBody } from "../../../shared/src/content-type.ts";
+import { validationError } from "../../../shared/src/errors.ts";
 import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
 import { SIGNATURE_HEADER } from "../../../shared/src/signature.ts";
+import { literalDestinationProblem } from "../alerts/destination.ts";
 import { createWebhook } from "../alerts/webhooks.ts";
 import type { HonoEnv } from "../env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
@@ -36,11 +38,15 @@ export const createWebhookRoute = createRoute({
 
 export function registerWebhooksCreate(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(createWebhookRoute, async (c) => {
+    const deps = c.get("deps");
+    const body = c.req.valid("json");
+    const problem = literalDestinationProblem(body.url, deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS);
+    if (problem !== null) throw validationError([{ path: "url", message: problem }]);
     const created = await createWebhook(
       c.get("deps").db,
       auditContextOf(c),
       c.get("principal").tenantId,
-      c.req.valid("json"),
+      body,
     );
     return c.json(webhookCreatedSchema.parse(created), 201);
   });

@@ -42,7 +42,7 @@ const HOUR_MS = 3_600_000;
  * promote or take out canaries. A failure in one tenant's step is reported and does not stop the others.
  */
 export async function schedulerTick(
-  deps: Pick<Deps, "db" | "edge" | "log">,
+  deps: Pick<Deps, "db" | "edge" | "log" | "config">,
   options: TickOptions = {},
 ): Promise<TickReport> {
   const now = options.now ?? Date.now();
@@ -76,6 +76,7 @@ export async function schedulerTick(
   await attempt("webhook deliveries", async () => {
     report.deliveries = await deliverDueWebhooks(deps.db, now, {
       log: deps.log,
+      allowPrivateNetworks: deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   });
@@ -138,7 +139,10 @@ export interface Scheduler {
  * Runs the tick every `intervalMs` on an unref'd timer (it never keeps the process alive). Ticks never
  * overlap: a tick that outlasts the interval delays the next one.
  */
-export function startScheduler(deps: Pick<Deps, "db" | "edge" | "log">, intervalMs: number): Scheduler {
+export function startScheduler(
+  deps: Pick<Deps, "db" | "edge" | "log" | "config">,
+  intervalMs: number,
+): Scheduler {
   let running: Promise<TickReport> | null = null;
   const run = (options: Omit<TickOptions, "now"> = {}) => {
     const previous = running ?? Promise.resolve(null);
