@@ -8,6 +8,7 @@ import { registerConsoleAssets } from "../routes/console_assets.ts";
 import { registerConsoleAuditExport } from "../routes/console_audit_export.ts";
 import { registerConsoleClients } from "../routes/console_clients.ts";
 import { registerConsoleDeployment } from "../routes/console_deployment.ts";
+import { registerConsoleModelReport } from "../routes/console_model_report.ts";
 import { registerConsolePages } from "../routes/console_pages.ts";
 import { registerConsoleSession } from "../routes/console_session.ts";
 import type { ConsoleEnv } from "./env.ts";
@@ -62,6 +63,7 @@ export function createConsole(): Hono<ConsoleEnv> {
   registerConsoleAssets(app);
   registerConsoleSession(app);
   registerConsolePages(app);
+  registerConsoleModelReport(app);
   registerConsoleDeployment(app);
   registerConsoleClients(app);
   registerConsoleAuditExport(app);

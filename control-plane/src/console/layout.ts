@@ -8,11 +8,12 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 /**
  * Same-origin script and style only, no inline code (SVG charts use presentation attributes, not style
- * attributes), no framing, forms post only here.
+ * attributes), no framing of the console, forms post only here. Frames may show this origin only: the
+ * sandboxed training reports on the Models page.
  */
 export const CONSOLE_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; " +
-  "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "frame-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 export function securityHeaders(c: Context): void {
   c.header("content-security-policy", CONSOLE_CSP);

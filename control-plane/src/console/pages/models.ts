@@ -6,6 +6,7 @@ import { lineChart } from "../charts.ts";
 import { deploymentOrNull, modelsWithVersions } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { csrfField, emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
+import { reportPageHref } from "./model-report.ts";
 import { gettingStarted } from "./overview.ts";
 
 /** Holdout metrics shown first, in this order, when a version has them. */
@@ -286,7 +287,11 @@ ${!canWrite ? html`<p class="note" role="note">Your role can view versions but n
 <tbody>
 ${model.versions.map(
   (v) => html`<tr data-version="${v.version}">
-  <th scope="row"><span class="version">v${v.version}</span><span class="muted small block">${v.manifest.family.replace("_", " ")}</span></th>
+  <th scope="row"><span class="version">v${v.version}</span><span class="muted small block">${v.manifest.family.replace("_", " ")}</span>${
+    v.hasReport
+      ? html`<a class="report-link small" href="${reportPageHref(model.name, v.version)}" aria-label="Report of v${v.version}">Report</a>`
+      : html`<span class="muted small block" title="Published without the trainer's report.html">No report</span>`
+  }</th>
   <td>${badges(v, deployment)}</td>
   <td><dl class="metrics">${metricsOf(v)
     .slice(0, 4)
@@ -314,6 +319,10 @@ ${
     : ""
 }
 ${a && b ? compareView(a, b) : ""}
-<p class="note">The registry stores each version's model, manifest and explainer, not the trainer's <code>report.html</code>: the metrics above come from the manifest. Open the report from the training run's output folder.</p>`,
+${
+  model.versions.some((v) => !v.hasReport)
+    ? html`<p class="note">Versions marked “No report” were published without the trainer's <code>report.html</code>: their metrics above come from the manifest. Open that report from the training run's output folder; <code>churn publish</code> sends it with the next version it creates.</p>`
+    : ""
+}`,
   });
 }
