@@ -29,6 +29,11 @@ export const configSchema = z.object({
    * do not exist (404), so their existence is not revealed.
    */
   OPERATOR_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
+  /**
+   * Bearer token Prometheus scrapes /metrics with. Set, /metrics requires it and includes the per-tenant
+   * monitoring series (labelled with tenant ids); unset, /metrics is open and carries platform totals only.
+   */
+  METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
   /** Seconds between scheduler ticks (alerts, webhooks, retraining schedules, leases, canaries); 0 = off. */
   SCHEDULER_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /**

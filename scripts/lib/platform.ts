@@ -32,6 +32,8 @@ export interface LocalState {
   ingestSecret: string;
   /** Lets `churn keys rotate` rotate the local signing key. */
   operatorToken: string;
+  /** Prometheus's bearer token for /metrics, also written to `metrics-token` for ops/prometheus. */
+  metricsToken: string;
 }
 
 export interface PlatformOptions {
@@ -80,6 +82,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     : undefined;
   const ingestSecret = previous?.ingestSecret ?? randomBytes(32).toString("base64url");
   const operatorToken = previous?.operatorToken ?? randomBytes(32).toString("base64url");
+  const metricsToken = previous?.metricsToken ?? randomBytes(32).toString("base64url");
   const edge = await startLocalEdge({
     port: options.edgePort,
     host,
@@ -99,6 +102,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       TOKEN_AUDIENCE: AUDIENCE,
       INGEST_SECRET: ingestSecret,
       OPERATOR_TOKEN: operatorToken,
+      METRICS_TOKEN: metricsToken,
       // Local receivers (a webhook on localhost) are the point of the local platform.
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] ?? "true",
     });
@@ -120,6 +124,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         edgeUrl: edge.url,
         ingestSecret,
         operatorToken,
+        metricsToken,
       };
     } else {
       const tenant = await createTenant(cp.deps.db, {
@@ -141,11 +146,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         ownerToken: tenant.ownerToken,
         ingestSecret,
         operatorToken,
+        metricsToken,
       };
       createdTenant = true;
       progress(`created demo tenant ${state.tenantId}`);
     }
     await writeFile(statePath, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    // ops/prometheus/prometheus.yml reads the scrape token from here (credentials_file).
+    await writeFile(join(dataDir, "metrics-token"), metricsToken, { mode: 0o600 });
 
     const [deployed] = await cp.deps.db
       .select({ revision: deployments.revision })

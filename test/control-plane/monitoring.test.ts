@@ -31,12 +31,14 @@ import {
 
 const SECRET = "ingest-secret-for-tests-0123456789";
 
+/** Prometheus's scrape token: /metrics includes the per-tenant series only for it. */
+const METRICS_TOKEN = "metrics-token-for-the-monitoring-tests-0123456789";
 let h: ControlPlaneHarness;
 let fixture: Fixture;
 let manifest: Manifest & { reference: DriftReference };
 
 beforeAll(async () => {
-  h = await startControlPlane({ INGEST_SECRET: SECRET });
+  h = await startControlPlane({ INGEST_SECRET: SECRET, METRICS_TOKEN });
   fixture = await h.fixture(7);
   manifest = JSON.parse(fixture.manifestText) as Manifest & { reference: DriftReference };
   expect(manifest.reference).toBeDefined();
@@ -449,13 +451,42 @@ describe("monitoring retention", () => {
 });
 
 describe("monitoring metrics", () => {
+  it("serves /metrics, with tenant ids, only to the metrics token", async () => {
+    await deployed("Scrape auth");
+    for (const token of [undefined, "wrong", `${METRICS_TOKEN}x`]) {
+      const res = await h.request("/metrics", token === undefined ? {} : { token });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("UNAUTHORIZED");
+    }
+    // The token itself is accepted in the next test (a scrape here would fill the 60 s gauge cache early).
+  });
+
+  it("without a metrics token, /metrics is open and names no tenant", async () => {
+    const open = await startControlPlane({ INGEST_SECRET: SECRET });
+    try {
+      const t = await open.newTenant("Open metrics");
+      const version = await t.publish(await open.fixture());
+      await t.deploy(version.id);
+      const res = await open.request("/metrics");
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toContain("churn_deployments 1");
+      expect(text).not.toContain(t.tenantId);
+      expect(text).not.toMatch(/tenant="/);
+    } finally {
+      await open.close();
+    }
+  });
+
   it("exports drift, performance, quality and traffic gauges per tenant, at most 10 features each", async () => {
     const { t, versionId } = await deployed("Metrics");
     await sendTraffic(t.tenantId, versionId, sampleRecords(700, 12), {
       at: hourOf(Date.now()) - 30 * 60_000,
     });
     await sendTraffic(t.tenantId, versionId, sampleRecords(600, 13));
-    const text = await (await h.request("/metrics")).text();
+    const scraped = await h.request("/metrics", { token: METRICS_TOKEN });
+    expect(scraped.status).toBe(200);
+    const text = await scraped.text();
     const lines = text.split("\n").filter((l) => l.includes(`tenant="${t.tenantId}"`));
     const value = (prefix: string) =>
       Number(

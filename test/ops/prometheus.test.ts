@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,6 +20,9 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const RULES = join(ROOT, "ops/prometheus/rules.yml");
 const RULE_TESTS = join(ROOT, "ops/prometheus/rules.test.yml");
 const SCRAPE_CONFIG = join(ROOT, "ops/prometheus/prometheus.yml");
+/** /metrics serves the per-tenant series only to scrapes presenting this token. */
+const METRICS_TOKEN = "metrics-token-for-the-prometheus-test-0123456789";
+const scrapeAuth = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
 const DASHBOARD = join(ROOT, "ops/grafana/churn.json");
 const OPS_DOC = join(ROOT, "docs/ops.md");
 const JOB = "churn-control-plane";
@@ -192,10 +195,23 @@ describe("promtool", () => {
   });
 
   it("accepts the scrape config and the rules it loads", async () => {
-    const r = await run(promtool, ["check", "config", SCRAPE_CONFIG]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain("1 rule files found");
+    // promtool checks that the token file exists: lay the config out as in the repository, beside a
+    // `.data/metrics-token` like the one `npm start` writes.
+    const layout = await mkdtemp(join(tmpdir(), "churn-prometheus-config-"));
+    try {
+      await mkdir(join(layout, "ops/prometheus"), { recursive: true });
+      await mkdir(join(layout, ".data"));
+      await writeFile(join(layout, ".data/metrics-token"), "t".repeat(43));
+      await copyFile(SCRAPE_CONFIG, join(layout, "ops/prometheus/prometheus.yml"));
+      await copyFile(RULES, join(layout, "ops/prometheus/rules.yml"));
+      const r = await run(promtool, ["check", "config", join(layout, "ops/prometheus/prometheus.yml")]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain("1 rule files found");
+    } finally {
+      await rm(layout, { recursive: true, force: true });
+    }
     const config = await readFile(SCRAPE_CONFIG, "utf8");
+    expect(config).toContain("credentials_file: ../../.data/metrics-token");
     // The control plane's default port (CONTROL_PLANE_PORT); 8787 is the edge, which serves no /metrics.
     expect(config).toContain('"127.0.0.1:8788"');
     expect(config).toContain(`job_name: ${JOB}`);
@@ -304,7 +320,7 @@ describe("a real Prometheus scraping the control plane", () => {
 
   beforeAll(async () => {
     const binary = requireBinary("prometheus");
-    h = await startControlPlane({ INGEST_SECRET });
+    h = await startControlPlane({ INGEST_SECRET, METRICS_TOKEN });
     server = await listen(h.app, "127.0.0.1", 0);
     // Two tenants, one serving a model: churn_tenants and churn_deployments have known values.
     const tenant = await h.newTenant("Serving");
@@ -313,7 +329,8 @@ describe("a real Prometheus scraping the control plane", () => {
     await tenant.deploy(version.id);
     serving = { tenantId: tenant.tenantId, version };
     expect((await fetch(`${server.url}/v1/health`)).status).toBe(200);
-    exposition = await (await fetch(`${server.url}/metrics`)).text();
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    exposition = await (await fetch(`${server.url}/metrics`, scrapeAuth)).text();
 
     workDir = await mkdtemp(join(tmpdir(), "churn-prometheus-test-"));
     // The repository's rules, evaluated every second instead of every 30 s to 1 min.
@@ -331,6 +348,9 @@ describe("a real Prometheus scraping the control plane", () => {
         "  - rules.yml",
         "scrape_configs:",
         `  - job_name: ${JOB}`,
+        "    authorization:",
+        "      type: Bearer",
+        `      credentials: ${METRICS_TOKEN}`,
         "    static_configs:",
         `      - targets: ["127.0.0.1:${server.port}"]`,
         "",
@@ -504,7 +524,7 @@ describe("a real Prometheus scraping the control plane", () => {
     const lint = await run(
       requireBinary("promtool"),
       ["check", "metrics"],
-      await (await fetch(`${server.url}/metrics`)).text(),
+      await (await fetch(`${server.url}/metrics`, scrapeAuth)).text(),
     );
     expect(lint.code, lint.stdout + lint.stderr).toBe(0);
     expect((lint.stdout + lint.stderr).trim()).toBe("");

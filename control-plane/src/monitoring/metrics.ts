@@ -139,19 +139,25 @@ export class MonitoringMetrics {
   }
 
   /** The monitoring part of the exposition; gauges older than GAUGE_REFRESH_MS are refreshed first. */
-  async render(db: Db, now = Date.now()): Promise<string> {
+  async render(db: Db, options: { tenantSeries: boolean }, now = Date.now()): Promise<string> {
+    const counters = [
+      this.events.render(),
+      this.records.render(),
+      this.duplicates.render(),
+      this.batchDuration.render(),
+    ];
+    // Tenant ids are customer identifiers: only an authenticated scrape sees the per-tenant gauges.
+    if (!options.tenantSeries)
+      return [
+        ...counters,
+        "# per-tenant monitoring series are served only to scrapes with METRICS_TOKEN\n",
+      ].join("");
     if (!this.#gauges) await this.#refreshOnce(db, now);
     else if (now - this.#gauges.at >= GAUGE_REFRESH_MS) {
       // Serve the cached values now; the next scrape sees the refreshed ones.
       void this.#refreshOnce(db, now).catch(() => undefined);
     }
-    return [
-      this.events.render(),
-      this.records.render(),
-      this.duplicates.render(),
-      this.batchDuration.render(),
-      this.#renderGauges(),
-    ].join("");
+    return [...counters, this.#renderGauges()].join("");
   }
 
   #refreshOnce(db: Db, now: number): Promise<void> {

@@ -44,7 +44,7 @@ export class ControlPlaneMetrics {
   }
 
   /** The whole exposition: request metrics from memory, registry gauges counted in the database now. */
-  async render(db: Db): Promise<string> {
+  async render(db: Db, options: { tenantSeries: boolean }): Promise<string> {
     const [[t], [v], [d]] = await Promise.all([
       db.select({ n: count() }).from(tenants),
       db.select({ n: count() }).from(modelVersions),
@@ -57,7 +57,7 @@ export class ControlPlaneMetrics {
       renderGauge("churn_tenants", "Tenants in the registry", t?.n ?? 0),
       renderGauge("churn_model_versions", "Model versions in the registry, all tenants", v?.n ?? 0),
       renderGauge("churn_deployments", "Tenants with a deployment", d?.n ?? 0),
-      await this.monitoring.render(db),
+      await this.monitoring.render(db, options),
     ].join("");
   }
 }
