@@ -13,6 +13,7 @@ import { syncEdgeSettingsToEdge } from "./monitoring/settings.ts";
 import { type Scheduler, startScheduler } from "./scheduler/tick.ts";
 import { syncDeploymentsToEdge } from "./services/deployments.ts";
 import { onnxRuntimeValidator } from "./services/model-validation.ts";
+import { syncTenantLimitsToEdge } from "./services/rate-limits.ts";
 import { publishRevokedClients } from "./services/revocations.ts";
 
 export interface ControlPlane {
@@ -38,6 +39,7 @@ export async function createControlPlane(
   // Repairs a revocation list the edge store refused earlier (revocations are the database's, not KV's).
   await publishRevokedClients(database.db, edge);
   await syncEdgeSettingsToEdge(database.db, edge);
+  await syncTenantLimitsToEdge(database.db, edge);
   const deps: Deps = {
     config,
     db: database.db,

@@ -170,6 +170,13 @@ describe("control plane restart on an existing database", () => {
       body: JSON.stringify({ rawRecords: { enabled: true, retentionDays: 7 } }),
     });
     expect(settings.status).toBe(200);
+    const limits = await h.request("/v1/settings/limits", {
+      method: "PUT",
+      token: t.ownerToken,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ratePerSecond: 42, burst: 84 }),
+    });
+    expect(limits.status).toBe(200);
     h.cp.close();
 
     // The edge lost everything while the control plane was down.
@@ -195,6 +202,9 @@ describe("control plane restart on an existing database", () => {
     expect(new Uint8Array(bytes!)).toEqual(fixture.bytes);
     expect(await h.kv.get(kvKeys.modelManifest(v.id), "text")).not.toBeNull();
     // The tenant's edge settings come back too, so raw-record capture survives the wipe.
+    expect(JSON.parse((await h.kv.get(kvKeys.limits(t.tenantId), "text"))!)).toMatchObject({
+      tenant: { ratePerSecond: 42, burst: 84 },
+    });
     expect(JSON.parse((await h.kv.get(kvKeys.edgeSettings(t.tenantId), "text"))!)).toEqual({
       captureRecords: true,
     });

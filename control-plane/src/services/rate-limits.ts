@@ -57,7 +57,7 @@ export function publishTenantLimits(db: Db, edge: EdgeStore, tenantId: string): 
     } catch (err) {
       throw new ChurnError(
         "UNAVAILABLE",
-        "The rate limit is recorded, but the edge store refused it; it is re-sent with the tenant's next limit change",
+        "The rate limit is recorded, but the edge store refused it; it is re-sent with the next limit change or restart",
         { cause: err },
       );
     }
@@ -97,4 +97,22 @@ export async function setTenantLimit(
     { behavior: "immediate" },
   );
   return publishTenantLimits(db, edge, tenantId);
+}
+
+/**
+ * Re-sends the limits of every tenant that has any set (for itself or a client) at start-up, like
+ * deployments and revocations: a put the edge store refused earlier does not wait for the next change.
+ */
+export async function syncTenantLimitsToEdge(db: Db, edge: EdgeStore): Promise<number> {
+  const withTenantLimit = await db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(isNotNull(tenants.ratePerSecond));
+  const withClientLimit = await db
+    .selectDistinct({ id: apiClients.tenantId })
+    .from(apiClients)
+    .where(isNotNull(apiClients.ratePerSecond));
+  const ids = new Set([...withTenantLimit, ...withClientLimit].map((r) => r.id));
+  for (const tenantId of ids) await publishTenantLimits(db, edge, tenantId);
+  return ids.size;
 }
