@@ -258,6 +258,36 @@ describe("webhooks", () => {
     }
   });
 
+  it("counts delivery outcomes on /metrics from the database, naming no tenant without the metrics token", async () => {
+    const value = (text: string, series: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${series} `))
+          ?.split(" ")
+          .at(-1),
+      );
+    const before = await (await h.request("/metrics")).text();
+    const t = await h.newTenant();
+    await createHook(t, "/counted");
+    receiver.status.set("/counted", 500);
+    const now = Date.now();
+    await fire(t, now);
+    await deliverDueWebhooks(h.deps.db, now, LOCAL);
+    receiver.status.set("/counted", 204);
+    await deliverDueWebhooks(h.deps.db, now + retryDelayMs(1), LOCAL);
+    const after = await (await h.request("/metrics")).text();
+    const delta = (outcome: string) =>
+      value(after, `churn_alert_notifications_total{outcome="${outcome}"}`) -
+      value(before, `churn_alert_notifications_total{outcome="${outcome}"}`);
+    expect(delta("delivered")).toBe(1);
+    expect(delta("retrying")).toBe(1);
+    expect(delta("failed")).toBe(0);
+    expect(value(after, 'churn_retraining_jobs{state="queued"}')).toBeGreaterThanOrEqual(0);
+    expect(after).not.toContain("churn_alerts_firing");
+    expect(after).not.toContain(t.tenantId);
+  });
+
   it("requires authentication", async () => {
     await expectAuthRequired(h, "GET", "/v1/webhooks");
   });

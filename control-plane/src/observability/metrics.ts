@@ -2,6 +2,7 @@ import { count } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
 import { deployments, modelVersions, tenants } from "../db/schema/index.ts";
 import { MonitoringMetrics } from "../monitoring/metrics.ts";
+import { renderLoopMetrics } from "./loop-metrics.ts";
 import { Counter, Histogram, renderGauge } from "./prometheus.ts";
 
 /** Seconds; fine below 100 ms where the control plane's reads live, coarse above for uploads. */
@@ -58,6 +59,7 @@ export class ControlPlaneMetrics {
       renderGauge("churn_model_versions", "Model versions in the registry, all tenants", v?.n ?? 0),
       renderGauge("churn_deployments", "Tenants with a deployment", d?.n ?? 0),
       await this.monitoring.render(db, options),
+      await renderLoopMetrics(db, options),
     ].join("");
   }
 }
