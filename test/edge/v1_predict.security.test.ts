@@ -19,6 +19,34 @@ describe("POST /v1/predict (security)", () => {
     );
   });
 
+  it("names the calling client in the request log, never the token", async () => {
+    const tenant = await newTenant();
+    const token = await tenant.token();
+    const { sub } = JSON.parse(atob(token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as {
+      sub: string;
+    };
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+    });
+    try {
+      expect((await tenant.predict({ records: [customer()] }, { token })).status).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+    const request = logged
+      .flatMap((line) => {
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      })
+      .find((e) => e["msg"] === "request" && e["route"] === "/v1/predict");
+    expect(request).toMatchObject({ tenantId: tenant.tenantId, clientId: sub, status: 200 });
+    expect(logged.some((line) => line.includes(token))).toBe(false);
+  });
+
   it("refuses a revoked client's token, even one it verified before", async () => {
     const tenant = await newTenant();
     const token = await tenant.token();

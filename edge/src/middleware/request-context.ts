@@ -24,6 +24,8 @@ export function requestContext(): MiddlewareHandler<HonoEnv> {
         status: c.res.status,
         durationMs: performance.now() - started,
         tenantId: c.get("principal")?.tenantId,
+        // Which API client made the call: what a leaked-secret investigation needs (an id, never the token).
+        clientId: c.get("principal")?.clientId,
         ...event,
       }),
     );
