@@ -16,10 +16,10 @@ const versionForm = z.object({
 const canaryForm = versionForm.extend({ weight: z.coerce.number().int().min(1).max(100) });
 const rollbackForm = z.object({ revision: z.coerce.number().int().min(1), reason: reasonSchema });
 
-async function read(c: Context<ConsoleEnv>) {
+/** Reads the fields `schema` declares from the posted form and parses them (400 naming each field). */
+async function readForm<T extends z.ZodObject>(c: Context<ConsoleEnv>, schema: T): Promise<z.infer<T>> {
   const form = await formOf(c);
-  const value = (name: string) => field(form, name);
-  return { value };
+  return parseForm(schema, Object.fromEntries(Object.keys(schema.shape).map((k) => [k, field(form, k)])));
 }
 
 /** Applies a change through the same service and audit trail as PUT /v1/deployment. */
@@ -39,6 +39,10 @@ async function apply(
 
 const ids = (refs: { versionId: string }[]) => refs.map((r) => r.versionId);
 
+/** The current canary as a deployment request names it. */
+const canaryOf = (d: { canary?: { versionId: string; weight: number } | null | undefined }) =>
+  d.canary ? { versionId: d.canary.versionId, weight: d.canary.weight } : null;
+
 const requireDeployed = <T>(d: T | null): T => {
   if (!d) throw new ChurnError("CONFLICT", "Nothing is deployed yet: deploy a version first");
   return d;
@@ -47,20 +51,12 @@ const requireDeployed = <T>(d: T | null): T => {
 /** Promote, canary, shadows and rollback from the Models page. */
 export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
   app.post("/deployment/promote", ...changing("deployments:write"), async (c) => {
-    const { value } = await read(c);
-    const f = parseForm(versionForm, {
-      versionId: value("versionId"),
-      revision: value("revision"),
-      reason: value("reason"),
-    });
+    const f = await readForm(c, versionForm);
     return apply(
       c,
       (d) => ({
         production: f.versionId,
-        canary:
-          d?.canary && d.canary.versionId !== f.versionId
-            ? { versionId: d.canary.versionId, weight: d.canary.weight }
-            : null,
+        canary: d?.canary && d.canary.versionId !== f.versionId ? canaryOf(d) : null,
         shadows: ids(d?.shadows ?? []).filter((id) => id !== f.versionId),
         reason: f.reason,
       }),
@@ -70,13 +66,7 @@ export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
   });
 
   app.post("/deployment/canary", ...changing("deployments:write"), async (c) => {
-    const { value } = await read(c);
-    const f = parseForm(canaryForm, {
-      versionId: value("versionId"),
-      revision: value("revision"),
-      reason: value("reason"),
-      weight: value("weight"),
-    });
+    const f = await readForm(c, canaryForm);
     return apply(
       c,
       (current) => {
@@ -96,12 +86,7 @@ export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
   });
 
   app.post("/deployment/canary/end", ...changing("deployments:write"), async (c) => {
-    const { value } = await read(c);
-    const f = parseForm(versionForm, {
-      versionId: value("versionId"),
-      revision: value("revision"),
-      reason: value("reason"),
-    });
+    const f = await readForm(c, versionForm);
     return apply(
       c,
       (current) => {
@@ -119,12 +104,7 @@ export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
   });
 
   app.post("/deployment/shadow/add", ...changing("deployments:write"), async (c) => {
-    const { value } = await read(c);
-    const f = parseForm(versionForm, {
-      versionId: value("versionId"),
-      revision: value("revision"),
-      reason: value("reason"),
-    });
+    const f = await readForm(c, versionForm);
     return apply(
       c,
       (current) => {
@@ -136,7 +116,7 @@ export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
           );
         return {
           production: d.production.versionId,
-          canary: d.canary ? { versionId: d.canary.versionId, weight: d.canary.weight } : null,
+          canary: canaryOf(d),
           shadows: [...new Set([...ids(d.shadows), f.versionId])],
           reason: f.reason,
         };
@@ -147,19 +127,14 @@ export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
   });
 
   app.post("/deployment/shadow/remove", ...changing("deployments:write"), async (c) => {
-    const { value } = await read(c);
-    const f = parseForm(versionForm, {
-      versionId: value("versionId"),
-      revision: value("revision"),
-      reason: value("reason"),
-    });
+    const f = await readForm(c, versionForm);
     return apply(
       c,
       (current) => {
         const d = requireDeployed(current);
         return {
           production: d.production.versionId,
-          canary: d.canary ? { versionId: d.canary.versionId, weight: d.canary.weight } : null,
+          canary: canaryOf(d),
           shadows: ids(d.shadows).filter((id) => id !== f.versionId),
           reason: f.reason,
         };
@@ -170,8 +145,7 @@ export function registerConsoleDeployment(app: Hono<ConsoleEnv>): void {
   });
 
   app.post("/deployment/rollback", ...changing("deployments:write"), async (c) => {
-    const { value } = await read(c);
-    const f = parseForm(rollbackForm, { revision: value("revision"), reason: value("reason") });
+    const f = await readForm(c, rollbackForm);
     const deps = c.get("deps");
     await rollbackDeployment(
       deps.db,
