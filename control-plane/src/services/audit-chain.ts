@@ -51,6 +51,22 @@ export async function verifyChain(db: DbOrTx, tenantId: string): Promise<ChainVe
   return { ok: true, entries: count, headHash: prevHash };
 }
 
+/** A tenant's chain as JSON Lines of AuditEntry, one page of entries per chunk, in order (the exports). */
+export async function* auditJsonLines(db: DbOrTx, tenantId: string): AsyncGenerator<string> {
+  let afterSeq = 0;
+  for (;;) {
+    const rows = await db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, afterSeq)))
+      .orderBy(asc(auditLog.seq))
+      .limit(PAGE);
+    if (rows.length > 0) yield rows.map((r) => `${JSON.stringify(toAuditEntry(r))}\n`).join("");
+    if (rows.length < PAGE) return;
+    afterSeq = rows[rows.length - 1]!.seq;
+  }
+}
+
 export function toAuditEntry(row: AuditLogRow): AuditEntry {
   return {
     id: row.id,
