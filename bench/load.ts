@@ -4,9 +4,13 @@
  * the control plane with deployment reads. Reports throughput, p50/p99/p99.9, errors, and the resident
  * memory of workerd and of the control-plane process at the start and end of each run.
  *
- * Memory is read after a warm-up and an idle settle (BENCH_SETTLE_MS, default 15 s), and again after
- * the run and another settle. Verdict (a benchmark verdict, not a test): FAIL, exit 1, when any request
- * errored or a process's RSS grew by more than 10 % over a run. Writes bench/results/load.json.
+ * Memory is read at the start of each measured run and again after it, both times once the platform is
+ * idle: the control plane has ingested every prediction event the edge queued (its ingest counter has
+ * stopped moving) and a short settle (BENCH_SETTLE_MS, default 5 s) has passed. Each run is preceded by
+ * a warm-up as long as the run itself (BENCH_WARMUP_SECONDS), so the start reading is taken at the heap
+ * plateau rather than on a half-grown heap; a leak still shows, as growth over the measured run.
+ * Verdict (a benchmark verdict, not a test): FAIL, exit 1, when any request errored or a process's RSS
+ * grew by more than 10 % over a run. Writes bench/results/load.json.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -20,8 +24,15 @@ const seconds = Number(process.env["BENCH_SECONDS"] ?? 60);
 const connections = Number(process.env["BENCH_CONNECTIONS"] ?? 16);
 /** RSS growth over a run above this share fails the verdict. */
 const MAX_RSS_GROWTH = 0.1;
-/** Idle time before memory is read, and for limit changes to reach the edge's cache. */
-const SETTLE_MS = Number(process.env["BENCH_SETTLE_MS"] ?? 15_000);
+const warmupSeconds = Number(process.env["BENCH_WARMUP_SECONDS"] ?? seconds);
+/** Idle time before memory is read, once ingest has gone quiet. */
+const SETTLE_MS = Number(process.env["BENCH_SETTLE_MS"] ?? 5_000);
+/** The edge reads rate limits through its KV cache: how long a limit change takes to reach it. */
+const LIMITS_REFRESH_MS = 15_000;
+/** Ingest counts as quiet when its counter has not moved for this long... */
+const QUIET_MS = 5_000;
+/** ...and waiting for that gives up after this long (the reading is then flagged). */
+const MAX_DRAIN_MS = 180_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resident set size of a process, from /proc, in MiB. */
@@ -59,11 +70,50 @@ function memory(): Memory {
   };
 }
 
+/** Sum of the control plane's ingested-event counters, from its Prometheus endpoint. */
+async function ingestedEvents(controlPlaneUrl: string, metricsToken: string): Promise<number> {
+  const res = await fetch(`${controlPlaneUrl}/metrics`, {
+    headers: { authorization: `Bearer ${metricsToken}` },
+  });
+  if (!res.ok) throw new Error(`metrics scrape failed: ${res.status}`);
+  let total = 0;
+  for (const line of (await res.text()).split("\n")) {
+    if (line.startsWith("churn_ingest_events_total")) total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
+
+/**
+ * Waits until the queue's backlog of prediction events has been delivered: the ingest counter has held
+ * still for QUIET_MS. Returns how long that took, and whether it did within MAX_DRAIN_MS.
+ */
+async function waitForIngestToDrain(
+  controlPlaneUrl: string,
+  metricsToken: string,
+): Promise<{ drainMs: number; drained: boolean }> {
+  const started = Date.now();
+  let last = await ingestedEvents(controlPlaneUrl, metricsToken);
+  let stillSince = Date.now();
+  while (Date.now() - started < MAX_DRAIN_MS) {
+    await sleep(1_000);
+    const now = await ingestedEvents(controlPlaneUrl, metricsToken);
+    if (now !== last) {
+      last = now;
+      stillSince = Date.now();
+    } else if (Date.now() - stillSince >= QUIET_MS) {
+      return { drainMs: Date.now() - started, drained: true };
+    }
+  }
+  return { drainMs: Date.now() - started, drained: false };
+}
+
 interface Run {
   name: string;
   result: LoadResult;
   memoryStart: Memory;
   memoryEnd: Memory;
+  /** Time the queue's backlog took to reach the control plane after the measured run. */
+  drainAfterRunMs: number;
   rssGrowth: { workerd: number; controlPlane: number };
   errors: number;
 }
@@ -94,7 +144,13 @@ try {
   });
   if (!limits.ok) throw new Error(`setting limits failed: ${limits.status} ${await limits.text()}`);
   // The edge reads limits through its KV cache; wait out its refresh window.
-  await sleep(SETTLE_MS);
+  await sleep(LIMITS_REFRESH_MS);
+  const idle = async () => {
+    const drain = await waitForIngestToDrain(state.controlPlaneUrl, state.metricsToken);
+    if (!drain.drained) throw new Error(`ingest still busy after ${MAX_DRAIN_MS / 1000} s; memory not read`);
+    await sleep(SETTLE_MS);
+    return drain;
+  };
 
   const targets: {
     name: string;
@@ -120,14 +176,14 @@ try {
 
   const runs: Run[] = [];
   for (const target of targets) {
-    // Warm-up: JIT, isolate caches and connection pools settle before memory is first read.
-    await wrk({ ...target, connections, seconds: Math.min(10, seconds) });
+    // Warm-up: JIT, isolate caches, connection pools and heaps reach their working size first.
+    await wrk({ ...target, connections, seconds: warmupSeconds });
     // Memory is read once the platform is idle again: the queue's backlog of prediction events is
     // delivered and ingested after a run, and counting it as growth would blame the wrong thing.
-    await sleep(SETTLE_MS);
+    await idle();
     const memoryStart = memory();
     const result = await wrk({ ...target, connections, seconds });
-    await sleep(SETTLE_MS);
+    const { drainMs } = await idle();
     const memoryEnd = memory();
     const growth = (end: number, start: number) => (start > 0 ? end / start - 1 : 0);
     const run: Run = {
@@ -135,6 +191,7 @@ try {
       result,
       memoryStart,
       memoryEnd,
+      drainAfterRunMs: drainMs,
       rssGrowth: {
         workerd: growth(memoryEnd.workerdMiB, memoryStart.workerdMiB),
         controlPlane: growth(memoryEnd.controlPlaneMiB, memoryStart.controlPlaneMiB),
@@ -162,6 +219,7 @@ try {
   const report = {
     at: new Date().toISOString(),
     seconds,
+    warmupSeconds,
     connections,
     runs,
     verdict: failures.length === 0 ? "PASS" : "FAIL",
