@@ -3,7 +3,9 @@ import { resolve } from "node:path";
 
 /**
  * Regenerates docs/BENCHMARKS.md from bench/results/*.json, each figure beside its anchor from
- * ../shared/anchors (figures copied here as facts) and as a ratio. Run by `npm run bench` after the suites.
+ * ../shared/anchors (figures copied here as facts) and as a ratio, and writes bench/results/latest.json:
+ * every suite's latest results in one document, with the headline ratios. Run by `npm run bench` after
+ * the suites.
  */
 const root = resolve(import.meta.dirname, "..");
 // biome-ignore lint/suspicious/noExplicitAny: free-form JSON written by the bench scripts in this folder
@@ -79,6 +81,19 @@ if (gbdt) {
   lines.push("");
 }
 
+const trainer = results("trainer");
+if (trainer?.predict) {
+  const p = trainer.predict;
+  lines.push(
+    `## Batch scoring (\`churn predict\`, \`npm run bench:trainer\`, ${trainer.measuredAt})`,
+    "",
+    "| rows | batch | rows/s | seconds (with start-up) |",
+    "|---|---|---|---|",
+    `| ${fmt(p.rows, 0)} | ${fmt(p.batch, 0)} | ${fmt(p.rowsPerSecond, 0)} | ${p.seconds} (${p.wallSecondsIncludingStartup}) |`,
+    "",
+  );
+}
+
 const accuracy = results("accuracy");
 if (accuracy) {
   lines.push(
@@ -117,7 +132,65 @@ if (cp) {
   );
 }
 
+const monitoring = results("monitoring");
+if (monitoring) {
+  const best = (monitoring.ingest as Results[]).filter((r) => r.recordsPerEvent > 1);
+  const recordsPerSec = Math.max(...best.map((r) => r.recordsPerSec));
+  const hourly = monitoring.drift.timeseries30dHourly;
+  lines.push(
+    `## Monitoring (\`npm run bench:monitoring\`, ${monitoring.at})`,
+    "",
+    `Ingest in batches of ${best[0]?.eventsPerBatch ?? "–"} events of ${best[0]?.recordsPerEvent ?? "–"} scored records; drift over ${monitoring.drift.features} features.`,
+    "",
+    "| measure | value | target |",
+    "|---|---|---|",
+    `| ingest, scored records/s (best of ${best.length} sender counts) | ${fmt(recordsPerSec, 0)} | ≥ ${fmt(monitoring.targets.recordsPerSec, 0)}: ${verdict(recordsPerSec >= monitoring.targets.recordsPerSec)} |`,
+    `| feedback joined, labels/s | ${fmt(monitoring.feedback.labelsPerSec, 0)} | – |`,
+    `| drift time series, 30 days hourly (median / p99) | ${fmt(hourly.medianMs)} / ${fmt(hourly.p99Ms)} ms | < ${monitoring.targets.driftMs} ms: ${verdict(hourly.medianMs < monitoring.targets.driftMs)} |`,
+    `| drift snapshot over ${monitoring.drift.hours} hours (median / p99) | ${fmt(monitoring.drift.snapshot720h.medianMs)} / ${fmt(monitoring.drift.snapshot720h.p99Ms)} ms | – |`,
+    "",
+  );
+}
+
+const load = results("load");
+if (load) {
+  lines.push(
+    `## Load (\`npm run bench:load\`, ${load.at})`,
+    "",
+    `Each service at saturation for ${load.seconds} s with ${load.connections} connections, after a ${load.warmupSeconds ?? "10"} s warm-up. Memory is read when the platform is idle (the queue's backlog ingested). Verdict: **${load.verdict}**${load.failures.length ? ` (${load.failures.join("; ")})` : ""}.`,
+    "",
+    "| run | req/s | p50 / p99 / p99.9 ms | errors | workerd RSS MiB | control plane RSS MiB |",
+    "|---|---|---|---|---|---|",
+  );
+  for (const r of load.runs as Results[]) {
+    const pct = (g: number) => `${g >= 0 ? "+" : ""}${fmt(100 * g)} %`;
+    lines.push(
+      `| ${r.name} | ${fmt(r.result.requestsPerSec, 0)} | ${fmt(r.result.p50Ms)} / ${fmt(r.result.p99Ms)} / ${fmt(r.result.p999Ms)} | ${r.errors} | ${fmt(r.memoryStart.workerdMiB, 0)} → ${fmt(r.memoryEnd.workerdMiB, 0)} (${pct(r.rssGrowth.workerd)}) | ${fmt(r.memoryStart.controlPlaneMiB, 0)} → ${fmt(r.memoryEnd.controlPlaneMiB, 0)} (${pct(r.rssGrowth.controlPlane)}) |`,
+    );
+  }
+  lines.push("");
+}
+
 writeFileSync(resolve(root, "docs/BENCHMARKS.md"), `${lines.join("\n")}\n`);
+
+// One document for dashboards and comparisons between builds: every suite's results plus the ratios above.
+const suites = ["edge", "gbdt", "trainer", "accuracy", "control-plane", "monitoring", "load"] as const;
+const bySuite = Object.fromEntries(suites.map((name) => [name, results(name) ?? null]));
+const ratios: Record<string, number> = {};
+if (edge)
+  ratios["edgeVsPythonServiceThroughput16"] = edge.predict1Record16.requestsPerSec / PYTHON_SERVICE.c16.rps;
+if (edge) ratios["edgeVsPythonServiceP99Lower16"] = PYTHON_SERVICE.c16.p99 / edge.predict1Record16.p99Ms;
+if (edge) ratios["predictVsTrivialThroughput"] = edge.predictVsTrivialThroughput;
+for (const r of (gbdt?.results ?? []) as { rows: number; medianSeconds: number }[]) {
+  const anchor = XGBOOST_1_THREAD[r.rows];
+  if (anchor) ratios[`gbdtVsXgboost${r.rows}Rows`] = (anchor[0] + anchor[1]) / 2 / r.medianSeconds;
+}
+for (const r of (accuracy?.results ?? []) as Results[])
+  ratios[`${r.dataset}HoldoutAucVsBestAnchor`] = r.ratios.rocAuc;
+writeFileSync(
+  resolve(root, "bench/results/latest.json"),
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), ratios, suites: bySuite }, null, 2)}\n`,
+);
 console.log(
-  `docs/BENCHMARKS.md written from ${["edge", "gbdt", "accuracy", "control-plane"].filter(results).join(", ")}`,
+  `docs/BENCHMARKS.md and bench/results/latest.json written from ${suites.filter(results).join(", ")}`,
 );
