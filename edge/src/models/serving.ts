@@ -1,5 +1,6 @@
 import { ChurnError } from "../../../shared/src/errors.ts";
 import type { DeployedVersion, EdgeDeployment } from "../../../shared/src/kv.ts";
+import type { ServedBy } from "../../../shared/src/live-model.ts";
 import { ModelCache } from "./cache.ts";
 import { DeploymentCache } from "./deployments.ts";
 import type { LoadedModel } from "./loaded-model.ts";
@@ -17,6 +18,11 @@ export interface ServingModel {
   model: LoadedModel;
   ref: DeployedVersion;
   variant: Variant;
+}
+
+/** The production model with where it came from: a last-known-good fallback is not what was deployed. */
+export interface ProductionModel extends ServingModel {
+  servedBy: ServedBy;
 }
 
 export function tenantDeployment(
@@ -48,13 +54,13 @@ export async function loadProduction(
   kv: KVNamespace,
   deployment: EdgeDeployment,
   waitUntil: WaitUntil,
-): Promise<ServingModel> {
+): Promise<ProductionModel> {
   const ref = deployment.production;
   try {
     const model = await modelCache.get(kv, ref);
     lastKnownGood.set(deployment.tenantId, { model, ref });
     reportServed(kv, deployment, waitUntil);
-    return { model, ref, variant: "production" };
+    return { model, ref, variant: "production", servedBy: "deployment" };
   } catch (err) {
     const fallback = lastKnownGood.get(deployment.tenantId);
     logLoadFailure(deployment.tenantId, ref, err, fallback?.ref.versionId ?? null);
@@ -63,7 +69,7 @@ export async function loadProduction(
         ? err
         : new ChurnError("MODEL_UNAVAILABLE", "The tenant's model could not be loaded", { cause: err });
     }
-    return { model: fallback.model, ref: fallback.ref, variant: "production" };
+    return { model: fallback.model, ref: fallback.ref, variant: "production", servedBy: "last-known-good" };
   }
 }
 
