@@ -33,6 +33,8 @@ export const AUDIT_ACTIONS = [
   "candidate.reject",
   "candidate.canary",
   "candidate.promote",
+  "predict_settings.update",
+  "customer.erase",
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   webhookDelivery: "whd",
   retrainingJob: "job",
   candidate: "cnd",
+  erasure: "era",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,7 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pendingFeedback, predictions, rawRecords } from "../../control-plane/src/db/schema/index.ts";
 import {
+  ingestedEvents,
+  pendingFeedback,
+  predictions,
+  rawRecords,
+} from "../../control-plane/src/db/schema/index.ts";
+import {
+  INGESTED_EVENT_RETENTION_DAYS,
   PREDICTION_RETENTION_DAYS,
   runMonitoringRetention,
 } from "../../control-plane/src/monitoring/retention.ts";
@@ -447,6 +453,35 @@ describe("monitoring retention", () => {
         .from(pendingFeedback)
         .where(and(eq(pendingFeedback.tenantId, t.tenantId), eq(pendingFeedback.customerId, "c"))),
     ).toHaveLength(0);
+  });
+});
+
+describe("delivered-event retention", () => {
+  it("forgets delivered event ids once no redelivery can arrive, and keeps recent ones", async () => {
+    const t = await h.newTenant();
+    const now = Date.now();
+    const row = (eventId: string, daysAgo: number) => ({
+      eventId,
+      tenantId: t.tenantId,
+      type: "feedback" as const,
+      occurredAt: now - daysAgo * DAY_MS,
+      receivedAt: now - daysAgo * DAY_MS,
+      payload: "{}",
+    });
+    const [oldId, recentId] = [newId("event"), newId("event")];
+    await h.deps.db
+      .insert(ingestedEvents)
+      .values([
+        row(oldId, INGESTED_EVENT_RETENTION_DAYS + 1),
+        row(recentId, INGESTED_EVENT_RETENTION_DAYS - 1),
+      ]);
+    const deleted = await runMonitoringRetention(h.deps.db, now);
+    expect(deleted.ingestedEvents).toBeGreaterThanOrEqual(1);
+    const kept = await h.deps.db
+      .select({ eventId: ingestedEvents.eventId })
+      .from(ingestedEvents)
+      .where(eq(ingestedEvents.tenantId, t.tenantId));
+    expect(kept.map((r) => r.eventId)).toEqual([recentId]);
   });
 });
 

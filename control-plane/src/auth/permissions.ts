@@ -33,6 +33,8 @@ export const PERMISSIONS = {
   },
   /** Drift thresholds, alert rules, webhooks and the retraining policy. */
   "monitoring:write": { roles: ["owner", "admin"], scopes: [] },
+  /** Erase what the platform stores about one of the tenant's customers (a data-subject request). */
+  "customers:erase": { roles: ["owner", "admin"], scopes: [] },
   /** Ask for a retraining job, or approve/reject a candidate. */
   "retraining:write": { roles: ["owner", "admin", "ml-engineer"], scopes: [] },
   /** What `churn worker` holds: claim jobs, read their data, publish and report candidates. */

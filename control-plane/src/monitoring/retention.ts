@@ -1,6 +1,13 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { monitoringHourly, pendingFeedback, predictions, rawRecords, tenants } from "../db/schema/index.ts";
+import {
+  ingestedEvents,
+  monitoringHourly,
+  pendingFeedback,
+  predictions,
+  rawRecords,
+  tenants,
+} from "../db/schema/index.ts";
 import type { Deps } from "../env.ts";
 import { DAY_MS, LABEL_WINDOW_DAYS } from "../services/ingest.ts";
 import { getMonitoringSettings } from "./settings.ts";
@@ -12,6 +19,11 @@ import { getMonitoringSettings } from "./settings.ts";
 export const PREDICTION_RETENTION_DAYS = 365 + LABEL_WINDOW_DAYS;
 /** Hourly aggregates are small; two years keep year-over-year drift charts possible. */
 export const HOURLY_RETENTION_DAYS = 730;
+/**
+ * Delivered event ids are kept to recognise a redelivery. Cloudflare Queues keep a message at most 14 days,
+ * so after 30 days no redelivery can arrive; an operator replaying the dead-letter queue must do it sooner.
+ */
+export const INGESTED_EVENT_RETENTION_DAYS = 30;
 /** How often the control plane runs `runMonitoringRetention` on its own. */
 export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
 
@@ -20,16 +32,24 @@ export interface RetentionResult {
   predictions: number;
   hours: number;
   pendingFeedback: number;
+  ingestedEvents: number;
 }
 
 /**
  * Deletes what monitoring no longer may or need keep: raw records past each tenant's retention (whether or
  * not capture is still enabled), predictions and hourly aggregates past the platform's retention, and
- * pending feedback older than the label window (its prediction can no longer arrive in time). Each tenant
+ * pending feedback older than the label window (its prediction can no longer arrive in time), and
+ * delivered-event ids older than any redelivery. Each tenant
  * is its own short transaction, so ingest is never blocked for long. Safe to run from any scheduler.
  */
 export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<RetentionResult> {
-  const result: RetentionResult = { rawRecords: 0, predictions: 0, hours: 0, pendingFeedback: 0 };
+  const result: RetentionResult = {
+    rawRecords: 0,
+    predictions: 0,
+    hours: 0,
+    pendingFeedback: 0,
+    ingestedEvents: 0,
+  };
   const all = await db.select({ id: tenants.id }).from(tenants);
   for (const { id: tenantId } of all) {
     const settings = await getMonitoringSettings(db, tenantId);
@@ -62,8 +82,16 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
             lt(pendingFeedback.receivedAt, now - LABEL_WINDOW_DAYS * DAY_MS),
           ),
         );
+      const delivered = await tx.delete(ingestedEvents).where(
+        and(
+          eq(ingestedEvents.tenantId, tenantId),
+          // By the edge's time, which the tenant × time index serves; sending follows it within seconds.
+          lt(ingestedEvents.occurredAt, now - INGESTED_EVENT_RETENTION_DAYS * DAY_MS),
+        ),
+      );
       return {
         raw: raw.rowsAffected,
+        delivered: delivered.rowsAffected,
         old: old.rowsAffected,
         hours: hours.rowsAffected,
         pending: pending.rowsAffected,
@@ -73,6 +101,7 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
     result.predictions += counts.old;
     result.hours += counts.hours;
     result.pendingFeedback += counts.pending;
+    result.ingestedEvents += counts.delivered;
   }
   return result;
 }

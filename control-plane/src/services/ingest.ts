@@ -74,9 +74,14 @@ interface HourGroup {
   rejectedFields: Record<string, number>;
 }
 
-/** What `ingested_events.payload` keeps: enough to recognise the event, not its sketch or records. */
+/**
+ * What `ingested_events.payload` keeps: enough to recognise the event, never its sketch, records or the
+ * customer ids in feedback (those live only in `predictions` and `pending_feedback`, where an erasure
+ * reaches them).
+ */
 function storedPayload(e: EdgeEvent): string {
-  if (e.type !== "prediction") return JSON.stringify(e);
+  if (e.type === "rejected") return JSON.stringify(e);
+  if (e.type === "feedback") return JSON.stringify({ type: e.type, at: e.at, items: e.feedback.length });
   return JSON.stringify({
     type: e.type,
     versionId: e.versionId,
