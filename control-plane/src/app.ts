@@ -49,6 +49,8 @@ import { registerRetrainingPolicyGet } from "./routes/v1_retraining_policy_get.t
 import { registerRetrainingPolicyPut } from "./routes/v1_retraining_policy_put.ts";
 import { registerSettingsLimitsPut } from "./routes/v1_settings_limits_put.ts";
 import { registerSettingsMonitoringPut } from "./routes/v1_settings_monitoring_put.ts";
+import { registerSettingsPredictGet } from "./routes/v1_settings_predict_get.ts";
+import { registerSettingsPredictPut } from "./routes/v1_settings_predict_put.ts";
 import { registerUsersCreate } from "./routes/v1_users_create.ts";
 import { registerUsersList } from "./routes/v1_users_list.ts";
 import { registerOwnTokensCreate } from "./routes/v1_users_me_tokens_create.ts";
@@ -93,6 +95,8 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerClientsRotate(app);
   registerClientsRevoke(app);
   registerSettingsLimitsPut(app);
+  registerSettingsPredictGet(app);
+  registerSettingsPredictPut(app);
   registerModelVersionsCreate(app, deps.config.MAX_MODEL_BYTES);
   registerModelVersionsList(app);
   registerModelVersionRuns(app);

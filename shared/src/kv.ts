@@ -35,6 +35,7 @@ export const edgeDeploymentSchema = z.object({
   production: deployedVersionSchema,
   canary: deployedVersionSchema.extend({ weight: z.number().int().min(0).max(100) }).optional(),
   shadows: z.array(deployedVersionSchema).default([]),
+  /** The tenant's predict setting (PUT /v1/settings/predict), sent with every pointer the tenant gets. */
   allowUnknownFields: z.boolean().default(false),
   updatedAt: z.string(),
 });

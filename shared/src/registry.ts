@@ -40,6 +40,21 @@ export const deploymentRequestSchema = z
   .meta({ id: "DeploymentRequest" });
 export type DeploymentRequest = z.infer<typeof deploymentRequestSchema>;
 
+/**
+ * How the edge treats a tenant's records, published with the deployment pointer. A tenant-wide setting, not
+ * a deployment's: a new model version must not silently change what its clients may send.
+ */
+export const predictSettingsSchema = z
+  .object({
+    allowUnknownFields: z
+      .boolean()
+      .describe(
+        "Ignore record fields the live model does not know instead of refusing the request with 400 (default false)",
+      ),
+  })
+  .meta({ id: "PredictSettings" });
+export type PredictSettings = z.infer<typeof predictSettingsSchema>;
+
 const deploymentVersionRefSchema = z.object({ versionId: z.string(), name: z.string(), version: z.number() });
 
 export const deploymentEdgeStatusSchema = z.object({

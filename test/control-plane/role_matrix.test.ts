@@ -195,6 +195,16 @@ const ROUTES: RouteCase[] = [
     call: (token) => h.request("/v1/settings/limits", json("PUT", token, { ratePerSecond: 50, burst: 100 })),
   },
   {
+    operation: "GET /v1/settings/predict",
+    permission: "deployments:read",
+    call: (token) => h.request("/v1/settings/predict", { token }),
+  },
+  {
+    operation: "PUT /v1/settings/predict",
+    permission: "settings:write",
+    call: (token) => h.request("/v1/settings/predict", json("PUT", token, { allowUnknownFields: true })),
+  },
+  {
     operation: "GET /v1/monitoring/snapshot",
     permission: "monitoring:read",
     call: (token) => h.request("/v1/monitoring/snapshot", { token }),

@@ -158,6 +158,7 @@ function jsonBody(op: OperationRef, ids: Ids): unknown {
     "POST /v1/clients": { name: "attacks", scopes: ["predict"] },
     "PATCH /v1/clients/{id}": { name: "renamed" },
     "PUT /v1/settings/limits": { ratePerSecond: 50, burst: 100 },
+    "PUT /v1/settings/predict": { allowUnknownFields: true },
     "PUT /v1/deployment": { production: ids.challengerId },
     "PUT /v1/settings/monitoring": { drift: { minSamples: 200 } },
     "PUT /v1/alerts/rules": { driftScore: 0.3 },

@@ -13,10 +13,12 @@ import {
   models,
   modelVersionArtifacts,
   modelVersions,
+  tenants,
 } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";
 import { type AuditContext, appendAudit } from "./audit.ts";
 import { getTenantVersion } from "./registry.ts";
+import { KeyedSerialQueue } from "./serial-queue.ts";
 
 type VersionRef = { versionId: string; name: string; version: number; sha256: string };
 
@@ -65,10 +67,19 @@ async function pushVersion(db: Db, edge: EdgeStore, tenantId: string, versionId:
     .where(eq(modelVersionArtifacts.modelVersionId, row.id))
     .limit(1);
   if (!artifact) throw new Error(`Model version ${row.id} has no stored bytes`);
-  await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(artifact.onnx));
-  if (artifact.explainer) await edge.put(kvKeys.modelExplainer(row.id), new Uint8Array(artifact.explainer));
-  // The manifest goes last: the edge treats a version as present once its manifest is.
-  await edge.put(kvKeys.modelManifest(row.id), row.manifest);
+  try {
+    await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(artifact.onnx));
+    if (artifact.explainer) await edge.put(kvKeys.modelExplainer(row.id), new Uint8Array(artifact.explainer));
+    // The manifest goes last: the edge treats a version as present once its manifest is.
+    await edge.put(kvKeys.modelManifest(row.id), row.manifest);
+  } catch (err) {
+    // Nothing is committed yet and the pointer still names the previous version: a clean retry.
+    throw new ChurnError(
+      "UNAVAILABLE",
+      `The edge store refused model version ${row.id}; nothing was deployed, retry the deployment`,
+      { cause: err },
+    );
+  }
 }
 
 export async function getDeployment(db: Db, tenantId: string): Promise<Deployment> {
@@ -94,7 +105,11 @@ async function toDeployment(db: Db, row: DeploymentRow): Promise<Deployment> {
   };
 }
 
-function toEdgeDeployment(row: DeploymentRow, refs: Map<string, VersionRef>): EdgeDeployment {
+function toEdgeDeployment(
+  row: DeploymentRow,
+  refs: Map<string, VersionRef>,
+  allowUnknownFields: boolean,
+): EdgeDeployment {
   const deployed = (id: string): DeployedVersion => {
     const ref = refs.get(id)!;
     return { versionId: ref.versionId, version: ref.version, sha256: ref.sha256 };
@@ -107,7 +122,7 @@ function toEdgeDeployment(row: DeploymentRow, refs: Map<string, VersionRef>): Ed
       ? { canary: { ...deployed(row.canaryVersionId), weight: row.canaryWeight ?? 0 } }
       : {}),
     shadows: (JSON.parse(row.shadowVersionIds) as string[]).map(deployed),
-    allowUnknownFields: false,
+    allowUnknownFields,
     updatedAt: toIso(row.updatedAt),
   };
 }
@@ -197,38 +212,54 @@ export async function updateDeployment(
     { behavior: "immediate" },
   );
 
-  await pushPointer(edge, row, refs);
+  await publishPointer(db, edge, tenantId);
   return toDeployment(db, row);
 }
 
-async function pushPointer(
-  edge: EdgeStore,
-  row: DeploymentRow,
-  refs: Map<string, VersionRef>,
-): Promise<void> {
-  try {
-    await edge.put(kvKeys.deployment(row.tenantId), JSON.stringify(toEdgeDeployment(row, refs)));
-  } catch (err) {
-    throw new ChurnError(
-      "UNAVAILABLE",
-      `Deployment revision ${row.revision} is recorded but the edge store refused it; it is re-sent at the next start-up or deployment`,
-      { cause: err },
-    );
-  }
+const pointerPublishes = new KeyedSerialQueue();
+
+/**
+ * Writes `tenant:{id}:deployment`, rebuilt from the database: the current deployment with the tenant's predict
+ * settings. A deployment and a settings change both publish it, one at a time per tenant, so whichever
+ * commits last is what the edge ends up reading. Without a deployment there is nothing to publish yet; the
+ * settings travel with the first one.
+ */
+export function publishPointer(db: Db, edge: EdgeStore, tenantId: string): Promise<void> {
+  return pointerPublishes.run(tenantId, async () => {
+    const [row] = await deploymentOf(db).all({ tenantId });
+    if (!row) return;
+    const [tenant] = await db
+      .select({ allowUnknownFields: tenants.allowUnknownFields })
+      .from(tenants)
+      .where(eq(tenants.id, tenantId))
+      .limit(1);
+    const refs = new Map<string, VersionRef>();
+    for (const id of deployedIds(row)) refs.set(id, await resolveVersion(db, tenantId, id));
+    const pointer = toEdgeDeployment(row, refs, tenant?.allowUnknownFields ?? false);
+    try {
+      await edge.put(kvKeys.deployment(tenantId), JSON.stringify(pointer));
+    } catch (err) {
+      throw new ChurnError(
+        "UNAVAILABLE",
+        `Deployment revision ${row.revision} is recorded but the edge store refused it; it is re-sent at the next start-up or deployment`,
+        { cause: err },
+      );
+    }
+  });
 }
+
+const deployedIds = (row: DeploymentRow): string[] => [
+  row.productionVersionId,
+  ...(row.canaryVersionId ? [row.canaryVersionId] : []),
+  ...(JSON.parse(row.shadowVersionIds) as string[]),
+];
 
 /** Re-sends every tenant's current deployment to the edge, repairing any pointer write that failed. */
 export async function syncDeploymentsToEdge(db: Db, edge: EdgeStore): Promise<number> {
   const rows = await db.select().from(deployments);
   for (const row of rows) {
-    const ids = [row.productionVersionId, ...(row.canaryVersionId ? [row.canaryVersionId] : [])];
-    ids.push(...(JSON.parse(row.shadowVersionIds) as string[]));
-    const refs = new Map<string, VersionRef>();
-    for (const id of ids) {
-      refs.set(id, await resolveVersion(db, row.tenantId, id));
-      await pushVersion(db, edge, row.tenantId, id);
-    }
-    await pushPointer(edge, row, refs);
+    for (const id of deployedIds(row)) await pushVersion(db, edge, row.tenantId, id);
+    await publishPointer(db, edge, row.tenantId);
   }
   return rows.length;
 }

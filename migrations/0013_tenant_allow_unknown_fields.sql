@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `allow_unknown_fields` integer DEFAULT false NOT NULL;
