@@ -161,7 +161,7 @@ export function createPublishRoute(maxBytes: number) {
         content: { "application/json": { schema: publishResponseSchema } },
       },
       201: { description: "Published", content: { "application/json": { schema: publishResponseSchema } } },
-      ...errorResponses(400, 401, 403, 413, 415, 422),
+      ...errorResponses(400, 401, 403, 413, 415, 422, 503),
     },
   });
 }
