@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Candidate, perturbedCandidates } from "../../trainer/src/automl/candidates.ts";
 import { chooseEnsemble } from "../../trainer/src/automl/ensemble.ts";
 import { feasibleFolds, stratifiedFolds } from "../../trainer/src/automl/folds.ts";
-import { type Evaluation, type SearchResult, searchModels } from "../../trainer/src/automl/search.ts";
+import {
+  bagSeeds,
+  type Evaluation,
+  plattLogLoss,
+  type SearchResult,
+  searchModels,
+} from "../../trainer/src/automl/search.ts";
 import { main } from "../../trainer/src/cli.ts";
 import { createRandom, normal } from "../../trainer/src/random.ts";
 import { captureIo, range, telcoDataset, writeTelcoCsv } from "./fixtures.ts";
@@ -82,6 +88,41 @@ describe("successive halving", () => {
     const next = perturbedCandidates(gbdts.slice(0, 2), 6, { families: ["gbdt"], seed: 1 }, 9, seen);
     expect(next).toHaveLength(6);
     for (const c of next) expect(seen.has(c.id)).toBe(false);
+  });
+});
+
+describe("seed bagging", () => {
+  it("averages the best GBDT over whole seeds, rescoring it, and leaves the other candidates alone", () => {
+    const search = (bags: number) =>
+      searchModels({
+        dataset: telcoDataset(600, 8),
+        rows: range(600),
+        folds: 3,
+        seed: 2,
+        families: ["gbdt"],
+        budgetMs: 120_000,
+        startedAt: performance.now(),
+        overheadMs: 0,
+        maxMembers: 1,
+        extraBrackets: 0,
+        bags,
+      });
+    const single = search(1);
+    const bagged = search(3);
+    const best = (r: SearchResult) =>
+      r.evaluations.filter((e) => e.status === "complete").sort((a, b) => a.score - b.score)[0]!;
+    const withSeeds = bagged.evaluations.filter((e) => e.seeds);
+    expect(withSeeds).toHaveLength(1);
+    const winner = withSeeds[0]!;
+    expect(winner.seeds).toEqual(bagSeeds(2, 3));
+    expect(winner.candidate.id).toBe(best(single).candidate.id);
+    expect(winner.oof.every((m) => Number.isFinite(m))).toBe(true);
+    expect(winner.oof).not.toEqual(best(single).oof);
+    expect(winner.score).toBe(plattLogLoss(winner.oof, bagged.y));
+    expect(single.evaluations.some((e) => e.seeds)).toBe(false);
+    // Deterministic for a seed: the same search gives the same averaged margins.
+    const again = search(3).evaluations.find((e) => e.seeds)!;
+    expect(again.oof).toEqual(winner.oof);
   });
 });
 

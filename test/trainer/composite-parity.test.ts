@@ -8,7 +8,7 @@ import { type Calibration, fitCalibration } from "../../trainer/src/calibration.
 import { createExplainer, parseExplainerPackage } from "../../trainer/src/explain/explainer.ts";
 import { batchFromDataset, type FeatureBatch } from "../../trainer/src/features.ts";
 import { type ChurnModel, composeModel, type Member } from "../../trainer/src/models/composite.ts";
-import { fitGbdt, type GbdtModel } from "../../trainer/src/models/gbdt/model.ts";
+import { averageGbdtModels, fitGbdt, type GbdtModel } from "../../trainer/src/models/gbdt/model.ts";
 import { GBDT_DEFAULTS } from "../../trainer/src/models/gbdt/params.ts";
 import {
   fitLogisticModel,
@@ -106,6 +106,12 @@ const families: { name: string; members: () => Member[]; family: string; graphCo
     graphContributions: true,
   },
   { name: "GBDT", members: () => [{ model: trees, weight: 1 }], family: "gbdt", graphContributions: false },
+  {
+    name: "seed-bagged GBDT (trees of two fits averaged)",
+    members: () => [{ model: averageGbdtModels([trees, moreTrees], {}), weight: 1 }],
+    family: "gbdt",
+    graphContributions: false,
+  },
   {
     name: "ensemble of two GBDTs (merged trees)",
     members: () => [

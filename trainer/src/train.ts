@@ -7,11 +7,11 @@ import { ChurnError } from "../../shared/src/errors.ts";
 import { sha256Hex } from "../../shared/src/hash.ts";
 import { type Manifest, manifestSchema } from "../../shared/src/manifest.ts";
 import { nowMs, toIso } from "../../shared/src/time.ts";
-import { describeCandidate, fitCandidate, type SearchFamily } from "./automl/candidates.ts";
+import { fitCandidate, type SearchFamily } from "./automl/candidates.ts";
 import { chooseEnsemble } from "./automl/ensemble.ts";
 import { feasibleFolds } from "./automl/folds.ts";
 import { type Run, runsOf } from "./automl/runs.ts";
-import { type Evaluation, type SearchProgress, searchModels } from "./automl/search.ts";
+import { describeEvaluation, type Evaluation, type SearchProgress, searchModels } from "./automl/search.ts";
 import { type CalibrationChoice, selectCalibration } from "./calibration.ts";
 import { type ColumnType, type Dataset, loadDataset } from "./dataset.ts";
 import { DECISION_DEFAULTS, type Decision, type DecisionParams, decide, profitCurve } from "./decision.ts";
@@ -29,6 +29,8 @@ import {
   rocCurve,
 } from "./metrics.ts";
 import { type ChurnModel, composeModel, type Member } from "./models/composite.ts";
+import { averageGbdtModels, type GbdtModel } from "./models/gbdt/model.ts";
+import type { LogisticModel } from "./models/logistic.ts";
 import { IR_VERSION, OPSET } from "./onnx/graph.ts";
 import { checkParity, type ParityReport } from "./parity.ts";
 import { type DataQualityReport, dataQuality } from "./quality.ts";
@@ -115,6 +117,8 @@ export const DEFAULT_RISK_BANDS = { medium: 0.3, high: 0.6 } as const;
 export const HOLDOUT_FRACTION = 0.2;
 /** Below this budget (seconds) cross-validation uses 3 folds, so the search can try more candidates. */
 const SHORT_BUDGET = 20;
+/** Seeds averaged for the best GBDT (seed bagging; see searchModels). */
+const GBDT_BAGS = 5;
 /** Rows explained for the report's SHAP summary. */
 const SHAP_SAMPLE = 250;
 
@@ -186,6 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     startedAt,
     overheadMs: overheadEstimateMs(dataset.rowCount),
     maxMembers,
+    bags: GBDT_BAGS,
     ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
     ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
     onProgress: (e) =>
@@ -206,7 +211,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     "ensemble",
     ensemble
       ? `ensemble of ${chosen.length} beats the best single model (CV log loss ${ensemble.score.toFixed(4)} vs ${bestSingle.score.toFixed(4)})`
-      : `best: ${describeCandidate(bestSingle.candidate)} (CV log loss ${bestSingle.score.toFixed(4)})`,
+      : `best: ${describeEvaluation(bestSingle)} (CV log loss ${bestSingle.score.toFixed(4)})`,
   );
 
   const calibration = selectCalibration(oof, search.y, search.fold, options.calibration ?? "auto");
@@ -221,13 +226,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   progress("refit", `refitting ${chosen.length} model(s) on ${split.train.length} training rows`);
   const members: Member[] = chosen.map(({ evaluation, weight }) => ({
-    model: fitCandidate(evaluation.candidate, dataset, split.train, finalRounds(evaluation)).model,
+    model: refitEvaluation(evaluation, dataset, split.train),
     weight,
   }));
   const memberParams = chosen.map(({ evaluation, weight }, i) => ({
     family: evaluation.candidate.family,
     weight,
-    description: describeCandidate(evaluation.candidate),
+    description: describeEvaluation(evaluation),
     params: members[i]!.model.params,
   }));
   const model = composeModel(members, calibration.calibration, {
@@ -397,6 +402,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     decision: { ...decision, threshold },
     seconds: elapsedMs() / 1000,
   };
+}
+
+/** The winner's final fit on all training rows; a bagged GBDT fits once per seed and averages them. */
+function refitEvaluation(
+  evaluation: Evaluation,
+  dataset: Dataset,
+  rows: readonly number[],
+): LogisticModel | GbdtModel {
+  const { candidate, seeds } = evaluation;
+  const rounds = finalRounds(evaluation);
+  if (candidate.family !== "gbdt" || !seeds) return fitCandidate(candidate, dataset, rows, rounds).model;
+  const models = seeds.map(
+    (seed) =>
+      fitCandidate({ ...candidate, params: { ...candidate.params, seed } }, dataset, rows, rounds)
+        .model as GbdtModel,
+  );
+  const { importance: _importance, ...params } = models[0]!.params;
+  return averageGbdtModels(models, { ...params, seeds });
 }
 
 /** Mean trees kept over the CV folds: the final GBDT fits that many on all training rows. */

@@ -1,8 +1,8 @@
 import { brierScore, logLoss, rocAuc } from "../metrics.ts";
 import { sigmoid } from "../models/model.ts";
-import { describeCandidate, searchedParams } from "./candidates.ts";
+import { searchedParams } from "./candidates.ts";
 import type { EnsembleChoice } from "./ensemble.ts";
-import type { Evaluation, EvaluationStatus } from "./search.ts";
+import { describeEvaluation, type Evaluation, type EvaluationStatus } from "./search.ts";
 
 /** One experiment run as written to runs.json (and stored by the control plane at publish). */
 export interface Run {
@@ -32,9 +32,10 @@ export function runsOf(
   const runs: Run[] = evaluations.map((e) => ({
     id: e.candidate.id,
     family: e.candidate.family,
-    description: describeCandidate(e.candidate),
+    description: describeEvaluation(e),
     params: {
       ...searchedParams(e.candidate),
+      ...(e.seeds ? { seeds: e.seeds.length } : {}),
       ...(e.foldTrees.length > 0
         ? { trees: Math.round(e.foldTrees.reduce((a, b) => a + b, 0) / e.foldTrees.length) }
         : {}),
@@ -50,7 +51,7 @@ export function runsOf(
       id: `ensemble(${ensemble.members.map((m) => `${m.weight}*${m.evaluation.candidate.id}`).join("+")})`,
       family: "ensemble",
       description: `weighted margin average: ${ensemble.members
-        .map((m) => `${m.weight} × ${describeCandidate(m.evaluation.candidate)}`)
+        .map((m) => `${m.weight} × ${describeEvaluation(m.evaluation)}`)
         .join(" + ")}`,
       params: { members: ensemble.members.map((m) => ({ id: m.evaluation.candidate.id, weight: m.weight })) },
       cvMetrics: {

@@ -25,6 +25,11 @@ export interface Evaluation {
   foldSeconds: number[];
   /** Trees kept per fold (GBDT). */
   foldTrees: number[];
+  /**
+   * GBDT seeds whose fold fits are averaged in `oof` (seed bagging); absent means the candidate's own seed
+   * only. The final model averages a refit per seed the same way.
+   */
+  seeds?: number[];
   /** Log loss of the out-of-fold margins after Platt scaling, over the evaluated rows: the ranking metric. */
   score: number;
   status: EvaluationStatus;
@@ -59,6 +64,8 @@ export interface SearchOptions {
   maxMembers: number;
   /** Perturbation brackets after the first (successive halving each), while the budget lasts. */
   extraBrackets?: number;
+  /** Seeds averaged for the best GBDT after the brackets (1 = no bagging); see `bagSeeds`. */
+  bags?: number;
   maxCategories?: number;
   l2?: number;
   now?: () => number;
@@ -199,6 +206,44 @@ export function searchModels(options: SearchOptions): SearchResult {
     return true;
   };
 
+  /**
+   * Seed bagging of the best GBDT: the same candidate refitted on every fold with other seeds (so other
+   * row and column samples), keeping each fold's tree count, and the out-of-fold margins averaged. Averaging
+   * seeds removes the luck of one sample from the model and from its CV score, which the ensemble and the
+   * calibration are then chosen on. A seed is added only whole (all folds), while the budget allows.
+   */
+  const bagBestGbdt = (bags: number): void => {
+    const best = evaluations
+      .filter((e) => e.status === "complete" && e.candidate.family === "gbdt")
+      .sort((a, b) => a.score - b.score)[0];
+    if (best?.candidate.family !== "gbdt") return;
+    const parent = best.candidate;
+    const sums = Float64Array.from(best.oof);
+    const seeds = [parent.params.seed];
+    // Per seed: k fits of fixed length (about 0.6 of an early-stopped search fit) and one more final refit.
+    const seedMs = meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1));
+    for (const seed of bagSeeds(parent.params.seed, bags).slice(1)) {
+      if (now() + seedMs + reserveMs() > deadline) {
+        stoppedByBudget = true;
+        break;
+      }
+      const candidate: Candidate = { ...parent, params: { ...parent.params, seed } };
+      for (let f = 0; f < k; f++) {
+        const fitted = fitCandidate(candidate, dataset, foldRows[f]!.train, best.foldTrees[f]);
+        const margins = fitted.model.predictMargin(testBatch(f));
+        foldRows[f]!.testPositions.forEach((position, i) => {
+          sums[position]! += margins[i]!;
+        });
+        fits++;
+      }
+      seeds.push(seed);
+    }
+    if (seeds.length === 1) return;
+    best.seeds = seeds;
+    best.oof = sums.map((s) => s / seeds.length);
+    best.score = plattLogLoss(best.oof, y);
+  };
+
   const rungs = k >= 5 ? [1, 2, k] : k >= 3 ? [1, k] : [k];
 
   /** One successive-halving bracket; false when the budget ran out. */
@@ -248,6 +293,7 @@ export function searchModels(options: SearchOptions): SearchResult {
     if (next.length === 0) break;
     budgetLeft = runBracket(next, bracket);
   }
+  if (budgetLeft && (options.bags ?? 1) > 1) bagBestGbdt(options.bags!);
   // Registered but never fitted: nothing to report.
   return {
     y,
@@ -256,6 +302,20 @@ export function searchModels(options: SearchOptions): SearchResult {
     evaluations: evaluations.filter((e) => e.folds.length > 0),
     stoppedByBudget,
   };
+}
+
+/** The candidate's label, with the number of seeds when bagged. */
+export function describeEvaluation(e: Evaluation): string {
+  const label = describeCandidate(e.candidate);
+  return e.seeds ? `${label}, ${e.seeds.length} seeds` : label;
+}
+
+/**
+ * Seeds of a bagged GBDT: the run's seed first (the fit the search already made), then seeds far enough
+ * apart that their row and column samples are unrelated.
+ */
+export function bagSeeds(seed: number, bags: number): number[] {
+  return Array.from({ length: bags }, (_, b) => seed + 7919 * b);
 }
 
 /** Platt-scaled log loss over the rows that have a margin. */

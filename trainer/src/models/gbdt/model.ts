@@ -102,6 +102,27 @@ export function fitGbdt(
   );
 }
 
+/**
+ * Seed bagging: one model whose margin is the mean of the models' margins (every leaf value and the base
+ * score scaled by 1/n). The models must share a preprocessor, i.e. be fitted on the same rows.
+ */
+export function averageGbdtModels(models: readonly GbdtModel[], params: Record<string, unknown>): GbdtModel {
+  if (models.length === 1) return models[0]!;
+  const share = 1 / models.length;
+  const trees: Tree[] = [];
+  let baseScore = 0;
+  for (const { data } of models) {
+    baseScore += share * data.baseScore;
+    for (const t of data.trees) {
+      trees.push({ ...t, value: t.value.map((v) => v * share), gain: t.gain.map((g) => g * share) });
+    }
+  }
+  return createGbdtModel(
+    { preprocessor: models[0]!.data.preprocessor, trees, baseScore: Math.fround(baseScore) },
+    { ...params, trees: trees.length },
+  );
+}
+
 export function createGbdtModel(data: GbdtModelData, params: Record<string, unknown>): GbdtModel {
   const pre = data.preprocessor;
   const layout = treeColumns(pre);
