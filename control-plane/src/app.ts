@@ -27,6 +27,7 @@ import { registerDeploymentGet } from "./routes/v1_deployment_get.ts";
 import { registerDeploymentHistory } from "./routes/v1_deployment_history.ts";
 import { registerDeploymentPut } from "./routes/v1_deployment_put.ts";
 import { registerDeploymentRollback } from "./routes/v1_deployment_rollback.ts";
+import { registerErasuresCreate } from "./routes/v1_erasures_create.ts";
 import { registerHealth } from "./routes/v1_health.ts";
 import { registerIngestEvents } from "./routes/v1_ingest_events.ts";
 import { registerModelVersionsCreate } from "./routes/v1_models_versions_create.ts";
@@ -95,6 +96,7 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerClientsRotate(app);
   registerClientsRevoke(app);
   registerSettingsLimitsPut(app);
+  registerErasuresCreate(app);
   registerSettingsPredictGet(app);
   registerSettingsPredictPut(app);
   registerModelVersionsCreate(app, deps.config.MAX_MODEL_BYTES);

@@ -225,6 +225,11 @@ const ROUTES: RouteCase[] = [
     call: (token) => h.request("/v1/settings/monitoring", json("PUT", token, { drift: { minSamples: 200 } })),
   },
   {
+    operation: "POST /v1/erasures",
+    permission: "customers:erase",
+    call: (token) => h.request("/v1/erasures", json("POST", token, { customerId: "cus_matrix" })),
+  },
+  {
     operation: "GET /v1/alerts/rules",
     permission: "monitoring:read",
     call: (token) => h.request("/v1/alerts/rules", { token }),
