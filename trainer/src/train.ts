@@ -132,6 +132,7 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const startedAt = performance.now();
   const elapsedMs = () => performance.now() - startedAt;
+  const cpuAtStart = process.cpuUsage();
   const progress = (phase: Exclude<TrainProgress["phase"], "search">, message: string) =>
     options.onProgress?.({ phase, message, elapsedMs: elapsedMs() });
   const seed = options.seed ?? DEFAULT_SEED;
@@ -189,6 +190,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     budgetMs: timeBudget * 1000,
     startedAt,
     overheadMs: overheadEstimateMs(dataset.rowCount),
+    slowdown: () => wallPerCpu(elapsedMs(), process.cpuUsage(cpuAtStart)),
     maxMembers,
     bags: GBDT_BAGS,
     ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
@@ -429,11 +431,21 @@ function finalRounds(e: Evaluation): number | undefined {
 }
 
 /**
- * Calibration, parity, reference and report after the refit: measured at about 0.5 s for the 7k-row
- * Telco data on these machines (onnxruntime start-up dominates), growing slowly with rows.
+ * CPU time of everything after the refit (calibration, export, parity, reference, importance, SHAP sample,
+ * report): measured at about 3 s for the 7k-row Telco data with a three-member ensemble (onnxruntime
+ * start-up, the parity run and TreeSHAP over hundreds of trees dominate), growing with rows.
  */
 function overheadEstimateMs(rows: number): number {
-  return 400 + 0.05 * rows;
+  return 1000 + 0.3 * rows;
+}
+
+/**
+ * How much longer than its CPU time this run has taken so far: about 1 alone, 3 or more on a machine shared
+ * with other work. Only trusted once there is some CPU time to divide by.
+ */
+function wallPerCpu(elapsedMs: number, cpu: NodeJS.CpuUsage): number {
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  return cpuMs < 500 ? 1 : Math.max(1, elapsedMs / cpuMs);
 }
 
 function profitAt(

@@ -60,6 +60,11 @@ export interface SearchOptions {
   startedAt: number;
   /** Time kept back for everything after the search except refitting (calibration, export, report), ms. */
   overheadMs: number;
+  /**
+   * Wall time per unit of the process's CPU time so far (1 on an idle machine, more when it is shared):
+   * scales `overheadMs`, a CPU-time estimate. Fit times need no scaling: they are measured on the wall.
+   */
+  slowdown?: () => number;
   /** Most members an ensemble may have; the final refit of that many best candidates is budgeted for. */
   maxMembers: number;
   /** Perturbation brackets after the first (successive halving each), while the budget lasts. */
@@ -164,7 +169,8 @@ export function searchModels(options: SearchOptions): SearchResult {
   const reserveMs = (): number => {
     const ranked = evaluations.filter((e) => e.folds.length > 0).sort((a, b) => a.score - b.score);
     const members = ranked.slice(0, options.maxMembers);
-    return options.overheadMs + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
+    const overheadMs = options.overheadMs * (options.slowdown?.() ?? 1);
+    return overheadMs + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
   };
   const affordable = (e: Evaluation) => now() + estimateMs(e) + reserveMs() <= deadline;
 
