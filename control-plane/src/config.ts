@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { MAX_TOKEN_TTL_SECONDS } from "../../shared/src/oauth.ts";
 
 /** The longest lifetime an access token can be issued with (TOKEN_TTL_SECONDS' upper bound). */
-export const MAX_TOKEN_TTL_SECONDS = 86_400;
+export { MAX_TOKEN_TTL_SECONDS };
 
 /** Every setting the control plane reads, validated once at start-up. `.env.example` documents each. */
 export const configSchema = z.object({

@@ -18,6 +18,13 @@ export const tokenResponseSchema = z
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
 /** Claims of the platform's access tokens; the tenant comes only from `tid`. */
+/**
+ * The longest an access token lives. Both services refuse a token issued longer ago than this, whatever its
+ * `exp` says: a token forged with a leaked signing key dies within this time of the key's rotation, and the
+ * revocation list may forget a client after it.
+ */
+export const MAX_TOKEN_TTL_SECONDS = 86_400;
+
 export const accessTokenClaimsSchema = z.object({
   iss: z.string(),
   aud: z.union([z.string(), z.array(z.string())]),

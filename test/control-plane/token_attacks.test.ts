@@ -231,9 +231,9 @@ async function controlPlaneMinter(tenantId: string, clientId: string): Promise<T
         .setProtectedHeader({ alg: TOKEN_ALG, kid: o.kid ?? active.kid, typ: "at+jwt" })
         .setIssuer(o.issuer ?? h.deps.config.TOKEN_ISSUER)
         .setAudience(o.audience ?? h.deps.config.TOKEN_AUDIENCE)
-        .setIssuedAt(now - 60)
         .setExpirationTime(o.expiresAt ?? now + 300)
         .setJti(newId("token"));
+      if (o.issuedAt !== null) jwt.setIssuedAt(o.issuedAt ?? now - 60);
       if (o.notBefore !== undefined) jwt.setNotBefore(o.notBefore);
       return jwt.sign(o.key ?? active.privateKey);
     },

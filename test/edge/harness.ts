@@ -35,6 +35,8 @@ export interface TokenOptions {
   issuer?: string;
   expiresIn?: string | number;
   notBefore?: string | number;
+  /** Epoch seconds; `null` leaves the claim out; default now. */
+  issuedAt?: number | null;
   kid?: string;
   key?: CryptoKey;
 }
@@ -84,17 +86,18 @@ export async function newTenant(options: { deploy?: boolean; kind?: FixtureKind 
   if (production)
     await writePointer(tenantId, { revision: 1, production, shadows: [], allowUnknownFields: false });
 
-  const token = (opts: TokenOptions = {}) =>
-    new SignJWT({ tid: opts.tenantId ?? tenantId, scope: opts.scope ?? "predict feedback:write" })
+  const token = (opts: TokenOptions = {}) => {
+    const jwt = new SignJWT({ tid: opts.tenantId ?? tenantId, scope: opts.scope ?? "predict feedback:write" })
       .setProtectedHeader({ alg: "EdDSA", kid: opts.kid ?? key.kid })
       .setIssuer(opts.issuer ?? env.TOKEN_ISSUER)
       .setAudience(opts.audience ?? env.TOKEN_AUDIENCE)
       .setSubject(newId("client"))
-      .setIssuedAt()
       .setNotBefore(opts.notBefore ?? "0s")
       .setExpirationTime(opts.expiresIn ?? "10m")
-      .setJti(newId("token"))
-      .sign(opts.key ?? key.privateKey);
+      .setJti(newId("token"));
+    if (opts.issuedAt !== null) jwt.setIssuedAt(opts.issuedAt);
+    return jwt.sign(opts.key ?? key.privateKey);
+  };
 
   const predict = async (body: unknown, init: { token?: string; contentType?: string } = {}) =>
     SELF.fetch(`${EDGE}/v1/predict`, {

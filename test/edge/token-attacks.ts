@@ -18,6 +18,7 @@ export function forgedTokens(tenant: Tenant): Promise<Record<string, string>> {
         issuer: o.issuer,
         expiresIn: o.expiresAt,
         notBefore: o.notBefore,
+        issuedAt: o.issuedAt,
         kid: o.kid,
         key: o.key,
       }),

@@ -21,6 +21,8 @@ export interface MintOptions {
   expiresAt?: number;
   /** Absolute epoch seconds. */
   notBefore?: number;
+  /** Absolute epoch seconds; `null` leaves the claim out. */
+  issuedAt?: number | null;
   kid?: string;
   key?: CryptoKey;
 }
@@ -48,6 +50,12 @@ export async function jwtForgeries(minter: TokenMinter): Promise<Record<string, 
       .sign(new TextEncoder().encode(minter.publicX)),
     expired: await minter.mint({ expiresAt: now - 3600 }),
     "not yet valid": await minter.mint({ notBefore: now + 3600 }),
+    // What a forger holding a leaked key would sign: a far-off exp, so the token outlives the key's rotation.
+    "issued longer ago than the longest token lifetime": await minter.mint({
+      issuedAt: now - 86_400 - 3600,
+      expiresAt: now + 3600,
+    }),
+    "no issued-at claim": await minter.mint({ issuedAt: null }),
     "wrong audience": await minter.mint({ audience: "urn:someone-else" }),
     "wrong issuer": await minter.mint({ issuer: "urn:evil" }),
     "unknown kid": await minter.mint({ kid: "key_unknown000000000000" }),

@@ -4,7 +4,12 @@ import type { MiddlewareHandler } from "hono";
 import { jwtVerify } from "jose";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
-import { type AccessTokenClaims, accessTokenClaimsSchema, TOKEN_ALG } from "../../../shared/src/oauth.ts";
+import {
+  type AccessTokenClaims,
+  accessTokenClaimsSchema,
+  MAX_TOKEN_TTL_SECONDS,
+  TOKEN_ALG,
+} from "../../../shared/src/oauth.ts";
 import { parseScopeString } from "../../../shared/src/scopes.ts";
 import { PAT_PREFIX } from "../auth/pat.ts";
 import { isAllowed, type Permission, type Principal } from "../auth/permissions.ts";
@@ -105,6 +110,8 @@ async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenCla
       issuer: deps.config.TOKEN_ISSUER,
       audience: deps.config.TOKEN_AUDIENCE,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      // Requires `iat` and bounds a token's life whatever its `exp` claims.
+      maxTokenAge: MAX_TOKEN_TTL_SECONDS,
     }));
   } catch {
     throw unauthorized("Access token is invalid or expired");

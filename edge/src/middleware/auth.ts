@@ -3,7 +3,12 @@ import { createLocalJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { sha256Hex } from "../../../shared/src/hash.ts";
 import { kvKeys, revokedClientsSchema } from "../../../shared/src/kv.ts";
-import { accessTokenClaimsSchema, jwksSchema, TOKEN_ALG } from "../../../shared/src/oauth.ts";
+import {
+  accessTokenClaimsSchema,
+  jwksSchema,
+  MAX_TOKEN_TTL_SECONDS,
+  TOKEN_ALG,
+} from "../../../shared/src/oauth.ts";
 import { parseScopeString, type Scope } from "../../../shared/src/scopes.ts";
 import type { HonoEnv } from "../env.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
@@ -12,7 +17,7 @@ export interface Principal {
   tenantId: string;
   clientId: string;
   scopes: ReadonlySet<string>;
-  /** Expiry (epoch seconds), for the verified-token cache. */
+  /** Expiry (epoch seconds) for the verified-token cache: `exp`, or sooner when the token reaches its maximum age. */
   exp: number;
 }
 
@@ -79,6 +84,8 @@ async function verify(
     issuer: env.TOKEN_ISSUER,
     audience: env.TOKEN_AUDIENCE,
     clockTolerance: 30,
+    // Requires `iat` and bounds a token's life whatever its `exp` claims (a key leak stays contained).
+    maxTokenAge: MAX_TOKEN_TTL_SECONDS,
   };
   let payload: unknown;
   try {
@@ -100,7 +107,7 @@ async function verify(
     tenantId: claims.data.tid,
     clientId: claims.data.sub,
     scopes: new Set(parseScopeString(claims.data.scope)),
-    exp: claims.data.exp,
+    exp: Math.min(claims.data.exp, (claims.data.iat ?? 0) + MAX_TOKEN_TTL_SECONDS),
   };
 }
 
