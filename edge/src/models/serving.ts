@@ -10,7 +10,8 @@ import type { Variant } from "./variant.ts";
 // Isolate-scope state: shared by every request this isolate serves.
 const modelCache = new ModelCache();
 const deploymentCache = new DeploymentCache();
-const lastKnownGood = new Map<string, { model: LoadedModel; ref: DeployedVersion }>();
+// Tenant id → the production version it last loaded: the fallback while a newer one cannot be loaded.
+const lastKnownGood = new Map<string, DeployedVersion>();
 
 export type WaitUntil = (p: Promise<unknown>) => void;
 
@@ -58,18 +59,36 @@ export async function loadProduction(
   const ref = deployment.production;
   try {
     const model = await modelCache.get(kv, ref);
-    lastKnownGood.set(deployment.tenantId, { model, ref });
+    lastKnownGood.set(deployment.tenantId, ref);
     reportServed(kv, deployment, waitUntil);
     return { model, ref, variant: "production", servedBy: "deployment" };
   } catch (err) {
-    const fallback = lastKnownGood.get(deployment.tenantId);
+    const fallback = await loadLastKnownGood(kv, deployment.tenantId, ref);
     logLoadFailure(deployment.tenantId, ref, err, fallback?.ref.versionId ?? null);
     if (!fallback) {
       throw err instanceof ChurnError
         ? err
         : new ChurnError("MODEL_UNAVAILABLE", "The tenant's model could not be loaded", { cause: err });
     }
-    return { model: fallback.model, ref: fallback.ref, variant: "production", servedBy: "last-known-good" };
+    return { ...fallback, variant: "production", servedBy: "last-known-good" };
+  }
+}
+
+/**
+ * The tenant's last known good model, read through the cache rather than held beside it: a model the cache
+ * evicted has had its session released, so it is loaded again from its immutable keys instead.
+ */
+async function loadLastKnownGood(
+  kv: KVNamespace,
+  tenantId: string,
+  failed: DeployedVersion,
+): Promise<{ model: LoadedModel; ref: DeployedVersion } | null> {
+  const ref = lastKnownGood.get(tenantId);
+  if (!ref || ref.versionId === failed.versionId) return null;
+  try {
+    return { model: await modelCache.get(kv, ref), ref };
+  } catch {
+    return null;
   }
 }
 
