@@ -360,6 +360,11 @@ describe("faults", () => {
       expect((await t.predict(["d-1"])).model.versionId).toBe(previous.id);
       const live = (await (await t.edge("/v1/models/live")).json()) as LiveModel;
       expect(live).toMatchObject({ production: { versionId: previous.id }, servedBy: "deployment" });
+      // A revision committed without its pointer is never reported as reaching the edge.
+      const recorded = await ok<{ revision: number; edge: { confirmed: boolean } }>(
+        cp("/v1/deployment", t.owner),
+      );
+      if (recorded.revision > revisionBefore) expect(recorded.edge.confirmed).toBe(false);
 
       await ok(deploy(t.owner, next.id));
       const served = await eventually(
