@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { train } from "../trainer/src/train.ts";
@@ -63,6 +63,8 @@ const results: Record<string, unknown>[] = [];
 try {
   for (const d of DATASETS) {
     const csv = path.join(shared, d.csv);
+    // The search explores less when the machine is busy (the budget is wall time): record how busy it was.
+    const loadAverage = round(loadavg()[0]!, 1);
     const result = await train({
       data: csv,
       split: path.join(path.dirname(csv), "split.json"),
@@ -74,10 +76,17 @@ try {
     const anchor = anchors[d.name]!;
     const target = TARGETS[d.name]!;
     const m = result.metrics;
+    const automl = JSON.parse(await readFile(result.files.metrics, "utf8")).automl as {
+      candidates: number;
+      stoppedByBudget: boolean;
+    };
     const row = {
       dataset: d.name,
       budgetSeconds: budget,
       trainSeconds: round(result.seconds, 1),
+      loadAverage,
+      candidates: automl.candidates,
+      stoppedByBudget: automl.stoppedByBudget,
       family: result.manifest.family,
       members: (result.manifest.lineage.params["members"] as { weight: number; description: string }[]).map(
         (x) => `${x.weight} × ${x.description}`,
