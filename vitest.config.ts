@@ -4,6 +4,23 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     silent: "passed-only",
+    // Lines run by tests in this process or inside the workerd pool. Code in spawned processes (the CLI,
+    // Miniflare's workerd in test/e2e, worker threads) is not counted. Exclusions: docs/testing.md#coverage.
+    coverage: {
+      provider: "istanbul",
+      include: ["{edge,control-plane,trainer,shared}/src/**/*.ts"],
+      exclude: [],
+      reporter: ["text-summary", "json-summary", "html"],
+      reportsDirectory: "coverage",
+      // The figures are still worth reading when a test fails; the failure itself fails the run.
+      reportOnFailure: true,
+      thresholds: {
+        "edge/src/**": { lines: 90 },
+        "control-plane/src/**": { lines: 90 },
+        "trainer/src/**": { lines: 90 },
+        "shared/src/**": { lines: 90 },
+      },
+    },
     projects: [
       {
         test: {
