@@ -431,9 +431,8 @@ function finalRounds(e: Evaluation): number | undefined {
 }
 
 /**
- * Calibration, parity, reference and report after the refit: measured at about 0.5 s of CPU for the 7k-row
- * Telco data on an idle machine (onnxruntime start-up dominates), growing slowly with rows. On a shared
- * machine the search scales it by the run's wall time per CPU time (see `wallPerCpu`).
+ * Calibration, parity, reference and report after the refit: measured at about 0.5 s for the 7k-row
+ * Telco data on these machines (onnxruntime start-up dominates), growing slowly with rows.
  */
 function overheadEstimateMs(rows: number): number {
   return 400 + 0.05 * rows;
