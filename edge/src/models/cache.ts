@@ -4,14 +4,22 @@ import { buildModel, type LoadedModel } from "./loaded-model.ts";
 
 /** Isolates have 128 MB; keep model bytes well under half of it. */
 const MAX_CACHED_BYTES = 48 * 1024 * 1024;
+/**
+ * How long a failed load is remembered. A broken version would otherwise be re-read from KV and re-hashed
+ * by every request while it stays deployed; a version that was only missing (KV still propagating) is
+ * tried again after this.
+ */
+export const FAILED_LOAD_RETRY_MS = 5_000;
 
 /**
  * Isolate-scope cache of loaded models, keyed by immutable version id (never by "latest"), LRU-bounded by
- * model size. Concurrent cold requests for one version share a single load.
+ * model size. Concurrent cold requests for one version share a single load; a failed load is remembered
+ * for FAILED_LOAD_RETRY_MS.
  */
 export class ModelCache {
   readonly #entries = new Map<string, Promise<LoadedModel>>();
   readonly #sizes = new Map<string, number>();
+  readonly #failures = new Map<string, { error: unknown; at: number }>();
   readonly #maxBytes: number;
 
   constructor(maxBytes = MAX_CACHED_BYTES) {
@@ -19,6 +27,11 @@ export class ModelCache {
   }
 
   get(kv: KVNamespace, ref: DeployedVersion): Promise<LoadedModel> {
+    const failed = this.#failures.get(ref.versionId);
+    if (failed) {
+      if (Date.now() - failed.at < FAILED_LOAD_RETRY_MS) return Promise.reject(failed.error);
+      this.#failures.delete(ref.versionId);
+    }
     const hit = this.#entries.get(ref.versionId);
     if (hit) {
       this.#entries.delete(ref.versionId);
@@ -32,7 +45,10 @@ export class ModelCache {
         this.#sizes.set(ref.versionId, model.bytes);
         this.#evict(ref.versionId);
       },
-      () => this.#entries.delete(ref.versionId),
+      (error: unknown) => {
+        this.#entries.delete(ref.versionId);
+        this.#failures.set(ref.versionId, { error, at: Date.now() });
+      },
     );
     return loading;
   }
