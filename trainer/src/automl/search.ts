@@ -234,16 +234,19 @@ export function searchModels(options: SearchOptions): SearchResult {
     const parent = best.candidate;
     const sums = Float64Array.from(best.oof);
     const seeds = [parent.params.seed];
-    // Per seed: k fits of fixed length (about 0.6 of an early-stopped search fit), one more final refit and
-    // the export of its trees. Bagging is optional, so on a busy machine it gives way rather than overrun.
-    const seedMs =
-      meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1)) +
-      TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
+    // Per seed: k fits of fixed length (about 0.6 of an early-stopped search fit), then, after the search,
+    // one more final refit and the export of its trees, which stay reserved for every seed already added.
+    // Bagging is optional, so on a busy machine it gives way rather than overrun.
+    const foldsMs = meanMs(best) * 0.6 * k;
+    let addedMs = 0;
     for (const seed of bagSeeds(parent.params.seed, bags).slice(1)) {
-      if (now() + seedMs + reserveMs() > deadline) {
+      const laterMs =
+        (meanMs(best) * 1.3 * k) / (k - 1) + TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
+      if (now() + foldsMs + laterMs + addedMs + reserveMs() > deadline) {
         stoppedByBudget = true;
         break;
       }
+      addedMs += laterMs;
       const candidate: Candidate = { ...parent, params: { ...parent.params, seed } };
       for (let f = 0; f < k; f++) {
         const fitted = fitCandidate(candidate, dataset, foldRows[f]!.train, best.foldTrees[f]);
