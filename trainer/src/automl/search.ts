@@ -224,7 +224,7 @@ export function searchModels(options: SearchOptions): SearchResult {
    * Seed bagging of the best GBDT: the same candidate refitted on every fold with other seeds (so other
    * row and column samples), keeping each fold's tree count, and the out-of-fold margins averaged. Averaging
    * seeds removes the luck of one sample from the model and from its CV score, which the ensemble and the
-   * calibration are then chosen on. A seed is added only whole (all folds), while the budget allows.
+   * calibration are then chosen on. It runs only when all its seeds fit the budget.
    */
   const bagBestGbdt = (bags: number): void => {
     const best = evaluations
@@ -233,20 +233,18 @@ export function searchModels(options: SearchOptions): SearchResult {
     if (best?.candidate.family !== "gbdt") return;
     const parent = best.candidate;
     const sums = Float64Array.from(best.oof);
-    const seeds = [parent.params.seed];
     // Per seed: k fits of fixed length (about 0.6 of an early-stopped search fit), then, after the search,
-    // one more final refit and the export of its trees, which stay reserved for every seed already added.
-    // Bagging is optional, so on a busy machine it gives way rather than overrun.
-    const foldsMs = meanMs(best) * 0.6 * k;
-    let addedMs = 0;
-    for (const seed of bagSeeds(parent.params.seed, bags).slice(1)) {
-      const laterMs =
-        (meanMs(best) * 1.3 * k) / (k - 1) + TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
-      if (now() + foldsMs + laterMs + addedMs + reserveMs() > deadline) {
-        stoppedByBudget = true;
-        break;
-      }
-      addedMs += laterMs;
+    // one more final refit and the export of its trees. All seeds or none, so a run bags the same way
+    // whenever it bags; bagging is optional, so on a busy machine it gives way rather than overrun.
+    const extra = bagSeeds(parent.params.seed, bags).slice(1);
+    const seedMs =
+      meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1)) +
+      TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
+    if (now() + extra.length * seedMs + reserveMs() > deadline) {
+      stoppedByBudget = true;
+      return;
+    }
+    for (const seed of extra) {
       const candidate: Candidate = { ...parent, params: { ...parent.params, seed } };
       for (let f = 0; f < k; f++) {
         const fitted = fitCandidate(candidate, dataset, foldRows[f]!.train, best.foldTrees[f]);
@@ -256,9 +254,8 @@ export function searchModels(options: SearchOptions): SearchResult {
         });
         fits++;
       }
-      seeds.push(seed);
     }
-    if (seeds.length === 1) return;
+    const seeds = [parent.params.seed, ...extra];
     best.seeds = seeds;
     best.oof = sums.map((s) => s / seeds.length);
     best.score = plattLogLoss(best.oof, y);
