@@ -33,6 +33,19 @@ export class KvSwrCache<T> {
     const entry = this.#entries.get(key);
     if (!entry || (entry.value === null && force)) return this.#read(kv, key);
     if (force) return (await this.#refresh(kv, key, entry)) ?? entry.value;
+    return this.#served(kv, key, entry, waitUntil);
+  }
+
+  /**
+   * What `get` would answer without waiting, for callers that must not yield: `undefined` when nothing has
+   * been read for the key yet (call `get`).
+   */
+  peek(kv: KVNamespace, key: string, waitUntil: WaitUntil): T | null | undefined {
+    const entry = this.#entries.get(key);
+    return entry ? this.#served(kv, key, entry, waitUntil) : undefined;
+  }
+
+  #served(kv: KVNamespace, key: string, entry: Entry<T>, waitUntil: WaitUntil): T | null {
     if (Date.now() - entry.fetchedAt > this.#freshMs && !entry.refreshing) {
       waitUntil(this.#refresh(kv, key, entry).catch(() => null));
     }

@@ -1,4 +1,5 @@
 import type { EdgeEvent } from "../../../shared/src/events.ts";
+import type { WaitUntil } from "../kv-cache.ts";
 import { utf8Bytes } from "../monitoring/json-size.ts";
 import { predictionEvents, type ScoredRequest } from "./prediction-events.ts";
 
@@ -17,8 +18,10 @@ const MAX_PENDING_PREDICTIONS = 4_000;
  * Collects events from many requests in the isolate and sends them in batches: one sendBatch per ~50 ms
  * under load instead of one per request. Scored requests are kept as scored and become prediction events
  * (with their sketches) only when the batch is sent, so one tenant's requests share messages. Each
- * request's waitUntil holds the promise of the flush that carries its events, so the isolate stays alive
- * until they are sent. A failed send is logged, never surfaced to a client that already has its answer.
+ * batch is held by one waitUntil: that of the request that opened it (its timer runs there), plus that of
+ * any request that sends it early (the send's I/O runs in that request). Other requests add to it and are
+ * done at their response, instead of each keeping its request alive for the batch's ~50 ms. A failed send is
+ * logged, never surfaced to a client that already has its answer.
  */
 export class EventBuffer {
   #pending: EdgeEvent[] = [];
@@ -29,36 +32,48 @@ export class EventBuffer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #queue: Queue<EdgeEvent> | undefined;
 
-  add(queue: Queue<EdgeEvent>, events: EdgeEvent[]): Promise<void> {
+  /**
+   * Adds events; the promise settles when their batch has been sent. With `waitUntil` the buffer holds the
+   * batch itself when this call opens or sends it; without, the caller must hold the promise.
+   */
+  add(queue: Queue<EdgeEvent>, events: EdgeEvent[], waitUntil?: WaitUntil): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    const flush = this.#join(queue);
+    const flush = this.#join(queue, waitUntil);
     this.#pending.push(...events);
-    if (this.#pending.length >= MAX_BATCH) void this.#send();
+    if (this.#pending.length >= MAX_BATCH) this.#sendNow(waitUntil);
     return flush;
   }
 
   /** A scored request, whose prediction events are built when its batch is sent. */
-  addScored(queue: Queue<EdgeEvent>, request: ScoredRequest): Promise<void> {
+  addScored(queue: Queue<EdgeEvent>, request: ScoredRequest, waitUntil?: WaitUntil): Promise<void> {
     if (request.predictions.length === 0) return Promise.resolve();
-    const flush = this.#join(queue);
+    const flush = this.#join(queue, waitUntil);
     this.#scored.push(request);
     this.#scoredPredictions += request.predictions.length;
-    if (this.#scoredPredictions >= MAX_PENDING_PREDICTIONS) void this.#send();
+    if (this.#scoredPredictions >= MAX_PENDING_PREDICTIONS) this.#sendNow(waitUntil);
     return flush;
   }
 
   /** The flush the next items will go out with; starts its timer if none is pending. */
-  #join(queue: Queue<EdgeEvent>): Promise<void> {
+  #join(queue: Queue<EdgeEvent>, waitUntil: WaitUntil | undefined): Promise<void> {
     // Pending items belong to the queue they were added for: a different binding sends them first.
-    if (this.#queue !== queue && (this.#pending.length > 0 || this.#scored.length > 0)) void this.#send();
+    if (this.#queue !== queue && (this.#pending.length > 0 || this.#scored.length > 0))
+      this.#sendNow(waitUntil);
     this.#queue = queue;
     if (!this.#flush) {
       this.#flush = new Promise<void>((resolve) => {
         this.#resolveFlush = resolve;
       });
       this.#timer = setTimeout(() => void this.#send(), LINGER_MS);
+      waitUntil?.(this.#flush);
     }
     return this.#flush;
+  }
+
+  /** Sends the pending batch from the calling request, which then holds the send until it is done. */
+  #sendNow(waitUntil: WaitUntil | undefined): void {
+    const sent = this.#send();
+    waitUntil?.(sent);
   }
 
   async #send(): Promise<void> {

@@ -1,8 +1,9 @@
 import type { EdgeEvent, RejectedEvent } from "../../../shared/src/events.ts";
 import { newId } from "../../../shared/src/ids.ts";
+import type { EdgeTenantSettings } from "../../../shared/src/kv.ts";
 import type { Prediction } from "../../../shared/src/predict.ts";
 import type { WaitUntil } from "../kv-cache.ts";
-import { tenantEdgeSettings } from "../monitoring/settings.ts";
+import { cachedTenantEdgeSettings, tenantEdgeSettings } from "../monitoring/settings.ts";
 import { EventBuffer } from "./buffer.ts";
 import type { ScoredGroup } from "./prediction-events.ts";
 
@@ -51,16 +52,14 @@ function addOwn(into: Record<string, number>, key: string, n: number): void {
 
 const buffer = new EventBuffer();
 
-/** Resolves on a later turn of the event loop, once the handler's response has gone to the runtime. */
-const afterResponse = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
- * Queues a scored request's prediction events after its response (call it inside waitUntil): the
- * edge-settings read, the events and their sketches cost the client nothing, and the sketches are built
- * when the isolate's batch is sent, for all the requests it holds. Raw records are attached only when the
- * tenant's settings enable capture.
+ * Hands a scored request's prediction events to the isolate's buffer; the sketches are built when the batch
+ * is sent, for all the requests it holds. Called before the response: with the tenant's edge settings in the
+ * isolate it is a push onto the batch, and only the request that opens (or sends) a batch keeps a waitUntil
+ * for it. Raw records are attached only when the tenant's settings enable capture; the settings' first read
+ * in an isolate waits in waitUntil.
  */
-export async function emitScored(
+export function emitScored(
   kv: KVNamespace,
   queue: Queue<EdgeEvent>,
   scored: {
@@ -70,18 +69,18 @@ export async function emitScored(
     groups: readonly ScoredGroup[];
   },
   waitUntil: WaitUntil,
-): Promise<void> {
+): void {
   const at = new Date().toISOString();
-  await afterResponse();
   const { tenantId, records, predictions, groups } = scored;
-  const { captureRecords } = await tenantEdgeSettings(kv, tenantId, waitUntil);
-  await buffer.addScored(queue, {
-    tenantId,
-    at,
-    predictions,
-    groups,
-    records: captureRecords ? records : undefined,
-  });
+  const add = ({ captureRecords }: EdgeTenantSettings) =>
+    buffer.addScored(
+      queue,
+      { tenantId, at, predictions, groups, records: captureRecords ? records : undefined },
+      waitUntil,
+    );
+  const settings = cachedTenantEdgeSettings(kv, tenantId, waitUntil);
+  if (settings) add(settings);
+  else waitUntil(tenantEdgeSettings(kv, tenantId, waitUntil).then(add));
 }
 
 /** Hands events to the isolate's batching buffer; the promise settles when their batch has been sent. */

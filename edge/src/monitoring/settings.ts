@@ -34,3 +34,16 @@ export async function tenantEdgeSettings(
     return DEFAULT_SETTINGS;
   }
 }
+
+/**
+ * The tenant's edge settings when the isolate already holds them (refreshed in waitUntil when stale), without
+ * yielding; `undefined` until they have been read once (use `tenantEdgeSettings`).
+ */
+export function cachedTenantEdgeSettings(
+  kv: KVNamespace,
+  tenantId: string,
+  waitUntil: WaitUntil,
+): EdgeTenantSettings | undefined {
+  const cached = settingsCache.peek(kv, kvKeys.edgeSettings(tenantId), waitUntil);
+  return cached === undefined ? undefined : (cached ?? DEFAULT_SETTINGS);
+}

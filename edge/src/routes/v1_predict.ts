@@ -59,13 +59,11 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
       throw validationError(issues, "Records do not match the live model");
     }
     const { response, groups } = outcome;
-    waitUntil(
-      emitScored(
-        c.env.EDGE_KV,
-        c.env.EVENTS,
-        { tenantId, records, predictions: response.predictions, groups },
-        waitUntil,
-      ),
+    emitScored(
+      c.env.EDGE_KV,
+      c.env.EVENTS,
+      { tenantId, records, predictions: response.predictions, groups },
+      waitUntil,
     );
     return c.json(response, 200);
   });
