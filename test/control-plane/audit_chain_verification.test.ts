@@ -126,11 +126,34 @@ describe("audit chain verification", () => {
     });
   });
 
-  it("reports an empty chain as intact, headed by the genesis hash", async () => {
+  it("reports an empty chain as intact, headed by the genesis hash of 64 zeros", async () => {
     expect(await verifyChain(h.deps.db, "tnt_without_entries000000")).toEqual({
       ok: true,
       entries: 0,
-      headHash: GENESIS_HASH,
+      headHash: "0".repeat(64),
+    });
+  });
+
+  it("hashes exactly the documented fields, so an entry chained by that recipe verifies", async () => {
+    const t = await h.newTenant();
+    const rows = await expectValidAuditChain(h, t.tenantId);
+    const last = rows.at(-1)!;
+    // sha256(prev_hash + JSON [id, tenant, seq, action, actor type, actor id, targets, details, request id,
+    // ip, user agent, created at]), computed here without the application's own helper.
+    await insertForged(t.tenantId, { id: "aud_byrecipe", seq: last.seq + 1, prevHash: last.hash });
+    expect(await verifyChain(h.deps.db, t.tenantId)).toMatchObject({ ok: true, entries: rows.length + 1 });
+    expect(last.id).toMatch(/^aud_/);
+  });
+
+  it("chains platform-wide actions, such as the first signing key, under the platform's own chain", async () => {
+    const platform = await verifyChain(h.deps.db, "platform");
+    expect(platform.ok).toBe(true);
+    expect(platform.entries).toBeGreaterThan(0);
+    const { entries } = await exportedEntries("platform");
+    expect(entries[0]).toMatchObject({
+      tenantId: "platform",
+      action: "key.create",
+      prevHash: "0".repeat(64),
     });
   });
 

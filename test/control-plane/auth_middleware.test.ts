@@ -66,8 +66,9 @@ describe("control-plane authentication", () => {
       const body = await expectError(res, 401, "UNAUTHORIZED");
       expect(body.error.message).toMatch(/must be 'Bearer <token>'/);
     }
-    const lowerCase = await h.request("/v1/users", { headers: { authorization: `bearer ${t.ownerToken}` } });
-    expect(lowerCase.status).toBe(200);
+    for (const authorization of [`bearer ${t.ownerToken}`, `Bearer   ${t.ownerToken}`]) {
+      expect((await h.request("/v1/users", { headers: { authorization } })).status).toBe(200);
+    }
   });
 
   it("resolves a personal access token to its user, in the user's tenant, with the user's role", async () => {

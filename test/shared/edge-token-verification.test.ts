@@ -204,6 +204,27 @@ describe("edge token verification", () => {
     await expectRefused(await call(`Bearer ${token}`), 401, "UNAUTHORIZED", /invalid or expired/);
   });
 
+  it("remembers a verified token until it expires, past a change of the published keys", async () => {
+    const t = await newTenant();
+    const other = await newTenant();
+    const { call, settle } = appWith(kvKeyResolver(t.jwksKey));
+    const now = Math.floor(Date.now() / 1000);
+    const remembered = await t.mint({ expiresAt: now + 90 });
+    expect((await call(`Bearer ${remembered}`)).status).toBe(200);
+    // Another client's token is verified in between: the first stays remembered.
+    expect((await appWith(kvKeyResolver(other.jwksKey)).call(`Bearer ${await other.mint()}`)).status).toBe(
+      200,
+    );
+
+    // The key is withdrawn; once the cached key set (60 s) has been refreshed, new tokens of that key fail.
+    await publishJwks(t.jwksKey, [await signingKey()]);
+    vi.useFakeTimers({ toFake: ["Date"], now: (now + 61) * 1000 });
+    await call(`Bearer ${await t.mint()}`);
+    await settle();
+    await expectRefused(await call(`Bearer ${await t.mint()}`), 401, "UNAUTHORIZED", /invalid or expired/);
+    expect((await call(`Bearer ${remembered}`)).status).toBe(200);
+  });
+
   it("re-reads the key set when a token names a key published after the cached copy", async () => {
     const t = await newTenant();
     const { call } = appWith(kvKeyResolver(t.jwksKey));
@@ -211,6 +232,13 @@ describe("edge token verification", () => {
     const rotated = await signingKey();
     await publishJwks(t.jwksKey, [t.key, rotated]);
     expect((await call(`Bearer ${await t.mintWith(rotated)}`)).status).toBe(200);
+  });
+
+  it("reads the key set the control plane publishes, under its KV key, by default", async () => {
+    const t = await newTenant();
+    await publishJwks(kvKeys.jwks(), [t.key]);
+    const { call } = appWith(kvKeyResolver());
+    expect((await call(`Bearer ${await t.mint()}`)).status).toBe(200);
   });
 
   it("answers 503 while no verification keys are published, rather than blaming the token", async () => {
@@ -228,8 +256,11 @@ describe("edge token verification", () => {
     expect((await call(`Bearer ${token}`)).status).toBe(200);
     // Revoked at epoch 0: any recorded revocation counts, whatever its time.
     await kv.put(kvKeys.revokedClients(), JSON.stringify({ clients: { [t.clientId]: 0 } }));
-    // The revocation list is cached for 10 s and refreshed in the background after that.
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 11_000 });
+    // Until the cached (absent) list is refreshed, the revocation is not seen: it takes effect within 10 s.
+    expect((await call(`Bearer ${token}`)).status).toBe(200);
+    // The revocation list is cached for 10 s and refreshed in the background after that (the isolate-wide
+    // cache may have been read at an earlier test's clock, so step well past it).
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 120_000 });
     await call(`Bearer ${token}`);
     await settle();
     await expectRefused(await call(`Bearer ${token}`), 401, "UNAUTHORIZED", /has been revoked/);
