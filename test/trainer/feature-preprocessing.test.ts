@@ -122,6 +122,16 @@ describe("fitting the preprocessor", () => {
       (fitPreprocessor(missingOnly, [0], { numericBins: 4 }).features[0] as NumericEncoding).steps,
     ).toEqual([]);
   });
+
+  it("fits ranges and cut points from training values in any row order", () => {
+    const shuffled = datasetOf([numeric("x", [3, 1, 4, 2]), categorical("c", ["p", "q", "p", "q"])]);
+    const pre = fitPreprocessor(shuffled, [0, 1, 2, 3], { numericBins: 2 });
+    expect((pre.features[0] as NumericEncoding).steps).toEqual([3]);
+    expect(featureSpecs(pre)).toEqual([
+      { name: "x", type: "numeric", required: true, min: 1, max: 4 },
+      { name: "c", type: "categorical", required: true, categories: ["p", "q"] },
+    ]);
+  });
 });
 
 describe("the encoded layout", () => {
