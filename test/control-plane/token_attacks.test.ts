@@ -161,6 +161,7 @@ function jsonBody(op: OperationRef, ids: Ids): unknown {
     "PUT /v1/settings/predict": { allowUnknownFields: true },
     "PUT /v1/deployment": { production: ids.challengerId },
     "PUT /v1/settings/monitoring": { drift: { minSamples: 200 } },
+    "POST /v1/erasures": { customerId: "attacks" },
     "PUT /v1/alerts/rules": { driftScore: 0.3 },
     "POST /v1/webhooks": { url: "https://hooks.example.test/b" },
     "PUT /v1/retraining/policy": { dataSource: "customers.csv" },
