@@ -59,6 +59,12 @@ async function startSeededEdge() {
   await edge.kv.put(kvKeys.controlPlane(), JSON.stringify({ url: sinkUrl }));
   const versionId = "mv_bench";
   await edge.kv.put(kvKeys.jwks(), JSON.stringify(jwks));
+  // The default tenant limit (1,000 req/s) would answer part of a saturating run with 429: measure capacity,
+  // with the limiter still on the path, rather than the limit.
+  await edge.kv.put(
+    kvKeys.limits(tenantId),
+    JSON.stringify({ tenant: { ratePerSecond: 100_000, burst: 1_000_000 }, clients: {} }),
+  );
   await edge.kv.put(kvKeys.modelBytes(versionId), fixture.bytes.slice().buffer);
   await edge.kv.put(kvKeys.modelManifest(versionId), fixture.manifestText);
   await edge.kv.put(
