@@ -24,7 +24,6 @@ import {
   monitoringSnapshotSchema,
   monitoringTimeseriesSchema,
 } from "../../shared/src/monitoring.ts";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,
@@ -98,12 +97,7 @@ function sampleRecords(n: number, seed: number, shifted = false): Record<string,
 }
 
 async function send(events: EdgeEvent[]): Promise<void> {
-  const body = JSON.stringify({ events });
-  const res = await h.request("/v1/ingest/events", {
-    method: "POST",
-    headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signBody(SECRET, body) },
-    body,
-  });
+  const res = await h.ingest(events);
   expect(res.status, await res.clone().text()).toBe(200);
 }
 

@@ -10,7 +10,6 @@ import {
 import type { ErasureResult } from "../../shared/src/erasure.ts";
 import type { EdgeEvent } from "../../shared/src/events.ts";
 import { newId } from "../../shared/src/ids.ts";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import {
   type ControlPlaneHarness,
   expectError,
@@ -27,12 +26,7 @@ beforeAll(async () => {
 afterAll(() => h?.close());
 
 async function ingest(events: EdgeEvent[]): Promise<void> {
-  const body = JSON.stringify({ events });
-  const res = await h.request("/v1/ingest/events", {
-    method: "POST",
-    headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signBody(SECRET, body) },
-    body,
-  });
+  const res = await h.ingest(events);
   expect(res.status, await res.clone().text()).toBe(200);
 }
 

@@ -13,7 +13,6 @@ import type { EdgeEvent } from "../../shared/src/events.ts";
 import { newId } from "../../shared/src/ids.ts";
 import type { DriftReference, FeatureSpec } from "../../shared/src/manifest.ts";
 import type { Sketch } from "../../shared/src/monitoring.ts";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import {
   type ControlPlaneHarness,
   expectError,
@@ -41,14 +40,7 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-async function send(events: EdgeEvent[]): Promise<Response> {
-  const body = JSON.stringify({ events });
-  return h.request("/v1/ingest/events", {
-    method: "POST",
-    headers: { "content-type": "application/json", [SIGNATURE_HEADER]: await signBody(SECRET, body) },
-    body,
-  });
-}
+const send = (events: EdgeEvent[]): Promise<Response> => h.ingest(events);
 
 async function sendOk(events: EdgeEvent[]): Promise<{ accepted: number; duplicates: number }> {
   const res = await send(events);

@@ -20,12 +20,14 @@ import type { Deps, HonoEnv, Logger } from "../../control-plane/src/env.ts";
 import { type AuditContext, chainPayload, GENESIS_HASH } from "../../control-plane/src/services/audit.ts";
 import { addApiClient, addUser, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type ErrorCode, errorEnvelopeSchema } from "../../shared/src/errors.ts";
+import type { EdgeEvent } from "../../shared/src/events.ts";
 import { sha256Hex } from "../../shared/src/hash.ts";
 import { newId } from "../../shared/src/ids.ts";
 import type { Manifest } from "../../shared/src/manifest.ts";
 import { TOKEN_ALG } from "../../shared/src/oauth.ts";
 import type { Deployment, DeploymentRequest, ModelVersion } from "../../shared/src/registry.ts";
 import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
+import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import type { ModelFixture } from "./model-fixture.ts";
 
 /** The Workers KV binding Miniflare hands to Node, as far as the tests read it. */
@@ -54,6 +56,8 @@ export interface ControlPlaneHarness {
   newTenant(label?: string): Promise<TestTenant>;
   /** Calls the app like a client would; `token` becomes `Authorization: Bearer <token>`. */
   request(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** Delivers events as the edge's queue consumer does: signed with the harness's `INGEST_SECRET`. */
+  ingest(events: EdgeEvent[]): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -133,6 +137,19 @@ export async function startControlPlane(
       return Promise.resolve(built.app.request(path, { ...rest, headers }));
     };
 
+    const ingest: ControlPlaneHarness["ingest"] = async (events) => {
+      if (!config.INGEST_SECRET) throw new Error("ingest needs a harness started with INGEST_SECRET");
+      const body = JSON.stringify({ events });
+      return request("/v1/ingest/events", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          [SIGNATURE_HEADER]: await signBody(config.INGEST_SECRET, body),
+        },
+        body,
+      });
+    };
+
     const harness: ControlPlaneHarness = {
       app: built.app,
       deps: built.deps,
@@ -143,6 +160,7 @@ export async function startControlPlane(
       dir,
       logs,
       request,
+      ingest,
       fixture(seed = 7) {
         let f = fixtures.get(seed);
         if (!f) {
