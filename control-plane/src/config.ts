@@ -1,9 +1,6 @@
 import { z } from "zod";
 import { MAX_TOKEN_TTL_SECONDS } from "../../shared/src/oauth.ts";
 
-/** The longest lifetime an access token can be issued with (TOKEN_TTL_SECONDS' upper bound). */
-export { MAX_TOKEN_TTL_SECONDS };
-
 /** Every setting the control plane reads, validated once at start-up. `.env.example` documents each. */
 export const configSchema = z.object({
   CONTROL_PLANE_PORT: z.coerce.number().int().min(0).max(65535).default(8788),
@@ -12,7 +9,7 @@ export const configSchema = z.object({
   DATABASE_AUTH_TOKEN: z.string().optional(),
   TOKEN_ISSUER: z.string().default("urn:churn:control-plane"),
   TOKEN_AUDIENCE: z.string().default("urn:churn:api"),
-  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(MAX_TOKEN_TTL_SECONDS).default(900),
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(MAX_TOKEN_TTL_SECONDS).default(900), // the longest any token lives
   MAX_MODEL_BYTES: z.coerce
     .number()
     .int()

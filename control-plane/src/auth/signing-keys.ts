@@ -11,8 +11,7 @@ import {
 } from "jose";
 import { newId } from "../../../shared/src/ids.ts";
 import { kvKeys } from "../../../shared/src/kv.ts";
-import { TOKEN_ALG } from "../../../shared/src/oauth.ts";
-import { MAX_TOKEN_TTL_SECONDS } from "../config.ts";
+import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "../../../shared/src/oauth.ts";
 import type { Db } from "../db/client.ts";
 import { signingKeys } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";
