@@ -9,7 +9,8 @@ export const configSchema = z.object({
   DATABASE_AUTH_TOKEN: z.string().optional(),
   TOKEN_ISSUER: z.string().default("urn:churn:control-plane"),
   TOKEN_AUDIENCE: z.string().default("urn:churn:api"),
-  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(MAX_TOKEN_TTL_SECONDS).default(900), // the longest any token lives
+  /** Lifetime of issued tokens; capped by the age past which both services refuse any token. */
+  TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(MAX_TOKEN_TTL_SECONDS).default(900),
   MAX_MODEL_BYTES: z.coerce
     .number()
     .int()
