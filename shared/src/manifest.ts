@@ -101,8 +101,10 @@ export const manifestSchema = z
     }),
     metrics: z.object({ holdout: metricsSchema, cv: metricsSchema.optional() }),
     /**
-     * Tree models explain with TreeSHAP from a separate package (`explainer.json`), published with the model
-     * and checked by its sha256; baseMargin + Σ contributions = the model's margin.
+     * Tree and MLP models (and ensembles holding one) explain from a separate package (`explainer.json`:
+     * TreeSHAP for trees, DeepLIFT for networks, exact terms for linear parts), published with the model
+     * and checked by its sha256; baseMargin + Σ contributions = the model's margin. The format name
+     * predates the network parts and is kept so stored packages stay readable.
      */
     explainer: z
       .object({

@@ -50,7 +50,7 @@ describe("successive halving", () => {
       rows: range(1200),
       folds: 5,
       seed: 1,
-      families: ["logistic_regression", "gbdt"],
+      families: ["logistic_regression", "gbdt", "mlp"],
       budgetMs: 120_000,
       startedAt: performance.now(),
       overheadMs: 0,
@@ -74,8 +74,13 @@ describe("successive halving", () => {
     }
     // The best of each family survives to the full CV, so an ensemble can mix them.
     expect(new Set(complete.map((e) => e.candidate.family))).toEqual(
-      new Set(["logistic_regression", "gbdt"]),
+      new Set(["logistic_regression", "gbdt", "mlp"]),
     );
+    // Trees or epochs kept per fold: the final refit's length.
+    for (const e of complete) {
+      if (e.candidate.family === "logistic_regression") expect(e.foldRounds).toEqual([]);
+      else expect(e.foldRounds.every((n) => Number.isInteger(n) && n >= 1)).toBe(true);
+    }
     expect(result.stoppedByBudget).toBe(false);
     // Brackets: baseline, grid, one perturbation bracket.
     expect(new Set(result.evaluations.map((e) => e.bracket))).toEqual(new Set([0, 1, 2]));
@@ -146,7 +151,7 @@ describe("ensemble choice", () => {
       oof,
       folds: [0, 1, 2, 3, 4],
       foldSeconds: [0],
-      foldTrees: [],
+      foldRounds: [],
       score,
       status: "complete",
       bracket: 1,

@@ -15,6 +15,7 @@ import {
   LOGISTIC_DEFAULTS,
   type LogisticModel,
 } from "../../trainer/src/models/logistic.ts";
+import { fitMlpModel, MLP_DEFAULTS, type MlpModel } from "../../trainer/src/models/mlp.ts";
 import { checkParity, PARITY_TOLERANCE, runOnnx } from "../../trainer/src/parity.ts";
 import { range, telcoDataset } from "./fixtures.ts";
 
@@ -34,6 +35,8 @@ let steppedLr: LogisticModel;
 let lassoLr: LogisticModel;
 let trees: GbdtModel;
 let moreTrees: GbdtModel;
+let net: MlpModel;
+let plainNet: MlpModel;
 let dir: string;
 
 beforeAll(async () => {
@@ -44,6 +47,15 @@ beforeAll(async () => {
   lassoLr = fitLogisticModel(set, { ...LOGISTIC_DEFAULTS, l1: 3, numericBins: 8 });
   trees = fitGbdt(set, gbdtParams);
   moreTrees = fitGbdt(set, { ...gbdtParams, maxDepth: 2, seed: 5, colsampleByTree: 0.6 });
+  net = fitMlpModel(set, { ...MLP_DEFAULTS, epochs: 30 });
+  plainNet = fitMlpModel(set, {
+    ...MLP_DEFAULTS,
+    hidden: 8,
+    numericBins: 0,
+    epochs: 20,
+    patience: 0,
+    seed: 9,
+  });
 });
 
 afterAll(async () => {
@@ -140,6 +152,32 @@ const families: { name: string; members: () => Member[]; family: string; graphCo
     family: "ensemble",
     graphContributions: false,
   },
+  { name: "MLP", members: () => [{ model: net, weight: 1 }], family: "mlp", graphContributions: false },
+  {
+    name: "MLP without step columns",
+    members: () => [{ model: plainNet, weight: 1 }],
+    family: "mlp",
+    graphContributions: false,
+  },
+  {
+    name: "ensemble of logistic regression, GBDT and MLP",
+    members: () => [
+      { model: steppedLr, weight: 0.5 },
+      { model: trees, weight: 0.3 },
+      { model: net, weight: 0.2 },
+    ],
+    family: "ensemble",
+    graphContributions: false,
+  },
+  {
+    name: "ensemble of two MLPs",
+    members: () => [
+      { model: net, weight: 0.6 },
+      { model: plainNet, weight: 0.4 },
+    ],
+    family: "ensemble",
+    graphContributions: false,
+  },
   {
     name: "ensemble of two logistic regressions",
     members: () => [
@@ -192,7 +230,8 @@ describe.each(families)("$name: one ONNX graph with calibration", (spec) => {
       }
     }
     // Linear contributions are the graph's own float32 terms: they reproduce its float32 margin up to that
-    // margin's last-bit rounding (relative 1e-6). TreeSHAP ones are float64 rounded to float32 afterwards.
+    // margin's last-bit rounding (relative 1e-6). TreeSHAP and DeepLIFT ones are float64 rounded to float32
+    // afterwards.
     const tolerance = spec.graphContributions ? 1e-6 : 1e-5;
     for (let r = 0; r < batch.rows; r++) {
       expect(Math.abs(explained[r]! - margins[r]!)).toBeLessThanOrEqual(
@@ -234,5 +273,16 @@ describe("ensemble margin", () => {
     const a = steppedLr.predictMargin(holdout);
     const b = trees.predictMargin(holdout);
     for (let i = 0; i < holdout.rows; i++) expect(ensemble[i]).toBeCloseTo(0.4 * a[i]! + 0.6 * b[i]!, 4);
+  });
+
+  it("scales a network member by its weight", () => {
+    const members = [
+      { model: trees, weight: 0.7 },
+      { model: net, weight: 0.3 },
+    ];
+    const ensemble = composeModel(members, { method: "none" }, {}).predictMargin(holdout);
+    const a = trees.predictMargin(holdout);
+    const b = net.predictMargin(holdout);
+    for (let i = 0; i < holdout.rows; i++) expect(ensemble[i]).toBeCloseTo(0.7 * a[i]! + 0.3 * b[i]!, 4);
   });
 });

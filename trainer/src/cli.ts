@@ -55,9 +55,9 @@ const trainCommand: Command = {
   --target <column>          binary target column, e.g. Churn
   --positive <value>         target value meaning "churned", e.g. Yes
   --out <dir>                output directory: model.onnx, manifest.json, metrics.json, runs.json,
-                             report.html and, for tree models, explainer.json
-  --model <family>           auto (default: search logistic regression and GBDT, maybe ensemble them),
-                             logistic_regression or gbdt
+                             report.html and, for tree and MLP models, explainer.json
+  --model <family>           auto (default: search logistic regression, GBDT and MLP, maybe ensemble
+                             them), logistic_regression, gbdt or mlp
   --time-budget <seconds>    wall-clock budget of the whole run (default ${DEFAULT_TIME_BUDGET})
   --folds <k>                cross-validation folds (default 5; 3 under a 20 s budget)
   --calibration <method>     auto (default: Platt, isotonic if clearly better), platt, isotonic or none
@@ -100,7 +100,7 @@ const trainCommand: Command = {
     const model =
       values.model === undefined
         ? undefined
-        : choice(values, "model", ["auto", "logistic_regression", "gbdt"]);
+        : choice(values, "model", ["auto", "logistic_regression", "gbdt", "mlp"]);
     const calibration =
       values.calibration === undefined
         ? undefined

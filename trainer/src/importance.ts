@@ -2,20 +2,19 @@ import type { FeatureBatch } from "./features.ts";
 import type { Member } from "./models/composite.ts";
 import { treeColumns } from "./models/gbdt/encoding.ts";
 import { featureImportance } from "./models/gbdt/model.ts";
-import { logisticContributions } from "./models/logistic.ts";
 
 export interface ImportanceShare {
   feature: string;
   /** Share of the model's importance, summing to 1 over features. */
   gain: number;
-  /** Tree splits on the feature (0 for linear members). */
+  /** Tree splits on the feature (0 for linear and network members). */
   splits: number;
 }
 
 /**
- * Global importance comparable across families: a tree member's split gain per feature, a linear
- * member's mean |contribution| over `rows` (its exact attribution), each normalised to shares and then
- * averaged with the ensemble weights.
+ * Global importance comparable across families: a tree member's split gain per feature, a linear or
+ * network member's mean |contribution| over `rows` (its exact additive attribution), each normalised to
+ * shares and then averaged with the ensemble weights.
  */
 export function globalImportance(members: readonly Member[], rows: FeatureBatch): ImportanceShare[] {
   const names = members[0]!.model.features.map((f) => f.name);
@@ -27,7 +26,7 @@ export function globalImportance(members: readonly Member[], rows: FeatureBatch)
             model.data,
             treeColumns(model.data.preprocessor).columns.map((c) => c.feature),
           )
-        : meanAbsoluteContributions(names, logisticContributions(model.data, rows), rows.rows);
+        : meanAbsoluteContributions(names, model.contributions(rows), rows.rows);
     const sum = raw.reduce((s, r) => s + r.gain, 0);
     for (const r of raw) {
       const entry = total.get(r.feature)!;

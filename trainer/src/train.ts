@@ -30,7 +30,6 @@ import {
 } from "./metrics.ts";
 import { type ChurnModel, composeModel, type Member } from "./models/composite.ts";
 import { averageGbdtModels, type GbdtModel } from "./models/gbdt/model.ts";
-import type { LogisticModel } from "./models/logistic.ts";
 import { IR_VERSION, OPSET } from "./onnx/graph.ts";
 import { checkParity, type ParityReport } from "./parity.ts";
 import { type DataQualityReport, dataQuality } from "./quality.ts";
@@ -58,7 +57,7 @@ export interface TrainOptions {
   /** Fixed decision threshold; default: the profit-optimal one (see `decision`). */
   threshold?: number;
   riskBands?: { medium: number; high: number };
-  /** "auto" (default) searches logistic regression and GBDT and may ensemble them; a family forces it. */
+  /** "auto" (default) searches logistic regression, GBDT and MLP and may ensemble them; a family forces it. */
   model?: ModelChoice;
   /** Wall-clock budget for the whole run in seconds (default 60); the search stops to keep it. */
   timeBudget?: number;
@@ -178,7 +177,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const yTrain = Uint8Array.from(split.train, (r) => dataset.target.y[r]!);
   const folds = feasibleFolds(yTrain, options.folds ?? (timeBudget < SHORT_BUDGET ? 3 : DEFAULT_FOLDS));
-  const families: SearchFamily[] = modelChoice === "auto" ? ["logistic_regression", "gbdt"] : [modelChoice];
+  const families: SearchFamily[] =
+    modelChoice === "auto" ? ["logistic_regression", "gbdt", "mlp"] : [modelChoice];
   const allowEnsemble = options.ensemble ?? modelChoice === "auto";
   const maxMembers = allowEnsemble ? 3 : 1;
   const search = searchModels({
@@ -407,11 +407,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 }
 
 /** The winner's final fit on all training rows; a bagged GBDT fits once per seed and averages them. */
-function refitEvaluation(
-  evaluation: Evaluation,
-  dataset: Dataset,
-  rows: readonly number[],
-): LogisticModel | GbdtModel {
+function refitEvaluation(evaluation: Evaluation, dataset: Dataset, rows: readonly number[]): Member["model"] {
   const { candidate, seeds } = evaluation;
   const rounds = finalRounds(evaluation);
   if (candidate.family !== "gbdt" || !seeds) return fitCandidate(candidate, dataset, rows, rounds).model;
@@ -424,10 +420,10 @@ function refitEvaluation(
   return averageGbdtModels(models, { ...params, seeds });
 }
 
-/** Mean trees kept over the CV folds: the final GBDT fits that many on all training rows. */
+/** Mean trees (epochs) kept over the CV folds: the final GBDT (MLP) fits that many on all training rows. */
 function finalRounds(e: Evaluation): number | undefined {
-  if (e.foldTrees.length === 0) return undefined;
-  return Math.max(1, Math.round(e.foldTrees.reduce((a, b) => a + b, 0) / e.foldTrees.length));
+  if (e.foldRounds.length === 0) return undefined;
+  return Math.max(1, Math.round(e.foldRounds.reduce((a, b) => a + b, 0) / e.foldRounds.length));
 }
 
 /**
@@ -535,10 +531,10 @@ function checkOptions(o: {
       `Risk bands need 0 <= medium <= high <= 1, got ${medium} / ${high}`,
     );
   }
-  if (!["auto", "logistic_regression", "gbdt"].includes(o.modelChoice)) {
+  if (!["auto", "logistic_regression", "gbdt", "mlp"].includes(o.modelChoice)) {
     throw new ChurnError(
       "INVALID_REQUEST",
-      `Model must be auto, logistic_regression or gbdt, got ${JSON.stringify(o.modelChoice)}`,
+      `Model must be auto, logistic_regression, gbdt or mlp, got ${JSON.stringify(o.modelChoice)}`,
     );
   }
   if (!(Number.isFinite(o.timeBudget) && o.timeBudget > 0)) {

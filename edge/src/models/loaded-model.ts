@@ -17,7 +17,7 @@ export interface LoadedModel {
   encoder: FeatureEncoder;
   session: OrtSession;
   ort: Ort;
-  /** TreeSHAP for tree models whose graph does not output contributions. */
+  /** TreeSHAP / DeepLIFT for tree and MLP models, whose graph does not output contributions. */
   explainer: Explainer | undefined;
   /** Sketches traffic on the manifest's drift reference; undefined without one. */
   sketcher: Sketcher | undefined;

@@ -7,25 +7,28 @@ import {
   type LogisticModel,
   type LogisticParams,
 } from "../models/logistic.ts";
+import { fitMlpModel, MLP_DEFAULTS, type MlpModel, type MlpParams } from "../models/mlp.ts";
 import { createRandom, type Random } from "../random.ts";
 
 /** One point of the search space: a family and its full hyper-parameters. */
 export type Candidate =
   | { id: string; family: "logistic_regression"; params: LogisticParams }
-  | { id: string; family: "gbdt"; params: GbdtParams };
+  | { id: string; family: "gbdt"; params: GbdtParams }
+  | { id: string; family: "mlp"; params: MlpParams };
 
 export type SearchFamily = Candidate["family"];
 
 export interface FittedCandidate {
-  model: LogisticModel | GbdtModel;
-  /** Trees kept (GBDT), for choosing the final model's rounds. */
-  trees?: number;
+  model: LogisticModel | GbdtModel | MlpModel;
+  /** Trees (GBDT) or epochs (MLP) kept by early stopping, for choosing the final model's length. */
+  rounds?: number;
 }
 
 /**
  * Fits a candidate on `rows`. GBDTs early-stop on a stratified tenth of those rows and are refitted on
  * all of them; with `rounds` they fit exactly that many trees instead (the final refit, using the mean
- * tree count of the CV folds, which is steadier than one inner split).
+ * tree count of the CV folds, which is steadier than one inner split). MLPs keep their best epoch on a
+ * stratified tenth; with `rounds` they train that many epochs on all rows.
  */
 export function fitCandidate(
   candidate: Candidate,
@@ -36,10 +39,16 @@ export function fitCandidate(
   if (candidate.family === "logistic_regression") {
     return { model: fitLogisticModel({ dataset, rows }, candidate.params) };
   }
+  if (candidate.family === "mlp") {
+    const params: MlpParams =
+      rounds === undefined ? candidate.params : { ...candidate.params, epochs: rounds, patience: 0 };
+    const model = fitMlpModel({ dataset, rows }, params);
+    return { model, rounds: model.params["bestEpochs"] as number };
+  }
   const params: GbdtParams =
     rounds === undefined ? candidate.params : { ...candidate.params, rounds, earlyStoppingRounds: 0 };
   const model = fitGbdt({ dataset, rows }, params);
-  return { model, trees: model.data.trees.length };
+  return { model, rounds: model.data.trees.length };
 }
 
 /** Short human-readable label, e.g. "gbdt depth 3, lr 0.05, mcw 10, colsample 0.8". */
@@ -48,6 +57,10 @@ export function describeCandidate(c: Candidate): string {
     const p = c.params;
     const penalty = p.l1 > 0 ? `L1 ${p.l1} + L2 ${p.l2}` : `L2 ${p.l2} (C=${round(1 / p.l2)})`;
     return `logistic ${penalty}${p.numericBins > 1 ? `, ${p.numericBins} numeric bins` : ""}`;
+  }
+  if (c.family === "mlp") {
+    const p = c.params;
+    return `mlp ${p.hidden} hidden, L2 ${p.l2}, lr ${p.learningRate}${p.numericBins > 1 ? `, ${p.numericBins} numeric bins` : ""}`;
   }
   const p = c.params;
   return `gbdt depth ${p.maxDepth}, lr ${p.learningRate}, mcw ${p.minChildWeight}, λ ${p.lambda}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
@@ -58,6 +71,10 @@ export function searchedParams(c: Candidate): Record<string, number | string> {
   if (c.family === "logistic_regression") {
     const { l2, l1, numericBins } = c.params;
     return { C: round(1 / l2), l2, l1, numericBins };
+  }
+  if (c.family === "mlp") {
+    const { hidden, l2, learningRate, numericBins, seed } = c.params;
+    return { hidden, l2, learningRate, numericBins, seed };
   }
   const { maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed } = c.params;
   return { maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed };
@@ -109,6 +126,10 @@ export function initialCandidates(options: SpaceOptions): Candidate[] {
       { maxDepth: 6, minChildWeight: 50, lambda: 10, subsample: 0.7 },
     ];
     for (const g of grid) out.push(gbdt(g, options));
+  }
+  if (options.families.includes("mlp")) {
+    // Small and strongly penalised: on churn tables a wider or looser network only fits noise sooner.
+    out.push(mlp({ hidden: 16, l2: 10 }, options), mlp({ hidden: 32, l2: 30 }, options));
   }
   return out;
 }
@@ -191,7 +212,17 @@ function gbdt(p: Partial<GbdtParams>, options: SpaceOptions): Candidate {
   return { id: idOf("gbdt", searchedParamsOf("gbdt", params)), family: "gbdt", params };
 }
 
-function searchedParamsOf(family: SearchFamily, params: LogisticParams | GbdtParams) {
+function mlp(p: Partial<MlpParams>, options: SpaceOptions): Candidate {
+  const params: MlpParams = {
+    ...MLP_DEFAULTS,
+    ...p,
+    seed: options.seed,
+    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+  };
+  return { id: idOf("mlp", searchedParamsOf("mlp", params)), family: "mlp", params };
+}
+
+function searchedParamsOf(family: SearchFamily, params: LogisticParams | GbdtParams | MlpParams) {
   return searchedParams({ id: "", family, params } as Candidate);
 }
 

@@ -7,7 +7,7 @@ import { describeEvaluation, type Evaluation, type EvaluationStatus } from "./se
 /** One experiment run as written to runs.json (and stored by the control plane at publish). */
 export interface Run {
   id: string;
-  family: "logistic_regression" | "gbdt" | "ensemble";
+  family: "logistic_regression" | "gbdt" | "mlp" | "ensemble";
   description: string;
   params: Record<string, unknown>;
   /**
@@ -36,8 +36,12 @@ export function runsOf(
     params: {
       ...searchedParams(e.candidate),
       ...(e.seeds ? { seeds: e.seeds.length } : {}),
-      ...(e.foldTrees.length > 0
-        ? { trees: Math.round(e.foldTrees.reduce((a, b) => a + b, 0) / e.foldTrees.length) }
+      ...(e.foldRounds.length > 0
+        ? {
+            [e.candidate.family === "mlp" ? "epochs" : "trees"]: Math.round(
+              e.foldRounds.reduce((a, b) => a + b, 0) / e.foldRounds.length,
+            ),
+          }
         : {}),
     },
     cvMetrics: { log_loss_platt: e.score, ...pooledMetrics(e.oof, y, e.folds.length) },

@@ -23,8 +23,8 @@ export interface Evaluation {
   oof: Float64Array;
   folds: number[];
   foldSeconds: number[];
-  /** Trees kept per fold (GBDT). */
-  foldTrees: number[];
+  /** Trees (GBDT) or epochs (MLP) kept per fold. */
+  foldRounds: number[];
   /**
    * GBDT seeds whose fold fits are averaged in `oof` (seed bagging); absent means the candidate's own seed
    * only. The final model averages a refit per seed the same way.
@@ -153,7 +153,7 @@ export function searchModels(options: SearchOptions): SearchResult {
       oof: new Float64Array(rows.length).fill(Number.NaN),
       folds: [],
       foldSeconds: [],
-      foldTrees: [],
+      foldRounds: [],
       score: Number.POSITIVE_INFINITY,
       status: "out-of-budget",
       bracket,
@@ -163,7 +163,7 @@ export function searchModels(options: SearchOptions): SearchResult {
 
   /** Trees the final model will hold for `e`: its folds' mean, once per bagged seed. */
   const treesOf = (e: Evaluation) =>
-    (sum(e.foldTrees) / Math.max(e.foldTrees.length, 1)) * (e.seeds?.length ?? 1);
+    (sum(e.foldRounds) / Math.max(e.foldRounds.length, 1)) * (e.seeds?.length ?? 1);
   const meanMs = (e: Evaluation) => (1000 * sum(e.foldSeconds)) / Math.max(e.foldSeconds.length, 1);
   const estimateMs = (e: Evaluation): number => {
     if (e.foldSeconds.length > 0) return meanMs(e);
@@ -203,7 +203,7 @@ export function searchModels(options: SearchOptions): SearchResult {
     });
     e.folds.push(f);
     e.foldSeconds.push((now() - started) / 1000);
-    if (fitted.trees !== undefined) e.foldTrees.push(fitted.trees);
+    if (fitted.rounds !== undefined) e.foldRounds.push(fitted.rounds);
     e.score = plattLogLoss(e.oof, y);
     fits++;
     const top = best();
@@ -247,7 +247,7 @@ export function searchModels(options: SearchOptions): SearchResult {
     for (const seed of extra) {
       const candidate: Candidate = { ...parent, params: { ...parent.params, seed } };
       for (let f = 0; f < k; f++) {
-        const fitted = fitCandidate(candidate, dataset, foldRows[f]!.train, best.foldTrees[f]);
+        const fitted = fitCandidate(candidate, dataset, foldRows[f]!.train, best.foldRounds[f]);
         const margins = fitted.model.predictMargin(testBatch(f));
         foldRows[f]!.testPositions.forEach((position, i) => {
           sums[position]! += margins[i]!;

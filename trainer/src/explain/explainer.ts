@@ -1,10 +1,12 @@
 import { ChurnError } from "../../../shared/src/errors.ts";
+import { type CompiledReluNet, compileReluNet, explainReluRow } from "./deeplift.ts";
 import { depthOf, expectedValue, leafIndex, type ShapTree, ShapWorkspace, treeShap } from "./treeshap.ts";
 
 /**
- * The explainer package: a GBDT's trees as compact JSON, enough to compute its margins and exact
- * TreeSHAP contributions per raw feature anywhere JavaScript runs (the edge loads it next to the ONNX
- * graph, whose tree ensemble it mirrors split for split). Floats are float32 values written as their
+ * The explainer package: a GBDT's trees (and any linear or network parts of an ensemble) as compact JSON,
+ * enough to compute its margins and additive contributions per raw feature anywhere JavaScript runs (the
+ * edge loads it next to the ONNX graph, whose parts it mirrors: TreeSHAP for trees, exact terms for linear
+ * parts, DeepLIFT for networks). Floats are float32 values written as their
  * shortest decimal; readers round them back with Math.fround.
  */
 export const EXPLAINER_FORMAT = "churn-gbdt-treeshap";
@@ -52,6 +54,25 @@ export interface ExplainerLinear {
   categorical: { feature: number; categories: string[]; weights: number[] }[];
 }
 
+/**
+ * A one-hidden-layer ReLU network part of the margin (an MLP, alone or in an ensemble), explained by
+ * DeepLIFT's rescale rule against the mean encoded training row (see deeplift.ts). Its input is the
+ * logistic regression's encoding: each numeric feature standardised (NaN imputed by the mean), then each
+ * categorical feature's one-hot block, then each numeric feature's step columns `x > cut`, in that order.
+ */
+export interface ExplainerMlp {
+  numeric: { feature: number; mean: number; std: number; steps: number[] }[];
+  categorical: { feature: number; categories: string[] }[];
+  hidden: number;
+  /** hidden x width, row-major. */
+  w1: number[];
+  b1: number[];
+  w2: number[];
+  b2: number;
+  /** Mean encoded training row (width values). */
+  reference: number[];
+}
+
 export interface ExplainerPackage {
   format: typeof EXPLAINER_FORMAT;
   version: typeof EXPLAINER_VERSION;
@@ -69,6 +90,8 @@ export interface ExplainerPackage {
   trees: ExplainerTree[];
   /** Linear parts added to the trees' margin (weighted ensembles); absent for pure tree models. */
   linear?: ExplainerLinear[];
+  /** Network parts added to the margin (an MLP or an ensemble holding one). */
+  mlp?: ExplainerMlp[];
 }
 
 /** Raw input columns in `features` order, as the edge encodes a request: float32 numbers or strings. */
@@ -92,6 +115,7 @@ export function createExplainerPackage(input: {
   baseScore: number;
   trees: readonly ShapTree[];
   linear?: ExplainerLinear[];
+  mlp?: ExplainerMlp[];
 }): ExplainerPackage {
   const trees = input.trees.map((tree): ExplainerTree => {
     const nodes = Array.from({ length: tree.feature.length }, (_, n) => n);
@@ -116,13 +140,55 @@ export function createExplainerPackage(input: {
     baseMargin: 0,
     trees,
     ...(input.linear && input.linear.length > 0 ? { linear: input.linear.map(roundLinear) } : {}),
+    ...(input.mlp && input.mlp.length > 0 ? { mlp: input.mlp.map(roundMlp) } : {}),
   };
   // The expected value is taken over the rounded covers the explainer will actually use.
   const compiled = compileTrees(draft);
   let baseMargin = Math.fround(draft.baseScore);
   for (const tree of compiled) baseMargin += expectedValue(tree);
   for (const part of draft.linear ?? []) baseMargin += linearBase(part);
+  for (const part of draft.mlp ?? []) baseMargin += compileReluNet(mlpNet(part)).baseMargin;
   return { ...draft, baseMargin };
+}
+
+function roundMlp(part: ExplainerMlp): ExplainerMlp {
+  const r = (values: readonly number[]) => values.map(shortestFloat32);
+  return {
+    numeric: part.numeric.map((n) => ({
+      feature: n.feature,
+      mean: shortestFloat32(n.mean),
+      std: shortestFloat32(n.std),
+      steps: r(n.steps),
+    })),
+    categorical: part.categorical.map((c) => ({ feature: c.feature, categories: [...c.categories] })),
+    hidden: part.hidden,
+    w1: r(part.w1),
+    b1: r(part.b1),
+    w2: r(part.w2),
+    b2: shortestFloat32(part.b2),
+    reference: r(part.reference),
+  };
+}
+
+/** Encoded width of a network part: numeric columns, one-hot blocks, step columns. */
+function mlpWidth(part: ExplainerMlp): number {
+  let width = part.numeric.length;
+  for (const c of part.categorical) width += c.categories.length;
+  for (const n of part.numeric) width += n.steps.length;
+  return width;
+}
+
+function mlpNet(part: ExplainerMlp) {
+  const f = (values: readonly number[]) => Float32Array.from(values);
+  return {
+    hidden: part.hidden,
+    width: mlpWidth(part),
+    w1: f(part.w1),
+    b1: f(part.b1),
+    w2: f(part.w2),
+    b2: Math.fround(part.b2),
+    reference: f(part.reference),
+  };
 }
 
 function roundLinear(part: ExplainerLinear): ExplainerLinear {
@@ -197,7 +263,49 @@ export function parseExplainerPackage(value: unknown): ExplainerPackage {
       checkLinear(part, features, (message) => fail(`linear part ${i}: ${message}`));
     });
   }
+  if (pkg.mlp !== undefined) {
+    if (!Array.isArray(pkg.mlp)) fail("mlp must be an array");
+    pkg.mlp!.forEach((part, i) => {
+      checkMlp(part, features, (message) => fail(`mlp part ${i}: ${message}`));
+    });
+  }
   return pkg as ExplainerPackage;
+}
+
+function checkMlp(
+  part: ExplainerMlp,
+  features: readonly ExplainerFeature[],
+  fail: (message: string) => never,
+): void {
+  const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+  const finiteArray = (v: unknown, length?: number) =>
+    Array.isArray(v) && v.every(finite) && (length === undefined || v.length === length);
+  if (typeof part !== "object" || part === null) fail("expected an object");
+  if (!Array.isArray(part.numeric) || !Array.isArray(part.categorical))
+    fail("numeric and categorical must be arrays");
+  for (const n of part.numeric) {
+    const ok =
+      features[n?.feature]?.type === "numeric" &&
+      finite(n.mean) &&
+      finite(n.std) &&
+      n.std !== 0 &&
+      finiteArray(n.steps);
+    if (!ok) fail("a numeric input is malformed");
+  }
+  for (const c of part.categorical) {
+    const ok =
+      features[c?.feature]?.type === "categorical" &&
+      Array.isArray(c.categories) &&
+      c.categories.every((v) => typeof v === "string");
+    if (!ok) fail("a categorical input is malformed");
+  }
+  if (!(Number.isInteger(part.hidden) && part.hidden >= 1)) fail("hidden must be a positive integer");
+  const width = mlpWidth(part);
+  if (!finiteArray(part.w1, part.hidden * width)) fail(`w1 must hold ${part.hidden * width} numbers`);
+  if (!finiteArray(part.b1, part.hidden) || !finiteArray(part.w2, part.hidden))
+    fail(`b1 and w2 must hold ${part.hidden} numbers`);
+  if (!finite(part.b2)) fail("b2 must be a number");
+  if (!finiteArray(part.reference, width)) fail(`reference must hold ${width} numbers`);
 }
 
 function checkLinear(
@@ -305,6 +413,7 @@ export function createExplainer(pkg: ExplainerPackage): Explainer {
   });
   const baseScore = Math.fround(pkg.baseScore);
   const linear = (pkg.linear ?? []).map(compileLinear);
+  const networks = (pkg.mlp ?? []).map(compileMlp);
 
   return {
     pkg,
@@ -347,6 +456,7 @@ export function createExplainer(pkg: ExplainerPackage): Explainer {
         }
         for (let k = 0; k < nColumns; k++) contributions[r * nFeatures + columnFeature[k]!]! += phi[k]!;
         for (const part of linear) margin += part.explainRow(columns, r, contributions, r * nFeatures);
+        for (const part of networks) margin += part.explainRow(columns, r, contributions, r * nFeatures);
         margins[r] = margin;
       }
       return { margins, contributions };
@@ -397,6 +507,57 @@ function compileLinear(part: ExplainerLinear): CompiledLinear {
         margin += phi;
       }
       return margin;
+    },
+  };
+}
+
+/** Encodes the row as the graph does (float32), then explains the network part with DeepLIFT. */
+function compileMlp(part: ExplainerMlp): CompiledLinear {
+  const f32 = Math.fround;
+  const net: CompiledReluNet = compileReluNet(mlpNet(part));
+  const x = new Float32Array(net.net.width);
+  const columnFeature = new Int32Array(net.net.width);
+  const numeric = part.numeric.map((n) => ({
+    ...n,
+    mean: f32(n.mean),
+    std: f32(n.std),
+    steps: Float32Array.from(n.steps),
+  }));
+  const categorical = part.categorical.map((c) => ({
+    feature: c.feature,
+    index: new Map(c.categories.map((category, k) => [category, k])),
+    size: c.categories.length,
+  }));
+  // Column layout: numeric values, one-hot blocks, step columns (as preprocess.ts encodes).
+  let at = 0;
+  const valueAt = numeric.map((n) => {
+    columnFeature[at] = n.feature;
+    return at++;
+  });
+  const blockAt = categorical.map((c) => {
+    columnFeature.fill(c.feature, at, at + c.size);
+    at += c.size;
+    return at - c.size;
+  });
+  const stepsAt = numeric.map((n) => {
+    columnFeature.fill(n.feature, at, at + n.steps.length);
+    at += n.steps.length;
+    return at - n.steps.length;
+  });
+  return {
+    explainRow(columns, r, out, offset) {
+      x.fill(0);
+      numeric.forEach((n, i) => {
+        const raw = (columns[n.feature] as Float32Array)[r]!;
+        const value = Number.isNaN(raw) ? n.mean : raw;
+        x[valueAt[i]!] = f32(f32(value - n.mean) / n.std);
+        for (let k = 0; k < n.steps.length; k++) if (value > n.steps[k]!) x[stepsAt[i]! + k] = 1;
+      });
+      categorical.forEach((c, i) => {
+        const k = c.index.get((columns[c.feature] as readonly string[])[r]!);
+        if (k !== undefined) x[blockAt[i]! + k] = 1;
+      });
+      return explainReluRow(net, x, 0, columnFeature, out, offset);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Calibration } from "../calibration.ts";
 import type { GbdtModelData } from "../models/gbdt/model.ts";
 import type { LogisticModelData } from "../models/logistic.ts";
+import type { MlpModelData } from "../models/mlp.ts";
 import { BATCH, GraphBuilder, IR_VERSION, ML_DOMAIN, ML_OPSET, OPSET } from "../onnx/graph.ts";
 import { DataType, encodeModel } from "../onnx/model.ts";
 import type { FeatureEncoding } from "../preprocess.ts";
@@ -8,6 +9,7 @@ import { emitCalibration } from "./calibration.ts";
 import { emitTreeMargin } from "./gbdt.ts";
 import { GraphInputs } from "./inputs.ts";
 import { emitLinearContributions } from "./logistic.ts";
+import { emitMlpMargin } from "./mlp.ts";
 
 export interface ChurnGraphSpec {
   /** Raw features in input order. */
@@ -16,6 +18,8 @@ export interface ChurnGraphSpec {
   trees?: GbdtModelData;
   /** Linear parts (ensemble weights already applied). */
   linear: readonly LogisticModelData[];
+  /** Network parts (ensemble weights already applied to their output layer). */
+  mlp?: readonly MlpModelData[];
   calibration: Calibration;
   /** Output the linear parts' per-feature contributions (only when there are no trees). */
   contributions: boolean;
@@ -26,7 +30,8 @@ export interface ChurnGraphSpec {
 /**
  * One graph for every model family, sharing the raw inputs:
  *   trees  -> TreeEnsembleRegressor -> tree margin [N,1]                         ─┐
- *   linear -> Σ parts' contributions [N,F] -> ReduceSum + base -> linear margin ─┴─ Add -> margin [N,1]
+ *   linear -> Σ parts' contributions [N,F] -> ReduceSum + base -> linear margin ─┼─ Add -> margin [N,1]
+ *   mlp    -> encoded -> Gemm -> Relu -> Gemm -> network margin (per part)     ─┘
  *   margin -> calibration -> probability [N,1]
  * Outputs: `probability` (calibrated), `margin` (uncalibrated log-odds, the space contributions live in)
  * and, for purely linear models, `contributions`.
@@ -35,7 +40,9 @@ export function exportChurnGraph(spec: ChurnGraphSpec): Uint8Array {
   const g = new GraphBuilder();
   const inputs = new GraphInputs(g, spec.features);
   const margins: string[] = [];
-  const onlyTrees = spec.trees !== undefined && spec.linear.length === 0;
+  const networks = spec.mlp ?? [];
+  const parts = (spec.trees ? 1 : 0) + (spec.linear.length > 0 ? 1 : 0) + networks.length;
+  const onlyTrees = spec.trees !== undefined && parts === 1;
 
   if (spec.trees) {
     const tree = emitTreeMargin(inputs, spec.trees, onlyTrees ? "margin" : undefined);
@@ -43,7 +50,7 @@ export function exportChurnGraph(spec: ChurnGraphSpec): Uint8Array {
     margins.push(tree);
   }
 
-  const withContributions = spec.contributions && !spec.trees && spec.linear.length > 0;
+  const withContributions = spec.contributions && parts === 1 && spec.linear.length > 0;
   if (spec.linear.length > 0) {
     const last = spec.linear.length - 1;
     let contributions = "";
@@ -67,12 +74,21 @@ export function exportChurnGraph(spec: ChurnGraphSpec): Uint8Array {
       attributes: [{ name: "keepdims", type: "int", value: 1 }],
       hint: "linear_delta",
     });
-    const named = spec.trees ? { hint: "linear_margin" } : { output: "margin" };
+    const named = parts > 1 ? { hint: "linear_margin" } : { output: "margin" };
     margins.push(g.op("Add", [delta, g.floats("base_margin", [1], [base])], named));
   }
 
+  networks.forEach((net, i) => {
+    const prefix = networks.length > 1 ? `mlp${i}_` : "mlp_";
+    margins.push(emitMlpMargin(inputs, net, prefix, parts === 1 ? "margin" : undefined));
+  });
+
+  // Add is binary: parts are summed left to right, the last Add naming the output.
   let margin = margins[0]!;
-  if (margins.length > 1) margin = g.op("Add", margins, { output: "margin" });
+  for (let i = 1; i < margins.length; i++) {
+    const last = i === margins.length - 1;
+    margin = g.op("Add", [margin, margins[i]!], last ? { output: "margin" } : { hint: "margin_partial" });
+  }
   emitCalibration(g, margin, spec.calibration, "probability");
 
   g.output({ name: "probability", elemType: DataType.FLOAT, shape: [BATCH, 1] });

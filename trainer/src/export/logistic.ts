@@ -1,5 +1,5 @@
 import type { LogisticModelData } from "../models/logistic.ts";
-import { encodedBlocks, encodedColumnFeatures, stepBlocks } from "../preprocess.ts";
+import { encodedBlocks, encodedColumnFeatures, type Preprocessor, stepBlocks } from "../preprocess.ts";
 import { noCalibration } from "./calibration.ts";
 import { exportChurnGraph } from "./churn-graph.ts";
 import { concatColumns, type GraphInputs } from "./inputs.ts";
@@ -22,10 +22,7 @@ export function exportLogisticOnnx(data: LogisticModelData): Uint8Array {
 
 /**
  * Emits one linear part and returns its per-feature contributions [N,F]:
- *   numeric inputs  -> Concat -> Where(IsNaN, mean) -> (x - mean) / std
- *   categorical     -> OneHotEncoder(zeros=1) -> Flatten           (shared with other parts)
- *   imputed numeric -> Gather -> Greater(steps) -> Cast             (step columns, when fitted)
- *   encoded [N,W]   -> MatMul(block weights [W,F]) - offsets[F]
+ *   encoded [N,W] (see emitEncoded) -> MatMul(block weights [W,F]) - offsets[F]
  * Each encoded column feeds only the contribution of the feature it came from, so the row sum of the
  * result plus the part's base margin is its margin.
  */
@@ -37,6 +34,25 @@ export function emitLinearContributions(
 ): string {
   const g = inputs.g;
   const pre = data.preprocessor;
+  const encoded = emitEncoded(inputs, pre, prefix);
+  const nFeatures = pre.features.length;
+  const columnFeature = encodedColumnFeatures(pre);
+  const matrix = new Float32Array(pre.width * nFeatures);
+  for (let k = 0; k < pre.width; k++) matrix[k * nFeatures + columnFeature[k]!] = data.weights[k]!;
+  const weights = g.floats(`${prefix}weights`, [pre.width, nFeatures], matrix);
+  const offsets = g.floats(`${prefix}feature_offsets`, [nFeatures], data.featureOffsets);
+  const weighted = g.op("MatMul", [encoded, weights], { hint: `${prefix}weighted` });
+  return g.op("Sub", [weighted, offsets], output ? { output } : { hint: `${prefix}contributions` });
+}
+
+/**
+ * The encoded matrix [N,W] of a preprocessor (preprocess.ts's layout), from the raw inputs:
+ *   numeric inputs  -> Concat -> Where(IsNaN, mean) -> (x - mean) / std
+ *   categorical     -> OneHotEncoder(zeros=1) -> Flatten           (shared with other parts)
+ *   imputed numeric -> Gather -> Greater(steps) -> Cast             (step columns, when fitted)
+ */
+export function emitEncoded(inputs: GraphInputs, pre: Preprocessor, prefix: string): string {
+  const g = inputs.g;
   const features = pre.features;
   const parts: string[] = [];
 
@@ -96,13 +112,5 @@ export function emitLinearContributions(
     );
   }
 
-  const encoded = concatColumns(g, parts, `${prefix}encoded`);
-  const nFeatures = features.length;
-  const columnFeature = encodedColumnFeatures(pre);
-  const matrix = new Float32Array(pre.width * nFeatures);
-  for (let k = 0; k < pre.width; k++) matrix[k * nFeatures + columnFeature[k]!] = data.weights[k]!;
-  const weights = g.floats(`${prefix}weights`, [pre.width, nFeatures], matrix);
-  const offsets = g.floats(`${prefix}feature_offsets`, [nFeatures], data.featureOffsets);
-  const weighted = g.op("MatMul", [encoded, weights], { hint: `${prefix}weighted` });
-  return g.op("Sub", [weighted, offsets], output ? { output } : { hint: `${prefix}contributions` });
+  return concatColumns(g, parts, `${prefix}encoded`);
 }

@@ -5,11 +5,12 @@ import {
   createExplainer,
   createExplainerPackage,
   type ExplainerLinear,
+  type ExplainerMlp,
   type RawColumns,
 } from "../explain/explainer.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
 import { categoricalInput, type FeatureBatch, numericInput } from "../features.ts";
-import { encodedBlocks, type Preprocessor, stepBlocks } from "../preprocess.ts";
+import { encode, encodedBlocks, type Preprocessor, stepBlocks } from "../preprocess.ts";
 import { encodeForTrees, treeColumns } from "./gbdt/encoding.ts";
 import { explainerFeatures, type GbdtModel, type GbdtModelData } from "./gbdt/model.ts";
 import { predictMargins, type Tree } from "./gbdt/tree.ts";
@@ -19,12 +20,13 @@ import {
   logisticContributions,
   scaleLogisticData,
 } from "./logistic.ts";
+import { type MlpModel, type MlpModelData, mlpMargins, scaleMlpData } from "./mlp.ts";
 import type { Model } from "./model.ts";
 
 const f32 = Math.fround;
 
 export interface Member {
-  model: LogisticModel | GbdtModel;
+  model: LogisticModel | GbdtModel | MlpModel;
   /** Share of the ensemble margin; members' weights sum to 1. */
   weight: number;
 }
@@ -32,14 +34,16 @@ export interface Member {
 /**
  * The model the trainer ships: one or more members whose margins are averaged with fixed weights, then
  * calibrated. Trees of all tree members are merged into one ensemble (leaf values scaled by their
- * member's weight) and linear members keep their own encodings, so the TS predictor, the ONNX graph and
- * the explainer all compute margin = Σ weight · member margin.
+ * member's weight), linear members keep their own encodings and networks their own layers (output layer
+ * scaled), so the TS predictor, the ONNX graph and the explainer all compute margin = Σ weight · member
+ * margin.
  */
 export interface ChurnModel extends Model {
   readonly family: ModelFamily;
   readonly calibration: Calibration;
   readonly trees: GbdtModelData | undefined;
   readonly linear: readonly LogisticModelData[];
+  readonly mlp: readonly MlpModelData[];
   /** True when the graph outputs `contributions` (purely linear models). */
   readonly graphContributions: boolean;
   predictProbability(batch: FeatureBatch): Float32Array;
@@ -61,23 +65,31 @@ export function composeModel(
   const linearMembers = members.filter(
     (m): m is Member & { model: LogisticModel } => m.model.family === "logistic_regression",
   );
+  const networkMembers = members.filter((m): m is Member & { model: MlpModel } => m.model.family === "mlp");
   const trees = treeMembers.length > 0 ? mergeTrees(treeMembers) : undefined;
   const linear = linearMembers.map((m) =>
     m.weight === 1 ? m.model.data : scaleLogisticData(m.model.data, m.weight),
   );
-  const pre: Preprocessor = trees?.preprocessor ?? linear[0]!.preprocessor;
+  const mlp = networkMembers.map((m) =>
+    m.weight === 1 ? m.model.data : scaleMlpData(m.model.data, m.weight),
+  );
+  const pre: Preprocessor = trees?.preprocessor ?? linear[0]?.preprocessor ?? mlp[0]!.preprocessor;
   const features = members[0]!.model.features;
   const family: ModelFamily = members.length > 1 ? "ensemble" : members[0]!.model.family;
 
-  const explainer = trees
-    ? createExplainerPackage({
-        features: explainerFeatures(trees.preprocessor),
-        columns: treeColumns(trees.preprocessor).columns,
-        baseScore: trees.baseScore,
-        trees: trees.trees.map((t) => ({ ...t, feature: t.column })),
-        linear: linear.map(linearExplainerPart),
-      })
-    : undefined;
+  // Trees and networks explain through the package (TreeSHAP, DeepLIFT); a purely linear graph outputs
+  // its own exact contributions.
+  const explainer =
+    trees || mlp.length > 0
+      ? createExplainerPackage({
+          features: explainerFeatures(pre),
+          columns: trees ? treeColumns(trees.preprocessor).columns : [],
+          baseScore: trees?.baseScore ?? 0,
+          trees: trees ? trees.trees.map((t) => ({ ...t, feature: t.column })) : [],
+          linear: linear.map(linearExplainerPart),
+          mlp: mlp.map(mlpExplainerPart),
+        })
+      : undefined;
   const compiledExplainer = explainer ? createExplainer(explainer) : undefined;
   const rawColumns = (batch: FeatureBatch): RawColumns =>
     pre.features.map((f) =>
@@ -97,19 +109,26 @@ export function composeModel(
   let linearBase = 0;
   for (const part of linear) linearBase = f32(linearBase + part.baseMargin);
 
+  // Parts are added in the graph's order: trees, the linear parts' margin, then each network.
   const predictMargin = (batch: FeatureBatch): Float32Array => {
     const out = trees
       ? predictMargins(trees.trees, trees.baseScore, encodeForTrees(trees.preprocessor, batch), batch.rows)
       : new Float32Array(batch.rows);
     const phi = linearContributions(batch);
-    if (!phi) return out;
-    const width = features.length;
-    for (let i = 0; i < batch.rows; i++) {
-      let sum = 0;
-      for (let j = 0; j < width; j++) sum += phi[i * width + j]!;
-      const margin = f32(f32(sum) + linearBase);
-      out[i] = trees ? f32(out[i]! + margin) : margin;
+    if (phi) {
+      const width = features.length;
+      for (let i = 0; i < batch.rows; i++) {
+        let sum = 0;
+        for (let j = 0; j < width; j++) sum += phi[i * width + j]!;
+        const margin = f32(f32(sum) + linearBase);
+        out[i] = trees ? f32(out[i]! + margin) : margin;
+      }
     }
+    mlp.forEach((net, n) => {
+      const m = mlpMargins(net, encode(net.preprocessor, batch), batch.rows);
+      const first = n === 0 && !trees && !phi;
+      for (let i = 0; i < batch.rows; i++) out[i] = first ? m[i]! : f32(out[i]! + m[i]!);
+    });
     return out;
   };
 
@@ -128,7 +147,8 @@ export function composeModel(
     calibration,
     trees,
     linear,
-    graphContributions: !trees,
+    mlp,
+    graphContributions: !explainer,
     ...(explainer ? { explainer } : {}),
     predictMargin,
     predictProbability: (batch) => calibrate(calibration, predictMargin(batch)),
@@ -138,10 +158,11 @@ export function composeModel(
         features: pre.features,
         ...(trees ? { trees } : {}),
         linear,
+        mlp,
         calibration,
-        contributions: !trees,
+        contributions: !explainer,
         name: `churn_${family}`,
-        docString: `Churn model (${family}): calibrated probability (${calibration.method}) and margin (log-odds)${trees ? "" : " with exact per-feature contributions"}.`,
+        docString: `Churn model (${family}): calibrated probability (${calibration.method}) and margin (log-odds)${explainer ? "" : " with exact per-feature contributions"}.`,
       }),
   };
 }
@@ -158,6 +179,27 @@ function mergeTrees(members: readonly (Member & { model: GbdtModel })[]): GbdtMo
     }
   }
   return { preprocessor: members[0]!.model.data.preprocessor, trees, baseScore: f32(baseScore) };
+}
+
+/** A network's layers and encoding in the explainer package's format. */
+export function mlpExplainerPart(data: MlpModelData): ExplainerMlp {
+  const pre = data.preprocessor;
+  const numeric: ExplainerMlp["numeric"] = [];
+  const categorical: ExplainerMlp["categorical"] = [];
+  pre.features.forEach((f, j) => {
+    if (f.kind === "numeric") numeric.push({ feature: j, mean: f.mean, std: f.std, steps: [...f.steps] });
+    else categorical.push({ feature: j, categories: [...f.categories] });
+  });
+  return {
+    numeric,
+    categorical,
+    hidden: data.hidden,
+    w1: Array.from(data.w1),
+    b1: Array.from(data.b1),
+    w2: Array.from(data.w2),
+    b2: data.b2,
+    reference: Array.from(data.reference),
+  };
 }
 
 /** A linear model's terms in the explainer package's format. */

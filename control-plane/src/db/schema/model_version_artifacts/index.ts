@@ -11,7 +11,7 @@ export const modelVersionArtifacts = sqliteTable("model_version_artifacts", {
     .primaryKey()
     .references(() => modelVersions.id),
   onnx: blob("onnx", { mode: "buffer" }).notNull(),
-  /** TreeSHAP explainer package (JSON) for tree models; null when the graph outputs contributions itself. */
+  /** Explainer package (JSON) for tree and MLP models; null when the graph outputs contributions itself. */
   explainer: blob("explainer", { mode: "buffer" }),
   /**
    * The trainer's report.html (UTF-8, self-contained); null when the version was published without one.
