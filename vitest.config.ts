@@ -40,7 +40,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(({ inject }) => {
-            const { linear, tree } = inject("edgeModels");
+            const { linear, tree, mlp } = inject("edgeModels");
             return {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
@@ -50,6 +50,9 @@ export default defineConfig({
                   TEST_TREE_MODEL_B64: tree.modelB64,
                   TEST_TREE_MANIFEST: tree.manifestText,
                   TEST_TREE_EXPLAINER: tree.explainerText,
+                  TEST_MLP_MODEL_B64: mlp.modelB64,
+                  TEST_MLP_MANIFEST: mlp.manifestText,
+                  TEST_MLP_EXPLAINER: mlp.explainerText,
                   // Cases per route for the OpenAPI fuzz suites (npm run fuzz raises it); "" keeps the default.
                   FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
                   FUZZ_SEED: process.env.FUZZ_SEED ?? "",

@@ -9,6 +9,9 @@ declare namespace Cloudflare {
     TEST_TREE_MODEL_B64: string;
     TEST_TREE_MANIFEST: string;
     TEST_TREE_EXPLAINER: string;
+    TEST_MLP_MODEL_B64: string;
+    TEST_MLP_MANIFEST: string;
+    TEST_MLP_EXPLAINER: string;
     FUZZ_RUNS: string;
     FUZZ_SEED: string;
   }

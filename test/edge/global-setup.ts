@@ -14,7 +14,7 @@ interface EdgeFixture {
 
 declare module "vitest" {
   export interface ProvidedContext {
-    edgeModels: { linear: EdgeFixture; tree: EdgeFixture };
+    edgeModels: { linear: EdgeFixture; tree: EdgeFixture; mlp: EdgeFixture };
   }
 }
 
@@ -45,14 +45,16 @@ async function trainWithCli(dir: string, csv: string, name: string, flags: strin
 }
 
 /**
- * Trains the fixture models with the real CLI: a linear model (contributions in the graph) and a
- * calibrated tree model (TreeSHAP explainer). The workerd tests receive them as bindings.
+ * Trains the fixture models with the real CLI: a linear model (contributions in the graph), a calibrated
+ * tree model (TreeSHAP explainer) and an MLP without calibration (DeepLIFT explainer, so its reasons add up to
+ * the served probability's logit). The workerd tests receive
+ * them as bindings.
  */
 export default async function setup(project: TestProject) {
   const dir = await mkdtemp(join(tmpdir(), "churn-edge-fixture-"));
   const csv = join(dir, "customers.csv");
   await run(process.execPath, [churn, "synth", "--rows", "1500", "--seed", "7", "--out", csv]);
-  const [linear, tree] = await Promise.all([
+  const [linear, tree, mlp] = await Promise.all([
     trainWithCli(dir, csv, "linear", [
       "--model",
       "logistic_regression",
@@ -62,7 +64,8 @@ export default async function setup(project: TestProject) {
       "10",
     ]),
     trainWithCli(dir, csv, "tree", ["--model", "gbdt", "--time-budget", "10"]),
+    trainWithCli(dir, csv, "mlp", ["--model", "mlp", "--calibration", "none", "--time-budget", "10"]),
   ]);
-  project.provide("edgeModels", { linear, tree });
+  project.provide("edgeModels", { linear, tree, mlp });
   return () => rm(dir, { recursive: true, force: true });
 }

@@ -41,17 +41,38 @@ export interface TokenOptions {
   key?: CryptoKey;
 }
 
-export type FixtureKind = "linear" | "tree";
+export type FixtureKind = "linear" | "tree" | "mlp";
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
-/** The linear fixture (contributions in the graph) or the calibrated tree fixture (TreeSHAP explainer). */
+/**
+ * The linear fixture (contributions in the graph), the calibrated tree fixture (TreeSHAP explainer) and
+ * the uncalibrated MLP fixture (DeepLIFT explainer), as the global setup trained them.
+ */
+function fixture(kind: FixtureKind): { modelB64: string; manifest: string; explainer?: string } {
+  if (kind === "tree") {
+    return {
+      modelB64: env.TEST_TREE_MODEL_B64,
+      manifest: env.TEST_TREE_MANIFEST,
+      explainer: env.TEST_TREE_EXPLAINER,
+    };
+  }
+  if (kind === "mlp") {
+    return {
+      modelB64: env.TEST_MLP_MODEL_B64,
+      manifest: env.TEST_MLP_MANIFEST,
+      explainer: env.TEST_MLP_EXPLAINER,
+    };
+  }
+  return { modelB64: env.TEST_MODEL_B64, manifest: env.TEST_MANIFEST };
+}
+
 export function modelBytes(kind: FixtureKind = "linear"): Uint8Array {
-  return decode(kind === "linear" ? env.TEST_MODEL_B64 : env.TEST_TREE_MODEL_B64);
+  return decode(fixture(kind).modelB64);
 }
 
 export function fixtureManifest(kind: FixtureKind = "linear"): Manifest {
-  return manifestSchema.parse(JSON.parse(kind === "linear" ? env.TEST_MANIFEST : env.TEST_TREE_MANIFEST));
+  return manifestSchema.parse(JSON.parse(fixture(kind).manifest));
 }
 
 /**
@@ -61,12 +82,10 @@ export function fixtureManifest(kind: FixtureKind = "linear"): Manifest {
  */
 export async function seedVersion(bytes?: Uint8Array, version = 1, kind: FixtureKind = "linear") {
   const versionId = newId("modelVersion");
+  const { explainer, manifest } = fixture(kind);
   await env.EDGE_KV.put(kvKeys.modelBytes(versionId), bytes ?? modelBytes(kind));
-  if (kind === "tree") await env.EDGE_KV.put(kvKeys.modelExplainer(versionId), env.TEST_TREE_EXPLAINER);
-  await env.EDGE_KV.put(
-    kvKeys.modelManifest(versionId),
-    kind === "linear" ? env.TEST_MANIFEST : env.TEST_TREE_MANIFEST,
-  );
+  if (explainer) await env.EDGE_KV.put(kvKeys.modelExplainer(versionId), explainer);
+  await env.EDGE_KV.put(kvKeys.modelManifest(versionId), manifest);
   return { versionId, version, sha256: await sha256Hex(modelBytes(kind)) };
 }
 

@@ -94,3 +94,28 @@ describe("POST /v1/predict with a calibrated tree model", () => {
     expect(body.predictions[1]!.probability).toBeLessThan(body.predictions[0]!.probability);
   });
 });
+
+describe("POST /v1/predict with an MLP", () => {
+  it("serves the network and explains it with DeepLIFT reasons that sum with the base margin to the logit", async () => {
+    const tenant = await newTenant({ kind: "mlp" });
+    const manifest = fixtureManifest("mlp");
+    expect(manifest.family).toBe("mlp");
+    const features = manifest.features.length;
+    const res = await tenant.predict({
+      records: [customer(), customer({ tenure: 70, Contract: "Two year" })],
+      explain: true,
+      topReasons: features,
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as PredictResponse;
+    expect(body.model.versionId).toBe(tenant.production!.versionId);
+    const logit = (i: number) =>
+      manifest.explainer!.baseMargin + body.predictions[i]!.reasons!.reduce((s, r) => s + r.contribution, 0);
+    body.predictions.forEach((p, i) => {
+      expect(p.reasons).toHaveLength(features);
+      expect(1 / (1 + Math.exp(-logit(i)))).toBeCloseTo(p.probability, 5);
+    });
+    // A long-standing two-year customer is less likely to leave.
+    expect(body.predictions[1]!.probability).toBeLessThan(body.predictions[0]!.probability);
+  });
+});
