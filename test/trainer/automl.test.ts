@@ -172,6 +172,29 @@ describe("ensemble choice", () => {
     expect(chooseEnsemble(twins as Evaluation[], y)).toBeUndefined();
     expect(chooseEnsemble(evaluations, y, 1)).toBeUndefined();
   });
+
+  it("draws on two runners-up beyond each family's best, so another family never crowds them out", () => {
+    const { evaluations, y } = complementary();
+    const [a, b] = evaluations as [Evaluation, Evaluation];
+    const random = createRandom(9);
+    const noise = (id: string, family: string): Evaluation => ({
+      ...a,
+      candidate: { id, family, params: {} } as unknown as Candidate,
+      oof: Float64Array.from(y, () => normal(random)),
+      score: 0.69,
+    });
+    const pool = [
+      { ...a, score: 0.6 },
+      { ...a, candidate: { ...a.candidate, id: "a-twin" }, score: 0.605 },
+      { ...b, score: 0.61 },
+      noise("lr", "logistic_regression"),
+      noise("mlp", "mlp"),
+    ];
+    // Family leaders a, lr and mlp; runners-up a-twin and b: b, which complements a, is reachable.
+    const choice = chooseEnsemble(pool, y)!;
+    expect(choice.members.map((m) => m.evaluation.candidate.id)).toContain("b");
+    expect(choice.score).toBeLessThan(0.6 - 0.0005);
+  });
 });
 
 describe("time budget", () => {

@@ -11,13 +11,13 @@ export interface EnsembleChoice {
 
 /** An ensemble must beat the best single candidate's CV log loss by more than this (nats). */
 export const ENSEMBLE_MARGIN = 0.0005;
-/** Candidates an ensemble may draw from. */
-const POOL = 4;
+/** Candidates an ensemble may draw from beyond the best of each family. */
+const RUNNERS_UP = 2;
 const WEIGHT_STEP = 0.1;
 
 /**
  * Weighted average of the margins of 2-3 fully cross-validated candidates. The pool is the best
- * candidate of each family plus the next best overall (up to four); every pair and triple is tried with
+ * candidate of each family plus the next two best overall; every pair and triple is tried with
  * weights on a 0.1 grid, each scored like a single candidate (Platt-scaled out-of-fold log loss). Averaging
  * margins (not probabilities) keeps the ensemble's margin a sum of the members' margins, so TreeSHAP and
  * linear contributions still add up to it. Returns undefined unless the best combination beats the best
@@ -34,7 +34,9 @@ export function chooseEnsemble(
   for (const family of new Set(complete.map((e) => e.candidate.family))) {
     pool.push(complete.find((e) => e.candidate.family === family)!);
   }
-  for (const e of complete) if (pool.length < POOL && !pool.includes(e)) pool.push(e);
+  // Runners-up come on top of the family leaders, so searching one more family never crowds them out.
+  const size = pool.length + RUNNERS_UP;
+  for (const e of complete) if (pool.length < size && !pool.includes(e)) pool.push(e);
 
   let best: EnsembleChoice | undefined;
   for (const subset of subsets(pool, Math.min(maxMembers, 3))) {

@@ -310,8 +310,8 @@ function explanationSection(d: ReportData): string {
   const text = `<p>Every prediction comes with exact per-feature contributions: ${
     s.source === "graph"
       ? "the linear model's terms, output by the ONNX graph itself"
-      : "TreeSHAP values of the trees (plus any linear member's terms), computed from <code>explainer.json</code> beside the graph"
-  }. They are in the <b>uncalibrated margin</b> (log-odds) space: <code>baseMargin (${s.baseMargin.toFixed(4)}) + Σ contributions = margin</code>, and the calibration maps that margin to the probability. Importance is the split gain of trees and the mean absolute contribution of linear terms, as shares.</p>`;
+      : "TreeSHAP values of any trees, the terms of any linear member and DeepLIFT (rescale) attributions of any network, computed from <code>explainer.json</code> beside the graph"
+  }. They are in the <b>uncalibrated margin</b> (log-odds) space: <code>baseMargin (${s.baseMargin.toFixed(4)}) + Σ contributions = margin</code>, and the calibration maps that margin to the probability. Importance is the split gain of trees and the mean absolute contribution of linear and network members, as shares.</p>`;
   return section("Explanations", `${text}<div class="charts">${importance}</div>${shap}`);
 }
 
