@@ -44,8 +44,8 @@ describe("stratified folds", () => {
 
 describe("successive halving", () => {
   let result: SearchResult;
-  beforeAll(() => {
-    result = searchModels({
+  beforeAll(async () => {
+    result = await searchModels({
       dataset: telcoDataset(1200, 5),
       rows: range(1200),
       folds: 5,
@@ -56,6 +56,7 @@ describe("successive halving", () => {
       overheadMs: 0,
       maxMembers: 3,
       extraBrackets: 1,
+      threads: 2,
     });
   });
 
@@ -86,6 +87,32 @@ describe("successive halving", () => {
     expect(new Set(result.evaluations.map((e) => e.bracket))).toEqual(new Set([0, 1, 2]));
   });
 
+  it("finds the same candidates, margins and scores on one thread as on two", async () => {
+    const alone = await searchModels({
+      dataset: telcoDataset(1200, 5),
+      rows: range(1200),
+      folds: 5,
+      seed: 1,
+      families: ["logistic_regression", "gbdt", "mlp"],
+      budgetMs: 120_000,
+      startedAt: performance.now(),
+      overheadMs: 0,
+      maxMembers: 3,
+      extraBrackets: 1,
+      threads: 1,
+    });
+    const summary = (r: SearchResult) =>
+      r.evaluations.map((e) => ({
+        id: e.candidate.id,
+        status: e.status,
+        folds: e.folds,
+        rounds: e.foldRounds,
+        score: e.score,
+      }));
+    expect(summary(alone)).toEqual(summary(result));
+    alone.evaluations.forEach((e, i) => expect(e.oof).toEqual(result.evaluations[i]!.oof));
+  });
+
   it("ranks by Platt-scaled out-of-fold log loss and perturbs only unseen GBDT settings", () => {
     for (const e of result.evaluations) expect(e.score).toBeGreaterThan(0.2);
     const seen = new Set(result.evaluations.map((e) => e.candidate.id));
@@ -97,8 +124,8 @@ describe("successive halving", () => {
 });
 
 describe("seed bagging", () => {
-  it("averages the best GBDT over whole seeds, rescoring it, and leaves the other candidates alone", () => {
-    const search = (bags: number) =>
+  it("averages the best GBDT over whole seeds, rescoring it, and leaves the other candidates alone", async () => {
+    const search = (bags: number, threads?: number) =>
       searchModels({
         dataset: telcoDataset(600, 8),
         rows: range(600),
@@ -111,9 +138,10 @@ describe("seed bagging", () => {
         maxMembers: 1,
         extraBrackets: 0,
         bags,
+        ...(threads !== undefined ? { threads } : {}),
       });
-    const single = search(1);
-    const bagged = search(3);
+    const single = await search(1);
+    const bagged = await search(3, 2);
     const best = (r: SearchResult) =>
       r.evaluations.filter((e) => e.status === "complete").sort((a, b) => a.score - b.score)[0]!;
     const withSeeds = bagged.evaluations.filter((e) => e.seeds);
@@ -125,8 +153,8 @@ describe("seed bagging", () => {
     expect(winner.oof).not.toEqual(best(single).oof);
     expect(winner.score).toBe(plattLogLoss(winner.oof, bagged.y));
     expect(single.evaluations.some((e) => e.seeds)).toBe(false);
-    // Deterministic for a seed: the same search gives the same averaged margins.
-    const again = search(3).evaluations.find((e) => e.seeds)!;
+    // Deterministic for a seed, whether fits ran on one thread or two: the same averaged margins.
+    const again = (await search(3, 1)).evaluations.find((e) => e.seeds)!;
     expect(again.oof).toEqual(winner.oof);
   });
 });

@@ -181,7 +181,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     modelChoice === "auto" ? ["logistic_regression", "gbdt", "mlp"] : [modelChoice];
   const allowEnsemble = options.ensemble ?? modelChoice === "auto";
   const maxMembers = allowEnsemble ? 3 : 1;
-  const search = searchModels({
+  const search = await searchModels({
     dataset,
     rows: split.train,
     folds,

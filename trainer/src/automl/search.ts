@@ -1,17 +1,16 @@
 import { calibrate, fitPlatt } from "../calibration.ts";
 import type { Dataset } from "../dataset.ts";
-import { batchFromDataset, type FeatureBatch } from "../features.ts";
 import { logLoss } from "../metrics.ts";
 import {
   baselineCandidate,
   type Candidate,
   describeCandidate,
-  fitCandidate,
   initialCandidates,
   perturbedCandidates,
   type SearchFamily,
   type SpaceOptions,
 } from "./candidates.ts";
+import { type FoldJob, type FoldOutcome, foldThreads, openFoldRunner } from "./fold-runner.ts";
 import { stratifiedFolds } from "./folds.ts";
 
 export type EvaluationStatus = "complete" | "pruned" | "out-of-budget";
@@ -23,7 +22,7 @@ export interface Evaluation {
   oof: Float64Array;
   folds: number[];
   foldSeconds: number[];
-  /** Trees (GBDT) or epochs (MLP) kept per fold. */
+  /** Trees (GBDT) or epochs (MLP) kept, by fold. */
   foldRounds: number[];
   /**
    * GBDT seeds whose fold fits are averaged in `oof` (seed bagging); absent means the candidate's own seed
@@ -74,6 +73,8 @@ export interface SearchOptions {
   bags?: number;
   maxCategories?: number;
   l2?: number;
+  /** Fits at once: 1, or 2 (one on a worker thread); default 2 on a multi-core machine. */
+  threads?: number;
   now?: () => number;
   onProgress?: (event: SearchProgress) => void;
 }
@@ -108,9 +109,10 @@ const PERTURBED = 6;
  * of those for the remaining folds. Candidates are ranked by out-of-fold log loss after Platt scaling,
  * compared on the same folds. The first bracket is a fixed grid; later ones perturb the best GBDTs.
  * Before every fit the budget is checked against the fit's estimated time plus what the final refit of
- * the likely winners and the export will need; when it would not fit, the search stops.
+ * the likely winners and the export will need; when it would not fit, the search stops. Fits run two at a
+ * time on a multi-core machine (fold-runner.ts); results are recorded by fold, so they do not depend on it.
  */
-export function searchModels(options: SearchOptions): SearchResult {
+export async function searchModels(options: SearchOptions): Promise<SearchResult> {
   const now = options.now ?? (() => performance.now());
   const { dataset, rows } = options;
   const y = Uint8Array.from(rows, (r) => dataset.target.y[r]!);
@@ -126,199 +128,221 @@ export function searchModels(options: SearchOptions): SearchResult {
     train: rows.filter((_, i) => fold[i] !== f),
     testPositions: positionsOf(fold, f),
   }));
-  const testBatches = new Map<number, FeatureBatch>();
-  const testBatch = (f: number) => {
-    let batch = testBatches.get(f);
-    if (!batch) {
-      batch = batchFromDataset(
-        dataset,
-        foldRows[f]!.testPositions.map((i) => rows[i]!),
-      );
-      testBatches.set(f, batch);
-    }
-    return batch;
-  };
-
-  const space: SpaceOptions = {
-    families: options.families,
-    seed: options.seed,
-    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
-    ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
-  };
-
-  const register = (candidate: Candidate, bracket: number): Evaluation => {
-    seen.add(candidate.id);
-    const evaluation: Evaluation = {
-      candidate,
-      oof: new Float64Array(rows.length).fill(Number.NaN),
-      folds: [],
-      foldSeconds: [],
-      foldRounds: [],
-      score: Number.POSITIVE_INFINITY,
-      status: "out-of-budget",
-      bracket,
-    };
-    return evaluation;
-  };
-
-  /** Trees the final model will hold for `e`: its folds' mean, once per bagged seed. */
-  const treesOf = (e: Evaluation) =>
-    (sum(e.foldRounds) / Math.max(e.foldRounds.length, 1)) * (e.seeds?.length ?? 1);
-  const meanMs = (e: Evaluation) => (1000 * sum(e.foldSeconds)) / Math.max(e.foldSeconds.length, 1);
-  const estimateMs = (e: Evaluation): number => {
-    if (e.foldSeconds.length > 0) return meanMs(e);
-    const family = evaluations.filter(
-      (o) => o.candidate.family === e.candidate.family && o.foldSeconds.length > 0,
-    );
-    if (family.length > 0) return (1.2 * sum(family.map(meanMs))) / family.length;
-    const any = evaluations.filter((o) => o.foldSeconds.length > 0);
-    return any.length > 0 ? (GBDT_COST_GUESS * sum(any.map(meanMs))) / any.length : 0;
-  };
-  // Refitting on all training rows costs about k/(k−1) of a fold fit, for each likely ensemble member.
-  const reserveMs = (): number => {
-    const ranked = evaluations.filter((e) => e.folds.length > 0).sort((a, b) => a.score - b.score);
-    const members = ranked.slice(0, options.maxMembers);
-    return options.overheadMs + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
-  };
-  const affordable = (e: Evaluation) => now() + estimateMs(e) + reserveMs() <= deadline;
-
-  const best = () => {
-    let top: Evaluation | undefined;
-    for (const e of evaluations) if (e.folds.length > 0 && (!top || e.score < top.score)) top = e;
-    return top;
-  };
-
-  /** Cross-validates one more fold of `e`; false when the budget does not allow it. */
-  const evaluateNextFold = (e: Evaluation, force = false): boolean => {
-    if (!force && !affordable(e)) {
-      stoppedByBudget = true;
-      return false;
-    }
-    const f = e.folds.length;
-    const started = now();
-    const fitted = fitCandidate(e.candidate, dataset, foldRows[f]!.train);
-    const margins = fitted.model.predictMargin(testBatch(f));
-    foldRows[f]!.testPositions.forEach((position, i) => {
-      e.oof[position] = margins[i]!;
-    });
-    e.folds.push(f);
-    e.foldSeconds.push((now() - started) / 1000);
-    if (fitted.rounds !== undefined) e.foldRounds.push(fitted.rounds);
-    e.score = plattLogLoss(e.oof, y);
-    fits++;
-    const top = best();
-    options.onProgress?.({
-      phase: "search",
-      candidate: describeCandidate(e.candidate),
-      fold: f + 1,
-      folds: k,
-      evaluatedFits: fits,
-      elapsedMs: now() - options.startedAt,
-      budgetMs: options.budgetMs,
-      ...(top ? { best: { candidate: describeCandidate(top.candidate), score: top.score } } : {}),
-    });
-    return true;
-  };
-
-  /**
-   * Seed bagging of the best GBDT: the same candidate refitted on every fold with other seeds (so other
-   * row and column samples), keeping each fold's tree count, and the out-of-fold margins averaged. Averaging
-   * seeds removes the luck of one sample from the model and from its CV score, which the ensemble and the
-   * calibration are then chosen on. It runs only when all its seeds fit the budget.
-   */
-  const bagBestGbdt = (bags: number): void => {
-    const best = evaluations
-      .filter((e) => e.status === "complete" && e.candidate.family === "gbdt")
-      .sort((a, b) => a.score - b.score)[0];
-    if (best?.candidate.family !== "gbdt") return;
-    const parent = best.candidate;
-    const sums = Float64Array.from(best.oof);
-    // Per seed: k fits of fixed length (about 0.6 of an early-stopped search fit), then, after the search,
-    // one more final refit and the export of its trees. All seeds or none, so a run bags the same way
-    // whenever it bags; bagging is optional, so on a busy machine it gives way rather than overrun.
-    const extra = bagSeeds(parent.params.seed, bags).slice(1);
-    const seedMs =
-      meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1)) +
-      TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
-    if (now() + extra.length * seedMs + reserveMs() > deadline) {
-      stoppedByBudget = true;
-      return;
-    }
-    for (const seed of extra) {
-      const candidate: Candidate = { ...parent, params: { ...parent.params, seed } };
-      for (let f = 0; f < k; f++) {
-        const fitted = fitCandidate(candidate, dataset, foldRows[f]!.train, best.foldRounds[f]);
-        const margins = fitted.model.predictMargin(testBatch(f));
-        foldRows[f]!.testPositions.forEach((position, i) => {
-          sums[position]! += margins[i]!;
-        });
-        fits++;
-      }
-    }
-    const seeds = [parent.params.seed, ...extra];
-    best.seeds = seeds;
-    best.oof = sums.map((s) => s / seeds.length);
-    best.score = plattLogLoss(best.oof, y);
-  };
-
-  const rungs = k >= 5 ? [1, 2, k] : k >= 3 ? [1, k] : [k];
-
-  /** One successive-halving bracket; false when the budget ran out. */
-  const runBracket = (candidates: readonly Candidate[], bracket: number): boolean => {
-    let alive = candidates.map((c) => register(c, bracket));
-    evaluations.push(...alive);
-    for (const rung of rungs) {
-      for (const e of alive) {
-        while (e.folds.length < rung) if (!evaluateNextFold(e)) return false;
-      }
-      if (rung === k) {
-        for (const e of alive) e.status = "complete";
-        return true;
-      }
-      const ranked = [...alive].sort((a, b) => a.score - b.score);
-      const keep = new Set(ranked.slice(0, Math.max(2, Math.ceil(ranked.length * KEEP))));
-      for (const family of new Set(ranked.map((e) => e.candidate.family))) {
-        keep.add(ranked.find((e) => e.candidate.family === family)!);
-      }
-      for (const e of alive) if (!keep.has(e)) e.status = "pruned";
-      alive = ranked.filter((e) => keep.has(e));
-    }
-    return true;
-  };
-
-  // The baseline always completes, so there is a model however small the budget.
-  const baseline = register(
-    options.families.includes("logistic_regression")
-      ? baselineCandidate(space)
-      : initialCandidates(space)[0]!,
-    0,
+  const runner = openFoldRunner(
+    {
+      dataset,
+      foldTrain: foldRows.map((f) => f.train),
+      foldTest: foldRows.map((f) => f.testPositions.map((i) => rows[i]!)),
+    },
+    foldThreads(options.threads),
   );
-  evaluations.push(baseline);
-  for (let f = 0; f < k; f++) evaluateNextFold(baseline, true);
-  baseline.status = "complete";
-
-  const first = initialCandidates(space).filter((c) => !seen.has(c.id));
-  let budgetLeft = first.length === 0 || runBracket(first, 1);
-  for (let bracket = 2; budgetLeft && bracket < 2 + (options.extraBrackets ?? 2); bracket++) {
-    const leaders = (family: SearchFamily, count: number) =>
-      evaluations
-        .filter((e) => e.status === "complete" && e.candidate.family === family)
-        .sort((a, b) => a.score - b.score)
-        .slice(0, count)
-        .map((e) => e.candidate);
-    const next = perturbedCandidates(leaders("gbdt", 2), PERTURBED, space, bracket, seen);
-    if (next.length === 0) break;
-    budgetLeft = runBracket(next, bracket);
+  try {
+    return await search();
+  } finally {
+    runner.close();
   }
-  if (budgetLeft && (options.bags ?? 1) > 1) bagBestGbdt(options.bags!);
-  // Registered but never fitted: nothing to report.
-  return {
-    y,
-    fold,
-    k,
-    evaluations: evaluations.filter((e) => e.folds.length > 0),
-    stoppedByBudget,
-  };
+
+  async function search(): Promise<SearchResult> {
+    const space: SpaceOptions = {
+      families: options.families,
+      seed: options.seed,
+      ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+      ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
+    };
+
+    const register = (candidate: Candidate, bracket: number): Evaluation => {
+      seen.add(candidate.id);
+      const evaluation: Evaluation = {
+        candidate,
+        oof: new Float64Array(rows.length).fill(Number.NaN),
+        folds: [],
+        foldSeconds: [],
+        foldRounds: [],
+        score: Number.POSITIVE_INFINITY,
+        status: "out-of-budget",
+        bracket,
+      };
+      return evaluation;
+    };
+
+    /** Trees the final model will hold for `e`: its folds' mean, once per bagged seed. */
+    const treesOf = (e: Evaluation) =>
+      (sum(recorded(e, e.foldRounds)) / Math.max(e.folds.length, 1)) * (e.seeds?.length ?? 1);
+    const meanMs = (e: Evaluation) => (1000 * sum(recorded(e, e.foldSeconds))) / Math.max(e.folds.length, 1);
+    const estimateMs = (e: Evaluation): number => {
+      if (e.folds.length > 0) return meanMs(e);
+      const family = evaluations.filter(
+        (o) => o.candidate.family === e.candidate.family && o.folds.length > 0,
+      );
+      if (family.length > 0) return (1.2 * sum(family.map(meanMs))) / family.length;
+      const any = evaluations.filter((o) => o.folds.length > 0);
+      return any.length > 0 ? (GBDT_COST_GUESS * sum(any.map(meanMs))) / any.length : 0;
+    };
+    // Refitting on all training rows costs about k/(k−1) of a fold fit, for each likely ensemble member.
+    const reserveMs = (): number => {
+      const ranked = evaluations.filter((e) => e.folds.length > 0).sort((a, b) => a.score - b.score);
+      const members = ranked.slice(0, options.maxMembers);
+      return options.overheadMs + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
+    };
+    const affordable = (e: Evaluation) => now() + estimateMs(e) + reserveMs() <= deadline;
+
+    const best = () => {
+      let top: Evaluation | undefined;
+      for (const e of evaluations) if (e.folds.length > 0 && (!top || e.score < top.score)) top = e;
+      return top;
+    };
+
+    /** Records one fold's fit of `e`: its out-of-fold margins, time and length, by fold. */
+    const record = (e: Evaluation, f: number, outcome: FoldOutcome) => {
+      foldRows[f]!.testPositions.forEach((position, i) => {
+        e.oof[position] = outcome.margins[i]!;
+      });
+      e.folds.push(f);
+      e.folds.sort((a, b) => a - b);
+      e.foldSeconds[f] = outcome.seconds;
+      if (outcome.rounds !== undefined) e.foldRounds[f] = outcome.rounds;
+      e.score = plattLogLoss(e.oof, y);
+      fits++;
+      const top = best();
+      options.onProgress?.({
+        phase: "search",
+        candidate: describeCandidate(e.candidate),
+        fold: f + 1,
+        folds: k,
+        evaluatedFits: fits,
+        elapsedMs: now() - options.startedAt,
+        budgetMs: options.budgetMs,
+        ...(top ? { best: { candidate: describeCandidate(top.candidate), score: top.score } } : {}),
+      });
+    };
+
+    /**
+     * Cross-validates each evaluation up to `folds` folds; false when the budget stopped it. Folds are
+     * admitted in order, so an evaluation's folds are always 0..n−1.
+     */
+    const evaluateFolds = async (targets: readonly Evaluation[], folds: number, force = false) => {
+      const jobs: (FoldJob & { evaluation: Evaluation })[] = [];
+      for (const e of targets) {
+        for (let f = e.folds.length; f < folds; f++)
+          jobs.push({ candidate: e.candidate, fold: f, evaluation: e });
+      }
+      const ran = await runner.run(
+        jobs,
+        (job) => force || affordable((job as (typeof jobs)[number]).evaluation),
+        (job, outcome) => record((job as (typeof jobs)[number]).evaluation, job.fold, outcome),
+      );
+      if (!ran) stoppedByBudget = true;
+      return ran;
+    };
+
+    /**
+     * Seed bagging of the best GBDT: the same candidate refitted on every fold with other seeds (so other
+     * row and column samples), keeping each fold's tree count, and the out-of-fold margins averaged. Averaging
+     * seeds removes the luck of one sample from the model and from its CV score, which the ensemble and the
+     * calibration are then chosen on. It runs only when all its seeds fit the budget.
+     */
+    const bagBestGbdt = async (bags: number): Promise<void> => {
+      const best = evaluations
+        .filter((e) => e.status === "complete" && e.candidate.family === "gbdt")
+        .sort((a, b) => a.score - b.score)[0];
+      if (best?.candidate.family !== "gbdt") return;
+      const parent = best.candidate;
+      // Per seed: k fits of fixed length (about 0.6 of an early-stopped search fit), then, after the search,
+      // one more final refit and the export of its trees. All seeds or none, so a run bags the same way
+      // whenever it bags; bagging is optional, so on a busy machine it gives way rather than overrun.
+      const extra = bagSeeds(parent.params.seed, bags).slice(1);
+      const seedMs =
+        meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1)) +
+        TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
+      if (now() + extra.length * seedMs + reserveMs() > deadline) {
+        stoppedByBudget = true;
+        return;
+      }
+      const jobs: FoldJob[] = [];
+      for (const seed of extra) {
+        const candidate: Candidate = { ...parent, params: { ...parent.params, seed } };
+        for (let f = 0; f < k; f++) jobs.push({ candidate, fold: f, rounds: best.foldRounds[f]! });
+      }
+      const margins = new Map<FoldJob, Float32Array>();
+      await runner.run(
+        jobs,
+        () => true,
+        (job, outcome) => {
+          margins.set(job, outcome.margins);
+          fits++;
+        },
+      );
+      // Summed in job order, whatever order the fits finished in, so the float sums are reproducible.
+      const sums = Float64Array.from(best.oof);
+      for (const job of jobs) {
+        const m = margins.get(job)!;
+        foldRows[job.fold]!.testPositions.forEach((position, i) => {
+          sums[position]! += m[i]!;
+        });
+      }
+      const seeds = [parent.params.seed, ...extra];
+      best.seeds = seeds;
+      best.oof = sums.map((s) => s / seeds.length);
+      best.score = plattLogLoss(best.oof, y);
+    };
+
+    const rungs = k >= 5 ? [1, 2, k] : k >= 3 ? [1, k] : [k];
+
+    /** One successive-halving bracket; false when the budget ran out. */
+    const runBracket = async (candidates: readonly Candidate[], bracket: number): Promise<boolean> => {
+      let alive = candidates.map((c) => register(c, bracket));
+      evaluations.push(...alive);
+      for (const rung of rungs) {
+        if (!(await evaluateFolds(alive, rung))) return false;
+        if (rung === k) {
+          for (const e of alive) e.status = "complete";
+          return true;
+        }
+        const ranked = [...alive].sort((a, b) => a.score - b.score);
+        const keep = new Set(ranked.slice(0, Math.max(2, Math.ceil(ranked.length * KEEP))));
+        for (const family of new Set(ranked.map((e) => e.candidate.family))) {
+          keep.add(ranked.find((e) => e.candidate.family === family)!);
+        }
+        for (const e of alive) if (!keep.has(e)) e.status = "pruned";
+        alive = ranked.filter((e) => keep.has(e));
+      }
+      return true;
+    };
+
+    // The baseline always completes, so there is a model however small the budget.
+    const baseline = register(
+      options.families.includes("logistic_regression")
+        ? baselineCandidate(space)
+        : initialCandidates(space)[0]!,
+      0,
+    );
+    evaluations.push(baseline);
+    await evaluateFolds([baseline], k, true);
+    baseline.status = "complete";
+
+    const first = initialCandidates(space).filter((c) => !seen.has(c.id));
+    let budgetLeft = first.length === 0 || (await runBracket(first, 1));
+    for (let bracket = 2; budgetLeft && bracket < 2 + (options.extraBrackets ?? 2); bracket++) {
+      const leaders = (family: SearchFamily, count: number) =>
+        evaluations
+          .filter((e) => e.status === "complete" && e.candidate.family === family)
+          .sort((a, b) => a.score - b.score)
+          .slice(0, count)
+          .map((e) => e.candidate);
+      const next = perturbedCandidates(leaders("gbdt", 2), PERTURBED, space, bracket, seen);
+      if (next.length === 0) break;
+      budgetLeft = await runBracket(next, bracket);
+    }
+    if (budgetLeft && (options.bags ?? 1) > 1) await bagBestGbdt(options.bags!);
+    // Registered but never fitted: nothing to report.
+    return {
+      y,
+      fold,
+      k,
+      evaluations: evaluations.filter((e) => e.folds.length > 0),
+      stoppedByBudget,
+    };
+  }
 }
 
 /** The candidate's label, with the number of seeds when bagged. */
@@ -347,6 +371,16 @@ export function plattLogLoss(margins: Float64Array, y: Uint8Array): number {
   if (m.length === 0) return Number.POSITIVE_INFINITY;
   const platt = fitPlatt(m, labels);
   return logLoss(labels, calibrate({ method: "platt", ...platt }, m));
+}
+
+/**
+ * Per-fold values of the folds recorded so far. Two folds of one candidate may finish out of order, so
+ * the arrays indexed by fold can have a hole until the earlier one arrives.
+ */
+function recorded(e: Evaluation, byFold: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const f of e.folds) if (byFold[f] !== undefined) out.push(byFold[f]!);
+  return out;
 }
 
 function positionsOf(fold: Uint8Array, f: number): number[] {
