@@ -110,7 +110,7 @@ describe("successive halving", () => {
         score: e.score,
       }));
     expect(summary(alone)).toEqual(summary(result));
-    alone.evaluations.forEach((e, i) => expect(e.oof).toEqual(result.evaluations[i]!.oof));
+    for (const [i, e] of alone.evaluations.entries()) expect(e.oof).toEqual(result.evaluations[i]!.oof);
   });
 
   it("ranks by Platt-scaled out-of-fold log loss and perturbs only unseen GBDT settings", () => {
