@@ -44,8 +44,9 @@ describe("stratified folds", () => {
 
 describe("successive halving", () => {
   let result: SearchResult;
-  beforeAll(async () => {
-    result = await searchModels({
+  /** Every family on 1,200 rows, a budget the plan never reaches. */
+  const fullSearch = async (threads: number) =>
+    searchModels({
       dataset: telcoDataset(1200, 5),
       rows: range(1200),
       folds: 5,
@@ -56,8 +57,10 @@ describe("successive halving", () => {
       overheadMs: 0,
       maxMembers: 3,
       extraBrackets: 1,
-      threads: 2,
+      threads,
     });
+  beforeAll(async () => {
+    result = await fullSearch(2);
   });
 
   it("cross-validates the baseline fully, prunes most candidates early and finishes the best", () => {
@@ -88,19 +91,7 @@ describe("successive halving", () => {
   });
 
   it("finds the same candidates, margins and scores on one thread as on two", async () => {
-    const alone = await searchModels({
-      dataset: telcoDataset(1200, 5),
-      rows: range(1200),
-      folds: 5,
-      seed: 1,
-      families: ["logistic_regression", "gbdt", "mlp"],
-      budgetMs: 120_000,
-      startedAt: performance.now(),
-      overheadMs: 0,
-      maxMembers: 3,
-      extraBrackets: 1,
-      threads: 1,
-    });
+    const alone = await fullSearch(1);
     const summary = (r: SearchResult) =>
       r.evaluations.map((e) => ({
         id: e.candidate.id,

@@ -272,14 +272,15 @@ export function parseExplainerPackage(value: unknown): ExplainerPackage {
   return pkg as ExplainerPackage;
 }
 
+const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+const finiteArray = (v: unknown, length?: number) =>
+  Array.isArray(v) && v.every(finite) && (length === undefined || v.length === length);
+
 function checkMlp(
   part: ExplainerMlp,
   features: readonly ExplainerFeature[],
   fail: (message: string) => never,
 ): void {
-  const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
-  const finiteArray = (v: unknown, length?: number) =>
-    Array.isArray(v) && v.every(finite) && (length === undefined || v.length === length);
   if (typeof part !== "object" || part === null) fail("expected an object");
   if (!Array.isArray(part.numeric) || !Array.isArray(part.categorical))
     fail("numeric and categorical must be arrays");
@@ -313,9 +314,6 @@ function checkLinear(
   features: readonly ExplainerFeature[],
   fail: (message: string) => never,
 ): void {
-  const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
-  const finiteArray = (v: unknown, length?: number) =>
-    Array.isArray(v) && v.every(finite) && (length === undefined || v.length === length);
   if (typeof part !== "object" || part === null) fail("expected an object");
   if (!finite(part.intercept)) fail("intercept must be a number");
   if (!finiteArray(part.offsets, features.length)) fail(`offsets must hold ${features.length} numbers`);
