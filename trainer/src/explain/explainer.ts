@@ -276,6 +276,32 @@ const finite = (v: unknown) => typeof v === "number" && Number.isFinite(v);
 const finiteArray = (v: unknown, length?: number) =>
   Array.isArray(v) && v.every(finite) && (length === undefined || v.length === length);
 
+/** A numeric feature's encoding in a linear or network part: standardisation and step cut points. */
+function numericEncoding(
+  n: { feature: number; mean: number; std: number; steps: number[] },
+  features: readonly ExplainerFeature[],
+): boolean {
+  return (
+    features[n?.feature]?.type === "numeric" &&
+    finite(n.mean) &&
+    finite(n.std) &&
+    n.std !== 0 &&
+    finiteArray(n.steps)
+  );
+}
+
+/** A categorical feature's one-hot categories in a linear or network part. */
+function categoricalEncoding(
+  c: { feature: number; categories: string[] },
+  features: readonly ExplainerFeature[],
+): boolean {
+  return (
+    features[c?.feature]?.type === "categorical" &&
+    Array.isArray(c.categories) &&
+    c.categories.every((v) => typeof v === "string")
+  );
+}
+
 function checkMlp(
   part: ExplainerMlp,
   features: readonly ExplainerFeature[],
@@ -284,21 +310,9 @@ function checkMlp(
   if (typeof part !== "object" || part === null) fail("expected an object");
   if (!Array.isArray(part.numeric) || !Array.isArray(part.categorical))
     fail("numeric and categorical must be arrays");
-  for (const n of part.numeric) {
-    const ok =
-      features[n?.feature]?.type === "numeric" &&
-      finite(n.mean) &&
-      finite(n.std) &&
-      n.std !== 0 &&
-      finiteArray(n.steps);
-    if (!ok) fail("a numeric input is malformed");
-  }
+  for (const n of part.numeric) if (!numericEncoding(n, features)) fail("a numeric input is malformed");
   for (const c of part.categorical) {
-    const ok =
-      features[c?.feature]?.type === "categorical" &&
-      Array.isArray(c.categories) &&
-      c.categories.every((v) => typeof v === "string");
-    if (!ok) fail("a categorical input is malformed");
+    if (!categoricalEncoding(c, features)) fail("a categorical input is malformed");
   }
   if (!(Number.isInteger(part.hidden) && part.hidden >= 1)) fail("hidden must be a positive integer");
   const width = mlpWidth(part);
@@ -320,22 +334,11 @@ function checkLinear(
   if (!Array.isArray(part.numeric) || !Array.isArray(part.categorical))
     fail("numeric and categorical must be arrays");
   for (const n of part.numeric) {
-    const ok =
-      features[n?.feature]?.type === "numeric" &&
-      finite(n.mean) &&
-      finite(n.std) &&
-      n.std !== 0 &&
-      finite(n.weight) &&
-      finiteArray(n.steps) &&
-      finiteArray(n.stepWeights, n.steps.length);
+    const ok = numericEncoding(n, features) && finite(n.weight) && finiteArray(n.stepWeights, n.steps.length);
     if (!ok) fail("a numeric term is malformed");
   }
   for (const c of part.categorical) {
-    const ok =
-      features[c?.feature]?.type === "categorical" &&
-      Array.isArray(c.categories) &&
-      c.categories.every((v) => typeof v === "string") &&
-      finiteArray(c.weights, c.categories.length);
+    const ok = categoricalEncoding(c, features) && finiteArray(c.weights, c.categories.length);
     if (!ok) fail("a categorical term is malformed");
   }
 }
