@@ -124,11 +124,11 @@ export function composeModel(
         out[i] = trees ? f32(out[i]! + margin) : margin;
       }
     }
-    mlp.forEach((net, n) => {
+    for (const net of mlp) {
+      // Into zeros when it is the first part: 0 + m is m exactly, as in the graph (no Add at all).
       const m = mlpMargins(net, encode(net.preprocessor, batch), batch.rows);
-      const first = n === 0 && !trees && !phi;
-      for (let i = 0; i < batch.rows; i++) out[i] = first ? m[i]! : f32(out[i]! + m[i]!);
-    });
+      for (let i = 0; i < batch.rows; i++) out[i] = f32(out[i]! + m[i]!);
+    }
     return out;
   };
 
