@@ -36,8 +36,6 @@ export interface FoldOutcome {
 }
 
 export interface FoldRunner {
-  /** Fits running at once. */
-  readonly parallelism: number;
   /**
    * Runs `jobs` in order, up to `parallelism` at a time. `admit` is asked just before each job starts;
    * when it says no, nothing more starts, the running jobs finish, and the result is false. `done` gets each
@@ -84,7 +82,6 @@ export function openFoldRunner(ctx: FoldContext, threads: number): FoldRunner {
   const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
   return {
-    parallelism: remote ? 2 : 1,
     async run(jobs, admit, done) {
       let next = 0;
       let refused = false;
