@@ -37,7 +37,7 @@ export interface FoldOutcome {
 
 export interface FoldRunner {
   /**
-   * Runs `jobs` in order, up to `parallelism` at a time. `admit` is asked just before each job starts;
+   * Runs `jobs` in order, up to two at a time. `admit` is asked just before each job starts;
    * when it says no, nothing more starts, the running jobs finish, and the result is false. `done` gets each
    * job's outcome as it finishes (in any order).
    */
