@@ -8,6 +8,7 @@ import { feasibleFolds, stratifiedFolds } from "../../trainer/src/automl/folds.t
 import {
   bagSeeds,
   type Evaluation,
+  fitSlowdown,
   plattLogLoss,
   type SearchResult,
   searchModels,
@@ -213,6 +214,14 @@ describe("ensemble choice", () => {
     const choice = chooseEnsemble(pool, y)!;
     expect(choice.members.map((m) => m.evaluation.candidate.id)).toContain("b");
     expect(choice.score).toBeLessThan(0.6 - 0.0005);
+  });
+});
+
+describe("slowdown", () => {
+  it("reads wall time per CPU second of the fits, never below 1, and 1 until there is enough to divide", () => {
+    expect(fitSlowdown(3, 1)).toBe(3);
+    expect(fitSlowdown(0.9, 1)).toBe(1);
+    expect(fitSlowdown(5, 0.4)).toBe(1);
   });
 });
 

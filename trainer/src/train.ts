@@ -131,7 +131,6 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const startedAt = performance.now();
   const elapsedMs = () => performance.now() - startedAt;
-  const cpuAtStart = process.cpuUsage();
   const progress = (phase: Exclude<TrainProgress["phase"], "search">, message: string) =>
     options.onProgress?.({ phase, message, elapsedMs: elapsedMs() });
   const seed = options.seed ?? DEFAULT_SEED;
@@ -190,7 +189,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     budgetMs: timeBudget * 1000,
     startedAt,
     overheadMs: overheadEstimateMs(dataset.rowCount),
-    slowdown: () => wallPerCpu(elapsedMs(), process.cpuUsage(cpuAtStart)),
     maxMembers,
     bags: GBDT_BAGS,
     ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
@@ -353,6 +351,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       folds,
       candidates: search.evaluations.length,
       stoppedByBudget: search.stoppedByBudget,
+      slowdown: search.slowdown,
       selection: "cv log loss (Platt-scaled out-of-fold margins)",
       winner: model.family,
       members: memberParams.map(({ params: _params, ...rest }) => rest),
@@ -432,15 +431,6 @@ function finalRounds(e: Evaluation): number | undefined {
  */
 function overheadEstimateMs(rows: number): number {
   return 400 + 0.05 * rows;
-}
-
-/**
- * How much longer than its CPU time this run has taken so far: about 1 alone, 3 or more on a machine shared
- * with other work. Only trusted once there is some CPU time to divide by.
- */
-function wallPerCpu(elapsedMs: number, cpu: NodeJS.CpuUsage): number {
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  return cpuMs < 500 ? 1 : Math.max(1, elapsedMs / cpuMs);
 }
 
 function profitAt(

@@ -30,7 +30,10 @@ export interface FoldJob {
 export interface FoldOutcome {
   /** Margins of the fold's scored rows, in `foldTest[fold]` order. */
   margins: Float32Array;
+  /** Wall time of the fit. */
   seconds: number;
+  /** CPU time of the thread that ran it: wall ÷ CPU tells how much other work slowed it. */
+  cpuSeconds: number;
   /** Trees (GBDT) or epochs (MLP) kept. */
   rounds?: number;
 }
@@ -52,6 +55,7 @@ export interface FoldRunner {
 /** Fits one job on this thread. Test batches are built once per fold and context. */
 export function fitFold(ctx: FoldContext, job: FoldJob, batches: Map<number, FeatureBatch>): FoldOutcome {
   const started = performance.now();
+  const cpuAtStart = process.threadCpuUsage();
   const fitted = fitCandidate(job.candidate, ctx.dataset, ctx.foldTrain[job.fold]!, job.rounds);
   let batch = batches.get(job.fold);
   if (!batch) {
@@ -59,9 +63,11 @@ export function fitFold(ctx: FoldContext, job: FoldJob, batches: Map<number, Fea
     batches.set(job.fold, batch);
   }
   const margins = fitted.model.predictMargin(batch);
+  const cpu = process.threadCpuUsage(cpuAtStart);
   return {
     margins,
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     ...(fitted.rounds !== undefined ? { rounds: fitted.rounds } : {}),
   };
 }

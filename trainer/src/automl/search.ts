@@ -57,14 +57,11 @@ export interface SearchOptions {
   /** Wall-clock budget for the whole training run, ms, counted from `startedAt`. */
   budgetMs: number;
   startedAt: number;
-  /** Time kept back for everything after the search except refitting (calibration, export, report), ms. */
-  overheadMs: number;
   /**
-   * Wall time per unit of the process's CPU time so far (1 on an idle machine, more when it is shared):
-   * scales the CPU-time estimate of exporting a bagged GBDT's extra trees. Fit times need no scaling: they
-   * are measured on the wall.
+   * Time kept back for everything after the search except refitting (calibration, export, report), ms,
+   * as measured on an idle machine: the search scales it by the slowdown its fits show (`fitSlowdown`).
    */
-  slowdown?: () => number;
+  overheadMs: number;
   /** Most members an ensemble may have; the final refit of that many best candidates is budgeted for. */
   maxMembers: number;
   /** Perturbation brackets after the first (successive halving each), while the budget lasts. */
@@ -88,6 +85,8 @@ export interface SearchResult {
   evaluations: Evaluation[];
   /** True when the budget ended the search before its plan did. */
   stoppedByBudget: boolean;
+  /** Wall time per CPU second of the fits (`fitSlowdown`): how busy the machine was. */
+  slowdown: number;
 }
 
 /** Share of a rung's candidates promoted to the next (successive halving with η = 3). */
@@ -128,6 +127,15 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
     train: rows.filter((_, i) => fold[i] !== f),
     testPositions: positionsOf(fold, f),
   }));
+  // Wall and CPU seconds of the fits so far: how much other work on the machine slows this run.
+  let fitWall = 0;
+  let fitCpu = 0;
+  const measure = (outcome: FoldOutcome) => {
+    fitWall += outcome.seconds;
+    fitCpu += outcome.cpuSeconds;
+  };
+  const slowdown = () => fitSlowdown(fitWall, fitCpu);
+
   const runner = openFoldRunner(
     {
       dataset,
@@ -179,10 +187,12 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
       return any.length > 0 ? (GBDT_COST_GUESS * sum(any.map(meanMs))) / any.length : 0;
     };
     // Refitting on all training rows costs about k/(k−1) of a fold fit, for each likely ensemble member.
+    // Fit times are wall times and already include any slowdown; the fixed overhead and the CPU-time
+    // estimate of exporting trees are idle-machine figures and are scaled by it.
     const reserveMs = (): number => {
       const ranked = evaluations.filter((e) => e.folds.length > 0).sort((a, b) => a.score - b.score);
       const members = ranked.slice(0, options.maxMembers);
-      return options.overheadMs + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
+      return options.overheadMs * slowdown() + (1.3 * k * sum(members.map(meanMs))) / (k - 1);
     };
     const affordable = (e: Evaluation) => now() + estimateMs(e) + reserveMs() <= deadline;
 
@@ -194,6 +204,7 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
 
     /** Records one fold's fit of `e`: its out-of-fold margins, time and length, by fold. */
     const record = (e: Evaluation, f: number, outcome: FoldOutcome) => {
+      measure(outcome);
       foldRows[f]!.testPositions.forEach((position, i) => {
         e.oof[position] = outcome.margins[i]!;
       });
@@ -252,8 +263,7 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
       // whenever it bags; bagging is optional, so on a busy machine it gives way rather than overrun.
       const extra = bagSeeds(parent.params.seed, bags).slice(1);
       const seedMs =
-        meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1)) +
-        TREE_EXPORT_MS * treesOf(best) * (options.slowdown?.() ?? 1);
+        meanMs(best) * (0.6 * k + (1.3 * k) / (k - 1)) + TREE_EXPORT_MS * treesOf(best) * slowdown();
       if (now() + extra.length * seedMs + reserveMs() > deadline) {
         stoppedByBudget = true;
         return;
@@ -268,6 +278,7 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
         jobs,
         () => true,
         (job, outcome) => {
+          measure(outcome);
           margins.set(job, outcome.margins);
           fits++;
         },
@@ -341,8 +352,18 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
       k,
       evaluations: evaluations.filter((e) => e.folds.length > 0),
       stoppedByBudget,
+      slowdown: Number(slowdown().toFixed(2)),
     };
   }
+}
+
+/**
+ * Wall time per CPU second of the fits: 1 on an idle machine, about 3 when each fitting thread gets a third
+ * of a core. Measured per thread, so two threads fitting at once on two idle cores still read 1. Taken as 1
+ * until half a second of fitting gives a stable ratio.
+ */
+export function fitSlowdown(wallSeconds: number, cpuSeconds: number): number {
+  return cpuSeconds < 0.5 ? 1 : Math.max(1, wallSeconds / cpuSeconds);
 }
 
 /** The candidate's label, with the number of seeds when bagged. */
