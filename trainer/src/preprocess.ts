@@ -1,6 +1,6 @@
 import type { FeatureSpec } from "../../shared/src/manifest.ts";
 import type { Dataset } from "./dataset.ts";
-import { categoricalInput, type FeatureBatch, numericInput } from "./features.ts";
+import { batchFromDataset, categoricalInput, type FeatureBatch, numericInput } from "./features.ts";
 
 const f32 = Math.fround;
 
@@ -187,6 +187,21 @@ export function encodedColumnFeatures(pre: Preprocessor): Int32Array {
 
 export function hasSteps(pre: Preprocessor): boolean {
   return pre.features.some((f) => f.kind === "numeric" && f.steps.length > 0);
+}
+
+/**
+ * Fits preprocessing on the training rows and encodes them: what every model on this encoding (logistic
+ * regression, MLP) starts from. `x` is rows x width, row-major; `y` the rows' labels.
+ */
+export function encodeTrainingRows(
+  dataset: Dataset,
+  rows: readonly number[],
+  options: PreprocessOptions,
+): { pre: Preprocessor; x: Float32Array; y: Uint8Array } {
+  const pre = fitPreprocessor(dataset, rows, options);
+  const x = encode(pre, batchFromDataset(dataset, rows));
+  const y = Uint8Array.from(rows, (r) => dataset.target.y[r]!);
+  return { pre, x, y };
 }
 
 /** Encodes a batch to a row-major rows x width matrix using float32 arithmetic (mirrors the ONNX graph). */

@@ -1,11 +1,11 @@
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { exportLogisticOnnx } from "../export/logistic.ts";
-import { batchFromDataset, type FeatureBatch } from "../features.ts";
+import type { FeatureBatch } from "../features.ts";
 import {
   encode,
   encodedColumnFeatures,
+  encodeTrainingRows,
   featureSpecs,
-  fitPreprocessor,
   type Preprocessor,
 } from "../preprocess.ts";
 import type { Model, ModelTrainer, TrainingSet } from "./model.ts";
@@ -66,13 +66,10 @@ export const logisticTrainer: ModelTrainer<LogisticParams> = {
 
 /** Fits preprocessing and weights on the set's rows. */
 export function fitLogisticModel(set: TrainingSet, params: LogisticParams): LogisticModel {
-  const pre = fitPreprocessor(set.dataset, set.rows, {
+  const { pre, x, y } = encodeTrainingRows(set.dataset, set.rows, {
     maxCategories: params.maxCategories,
     numericBins: params.numericBins,
   });
-  const batch = batchFromDataset(set.dataset, set.rows);
-  const x = encode(pre, batch);
-  const y = Uint8Array.from(set.rows, (r) => set.dataset.target.y[r]!);
   const fit = fitLogistic(x, set.rows.length, pre.width, y, params);
   const data = logisticModelData(pre, fit, x, set.rows.length);
   return createLogisticModel(data, {

@@ -2,12 +2,12 @@ import { ChurnError } from "../../../shared/src/errors.ts";
 import { compileReluNet, explainReluRow, preActivations, type ReluNet } from "../explain/deeplift.ts";
 import { noCalibration } from "../export/calibration.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
-import { batchFromDataset, type FeatureBatch } from "../features.ts";
+import type { FeatureBatch } from "../features.ts";
 import {
   encode,
   encodedColumnFeatures,
+  encodeTrainingRows,
   featureSpecs,
-  fitPreprocessor,
   type Preprocessor,
 } from "../preprocess.ts";
 import { createRandom, normal, shuffleInPlace } from "../random.ts";
@@ -81,13 +81,10 @@ export const mlpTrainer: ModelTrainer<MlpParams> = {
  */
 export function fitMlpModel(set: TrainingSet, params: MlpParams): MlpModel {
   checkMlpParams(params);
-  const { dataset } = set;
-  const pre = fitPreprocessor(dataset, set.rows, {
+  const { pre, x, y } = encodeTrainingRows(set.dataset, set.rows, {
     maxCategories: params.maxCategories,
     numericBins: params.numericBins,
   });
-  const x = encode(pre, batchFromDataset(dataset, set.rows));
-  const y = Uint8Array.from(set.rows, (r) => dataset.target.y[r]!);
   let fitPositions = set.rows.map((_, i) => i);
   let validation: number[] | undefined;
   if (params.patience > 0) {
