@@ -12,6 +12,8 @@ import {
   seriousViolations,
   signedIn,
   startConsoleHarness,
+  waitForText,
+  waitForVisible,
 } from "./harness.ts";
 
 /** The admin console in a real Chromium, against the platform as `npm start` runs it. */
@@ -61,7 +63,7 @@ describe("admin console", () => {
     expect(bad).toContain("not valid");
 
     const { context, page, problems } = await signedIn(h, h.platform.state.ownerToken);
-    await expect(page.getByTestId("live-version").textContent()).resolves.toMatch(/v1/);
+    await waitForText(page.getByTestId("live-version"), /v1/);
     const [cookie] = (await context.cookies()).filter((c) => c.name.includes("churn_console"));
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/console" });
     expect(cookie!.value.startsWith("churn_pat_")).toBe(true);
@@ -146,7 +148,7 @@ describe("admin console", () => {
     await page.getByLabel("Candidate").selectOption({ label: `v${v}` });
     await page.getByRole("button", { name: "Compare" }).click();
     const compare = page.getByRole("region", { name: `Compare v1 and v${v}` });
-    await expect(compare.getByRole("rowheader", { name: "ROC-AUC" }).isVisible()).resolves.toBe(true);
+    await waitForVisible(compare.getByRole("rowheader", { name: "ROC-AUC" }));
 
     const row = page.locator(`tr[data-version="${v}"]`);
     await row.getByRole("button", { name: "Canary" }).click();
@@ -155,16 +157,16 @@ describe("admin console", () => {
     await dialog.getByLabel(/Reason/).fill("try the retrained model on a fifth of customers");
     await dialog.getByRole("button", { name: "Set canary" }).click();
     await page.waitForURL(/done=canary/);
-    await expect(row.getByText("Canary 20 %").isVisible()).resolves.toBe(true);
+    await waitForVisible(row.getByText("Canary 20 %"));
 
     await page.goto(`${h.url}/overview`);
     expect(await page.getByTestId("canary").textContent()).toMatch(new RegExp(`v${v}\\s+at\\s+20 %`));
 
     await page.goto(`${h.url}/audit?action=deployment.update`);
     const latest = page.locator("table.audit tbody tr").first();
-    await expect(latest.textContent()).resolves.toContain("try the retrained model on a fifth of customers");
-    await expect(latest.textContent()).resolves.toContain("at 20 %");
-    await expect(page.getByTestId("chain-status").textContent()).resolves.toContain("Chain verified");
+    await waitForText(latest, "try the retrained model on a fifth of customers");
+    await waitForText(latest, "at 20 %");
+    await waitForText(page.getByTestId("chain-status"), "Chain verified");
 
     // Promote the canary, then roll back to the version before it.
     await page.goto(`${h.url}/models`);
@@ -173,16 +175,14 @@ describe("admin console", () => {
     await promote.getByLabel(/Reason/).fill("canary looked good");
     await promote.getByRole("button", { name: "Promote" }).click();
     await page.waitForURL(/done=promoted/);
-    await expect(row.getByText("Production").isVisible()).resolves.toBe(true);
+    await waitForVisible(row.getByText("Production"));
 
     await page.getByRole("button", { name: "Roll back" }).click();
     const rollback = page.getByRole("dialog", { name: "Roll back production" });
     await rollback.getByLabel(/Reason/).fill("conversion dropped after the promotion");
     await rollback.getByRole("button", { name: "Roll back" }).click();
     await page.waitForURL(/done=rolled-back/);
-    await expect(page.locator('tr[data-version="1"]').getByText("Production").isVisible()).resolves.toBe(
-      true,
-    );
+    await waitForVisible(page.locator('tr[data-version="1"]').getByText("Production"));
 
     const deployment = (await (
       await fetch(`${state.controlPlaneUrl}/v1/deployment`, {
@@ -202,9 +202,7 @@ describe("admin console", () => {
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
     expect(entries.at(-1)?.action).toBe("deployment.rollback");
     await page.goto(`${h.url}/audit?action=deployment.rollback`);
-    await expect(page.locator("table.audit tbody tr").first().textContent()).resolves.toContain(
-      "conversion dropped after the promotion",
-    );
+    await waitForText(page.locator("table.audit tbody tr").first(), "conversion dropped after the promotion");
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -222,7 +220,7 @@ describe("admin console", () => {
     const clientId = (await page.locator("#new-client-id").textContent())!.trim();
     expect(secret).toMatch(/^churn_cs_/);
     await page.getByRole("button", { name: "Copy" }).click();
-    await expect(page.locator(".copy-status").textContent()).resolves.toMatch(/Copied|Selected/);
+    await waitForText(page.locator(".copy-status"), /Copied|Selected/);
     await page.screenshot({ path: join(SCREENSHOTS, "clients-secret.png") });
 
     // Shown once: the list never shows it again.
@@ -241,8 +239,8 @@ describe("admin console", () => {
     await edit.getByLabel("Burst").fill("20");
     await edit.getByRole("button", { name: "Save changes" }).click();
     await page.waitForURL(/done=updated/);
-    await expect(row.textContent()).resolves.toContain("10/s, burst 20");
-    await expect(row.textContent()).resolves.toContain("feedback:write");
+    await waitForText(row, "10/s, burst 20");
+    await waitForText(row, "feedback:write");
 
     // Rotate with an overlap: a new secret is shown once and the old one keeps working meanwhile.
     await row.getByRole("button", { name: "Rotate" }).click();
@@ -253,14 +251,14 @@ describe("admin console", () => {
     expect(rotated).not.toBe(secret);
     await clientCredentialsToken(state.controlPlaneUrl, clientId, rotated);
     await clientCredentialsToken(state.controlPlaneUrl, clientId, secret);
-    await expect(row.getByText("Rotating").isVisible()).resolves.toBe(true);
+    await waitForVisible(row.getByText("Rotating"));
 
     await row.getByRole("button", { name: "Revoke" }).click();
     const dialog = page.getByRole("dialog", { name: "Revoke crm-scoring?" });
     await dialog.getByRole("checkbox").check();
     await dialog.getByRole("button", { name: "Revoke client" }).click();
     await page.waitForURL(/done=revoked/);
-    await expect(page.getByRole("status").first().textContent()).resolves.toContain("revoked");
+    await waitForText(page.getByRole("status").first(), "revoked");
 
     // The edge caches the revocation list for up to 10 s.
     let status = 200;
@@ -271,6 +269,55 @@ describe("admin console", () => {
     expect(status).toBe(401);
     expect(problems).toEqual([]);
     await context.close();
+  });
+
+  describe("the copy button beside a new client secret", () => {
+    /** Creates a client in a fresh signed-in context and clicks Copy beside its secret. */
+    async function copySecret(name: string, options: Parameters<typeof signedIn>[2]) {
+      const session = await signedIn(h, h.platform.state.ownerToken, options);
+      const { page } = session;
+      await page.goto(`${h.url}/clients`);
+      const create = page.getByRole("region", { name: "New API client" });
+      await create.getByLabel("Name").fill(name);
+      await create.getByRole("button", { name: "Create client" }).click();
+      const secret = (await page.getByTestId("client-secret").textContent())!.trim();
+      await page.getByRole("button", { name: "Copy" }).click();
+      return { ...session, secret, status: page.locator(".copy-status") };
+    }
+
+    it("writes the secret to the clipboard where the browser grants it", async () => {
+      const { context, page, problems, secret, status } = await copySecret("copy-granted", {
+        permissions: ["clipboard-read", "clipboard-write"],
+      });
+      await waitForText(status, /^Copied$/);
+      expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+
+    // Over plain HTTP on a host other than localhost, browsers expose no Clipboard API at all.
+    const noClipboardApi =
+      "Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined });";
+
+    it("falls back to selecting the secret and copying it where there is no Clipboard API", async () => {
+      const { context, page, problems, secret, status } = await copySecret("copy-fallback", {
+        initScript: noClipboardApi,
+      });
+      await waitForText(status, /^(Copied|Selected: press Ctrl\+C to copy)$/);
+      expect(await page.evaluate(() => window.getSelection()?.toString().trim())).toBe(secret);
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+
+    it("leaves the secret selected and says to press Ctrl+C where the browser refuses to copy", async () => {
+      const { context, page, problems, secret, status } = await copySecret("copy-refused", {
+        initScript: `${noClipboardApi} Document.prototype.execCommand = () => false;`,
+      });
+      await waitForText(status, /^Selected: press Ctrl\+C to copy$/);
+      expect(await page.evaluate(() => window.getSelection()?.toString().trim())).toBe(secret);
+      expect(problems).toEqual([]);
+      await context.close();
+    });
   });
 
   it("an analyst sees no promote and cannot forge one; the server refuses it", async () => {
@@ -330,8 +377,8 @@ describe("admin console", () => {
       ownerName: "Fresh Owner",
     });
     const { context, page, problems } = await signedIn(h, fresh.ownerToken);
-    await expect(page.getByRole("heading", { name: "No model yet" }).isVisible()).resolves.toBe(true);
-    await expect(page.getByText("npx churn publish model/ --deploy").isVisible()).resolves.toBe(true);
+    await waitForVisible(page.getByRole("heading", { name: "No model yet" }));
+    await waitForVisible(page.getByText("npx churn publish model/ --deploy"));
     expect(await seriousViolations(page)).toEqual([]);
     await page.screenshot({ path: join(SCREENSHOTS, "overview-new-tenant.png") });
     for (const [name, heading] of [
@@ -341,7 +388,7 @@ describe("admin console", () => {
       ["clients", "No active clients"],
     ] as const) {
       await page.goto(`${h.url}/${name}`);
-      await expect(page.getByRole("heading", { name: heading }).isVisible()).resolves.toBe(true);
+      await waitForVisible(page.getByRole("heading", { name: heading }));
     }
     // Nothing of the demo tenant leaks into another tenant's console.
     await page.goto(`${h.url}/audit`);
@@ -379,13 +426,13 @@ describe("admin console", () => {
     const before = await path.getAttribute("d");
     const profitBefore = await page.locator("#wi-profit").textContent();
     await page.getByLabel(/Threshold/).fill("0.8");
-    await expect(page.locator("#wi-threshold-out").textContent()).resolves.toBe("0.80");
-    await expect(page.locator("#profit-chart .marker text").textContent()).resolves.toBe("threshold 0.80");
-    expect(await page.locator("#wi-profit").textContent()).not.toBe(profitBefore);
+    await waitForText(page.locator("#wi-threshold-out"), /^0\.80$/);
+    await waitForText(page.locator("#profit-chart .marker text"), /^threshold 0\.80$/);
+    await expect.poll(() => page.locator("#wi-profit").textContent()).not.toBe(profitBefore);
     await page.getByLabel("Offer cost ($)").fill("400");
-    expect(await path.getAttribute("d")).not.toBe(before);
+    await expect.poll(() => path.getAttribute("d")).not.toBe(before);
     // Offers dearer than a kept customer is worth: contacting nobody is best.
-    await expect(page.locator("#wi-best").textContent()).resolves.toBe("none: no contact pays off");
+    await waitForText(page.locator("#wi-best"), /^none: no contact pays off$/);
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -404,7 +451,7 @@ describe("admin console", () => {
     }
     await context.close();
 
-    const phone = await signedIn(h, h.platform.state.ownerToken, { width: 390, height: 844 });
+    const phone = await signedIn(h, h.platform.state.ownerToken, { viewport: { width: 390, height: 844 } });
     for (const name of ["overview", "models"]) {
       await phone.page.goto(`${h.url}/${name}`);
       await phone.page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });

@@ -3,7 +3,14 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  chromium,
+  type Locator,
+  type Page,
+} from "playwright-core";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
 import { generateTelco } from "../../trainer/src/synthetic.ts";
@@ -71,13 +78,18 @@ export interface Session {
   problems: string[];
 }
 
-/** A fresh browser context signed in with `token` through the sign-in form. */
+/**
+ * A fresh browser context signed in with `token` through the sign-in form. `options` can set the viewport,
+ * grant permissions, or add a script that runs before every page's own (to take a browser API away).
+ */
 export async function signedIn(
   h: ConsoleHarness,
   token: string,
-  viewport = { width: 1280, height: 800 },
+  options: BrowserContextOptions & { initScript?: string } = {},
 ): Promise<Session> {
-  const context = await h.browser.newContext({ viewport });
+  const { initScript, ...contextOptions } = options;
+  const context = await h.browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on("console", (m) => {
@@ -89,6 +101,33 @@ export async function signedIn(
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((u) => !u.pathname.endsWith("/sign-in"));
   return { context, page, problems };
+}
+
+/** How long a browser assertion waits for the page to settle before it fails. */
+const SETTLE_MS = 10_000;
+
+/**
+ * Waits, as a person would, until `locator` shows text matching `expected` (a substring, or a pattern for an
+ * exact match), and returns that text. Pages update after clicks, navigations and promises settle, so a
+ * single read right after an action races them; this polls until the text appears or the wait runs out.
+ */
+export async function waitForText(locator: Locator, expected: string | RegExp): Promise<string> {
+  const match = locator.filter({ hasText: expected }).first();
+  try {
+    await match.waitFor({ state: "attached", timeout: SETTLE_MS });
+  } catch {
+    const shown = await locator
+      .first()
+      .textContent({ timeout: 1 })
+      .catch(() => null);
+    throw new Error(`${locator} never showed ${String(expected)} (it shows ${JSON.stringify(shown)})`);
+  }
+  return (await match.textContent()) ?? "";
+}
+
+/** Waits until `locator` is visible, failing with the locator's name when it never becomes so. */
+export async function waitForVisible(locator: Locator): Promise<void> {
+  await locator.first().waitFor({ state: "visible", timeout: SETTLE_MS });
 }
 
 export interface AxeViolation {

@@ -11,6 +11,8 @@ import {
   seriousViolations,
   signedIn,
   startConsoleHarness,
+  waitForText,
+  waitForVisible,
 } from "./harness.ts";
 
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox";
@@ -35,7 +37,7 @@ describe("console: a version's training report", () => {
     const row = page.locator('tr[data-version="1"]');
     await row.getByRole("link", { name: "Report of v1" }).click();
     await page.waitForURL(/\/console\/models\/[a-z0-9-]+\/versions\/1\/report$/);
-    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toMatch(/^Report of .+ v1$/);
+    await waitForText(page.getByRole("heading", { level: 1 }), /^Report of .+ v1$/);
     await expect(
       page
         .getByRole("navigation", { name: "Version v1" })
@@ -51,8 +53,8 @@ describe("console: a version's training report", () => {
     const rocCard = report
       .locator(".card")
       .filter({ has: report.locator(".label", { hasText: /^ROC-AUC$/ }) });
-    await expect(rocCard.locator(".value").textContent({ timeout: 10_000 })).resolves.toMatch(/^0\.\d+$/);
-    await expect(report.getByRole("heading", { name: "Summary" }).isVisible()).resolves.toBe(true);
+    await waitForText(rocCard.locator(".value"), /^0\.\d+$/);
+    await waitForVisible(report.getByRole("heading", { name: "Summary" }));
     // Sandboxed without allow-scripts or allow-same-origin: the framed document runs nothing and has an
     // opaque origin, so it cannot read the console's cookies or call its routes.
     const frameOrigin = await page
@@ -97,16 +99,14 @@ describe("console: a version's training report", () => {
     const { context, page, problems } = await signedIn(h, state.ownerToken);
     await page.goto(`${h.url}/models?model=${name}`);
     const row = page.locator(`tr[data-version="${version}"]`);
-    await expect(row.getByText("No report").isVisible()).resolves.toBe(true);
+    await waitForVisible(row.getByText("No report"));
     expect(await row.getByRole("link", { name: `Report of v${version}` }).count()).toBe(0);
-    await expect(page.getByText(/published without the trainer's report\.html/).isVisible()).resolves.toBe(
-      true,
-    );
+    await waitForVisible(page.getByText(/published without the trainer's report\.html/));
     expect(await seriousViolations(page)).toEqual([]);
 
     const missing = await page.goto(`${h.url}/models/${name}/versions/${version}/report`);
     expect(missing?.status()).toBe(404);
-    await expect(page.getByText("published without a report").isVisible()).resolves.toBe(true);
+    await waitForVisible(page.getByText("published without a report"));
     expect(problems.filter((p) => !p.includes("404"))).toEqual([]);
     await context.close();
   });
