@@ -1,5 +1,5 @@
 import { ChurnError } from "./errors.ts";
-import type { FeatureSpec, Manifest } from "./manifest.ts";
+import { type FeatureSpec, graphInputOf, type Manifest } from "./manifest.ts";
 
 /** What onnxruntime reports about a loaded graph's inputs and outputs (structurally, from any ORT build). */
 export interface GraphSignature {
@@ -34,18 +34,17 @@ export function checkGraphSignature(
   const inputs = new Map(graph.inputMetadata.map((m) => [m.name, m]));
   const graphInputs = [...inputs.keys()].join(", ");
   for (const feature of features) {
-    const input = inputs.get(feature.name);
+    const name = graphInputOf(feature);
+    const input = inputs.get(name);
     if (!input)
-      throw invalid(
-        `Feature '${feature.name}' has no graph input of that name (graph inputs: ${graphInputs})`,
-      );
+      throw invalid(`Feature '${feature.name}' has no graph input '${name}' (graph inputs: ${graphInputs})`);
     const expected = EXPECTED_INPUT_TYPE[feature.type];
     if (input.isTensor && input.type !== expected) {
       throw invalid(
-        `Graph input '${feature.name}' is ${input.type}, but a ${feature.type} feature needs ${expected}`,
+        `Graph input '${name}' is ${input.type}, but a ${feature.type} feature needs ${expected}`,
       );
     }
-    inputs.delete(feature.name);
+    inputs.delete(name);
   }
   if (inputs.size > 0) throw invalid(`Graph inputs without a feature: ${[...inputs.keys()].join(", ")}`);
 

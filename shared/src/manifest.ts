@@ -1,14 +1,38 @@
 import { z } from "zod";
 
-/** Feature names become ONNX input names and JSON keys, so keep them to a safe, predictable alphabet. */
+/** Keys a prediction record may not use as a feature: `customerId` is the record's id, the rest are unsafe. */
+export const RESERVED_RECORD_KEYS: ReadonlySet<string> = new Set([
+  "customerId",
+  "__proto__",
+  "constructor",
+  "prototype",
+]);
+
+/**
+ * A feature is named exactly as its CSV header was written (spaces, punctuation, any script): API clients
+ * send records keyed by those names. Control characters are refused, as is a name a JSON object cannot
+ * hold as an ordinary key.
+ */
 export const featureNameSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^\P{Cc}+$/u, "must not contain control characters")
+  .refine((name) => !RESERVED_RECORD_KEYS.has(name), "is reserved in JSON records");
+
+/** ONNX input names stay in a safe alphabet; the trainer derives them from the feature names. */
+export const graphInputNameSchema = z
   .string()
   .min(1)
   .max(64)
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must start with a letter or _ and contain only letters, digits and _");
 
+/** The graph input a feature feeds: `input` when the manifest names one, else the feature's own name. */
+const graphInputField = graphInputNameSchema.optional();
+
 export const numericFeatureSchema = z.object({
   name: featureNameSchema,
+  input: graphInputField,
   type: z.literal("numeric"),
   /** A missing optional numeric value is fed to the graph as NaN; the graph imputes it. */
   required: z.boolean(),
@@ -19,6 +43,7 @@ export const numericFeatureSchema = z.object({
 
 export const categoricalFeatureSchema = z.object({
   name: featureNameSchema,
+  input: graphInputField,
   type: z.literal("categorical"),
   required: z.boolean(),
   /** Categories seen in training; unseen ones are allowed and encode as "none of these". */
@@ -32,6 +57,10 @@ export const featureSpecSchema = z.discriminatedUnion("type", [
 export type FeatureSpec = z.infer<typeof featureSpecSchema>;
 export type NumericFeature = z.infer<typeof numericFeatureSchema>;
 export type CategoricalFeature = z.infer<typeof categoricalFeatureSchema>;
+
+/** The ONNX input name a feature is fed through (manifests from before `input` use the feature name). */
+export const graphInputOf = (feature: { name: string; input?: string | undefined }): string =>
+  feature.input ?? feature.name;
 
 export const modelFamilySchema = z.enum(["logistic_regression", "gbdt", "mlp", "ensemble", "external"]);
 export type ModelFamily = z.infer<typeof modelFamilySchema>;
@@ -78,8 +107,19 @@ export const manifestSchema = z
     family: modelFamilySchema,
     createdAt: z.string(),
     target: z.object({ column: z.string(), positive: z.string() }),
-    /** One ONNX input per feature, named after it: float [N,1] for numeric, string [N,1] for categorical. */
-    features: z.array(featureSpecSchema).min(1).max(500),
+    /**
+     * One ONNX input per feature (named `input`, or after the feature): float [N,1] for numeric, string
+     * [N,1] for categorical. Names and inputs are each unique.
+     */
+    features: z
+      .array(featureSpecSchema)
+      .min(1)
+      .max(500)
+      .refine((fs) => new Set(fs.map((f) => f.name)).size === fs.length, "feature names must be unique")
+      .refine(
+        (fs) => new Set(fs.map(graphInputOf)).size === fs.length,
+        "feature graph inputs must be unique",
+      ),
     outputs: z.object({
       /** Calibrated probability of the positive class: [N] or [N,1], or column `column` of [N,K]. */
       probability: z.object({ name: z.string(), column: z.number().int().nonnegative().optional() }),

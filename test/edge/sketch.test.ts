@@ -49,7 +49,13 @@ function trainedManifest(seed: number, numeric: number, categorical: number, pla
   const columns: Column[] = [];
   for (let f = 0; f < numeric; f++) {
     const values = Float64Array.from({ length: rows }, () => numericValue(rnd, 50 + f * 40));
-    columns.push({ kind: "numeric", name: `n${f}`, values, missing: values.filter(Number.isNaN).length });
+    columns.push({
+      kind: "numeric",
+      name: `n${f}`,
+      input: `n${f}`,
+      values,
+      missing: values.filter(Number.isNaN).length,
+    });
   }
   for (let f = 0; f < categorical; f++) {
     const values = Array.from({ length: rows }, () =>
@@ -58,6 +64,7 @@ function trainedManifest(seed: number, numeric: number, categorical: number, pla
     columns.push({
       kind: "categorical",
       name: `c${f}`,
+      input: `c${f}`,
       values,
       missing: values.filter((v) => v === "").length,
     });

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ChurnError } from "../../shared/src/errors.ts";
-import { type CsvRecord, parseCsvText, readCsv } from "../../trainer/src/csv.ts";
+import { type CsvDialect, type CsvRecord, parseCsvText, readCsv } from "../../trainer/src/csv.ts";
 
 async function collect(chunks: (string | Uint8Array)[]): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];
@@ -76,5 +76,66 @@ describe("readCsv", () => {
 
   it("rejects text after a closing quote", async () => {
     await expect(parseCsvText('a,b\n"x"y,1\n')).rejects.toThrow(/line 2: unexpected character/);
+  });
+});
+
+describe("reading files as they are found", () => {
+  const dialectOf = async (input: string | Uint8Array, options: Parameters<typeof readCsv>[1] = {}) => {
+    let dialect: CsvDialect | undefined;
+    const records: CsvRecord[] = [];
+    for await (const r of readCsv([input], { ...options, onDialect: (d) => (dialect = d) })) records.push(r);
+    return { dialect: dialect!, records };
+  };
+
+  it.each([
+    [",", 'a,b,c\r\n1,"x,y",3\r\n'],
+    [";", 'a;b;c\r\n1;"x;y";3,5\r\n2;z;4,25\r\n'],
+    ["\t", "a\tb\tc\n1\tx, y; z\t3\n"],
+    ["|", "a|b|c\n1|x,y|3\n"],
+  ])(
+    "detects the separator %j, quoted separators and other marks inside fields notwithstanding",
+    async (sep, text) => {
+      const { dialect, records } = await dialectOf(text);
+      expect(dialect.separator).toBe(sep);
+      expect(dialect.separatorDetected).toBe(true);
+      expect(records[0]!.cells).toEqual(["a", "b", "c"]);
+      expect(records[1]!.cells).toHaveLength(3);
+    },
+  );
+
+  it("prefers the separator that agrees with the header over decimal commas inside rows", async () => {
+    // Each data row has exactly one decimal comma, so commas alone would split every row the same way.
+    const { dialect } = await dialectOf("name;amount\nx;3,14\ny;2,5\n");
+    expect(dialect.separator).toBe(";");
+  });
+
+  it("takes a separator the caller names, and says which line endings the file has", async () => {
+    const { dialect, records } = await dialectOf("a;b\r\n1;2\r\n", { separator: ";" });
+    expect(dialect).toMatchObject({ separator: ";", separatorDetected: false, lineEndings: "CRLF" });
+    expect(records[1]!.cells).toEqual(["1", "2"]);
+  });
+
+  it("refuses bytes that are not UTF-8, naming the line and the way out, and reads them as Latin-1 on request", async () => {
+    const latin1 = Uint8Array.from([
+      ...new TextEncoder().encode("name,city\nx,K"),
+      0xf6,
+      ...new TextEncoder().encode("ln\n"),
+    ]);
+    const error = await dialectOf(latin1).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ChurnError);
+    expect((error as Error).message).toMatch(/not UTF-8: byte 0xF6 on line 2 .*--encoding latin1/);
+    const { dialect, records } = await dialectOf(latin1, { encoding: "latin1" });
+    expect(dialect.encoding).toBe("latin1");
+    expect(records[1]!.cells).toEqual(["x", "Köln"]);
+  });
+
+  it("reads UTF-16 files by their byte-order mark (Excel's Unicode text)", async () => {
+    const text = "a\tb\r\n1\tZoë\r\n";
+    const bytes = new Uint8Array(2 + text.length * 2);
+    bytes.set([0xff, 0xfe]);
+    for (let i = 0; i < text.length; i++) bytes[2 + 2 * i] = text.charCodeAt(i);
+    const { dialect, records } = await dialectOf(bytes);
+    expect(dialect).toMatchObject({ encoding: "utf-16le", bom: true, separator: "\t" });
+    expect(records[1]!.cells).toEqual(["1", "Zoë"]);
   });
 });

@@ -54,7 +54,7 @@ describe("loadDataset", () => {
     const error = await errorOf(fromText(telcoLike, { target: "Exited", positive: "Yes" }));
     expect(error.code).toBe("INVALID_REQUEST");
     expect(error.message).toContain('"Exited"');
-    expect(error.message).toContain("customerID, tenure, Contract");
+    expect(error.message).toContain('"customerID", "tenure", "Contract"');
   });
 
   it("rejects a target without exactly two values, or an unknown positive label", async () => {
@@ -63,26 +63,80 @@ describe("loadDataset", () => {
       /exactly 2 distinct values.*found 3.*"Maybe"/,
     );
     const one = telcoLike.replace(",Yes", ",No");
-    expect((await errorOf(fromText(one, { target: "Churn", positive: "No" }))).message).toMatch(/found 1/);
+    expect((await errorOf(fromText(one, { target: "Churn", positive: "No" }))).message).toMatch(
+      /only one value \("No" \(line 2, 3, 4, …\)\)/,
+    );
     expect((await errorOf(fromText(telcoLike, { target: "Churn", positive: "1" }))).message).toMatch(
       /"1" is not a value of target "Churn".*"No" and "Yes"/,
     );
   });
 
-  it("names the row of a blank target", async () => {
-    const blank = `${telcoLike}\n1234-ABCDE,3,One year,20,60, `;
+  it("names the lines of a missing target, and leaves those rows out when asked", async () => {
+    const blank = `${telcoLike}\n1234-ABCDE,3,One year,20,60, \n1235-ABCDE,4,One year,21,61,NA`;
     expect((await errorOf(fromText(blank, { target: "Churn", positive: "Yes" }))).message).toMatch(
-      /blank in data row 4 \(CSV line 6\)/,
+      /missing in 2 row\(s\), at CSV line\(s\) 6, 7; .*--drop-missing-target/,
+    );
+    const ds = await fromText(blank, { target: "Churn", positive: "Yes", dropMissingTarget: true });
+    expect(ds.rowCount).toBe(4);
+    expect([...ds.lines]).toEqual([2, 3, 4, 5]);
+    expect([...ds.sourceRows!]).toEqual([0, 1, 2, 3]);
+    expect(ds.reading.missingTargetRows).toEqual({ count: 2, lines: [6, 7] });
+    expect(ds.warnings.join()).toMatch(/Left out 2 row\(s\) whose target is missing \(CSV lines 6, 7\)/);
+  });
+
+  it("names where each extra target value occurs", async () => {
+    const text = `${telcoLike}\n9999-XXXXX,5,One year,20,100,Maybe\n9998-XXXXX,5,One year,20,100,Maybe`;
+    expect((await errorOf(fromText(text, { target: "Churn", positive: "Yes" }))).message).toMatch(
+      /"Maybe" \(line 6, 7\)/,
     );
   });
 
-  it("rejects a numeric column with garbage text, naming the column and an example", async () => {
+  it("matches the positive label ignoring case or as the same number, and a padded target header", async () => {
+    const text = "plan, Exited \na,1.0\nb,0.0\na,1.0\nb,0.0\n";
+    const ds = await fromText(text, { target: "Exited", positive: "1" });
+    expect(ds.target).toMatchObject({ column: " Exited ", positive: "1.0", negative: "0.0" });
+    expect(ds.warnings.join()).toMatch(/matched the header " Exited " after trimming/);
+    expect((await fromText(telcoLike, { target: "Churn", positive: "yes" })).target.positive).toBe("Yes");
+  });
+
+  it("types a column that is numeric apart from placeholder words as numeric, and reports those cells", async () => {
+    const lines = ["age,plan,churn"];
+    for (let i = 0; i < 40; i++) lines.push(`${20 + i},basic,${i % 2 ? "yes" : "no"}`);
+    for (let i = 0; i < 8; i++) lines.push(`unknown,pro,${i % 2 ? "yes" : "no"}`);
+    const ds = await fromText(lines.join("\n"), { target: "churn", positive: "yes" });
+    const age = ds.features.find((f) => f.name === "age")!;
+    expect(age.kind).toBe("numeric");
+    expect(age.missing).toBe(8);
+    expect(ds.warnings.join()).toMatch(/"age": 8 of 48 cells are not numbers .*"unknown" at CSV line 42/);
+    expect(ds.reading.columns.find((c) => c.name === "age")).toMatchObject({
+      type: "numeric",
+      unparsed: 8,
+      unparsedExamples: ["unknown"],
+    });
+  });
+
+  it("refuses text in a column typed numeric, naming the column and a line", async () => {
     const lines = ["age,plan,churn"];
     for (let i = 0; i < 20; i++) lines.push(`${20 + i},basic,${i % 2 ? "yes" : "no"}`);
-    lines.push("unknown,pro,yes");
-    const error = await errorOf(fromText(lines.join("\n"), { target: "churn", positive: "yes" }));
-    expect(error.message).toMatch(/Column "age" is mostly numeric/);
-    expect(error.message).toMatch(/"unknown" in data row 20 \(CSV line 22\)/);
+    lines.push("unknown,pro,yes", "unknown,pro,no");
+    const error = await errorOf(
+      fromText(lines.join("\n"), { target: "churn", positive: "yes", schema: { age: "numeric" } }),
+    );
+    expect(error.message).toMatch(/Column "age" is typed numeric .* "unknown" at CSV line 22/);
+  });
+
+  it("reads the default missing-value markers as missing, and more on request", async () => {
+    const rows = ["x,plan,churn"];
+    const markers = ["NA", "N/A", "NaN", "null", "NULL", "None", "?", "-", "", " "];
+    for (let i = 0; i < 60; i++)
+      rows.push(`${i < markers.length ? markers[i] : i},p${i % 3},${i % 2 ? "y" : "n"}`);
+    rows.push("missing,p1,y");
+    const ds = await fromText(rows.join("\n"), { target: "churn", positive: "y", naValues: ["missing"] });
+    const x = ds.features.find((f) => f.name === "x")!;
+    expect(x.kind).toBe("numeric");
+    expect(x.missing).toBe(markers.length + 1);
+    expect(ds.reading.naMarkers).toMatchObject({ NA: 1, "N/A": 1, "?": 1, "-": 1, "": 2, missing: 1 });
+    expect(ds.warnings.join()).not.toMatch(/not numbers/);
   });
 
   it("tolerates a rare stray text in a numeric column as missing, and keeps mostly-text columns categorical", () => {
@@ -98,16 +152,40 @@ describe("loadDataset", () => {
     const [x, code] = ds.features;
     expect(x!.kind).toBe("numeric");
     expect(x!.missing).toBe(1);
-    expect(ds.warnings.join()).toMatch(/"x": 1 non-numeric/);
+    expect(ds.warnings.join()).not.toMatch(/not numbers/); // "n/a" is a missing-value marker
     expect(code!.kind).toBe("categorical");
   });
 
-  it("requires feature names that can be ONNX input names", async () => {
-    const text = "monthly charges,plan,churn\n1,a,yes\n2,b,no\n";
-    const error = await errorOf(fromText(text, { target: "churn", positive: "yes" }));
-    expect(error.message).toMatch(/"monthly charges"/);
-    const ok = await fromText(text, { target: "churn", positive: "yes", drop: ["monthly charges"] });
-    expect(ok.features.map((f) => f.name)).toEqual(["plan"]);
+  it("keeps any header as written, makes repeats unique, and derives plain graph input names", async () => {
+    const text = "Account length,Call  Failure,Tarif (€),plan,plan,,churn\n1,2,3,a,x,k,yes\n2,3,4,b,y,k,no\n";
+    const ds = await fromText(text, { target: "churn", positive: "yes" });
+    expect(ds.features.map((f) => f.name)).toEqual([
+      "Account length",
+      "Call  Failure",
+      "Tarif (€)",
+      "plan",
+      "plan.1",
+      "Column 6",
+    ]);
+    expect(ds.features.map((f) => f.input)).toEqual([
+      "Account_length",
+      "Call_Failure",
+      "Tarif",
+      "plan",
+      "plan_1",
+      "Column_6",
+    ]);
+    expect(ds.reading.headerRenames).toEqual([
+      { column: 5, from: "plan", to: "plan.1", reason: "repeated header" },
+      { column: 6, from: "", to: "Column 6", reason: "blank header" },
+    ]);
+    const dropped = await fromText(text, {
+      target: "churn",
+      positive: "yes",
+      drop: ["Account length,plan.1"],
+    });
+    expect(dropped.features.map((f) => f.name)).not.toContain("plan.1");
+    expect(dropped.features.map((f) => f.name)).not.toContain("Account length");
   });
 
   it("rejects unknown --drop columns and header-only files", async () => {

@@ -25,21 +25,38 @@ function datasetOf(features: Column[]): Dataset {
     features,
     target: { column: "churn", positive: "yes", negative: "no", y: new Uint8Array(rowCount) },
     rowCount,
-    lines: Array.from({ length: rowCount }, (_, i) => i + 2),
+    lines: Int32Array.from({ length: rowCount }, (_, i) => i + 2),
+    sourceRows: undefined,
     dropped: [],
     warnings: [],
+    reading: {
+      separator: ",",
+      separatorDetected: false,
+      encoding: "utf-8",
+      bom: false,
+      lineEndings: "LF",
+      decimal: ".",
+      rowsRead: rowCount,
+      rowsKept: rowCount,
+      missingTargetRows: { count: 0, lines: [] },
+      headerRenames: [],
+      naMarkers: {},
+      columns: [],
+    },
   };
 }
 
 const numeric = (name: string, values: number[]): Column => ({
   kind: "numeric",
   name,
+  input: name,
   values: Float64Array.from(values),
   missing: values.filter(Number.isNaN).length,
 });
 const categorical = (name: string, values: string[]): Column => ({
   kind: "categorical",
   name,
+  input: name,
   values,
   missing: values.filter((v) => v === "").length,
 });
@@ -82,6 +99,7 @@ describe("fitting the preprocessor", () => {
     expect(pre.features[1]).toEqual({
       kind: "categorical",
       name: "plan",
+      input: "plan",
       categories: ["a", "b"],
       hadMissing: true,
     });

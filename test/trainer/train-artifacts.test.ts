@@ -150,9 +150,22 @@ describe("churn train artefacts", () => {
     expect(metrics.deciles.holdout).toHaveLength(10);
     expect(metrics.deciles.holdout.at(-1).cumulativeGain).toBeCloseTo(1, 10);
     expect(metrics.dataQuality.dropped).toEqual([
-      { column: "customerID", reason: "unique on every row (an identifier)" },
+      { column: "customerID", reason: "its value is unique on every row" },
     ]);
     expect(metrics.dataQuality.features).toHaveLength(19);
+    // What the trainer did with the file: how it read it and how it typed each column.
+    expect(metrics.dataQuality.reading).toMatchObject({
+      separator: ",",
+      separatorDetected: true,
+      encoding: "utf-8",
+      decimal: ".",
+      rowsRead: 1500,
+      rowsKept: 1500,
+    });
+    expect(metrics.dataQuality.reading.columns).toHaveLength(21);
+    expect(metrics.dataQuality.reading.columns.find((c: { name: string }) => c.name === "Churn").role).toBe(
+      "target",
+    );
     expect(metrics.parity.maxDiff).toBeLessThanOrEqual(1e-5);
   });
 
@@ -188,6 +201,7 @@ describe("churn train artefacts", () => {
       expect(html).toContain(`<section id="${id}">`);
     }
     expect(html).toContain(`chosen ${auto.manifest.threshold.toFixed(2)}`);
-    expect(html).toContain("customerID (unique on every row (an identifier))");
+    expect(html).toContain("customerID (its value is unique on every row)");
+    expect(html).toContain("What the trainer did with your file");
   });
 });

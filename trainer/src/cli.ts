@@ -4,6 +4,8 @@ import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 import { ChurnError } from "../../shared/src/errors.ts";
 import { auditCommand } from "./audit.ts";
 import type { CalibrationChoice } from "./calibration.ts";
+import type { DecimalMark } from "./cells.ts";
+import { SEPARATORS, type Separator } from "./csv.ts";
 import type { ColumnType } from "./dataset.ts";
 import { DECISION_DEFAULTS } from "./decision.ts";
 import { keysCommand } from "./keys.ts";
@@ -11,6 +13,8 @@ import { manifestCommand } from "./manifest-command.ts";
 import { DEFAULT_PREDICT_BATCH, type PredictResult, predict } from "./predict.ts";
 import { publishCommand } from "./publish.ts";
 import { generateTelco, SCENARIOS, type Scenario, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
+import type { TableOptions } from "./table.ts";
+import { TEXT_ENCODINGS, type TextEncodingName } from "./text-decoding.ts";
 import {
   DEFAULT_NAME,
   DEFAULT_SEED,
@@ -30,7 +34,7 @@ export interface CliIo {
   errIsTty?: boolean;
 }
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Command {
   summary: string;
@@ -46,6 +50,14 @@ export interface Command {
 export class UsageError extends Error {
   override name = "UsageError";
 }
+
+/** How a data file is read: the same flags for training and scoring. */
+const TABLE_FLAGS = {
+  sep: { type: "string" },
+  encoding: { type: "string" },
+  decimal: { type: "string" },
+  "na-values": { type: "string" },
+} as const satisfies ParseArgsOptionsConfig;
 
 const trainCommand: Command = {
   summary: "Train a churn model (AutoML) from a CSV and write the model, manifest, metrics, runs and report",
@@ -64,8 +76,15 @@ const trainCommand: Command = {
   --no-ensemble              never ensemble, keep the best single model
   --split <json>             {"train":[...],"test":[...]} 0-based data-row indices (default: stratified 80/20)
   --seed <n>                 random seed for the split, folds and search (default ${DEFAULT_SEED})
-  --drop <a,b>               columns to leave out (ID-like and high-cardinality columns are dropped automatically)
+  --drop <a,b>               columns to leave out, comma-separated or repeated (ID-like and free-text
+                             columns are dropped automatically); names as the header writes them
   --schema <json|file>       column types overriding inference, e.g. {"SeniorCitizen":"categorical"}
+  --sep <char>               field separator: , ; tab | (default: detected from the file)
+  --encoding <name>          utf-8 (default; a BOM selects UTF-16), latin1 (Windows-1252), utf-16le
+  --decimal <mark>           . or , (default: detected; a comma only where the separator is not)
+  --na-values <a,b>          more cells to read as missing, beyond blanks and NA N/A NaN null NULL None ? - #N/A
+  --drop-missing-target      leave out rows whose target is missing instead of stopping
+  --allow-leaky              train even when a column alone predicts the target (ROC-AUC >= 0.99)
   --value-per-customer <v>   value of keeping a churner (default ${DECISION_DEFAULTS.valuePerCustomer})
   --offer-cost <c>           cost of one retention offer (default ${DECISION_DEFAULTS.offerCost})
   --offer-acceptance <a>     share of contacted churners the offer keeps (default ${DECISION_DEFAULTS.offerAcceptance})
@@ -85,8 +104,11 @@ const trainCommand: Command = {
     "no-ensemble": { type: "boolean" },
     split: { type: "string" },
     seed: { type: "string" },
-    drop: { type: "string" },
+    drop: { type: "string", multiple: true },
     schema: { type: "string" },
+    ...TABLE_FLAGS,
+    "drop-missing-target": { type: "boolean" },
+    "allow-leaky": { type: "boolean" },
     "value-per-customer": { type: "string" },
     "offer-cost": { type: "string" },
     "offer-acceptance": { type: "string" },
@@ -130,7 +152,10 @@ const trainCommand: Command = {
         ...(values["no-ensemble"] ? { ensemble: false } : {}),
         ...(values.split !== undefined ? { split: String(values.split) } : {}),
         ...(values.seed !== undefined ? { seed: integerFlag(values, "seed") } : {}),
-        ...(values.drop !== undefined ? { drop: listFlag(String(values.drop)) } : {}),
+        ...(values.drop !== undefined ? { drop: dropFlag(values.drop) } : {}),
+        ...tableFlags(values),
+        ...(values["drop-missing-target"] ? { dropMissingTarget: true } : {}),
+        ...(values["allow-leaky"] ? { allowLeaky: true } : {}),
         ...(values.schema !== undefined ? { schema: await schemaFlag(String(values.schema)) } : {}),
         ...(Object.keys(decision).length > 0 ? { decision } : {}),
         ...(values.name !== undefined ? { name: String(values.name) } : {}),
@@ -159,6 +184,7 @@ const predictCommand: Command = {
   --out <csv>      output: id, probability, contact, risk_band
   --id <column>    column copied as the id (default: the first column)
   --batch <n>      rows per onnxruntime call (default ${DEFAULT_PREDICT_BATCH})
+  --sep, --encoding, --decimal, --na-values   read the file as churn train does (default: detected)
   --json           print the result as JSON`,
   options: {
     model: { type: "string" },
@@ -166,6 +192,7 @@ const predictCommand: Command = {
     out: { type: "string" },
     id: { type: "string" },
     batch: { type: "string" },
+    ...TABLE_FLAGS,
     json: { type: "boolean" },
   },
   async run(values, io) {
@@ -179,6 +206,7 @@ const predictCommand: Command = {
         out: required(values, "out"),
         ...(values.id !== undefined ? { idColumn: String(values.id) } : {}),
         ...(values.batch !== undefined ? { batchSize: integerFlag(values, "batch") } : {}),
+        ...tableFlags(values),
         onProgress: (rows, elapsedMs) =>
           progress.update({
             phase: "predict",
@@ -399,6 +427,44 @@ async function schemaFlag(text: string): Promise<Record<string, ColumnType>> {
   return parsed as Record<string, ColumnType>;
 }
 
+const SEPARATOR_WORDS: Record<string, Separator> = {
+  tab: "\t",
+  "\\t": "\t",
+  comma: ",",
+  semicolon: ";",
+  pipe: "|",
+};
+
+function tableFlags(values: Values): TableOptions {
+  const out: TableOptions = {};
+  if (values.sep !== undefined) {
+    const text = String(values.sep);
+    const sep = SEPARATOR_WORDS[text] ?? text;
+    if (!(SEPARATORS as readonly string[]).includes(sep))
+      throw new UsageError(`--sep must be one of , ; tab | (got ${JSON.stringify(text)})`);
+    out.separator = sep as Separator;
+  }
+  if (values.encoding !== undefined) {
+    const text = String(values.encoding)
+      .toLowerCase()
+      .replace(/^utf8$/, "utf-8");
+    const encoding = ["iso-8859-1", "windows-1252", "cp1252"].includes(text) ? "latin1" : text;
+    if (!(TEXT_ENCODINGS as readonly string[]).includes(encoding))
+      throw new UsageError(
+        `--encoding must be one of ${TEXT_ENCODINGS.join(", ")} (got ${JSON.stringify(values.encoding)})`,
+      );
+    out.encoding = encoding as TextEncodingName;
+  }
+  if (values.decimal !== undefined) out.decimal = choice(values, "decimal", [".", ","]) as DecimalMark;
+  if (values["na-values"] !== undefined) out.naValues = listFlag(String(values["na-values"]));
+  return out;
+}
+
+/** `--drop` may be repeated; each value is a header, or several separated by commas (see DatasetOptions). */
+function dropFlag(value: Values[string]): string[] {
+  return Array.isArray(value) ? value : [String(value)];
+}
+
 function listFlag(text: string): string[] {
   return text
     .split(",")
@@ -417,6 +483,8 @@ function jsonResult(result: TrainResult) {
     threshold: result.manifest.threshold,
     parity: result.parity,
     warnings: result.warnings,
+    data: result.dataQuality.reading,
+    dropped: result.dataQuality.dropped,
     runs: result.runs.length,
     manifest: result.manifest,
   };

@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { ChurnError } from "../../shared/src/errors.ts";
+import { decodeChunks, type TextEncodingName } from "./text-decoding.ts";
 
 /** One CSV record and the 1-based physical line it starts on (for error messages). */
 export interface CsvRecord {
@@ -10,34 +11,126 @@ export interface CsvRecord {
 /** A file path, or chunks of bytes or text: a Node Readable, any (async) iterable, e.g. `[buffer]`. */
 export type CsvSource = string | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
 
+/** The separators a file is sniffed for, in order of preference when the evidence ties. */
+export const SEPARATORS = [",", ";", "\t", "|"] as const;
+export type Separator = (typeof SEPARATORS)[number];
+
+/** How a file was read: what the caller gave, or what the reader found. */
+export interface CsvDialect {
+  separator: Separator;
+  /** `utf-8` unless a BOM or the caller said otherwise. */
+  encoding: TextEncodingName;
+  bom: boolean;
+  /** Whether the separator was found by sniffing (false when the caller named it). */
+  separatorDetected: boolean;
+  lineEndings: "LF" | "CRLF" | "CR" | "none";
+}
+
+export interface ReadCsvOptions {
+  /** Field separator; sniffed from the first records when absent. */
+  separator?: Separator;
+  /** Byte encoding; UTF-8 (strict: a byte that is not UTF-8 is an error) unless a BOM says UTF-16. */
+  encoding?: TextEncodingName;
+  /** Called once, before the first record, with how the file is being read. */
+  onDialect?: (dialect: CsvDialect) => void;
+}
+
+/** Text sniffed for the separator: enough for dozens of records of even wide files. */
+const SNIFF_CHARS = 64 * 1024;
+/** Records compared when sniffing. */
+const SNIFF_RECORDS = 50;
+
 const QUOTE = 34;
-const COMMA = 44;
 const LF = 10;
 const CR = 13;
 
 /**
- * Streams RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks;
- * rows end with LF, CRLF or CR; a leading BOM is dropped; blank lines are skipped.
- * Every record must have as many cells as the first (the header), otherwise a ChurnError
- * names the line. An input without any record is an error too.
+ * Streams RFC 4180 records: quoted fields may hold separators, doubled quotes and line breaks;
+ * rows end with LF, CRLF or CR; a BOM is dropped; blank lines are skipped. The separator (`,` `;` tab `|`)
+ * is sniffed from the first records unless given. Every record must have as many cells as the header,
+ * otherwise a ChurnError names the line. An input without any record is an error too.
  */
-export async function* readCsv(source: CsvSource): AsyncGenerator<CsvRecord> {
-  const parser = new CsvParser();
-  const decoder = new TextDecoder("utf-8");
+export async function* readCsv(source: CsvSource, options: ReadCsvOptions = {}): AsyncGenerator<CsvRecord> {
   const input = typeof source === "string" ? createReadStream(source) : source;
-  for await (const chunk of input) {
-    const text = typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
-    yield* parser.push(text);
+  const decoded = decodeChunks(input, options.encoding);
+  let parser: CsvParser | undefined;
+  let sample = "";
+  for await (const text of decoded.texts) {
+    if (parser) {
+      yield* parser.push(text);
+      continue;
+    }
+    sample += text;
+    if (sample.length < SNIFF_CHARS) continue;
+    parser = startParser(sample, decoded.info(), options);
+    yield* parser.push(sample);
+    sample = "";
   }
-  yield* parser.push(decoder.decode());
+  parser ??= startParser(sample, decoded.info(), options);
+  if (sample !== "") yield* parser.push(sample);
   yield* parser.finish();
 }
 
+function startParser(
+  sample: string,
+  info: { encoding: TextEncodingName; bom: boolean },
+  options: ReadCsvOptions,
+): CsvParser {
+  const separator = options.separator ?? sniffSeparator(sample);
+  options.onDialect?.({
+    separator,
+    encoding: info.encoding,
+    bom: info.bom,
+    separatorDetected: options.separator === undefined,
+    lineEndings: lineEndingsOf(sample),
+  });
+  return new CsvParser(separator.charCodeAt(0));
+}
+
 /** Parses a whole CSV text at once; handy for tests and small inputs. */
-export async function parseCsvText(text: string): Promise<CsvRecord[]> {
+export async function parseCsvText(text: string, options: ReadCsvOptions = {}): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];
-  for await (const record of readCsv([text])) out.push(record);
+  for await (const record of readCsv([text], options)) out.push(record);
   return out;
+}
+
+/**
+ * The separator under which the sample's first records agree best with the header: most records with
+ * the header's cell count, then more cells. A separator that leaves the header one cell wide only wins
+ * when every one does (a one-column file), and then the comma stands.
+ */
+export function sniffSeparator(sample: string): Separator {
+  let best: { separator: Separator; agreeing: number; width: number } | undefined;
+  for (const separator of SEPARATORS) {
+    const widths = sampleWidths(sample, separator);
+    const width = widths[0] ?? 1;
+    if (width < 2) continue;
+    const agreeing = widths.filter((w) => w === width).length / widths.length;
+    if (!best || agreeing > best.agreeing || (agreeing === best.agreeing && width > best.width)) {
+      best = { separator, agreeing, width };
+    }
+  }
+  return best?.separator ?? ",";
+}
+
+/** Cell counts of the sample's complete records (the last one may be cut off by the sample's end). */
+function sampleWidths(sample: string, separator: Separator): number[] {
+  const parser = new CsvParser(separator.charCodeAt(0), { ragged: true });
+  try {
+    const records = parser.push(sample);
+    if (records.length === 0) return parser.finish().map((r) => r.cells.length);
+    return records.slice(0, SNIFF_RECORDS).map((r) => r.cells.length);
+  } catch {
+    // A quote in the wrong place under this separator: it is not the file's.
+    return [];
+  }
+}
+
+function lineEndingsOf(sample: string): CsvDialect["lineEndings"] {
+  const lf = sample.indexOf("\n");
+  const cr = sample.indexOf("\r");
+  if (cr >= 0 && (lf < 0 || cr < lf)) return sample[cr + 1] === "\n" ? "CRLF" : "CR";
+  return lf >= 0 ? "LF" : "none";
 }
 
 /** Incremental state machine; chunks may split anywhere, even inside a CRLF or a doubled quote. */
@@ -59,9 +152,18 @@ class CsvParser {
   private width: number | undefined;
   private started = false;
   private records = 0;
+  private readonly separator: number;
+  /** Sniffing: records of any width are returned as they are. */
+  private readonly ragged: boolean;
+
+  constructor(separator: number, options: { ragged?: boolean } = {}) {
+    this.separator = separator;
+    this.ragged = options.ragged ?? false;
+  }
 
   push(text: string): CsvRecord[] {
     const out: CsvRecord[] = [];
+    const separator = this.separator;
     let start = 0;
     if (!this.started && text.length > 0) {
       this.started = true;
@@ -101,10 +203,10 @@ class CsvParser {
           continue;
         }
       }
-      if (c === COMMA || c === LF || c === CR) {
+      if (c === separator || c === LF || c === CR) {
         if (!this.fieldClosed) this.field += text.slice(runStart, i);
         this.endField();
-        if (c !== COMMA) {
+        if (c !== separator) {
           const record = this.endRecord();
           if (record) out.push(record);
           this.line++;
@@ -115,6 +217,11 @@ class CsvParser {
         continue;
       }
       if (this.fieldClosed) {
+        // Spaces after a closing quote (`"a" ;"b"`) are padding some producers write; anything else is not.
+        if (c === 32) {
+          runStart = i + 1;
+          continue;
+        }
         throw new ChurnError(
           "INVALID_REQUEST",
           `CSV line ${this.line}: unexpected character ${JSON.stringify(text[i])} after a closing quote`,
@@ -169,8 +276,8 @@ class CsvParser {
     this.cells = [];
     // A blank line (one empty, unquoted cell) carries no data.
     if (cells.length === 1 && cells[0] === "" && !this.lastFieldWasQuoted) return undefined;
-    if (this.width === undefined) {
-      this.width = cells.length;
+    if (this.width === undefined || this.ragged) {
+      this.width ??= cells.length;
     } else if (cells.length !== this.width) {
       throw new ChurnError(
         "INVALID_REQUEST",

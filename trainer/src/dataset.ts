@@ -1,24 +1,34 @@
 import { ChurnError } from "../../shared/src/errors.ts";
-import { featureNameSchema } from "../../shared/src/manifest.ts";
-import { type CsvSource, readCsv } from "./csv.ts";
+import { type CellReader, cellReader, type DecimalMark } from "./cells.ts";
+import type { CsvDialect, CsvRecord, CsvSource, Separator } from "./csv.ts";
+import { type ColumnAccumulator, distinctNumbers, newAccumulator, pushCell } from "./dataset-columns.ts";
+import { graphInputNames, type HeaderRename, usableHeader } from "./feature-names.ts";
+import { openTable, type TableOptions } from "./table.ts";
+import type { TextEncodingName } from "./text-decoding.ts";
 
-/** Numeric feature column; NaN marks a missing (blank) cell. */
+/** Numeric feature column; NaN marks a missing cell. */
 export interface NumericColumn {
   kind: "numeric";
+  /** The column's header, exactly as written (made unique). */
   name: string;
+  /** The ONNX input the column feeds (a plain identifier derived from the name). */
+  input: string;
   values: Float64Array;
   missing: number;
 }
 
-/** Categorical feature column of trimmed strings; "" marks a missing (blank) cell. */
+/** Categorical feature column of trimmed strings; "" marks a missing cell. */
 export interface CategoricalColumn {
   kind: "categorical";
   name: string;
+  input: string;
   values: string[];
   missing: number;
 }
 
 export type Column = NumericColumn | CategoricalColumn;
+/** A column before its graph input name is derived (that needs every kept column's name). */
+type BareColumn = Omit<NumericColumn, "input"> | Omit<CategoricalColumn, "input">;
 
 export interface BinaryTarget {
   column: string;
@@ -28,22 +38,62 @@ export interface BinaryTarget {
   y: Uint8Array;
 }
 
+/** What the loader did with the file: how it read it and what it decided, for the report and `--json`. */
+export interface DataReading {
+  separator: Separator;
+  separatorDetected: boolean;
+  encoding: TextEncodingName;
+  bom: boolean;
+  lineEndings: CsvDialect["lineEndings"];
+  decimal: DecimalMark;
+  /** Data rows in the file, and those kept (rows without a target are dropped on request). */
+  rowsRead: number;
+  rowsKept: number;
+  /** Rows left out because their target was missing (`dropMissingTarget`), by CSV line (first 20). */
+  missingTargetRows: { count: number; lines: number[] };
+  headerRenames: HeaderRename[];
+  /** Set when `--target` matched a header only after trimming whitespace. */
+  targetMatchedAs?: string;
+  /** Missing-value markers met in feature cells, with how often. */
+  naMarkers: Record<string, number>;
+  /** How each column was typed, and the cells that did not fit its type (treated as missing). */
+  columns: ColumnReading[];
+}
+
+export interface ColumnReading {
+  name: string;
+  role: "feature" | "target" | "dropped";
+  type: "numeric" | "categorical" | "empty";
+  missing: number;
+  /** Non-missing cells that are not numbers in a numeric column, now missing. */
+  unparsed: number;
+  /** The commonest such cells, to show the user what was set aside. */
+  unparsedExamples: string[];
+  reason?: string;
+}
+
 export interface Dataset {
   /** Feature columns in CSV order (target and dropped columns removed). */
   features: Column[];
   target: BinaryTarget;
   rowCount: number;
   /** 1-based CSV line each data row starts on, for error messages. */
-  lines: number[];
+  lines: Int32Array;
+  /** 0-based data row of the file each kept row is (differs once rows without a target are dropped). */
+  sourceRows: Int32Array | undefined;
   dropped: { column: string; reason: string }[];
   warnings: string[];
+  reading: DataReading;
 }
 
 export type ColumnType = "numeric" | "categorical";
 
-export interface DatasetOptions {
+export interface DatasetOptions extends TableOptions {
   target: string;
   positive: string;
+  /**
+   * Columns to leave out: each entry one header as written (or trimmed), else several separated by commas.
+   */
   drop?: readonly string[];
   /**
    * Column types that override inference. A numeric column's non-numeric cells are then an error naming
@@ -51,9 +101,12 @@ export interface DatasetOptions {
    * dropped automatically as ID-like or high-cardinality.
    */
   schema?: Readonly<Record<string, ColumnType>>;
+  /** Leave out rows whose target is missing instead of stopping. */
+  dropMissingTarget?: boolean;
   /**
-   * Share of non-blank cells that may be non-numeric text in an otherwise numeric column; those cells
-   * become missing. Beyond it (while numbers are still the majority) the column is rejected as dirty.
+   * Share of non-missing cells that may be unparseable text in an otherwise numeric column; those cells
+   * become missing. Beyond it, the column is still numeric when numbers are the clear majority and take
+   * many values (a measurement with a few placeholder words); otherwise it is categorical.
    */
   nonNumericTolerance?: number;
   /** Columns unique on every row look like identifiers; only judged from this many rows. */
@@ -61,270 +114,495 @@ export interface DatasetOptions {
   /**
    * Categorical columns with more distinct values than this, which are also more than a tenth of the
    * rows (surnames, e-mail addresses, free text), are dropped: one-hot encoding cannot generalise them.
+   * Fewer, however many, are kept: their most frequent levels are encoded and the rest pooled.
    */
   maxCardinality?: number;
 }
 
-const DEFAULT_TOLERANCE = 0.01;
+const DEFAULT_TOLERANCE = 0.05;
 const DEFAULT_ID_MIN_ROWS = 20;
 export const DEFAULT_MAX_CARDINALITY = 100;
-const NUMBER_PATTERN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** Numbers beyond the tolerance keep a column numeric when they are this share and take this many values. */
+const NUMERIC_MAJORITY = 0.8;
+const NUMERIC_MIN_DISTINCT = 20;
+const MAX_LISTED_LINES = 20;
 
-/** Parses a decimal number; blank or non-numeric text gives NaN. Hex, "Infinity" etc. are not numbers here. */
+/** Parses a decimal number written with a point; blank or non-numeric text gives NaN. */
 export function parseNumber(text: string): number {
-  const trimmed = text.trim();
-  if (!NUMBER_PATTERN.test(trimmed)) return Number.NaN;
-  const value = Number(trimmed);
-  return Number.isFinite(value) ? value : Number.NaN;
+  return DEFAULT_READER.number(text.trim());
 }
+const DEFAULT_READER = cellReader();
 
-/** Streams a CSV into a typed, columnar dataset with a binary target. */
+/** Streams a CSV into a typed, columnar dataset with a binary target, holding only typed columns. */
 export async function loadDataset(source: CsvSource, options: DatasetOptions): Promise<Dataset> {
-  let header: string[] | undefined;
-  let raw: string[][] = [];
-  const lines: number[] = [];
-  for await (const record of readCsv(source)) {
-    if (!header) {
-      header = record.cells.map((c) => c.trim());
-      raw = header.map(() => []);
-      continue;
-    }
-    for (let c = 0; c < record.cells.length; c++) raw[c]!.push(record.cells[c]!);
-    lines.push(record.line);
-  }
-  return buildDataset(header ?? [], raw, lines, options);
+  const table = await openTable(source, options);
+  const loader = new DatasetLoader(table.header, table.dialect, table.reader, options);
+  for await (const record of table.records) loader.push(record);
+  return loader.finish();
 }
 
-/** Builds the dataset from raw string columns (`columns[c][row]`), inferring each column's type. */
+const naOption = (o: DatasetOptions) => (o.naValues ? { naValues: o.naValues } : {});
+
+/** Builds the dataset from raw string columns (`columns[c][row]`), as if they were read from a file. */
 export function buildDataset(
   header: string[],
   columns: string[][],
-  lines: number[],
+  lines: readonly number[],
   options: DatasetOptions,
 ): Dataset {
-  checkHeader(header);
-  const rowCount = lines.length;
-  const targetIndex = header.indexOf(options.target);
-  if (targetIndex < 0) {
-    throw new ChurnError(
-      "INVALID_REQUEST",
-      `Target column "${options.target}" not found; available columns: ${header.join(", ")}`,
+  const dialect: CsvDialect = {
+    separator: options.separator ?? ",",
+    encoding: "utf-8",
+    bom: false,
+    separatorDetected: false,
+    lineEndings: "LF",
+  };
+  const reader = cellReader({ decimal: options.decimal ?? ".", ...naOption(options) });
+  const loader = new DatasetLoader(header, dialect, reader, options);
+  lines.forEach((line, row) => {
+    loader.push({ line, cells: columns.map((c) => c[row]!) });
+  });
+  return loader.finish();
+}
+
+/** Accumulates typed columns record by record, then types, checks and assembles them. */
+class DatasetLoader {
+  private readonly names: string[];
+  private readonly renames: HeaderRename[];
+  private readonly targetIndex: number;
+  private readonly targetMatchedAs: string | undefined;
+  private readonly columns: ColumnAccumulator[];
+  private readonly targetCells: string[] = [];
+  private lines = new Int32Array(1024);
+  private rows = 0;
+  private readonly drop: Set<string>;
+  private readonly schema: Map<string, ColumnType>;
+  private readonly dialect: CsvDialect;
+  private readonly reader: CellReader;
+  private readonly options: DatasetOptions;
+
+  constructor(rawHeader: string[], dialect: CsvDialect, reader: CellReader, options: DatasetOptions) {
+    this.dialect = dialect;
+    this.reader = reader;
+    this.options = options;
+    if (rawHeader.length === 0)
+      throw new ChurnError("INVALID_REQUEST", "CSV input is empty: expected a header row");
+    const { names, renamed } = usableHeader(rawHeader);
+    this.names = names;
+    this.renames = renamed;
+    const target = findColumn(names, options.target, "Target column", dialect);
+    this.targetIndex = target.index;
+    this.targetMatchedAs = target.matchedAs;
+    this.drop = new Set(
+      (options.drop ?? [])
+        .flatMap((given) => dropRequest(names, given, dialect))
+        .map((index) => {
+          if (index === this.targetIndex)
+            throw new ChurnError("INVALID_REQUEST", `Cannot drop the target column "${names[index]}"`);
+          return names[index]!;
+        }),
     );
+    this.schema = checkSchema(options.schema ?? {}, names, this.targetIndex, dialect);
+    // Typed categorical columns keep every distinct value, however many there are.
+    this.columns = names.map((name) => newAccumulator(this.schema.get(name) === "categorical"));
   }
-  const drop = new Set(options.drop ?? []);
-  for (const name of drop) {
-    if (!header.includes(name)) {
-      throw new ChurnError(
-        "INVALID_REQUEST",
-        `Cannot drop column "${name}": not in the CSV; available columns: ${header.join(", ")}`,
-      );
+
+  push(record: CsvRecord): void {
+    const row = this.rows;
+    if (row === this.lines.length) {
+      const grown = new Int32Array(row * 2);
+      grown.set(this.lines);
+      this.lines = grown;
     }
-    if (name === options.target) {
-      throw new ChurnError("INVALID_REQUEST", `Cannot drop the target column "${name}"`);
+    this.lines[row] = record.line;
+    const cells = record.cells;
+    for (let c = 0; c < cells.length; c++) {
+      if (c === this.targetIndex) this.targetCells.push(cells[c]!.trim());
+      else if (!this.drop.has(this.names[c]!)) pushCell(this.columns[c]!, row, cells[c]!, this.reader);
     }
+    this.rows++;
   }
-  if (rowCount === 0) throw new ChurnError("INVALID_REQUEST", "CSV has a header but no data rows");
-  const schema = checkSchema(options.schema ?? {}, header, options.target);
 
-  const target = readTarget(options.target, options.positive, columns[targetIndex]!, lines);
-  const warnings: string[] = [];
-  const dropped: Dataset["dropped"] = [];
-  const features: Column[] = [];
-  const tolerance = options.nonNumericTolerance ?? DEFAULT_TOLERANCE;
-  const idMinRows = options.idColumnMinRows ?? DEFAULT_ID_MIN_ROWS;
-  const maxCardinality = options.maxCardinality ?? DEFAULT_MAX_CARDINALITY;
-
-  header.forEach((name, c) => {
-    if (c === targetIndex) return;
-    if (drop.has(name)) {
-      dropped.push({ column: name, reason: "dropped by request" });
-      return;
-    }
-    const typed = schema.get(name);
-    const column = inferColumn(name, columns[c]!, lines, tolerance, warnings, typed);
-    if (!column) {
-      dropped.push({ column: name, reason: "every cell is blank" });
-      warnings.push(`Dropped column "${name}": every cell is blank`);
-      return;
-    }
-    if (!typed && rowCount >= idMinRows && looksLikeId(column)) {
-      dropped.push({ column: name, reason: "unique on every row (an identifier)" });
-      warnings.push(`Dropped column "${name}": its value is unique on every row, so it looks like an ID`);
-      return;
-    }
-    const distinct = column.kind === "categorical" ? distinctCount(column) : 0;
-    if (!typed && distinct > maxCardinality && distinct > 0.1 * (rowCount - column.missing)) {
-      dropped.push({ column: name, reason: `high cardinality (${distinct} distinct values)` });
+  finish(): Dataset {
+    const options = this.options;
+    const rowsRead = this.rows;
+    if (rowsRead === 0) throw new ChurnError("INVALID_REQUEST", "CSV has a header but no data rows");
+    const lines = this.lines.subarray(0, rowsRead);
+    const targetName = this.names[this.targetIndex]!;
+    const { target, keep, missingLines } = readTarget(
+      targetName,
+      options.positive,
+      this.targetCells,
+      lines,
+      this.reader,
+      options.dropMissingTarget ?? false,
+    );
+    const warnings: string[] = [];
+    if (this.targetMatchedAs !== undefined) {
       warnings.push(
-        `Dropped column "${name}": ${distinct} distinct values in ${rowCount} rows is too many to learn from; type it with --schema to keep it`,
-      );
-      return;
-    }
-    features.push(column);
-  });
-
-  if (features.length === 0) throw new ChurnError("INVALID_REQUEST", "No feature columns left to train on");
-  checkFeatureNames(features.map((f) => f.name));
-  return { features, target, rowCount, lines, dropped, warnings };
-}
-
-function checkHeader(header: string[]): void {
-  if (header.length === 0)
-    throw new ChurnError("INVALID_REQUEST", "CSV input is empty: expected a header row");
-  const seen = new Set<string>();
-  for (const name of header) {
-    if (seen.has(name)) throw new ChurnError("INVALID_REQUEST", `CSV header repeats the column "${name}"`);
-    seen.add(name);
-  }
-}
-
-function readTarget(column: string, positive: string, cells: string[], lines: number[]): BinaryTarget {
-  const values = cells.map((c) => c.trim());
-  const distinct = new Set<string>();
-  values.forEach((v, row) => {
-    if (v === "") {
-      throw new ChurnError(
-        "INVALID_REQUEST",
-        `Target "${column}" is blank in data row ${row} (CSV line ${lines[row]}); remove or label that row`,
+        `Target "${options.target}" matched the header ${JSON.stringify(this.targetMatchedAs)} after trimming whitespace`,
       );
     }
-    distinct.add(v);
-  });
-  const labels = [...distinct].sort();
-  if (labels.length !== 2) {
-    const shown = labels.slice(0, 10).map((l) => JSON.stringify(l));
-    const more = labels.length > 10 ? ` and ${labels.length - 10} more` : "";
-    throw new ChurnError(
-      "INVALID_REQUEST",
-      `Target "${column}" must have exactly 2 distinct values for binary churn prediction, found ${labels.length}: ${shown.join(", ")}${more}`,
-    );
+    for (const r of this.renames) {
+      warnings.push(
+        `Column ${r.column} renamed ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}: ${r.reason}`,
+      );
+    }
+    if (missingLines.length > 0) {
+      warnings.push(
+        `Left out ${missingLines.length} row(s) whose target is missing (CSV lines ${missingLines.slice(0, MAX_LISTED_LINES).join(", ")}${missingLines.length > MAX_LISTED_LINES ? ", …" : ""})`,
+      );
+    }
+    const rowCount = keep ? keep.length : rowsRead;
+    const pick = <T>(values: ArrayLike<T>, make: (n: number) => { [i: number]: T }) => {
+      if (!keep) return values;
+      const out = make(keep.length);
+      for (let i = 0; i < keep.length; i++) out[i] = values[keep[i]!]!;
+      return out as ArrayLike<T>;
+    };
+
+    const tolerance = options.nonNumericTolerance ?? DEFAULT_TOLERANCE;
+    const idMinRows = options.idColumnMinRows ?? DEFAULT_ID_MIN_ROWS;
+    const maxCardinality = options.maxCardinality ?? DEFAULT_MAX_CARDINALITY;
+    const dropped: Dataset["dropped"] = [];
+    const readings: ColumnReading[] = [];
+    const naMarkers: Record<string, number> = {};
+    const features: BareColumn[] = [];
+
+    this.names.forEach((name, c) => {
+      if (c === this.targetIndex) {
+        readings.push({
+          name,
+          role: "target",
+          type: "categorical",
+          missing: missingLines.length,
+          unparsed: 0,
+          unparsedExamples: [],
+        });
+        return;
+      }
+      if (this.drop.has(name)) {
+        dropped.push({ column: name, reason: "dropped by request" });
+        readings.push({
+          name,
+          role: "dropped",
+          type: "empty",
+          missing: 0,
+          unparsed: 0,
+          unparsedExamples: [],
+          reason: "dropped by request",
+        });
+        return;
+      }
+      const acc = this.columns[c]!;
+      for (const [marker, count] of acc.markers) naMarkers[marker] = (naMarkers[marker] ?? 0) + count;
+      const typed = this.schema.get(name);
+      const decided = decideType(name, acc, rowsRead, tolerance, lines, this.reader, typed);
+      const reading: ColumnReading = {
+        name,
+        role: "feature",
+        type: decided.type,
+        missing: acc.missing + (decided.type === "numeric" ? acc.texts : 0),
+        unparsed: decided.type === "numeric" ? acc.texts : 0,
+        unparsedExamples: decided.type === "numeric" ? topTexts(acc, 5) : [],
+      };
+      readings.push(reading);
+      const reject = (reason: string, warning: string) => {
+        reading.role = "dropped";
+        reading.reason = reason;
+        dropped.push({ column: name, reason });
+        warnings.push(warning);
+      };
+      if (decided.type === "empty") {
+        reject("every cell is missing", `Dropped column "${name}": every cell is missing`);
+        return;
+      }
+      if (decided.note) warnings.push(decided.note);
+      let column: BareColumn;
+      if (decided.type === "numeric") {
+        const values = pick(acc.numbers.subarray(0, rowsRead), (n) => new Float64Array(n)) as Float64Array;
+        let missing = 0;
+        for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) missing++;
+        column = { kind: "numeric", name, values, missing };
+      } else {
+        if (!acc.dictionary) {
+          reject(
+            `high cardinality (over ${acc.distinctBeforeOverflow} distinct values)`,
+            `Dropped column "${name}": over ${acc.distinctBeforeOverflow} distinct values in ${rowsRead} rows is free text or an identifier, not something to learn from; type it with --schema to keep it`,
+          );
+          return;
+        }
+        const strings = acc.dictionary.values;
+        const codes = acc.codes!;
+        const values = new Array<string>(rowCount);
+        let missing = 0;
+        for (let i = 0; i < rowCount; i++) {
+          const code = codes[keep ? keep[i]! : i]!;
+          values[i] = code < 0 ? "" : strings[code]!;
+          if (code < 0) missing++;
+        }
+        column = { kind: "categorical", name, values, missing };
+      }
+      if (!typed && rowCount >= idMinRows) {
+        const id = idLike(column);
+        if (id) {
+          reject(id, `Dropped column "${name}": ${id}, so it looks like an ID`);
+          return;
+        }
+      }
+      const distinct = column.kind === "categorical" ? acc.dictionary!.values.length : 0;
+      if (!typed && distinct > maxCardinality && distinct > 0.1 * (rowCount - column.missing)) {
+        reject(
+          `high cardinality (${distinct} distinct values)`,
+          `Dropped column "${name}": ${distinct} distinct values in ${rowCount} rows is too many to learn from; type it with --schema to keep it`,
+        );
+        return;
+      }
+      features.push(column);
+    });
+
+    if (features.length === 0) throw new ChurnError("INVALID_REQUEST", "No feature columns left to train on");
+    const inputs = graphInputNames(features.map((f) => f.name));
+    const keptLines = keep ? Int32Array.from(keep, (r) => lines[r]!) : lines;
+    return {
+      features: features.map((f, i) => ({ ...f, input: inputs[i]! }) as Column),
+      target,
+      rowCount,
+      lines: keptLines,
+      sourceRows: keep ? Int32Array.from(keep) : undefined,
+      dropped,
+      warnings,
+      reading: {
+        separator: this.dialect.separator,
+        separatorDetected: this.dialect.separatorDetected,
+        encoding: this.dialect.encoding,
+        bom: this.dialect.bom,
+        lineEndings: this.dialect.lineEndings,
+        decimal: this.reader.decimal,
+        rowsRead,
+        rowsKept: rowCount,
+        missingTargetRows: { count: missingLines.length, lines: missingLines.slice(0, MAX_LISTED_LINES) },
+        headerRenames: this.renames,
+        ...(this.targetMatchedAs !== undefined ? { targetMatchedAs: this.targetMatchedAs } : {}),
+        naMarkers,
+        columns: readings,
+      },
+    };
   }
-  if (!distinct.has(positive)) {
-    throw new ChurnError(
-      "INVALID_REQUEST",
-      `Positive label "${positive}" is not a value of target "${column}"; its values are ${labels.map((l) => JSON.stringify(l)).join(" and ")}`,
-    );
-  }
-  const negative = labels[0] === positive ? labels[1]! : labels[0]!;
-  const y = new Uint8Array(values.length);
-  values.forEach((v, i) => {
-    y[i] = v === positive ? 1 : 0;
-  });
-  return { column, positive, negative, y };
+}
+
+/**
+ * A column named on the command line: exactly, else after trimming whitespace on both sides. A header that
+ * is not found is an error listing the headers, and saying so when the file read as one column (a
+ * separator the sniffing could not find).
+ */
+function findColumn(
+  names: readonly string[],
+  wanted: string,
+  what: string,
+  dialect: CsvDialect,
+): { index: number; matchedAs?: string } {
+  const exact = names.indexOf(wanted);
+  if (exact >= 0) return { index: exact };
+  const trimmed = wanted.trim();
+  const loose = names.findIndex((n) => n.trim() === trimmed);
+  if (loose >= 0) return { index: loose, matchedAs: names[loose]! };
+  const oneColumn =
+    names.length === 1
+      ? `; the header reads as one column with separator ${JSON.stringify(dialect.separator)}: pass --sep to name the file's separator`
+      : "";
+  const lead =
+    what === "Target column" ? `Target column "${wanted}" not found` : `${what} "${wanted}": not in the CSV`;
+  throw new ChurnError(
+    "INVALID_REQUEST",
+    `${lead}; available columns: ${names.map((n) => JSON.stringify(n)).join(", ")}${oneColumn}`,
+  );
+}
+
+/** A `--drop` value: one header (even one holding commas), else a comma-separated list of headers. */
+function dropRequest(names: readonly string[], given: string, dialect: CsvDialect): number[] {
+  const whole =
+    names.indexOf(given) >= 0 ? names.indexOf(given) : names.findIndex((n) => n.trim() === given.trim());
+  if (whole >= 0 || !given.includes(","))
+    return [findColumn(names, given, "Cannot drop column", dialect).index];
+  return given
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((name) => findColumn(names, name, "Cannot drop column", dialect).index);
 }
 
 function checkSchema(
   schema: Readonly<Record<string, ColumnType>>,
-  header: readonly string[],
-  target: string,
+  names: readonly string[],
+  targetIndex: number,
+  dialect: CsvDialect,
 ): Map<string, ColumnType> {
   const out = new Map<string, ColumnType>();
   for (const [name, type] of Object.entries(schema)) {
-    if (!header.includes(name)) {
-      throw new ChurnError(
-        "INVALID_REQUEST",
-        `Schema names column "${name}", which is not in the CSV; available columns: ${header.join(", ")}`,
-      );
-    }
+    const { index } = findColumn(names, name, "Schema names column", dialect);
     if (type !== "numeric" && type !== "categorical") {
       throw new ChurnError(
         "INVALID_REQUEST",
         `Schema type of column "${name}" must be "numeric" or "categorical", got ${JSON.stringify(type)}`,
       );
     }
-    if (name !== target) out.set(name, type);
+    if (index !== targetIndex) out.set(names[index]!, type);
   }
   return out;
 }
 
 /**
- * Numeric when (nearly) every non-blank cell is a number, else categorical; undefined when all blank.
- * `typed` forces the type instead.
+ * The binary target. Its two values may be anything; `positive` names one, matched exactly, else
+ * ignoring case or as the same number (`1` for `1.0`). A missing target stops with the lines at fault,
+ * unless those rows may be left out; a third value stops naming where each extra value occurs.
  */
-function inferColumn(
-  name: string,
-  cells: string[],
-  lines: number[],
-  tolerance: number,
-  warnings: string[],
-  typed?: ColumnType,
-): Column | undefined {
-  if (typed === "categorical") {
-    const values = cells.map((c) => c.trim());
-    let missing = 0;
-    for (const v of values) if (v === "") missing++;
-    return missing === values.length ? undefined : { kind: "categorical", name, values, missing };
-  }
-  let nonBlank = 0;
-  let numeric = 0;
-  let firstText = -1;
-  const parsed = new Float64Array(cells.length);
-  for (let row = 0; row < cells.length; row++) {
-    const cell = cells[row]!;
-    const value = parseNumber(cell);
-    parsed[row] = value;
-    if (cell.trim() === "") continue;
-    nonBlank++;
-    if (Number.isNaN(value)) {
-      if (firstText < 0) firstText = row;
-    } else {
-      numeric++;
+function readTarget(
+  column: string,
+  positive: string,
+  cells: readonly string[],
+  lines: Int32Array,
+  reader: CellReader,
+  dropMissing: boolean,
+): { target: BinaryTarget; keep: Int32Array | undefined; missingLines: number[] } {
+  const missingLines: number[] = [];
+  const firstLine = new Map<string, number[]>();
+  cells.forEach((v, row) => {
+    if (reader.missingMarker(v) !== undefined) {
+      missingLines.push(lines[row]!);
+      return;
     }
+    const seen = firstLine.get(v);
+    if (!seen) firstLine.set(v, [lines[row]!]);
+    else if (seen.length < 3) seen.push(lines[row]!);
+  });
+  if (missingLines.length > 0 && !dropMissing) {
+    const shown = missingLines.slice(0, MAX_LISTED_LINES).join(", ");
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      `Target "${column}" is missing in ${missingLines.length} row(s), at CSV line(s) ${shown}${missingLines.length > MAX_LISTED_LINES ? ", …" : ""}; label them, or pass --drop-missing-target to leave them out`,
+    );
   }
-  if (nonBlank === 0) return undefined;
-  const texts = nonBlank - numeric;
-  const example = () =>
-    `e.g. ${JSON.stringify(cells[firstText])} in data row ${firstText} (CSV line ${lines[firstText]})`;
+  const labels = [...firstLine.keys()].sort();
+  if (labels.length !== 2) {
+    const byCount = [...firstLine.entries()].sort((a, b) => a[1][0]! - b[1][0]!);
+    const shown = byCount
+      .slice(0, 10)
+      .map(([v, at]) => `${JSON.stringify(v)} (line ${at.join(", ")}${at.length === 3 ? ", …" : ""})`);
+    const more = labels.length > 10 ? ` and ${labels.length - 10} more` : "";
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      labels.length < 2
+        ? `Target "${column}" has only one value (${shown.join(", ")}): a churn model needs rows of both outcomes`
+        : `Target "${column}" must have exactly 2 distinct values for binary churn prediction, found ${labels.length}: ${shown.join(", ")}${more}`,
+    );
+  }
+  const chosen = matchLabel(labels, positive, reader);
+  if (chosen === undefined) {
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      `Positive label "${positive}" is not a value of target "${column}"; its values are ${labels.map((l) => JSON.stringify(l)).join(" and ")}`,
+    );
+  }
+  const negative = labels[0] === chosen ? labels[1]! : labels[0]!;
+  let keep: Int32Array | undefined;
+  if (missingLines.length > 0) {
+    keep = new Int32Array(cells.length - missingLines.length);
+    let k = 0;
+    cells.forEach((v, row) => {
+      if (reader.missingMarker(v) === undefined) keep![k++] = row;
+    });
+  }
+  const n = keep ? keep.length : cells.length;
+  const y = new Uint8Array(n);
+  for (let i = 0; i < n; i++) y[i] = cells[keep ? keep[i]! : i] === chosen ? 1 : 0;
+  return { target: { column, positive: chosen, negative, y }, keep, missingLines };
+}
 
-  if (typed === "numeric" && texts > tolerance * nonBlank) {
-    throw new ChurnError(
-      "INVALID_REQUEST",
-      `Column "${name}" is typed numeric by the schema but ${texts} of ${nonBlank} non-blank cells are not numbers, ${example()}`,
-    );
+function matchLabel(labels: readonly string[], positive: string, reader: CellReader): string | undefined {
+  const wanted = positive.trim();
+  if (labels.includes(wanted)) return wanted;
+  const folded = labels.filter((l) => l.toLowerCase() === wanted.toLowerCase());
+  if (folded.length === 1) return folded[0];
+  const number = reader.number(wanted);
+  if (!Number.isNaN(number)) {
+    const same = labels.filter((l) => reader.number(l) === number);
+    if (same.length === 1) return same[0];
   }
-  if (texts === 0 || (numeric > texts && texts <= tolerance * nonBlank)) {
-    if (texts > 0) {
-      warnings.push(`Column "${name}": ${texts} non-numeric cell(s) treated as missing, ${example()}`);
-    }
-    let missing = 0;
-    for (const v of parsed) if (Number.isNaN(v)) missing++;
-    return { kind: "numeric", name, values: parsed, missing };
-  }
-  if (numeric > texts) {
-    throw new ChurnError(
-      "INVALID_REQUEST",
-      `Column "${name}" is mostly numeric but ${texts} of ${nonBlank} non-blank cells are not numbers, ${example()}; clean the column or drop it with --drop ${name}`,
-    );
-  }
-  const values = cells.map((c) => c.trim());
-  let missing = 0;
-  for (const v of values) if (v === "") missing++;
-  return { kind: "categorical", name, values, missing };
+  return undefined;
 }
 
 /**
- * Unique on every row: any categorical column, or a numeric one of whole numbers (customer numbers,
- * row numbers). Unique fractional numbers (salaries, balances) are ordinary measurements.
+ * Numeric when the unparseable cells are at most `tolerance` of the non-missing ones, or when numbers are
+ * the clear majority and take many values; categorical otherwise. `typed` forces the type, and a numeric
+ * schema type beyond the tolerance is an error naming a row.
  */
-function looksLikeId(column: Column): boolean {
-  if (column.missing > 0) return false;
-  if (column.kind === "numeric") {
-    for (const v of column.values) if (!Number.isInteger(v)) return false;
+function decideType(
+  name: string,
+  acc: ColumnAccumulator,
+  rows: number,
+  tolerance: number,
+  lines: Int32Array,
+  reader: CellReader,
+  typed: ColumnType | undefined,
+): { type: "numeric" | "categorical" | "empty"; note?: string } {
+  const present = acc.numeric + acc.texts;
+  if (present === 0) return { type: "empty" };
+  if (typed === "categorical") return { type: "categorical" };
+  const example = () => {
+    const [text, first] = [...acc.textCounts.entries()].sort((a, b) => b[1].count - a[1].count)[0]!;
+    return `e.g. ${JSON.stringify(text)} at CSV line ${lines[first.row]}`;
+  };
+  const within = acc.texts <= tolerance * present;
+  if (typed === "numeric" && !within) {
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      `Column "${name}" is typed numeric by the schema but ${acc.texts} of ${present} non-missing cells are not numbers, ${example()}`,
+    );
   }
-  return new Set<number | string>(column.values).size === column.values.length;
+  const majority =
+    acc.numeric >= NUMERIC_MAJORITY * present && distinctNumbers(acc, reader) >= NUMERIC_MIN_DISTINCT;
+  if (acc.texts === 0) return { type: "numeric" };
+  if (within || typed === "numeric" || majority) {
+    return {
+      type: "numeric",
+      note: `Column "${name}": ${acc.texts} of ${rows} cells are not numbers and are treated as missing (${topTexts(
+        acc,
+        3,
+      )
+        .map((t) => JSON.stringify(t))
+        .join(", ")}; ${example()}); add them to --na-values to silence this`,
+    };
+  }
+  return { type: "categorical" };
 }
 
-function distinctCount(column: CategoricalColumn): number {
-  const seen = new Set<string>();
-  for (const v of column.values) if (v !== "") seen.add(v);
-  return seen.size;
+function topTexts(acc: ColumnAccumulator, max: number): string[] {
+  return [...acc.textCounts.entries()]
+    .sort((a, b) => b[1].count - a[1].count)
+    .slice(0, max)
+    .map(([text]) => text);
 }
 
-function checkFeatureNames(names: string[]): void {
-  const bad = names.filter((n) => !featureNameSchema.safeParse(n).success);
-  if (bad.length === 0) return;
-  throw new ChurnError(
-    "INVALID_REQUEST",
-    `Feature column names must start with a letter or _ and contain only letters, digits and _ (at most 64 characters); rename or --drop: ${bad.map((b) => JSON.stringify(b)).join(", ")}`,
-  );
+/**
+ * Why a column looks like an identifier, or undefined: unique on every row (any text column, or whole
+ * numbers such as customer numbers), or whole numbers running consecutively (row numbers with a few
+ * repeats). Unique fractional numbers (salaries, balances) are ordinary measurements.
+ */
+function idLike(column: BareColumn): string | undefined {
+  if (column.missing > 0) return undefined;
+  if (column.kind === "categorical") {
+    return new Set(column.values).size === column.values.length
+      ? "its value is unique on every row"
+      : undefined;
+  }
+  const values = column.values;
+  for (let i = 0; i < values.length; i++) if (!Number.isInteger(values[i]!)) return undefined;
+  const sorted = Float64Array.from(values).sort();
+  let distinct = 1;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[i - 1]) distinct++;
+  if (distinct === values.length) return "its value is unique on every row";
+  const span = sorted[sorted.length - 1]! - sorted[0]! + 1;
+  if (distinct >= 0.99 * values.length && span === distinct) return "its whole numbers run consecutively";
+  return undefined;
 }

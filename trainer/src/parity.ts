@@ -1,5 +1,6 @@
 import * as ort from "onnxruntime-web";
 import { ChurnError } from "../../shared/src/errors.ts";
+import { graphInputOf } from "../../shared/src/manifest.ts";
 import { createExplainer } from "./explain/explainer.ts";
 import type { FeatureBatch } from "./features.ts";
 import { type Model, predictProbability } from "./models/model.ts";
@@ -29,14 +30,23 @@ export interface ParityReport {
 // add start-up time for the small batches scored here.
 ort.env.wasm.numThreads = 1;
 
-/** Feeds for a session: one [N,1] tensor per graph input, taken from the batch by name. */
-export function onnxFeeds(inputNames: readonly string[], batch: FeatureBatch): Record<string, ort.Tensor> {
+/**
+ * Feeds for a session: one [N,1] tensor per feature, taken from the batch by the feature's name and fed to
+ * its graph input. Without `features`, each graph input is taken from the batch column of the same name.
+ */
+export function onnxFeeds(
+  inputNames: readonly string[],
+  batch: FeatureBatch,
+  features?: readonly { name: string; input?: string | undefined }[],
+): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
-  for (const name of inputNames) {
-    const values = batch.values[name];
+  const columns = features ?? inputNames.map((name) => ({ name }));
+  for (const feature of columns) {
+    const values = batch.values[feature.name];
+    const input = graphInputOf(feature);
     if (values === undefined)
-      throw new ChurnError("INVALID_MODEL", `ONNX input "${name}" has no feature column`);
-    feeds[name] =
+      throw new ChurnError("INVALID_MODEL", `ONNX input "${input}" has no feature column`);
+    feeds[input] =
       values instanceof Float32Array
         ? new ort.Tensor("float32", values, [batch.rows, 1])
         : new ort.Tensor("string", values, [batch.rows, 1]);
@@ -45,10 +55,14 @@ export function onnxFeeds(inputNames: readonly string[], batch: FeatureBatch): R
 }
 
 /** Scores a batch with onnxruntime-web (the same runtime the edge uses). */
-export async function runOnnx(bytes: Uint8Array, batch: FeatureBatch): Promise<OnnxOutputs> {
+export async function runOnnx(
+  bytes: Uint8Array,
+  batch: FeatureBatch,
+  features?: readonly { name: string; input?: string | undefined }[],
+): Promise<OnnxOutputs> {
   const session = await ort.InferenceSession.create(bytes);
   try {
-    const result = await session.run(onnxFeeds(session.inputNames, batch));
+    const result = await session.run(onnxFeeds(session.inputNames, batch, features));
     const tensor = (name: string) => result[name]?.data as Float32Array | undefined;
     const probability = tensor("probability");
     if (!probability) throw new ChurnError("INVALID_MODEL", "ONNX model must output `probability`");
@@ -72,7 +86,7 @@ export async function checkParity(
   batch: FeatureBatch,
   tolerance = PARITY_TOLERANCE,
 ): Promise<ParityReport> {
-  const onnx = await runOnnx(bytes, batch);
+  const onnx = await runOnnx(bytes, batch, model.features);
   const width = model.features.length;
   const shapeError = (what: string, got: number, want: number) =>
     new ChurnError("INVALID_MODEL", `ONNX output shapes differ: ${what} has ${got} values, expected ${want}`);

@@ -5,12 +5,12 @@ import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-web";
 import { ChurnError } from "../../shared/src/errors.ts";
 import { sha256Hex } from "../../shared/src/hash.ts";
-import { type Manifest, manifestSchema, riskBand } from "../../shared/src/manifest.ts";
-import { readCsv } from "./csv.ts";
-import { parseNumber } from "./dataset.ts";
+import { graphInputOf, type Manifest, manifestSchema, riskBand } from "../../shared/src/manifest.ts";
+import { usableHeader } from "./feature-names.ts";
 import { quoteCsv } from "./synthetic.ts";
+import { openTable, type TableOptions } from "./table.ts";
 
-export interface PredictOptions {
+export interface PredictOptions extends TableOptions {
   /** Directory holding model.onnx and manifest.json (what `churn train` wrote). */
   model: string;
   /** CSV with a header row holding every feature column (others are ignored). */
@@ -55,7 +55,6 @@ export async function predict(options: PredictOptions): Promise<PredictResult> {
   let rows = 0;
   let contacts = 0;
   try {
-    let layout: ReturnType<typeof columnLayout> | undefined;
     let batch = newBatch(manifest, batchSize);
 
     const flush = async () => {
@@ -74,20 +73,20 @@ export async function predict(options: PredictOptions): Promise<PredictResult> {
       batch = newBatch(manifest, batchSize);
     };
 
-    for await (const record of readCsv(options.data)) {
-      if (!layout) {
-        layout = columnLayout(manifest, record.cells, options.idColumn);
-        output.write(`${quoteCsv(layout.idName)},probability,contact,risk_band\n`);
-        continue;
-      }
+    const table = await openTable(options.data, options);
+    const layout = columnLayout(manifest, table.header, options.idColumn);
+    output.write(`${quoteCsv(layout.idName)},probability,contact,risk_band\n`);
+    const { reader } = table;
+    for await (const record of table.records) {
       const i = batch.rows;
       batch.ids[i] = record.cells[layout.id]!;
       manifest.features.forEach((f, j) => {
-        const cell = record.cells[layout!.features[j]!]!;
+        const cell = record.cells[layout.features[j]!]!.trim();
+        const missing = reader.missingMarker(cell) !== undefined;
         const column = batch.columns[j]!;
         if (column instanceof Float32Array) {
-          const value = parseNumber(cell);
-          if (Number.isNaN(value) && cell.trim() !== "") {
+          const value = missing ? Number.NaN : reader.number(cell);
+          if (Number.isNaN(value) && !missing) {
             throw new ChurnError(
               "INVALID_REQUEST",
               `CSV line ${record.line}: column "${f.name}" must be a number, got ${JSON.stringify(cell)}`,
@@ -95,13 +94,12 @@ export async function predict(options: PredictOptions): Promise<PredictResult> {
           }
           column[i] = value;
         } else {
-          column[i] = cell.trim();
+          column[i] = missing ? "" : cell;
         }
       });
       batch.rows++;
       if (batch.rows === batchSize) await flush();
     }
-    if (!layout) throw new ChurnError("INVALID_REQUEST", "CSV input is empty: expected a header row");
     await flush();
   } finally {
     output.end();
@@ -136,11 +134,16 @@ async function loadModel(dir: string): Promise<{ manifest: Manifest; bytes: Uint
   return { manifest: parsed.data, bytes };
 }
 
-/** Where the id and every feature sit in the CSV; a missing feature column is an error naming it. */
+/**
+ * Where the id and every feature sit in the CSV, matching headers as training named them (exactly, else
+ * after trimming whitespace); a missing feature column is an error naming it.
+ */
 function columnLayout(manifest: Manifest, header: string[], idColumn: string | undefined) {
-  const names = header.map((h) => h.trim());
+  const { names } = usableHeader(header);
   const index = new Map(names.map((n, i) => [n, i]));
-  const missing = manifest.features.filter((f) => !index.has(f.name)).map((f) => f.name);
+  for (const [i, n] of names.entries()) if (!index.has(n.trim())) index.set(n.trim(), i);
+  const find = (name: string) => index.get(name) ?? index.get(name.trim());
+  const missing = manifest.features.filter((f) => find(f.name) === undefined).map((f) => f.name);
   if (missing.length > 0) {
     throw new ChurnError(
       "INVALID_REQUEST",
@@ -148,14 +151,14 @@ function columnLayout(manifest: Manifest, header: string[], idColumn: string | u
     );
   }
   const idName = idColumn ?? names[0]!;
-  const id = index.get(idName);
+  const id = find(idName);
   if (id === undefined) {
     throw new ChurnError(
       "INVALID_REQUEST",
       `Id column "${idName}" is not in the CSV; its columns are ${names.join(", ")}`,
     );
   }
-  return { id, idName, features: manifest.features.map((f) => index.get(f.name)!) };
+  return { id, idName, features: manifest.features.map((f) => find(f.name)!) };
 }
 
 interface Batch {
@@ -179,7 +182,7 @@ async function score(session: ort.InferenceSession, manifest: Manifest, batch: B
   const feeds: Record<string, ort.Tensor> = {};
   manifest.features.forEach((f, j) => {
     const column = batch.columns[j]!;
-    feeds[f.name] =
+    feeds[graphInputOf(f)] =
       column instanceof Float32Array
         ? new ort.Tensor("float32", column.subarray(0, n), [n, 1])
         : new ort.Tensor("string", column.slice(0, n), [n, 1]);

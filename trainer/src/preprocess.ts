@@ -13,6 +13,8 @@ const f32 = Math.fround;
 export interface NumericEncoding {
   kind: "numeric";
   name: string;
+  /** The ONNX input the feature is fed through. */
+  input: string;
   mean: number;
   std: number;
   hadMissing: boolean;
@@ -26,6 +28,7 @@ export interface NumericEncoding {
 export interface CategoricalEncoding {
   kind: "categorical";
   name: string;
+  input: string;
   categories: string[];
   hadMissing: boolean;
 }
@@ -86,6 +89,7 @@ export function fitPreprocessor(
       return {
         kind: "numeric",
         name: column.name,
+        input: column.input,
         mean,
         std,
         hadMissing: column.missing > 0,
@@ -104,7 +108,13 @@ export function fitPreprocessor(
       .slice(0, maxCategories)
       .map(([value]) => value)
       .sort(compareStrings);
-    return { kind: "categorical", name: column.name, categories: kept, hadMissing: column.missing > 0 };
+    return {
+      kind: "categorical",
+      name: column.name,
+      input: column.input,
+      categories: kept,
+      hadMissing: column.missing > 0,
+    };
   });
   return { features, width: encodedWidth(features) };
 }
@@ -235,11 +245,12 @@ export function encode(pre: Preprocessor, batch: FeatureBatch): Float32Array {
   return out;
 }
 
-/** Manifest feature specs, in feature order. */
+/** Manifest feature specs, in feature order; `input` only where the graph input is not the name itself. */
 export function featureSpecs(pre: Preprocessor): FeatureSpec[] {
-  return pre.features.map((f) =>
-    f.kind === "numeric"
-      ? { name: f.name, type: "numeric", required: !f.hadMissing, min: f.min, max: f.max }
-      : { name: f.name, type: "categorical", required: !f.hadMissing, categories: f.categories },
-  );
+  return pre.features.map((f) => {
+    const input = f.input !== f.name ? { input: f.input } : {};
+    return f.kind === "numeric"
+      ? { name: f.name, ...input, type: "numeric", required: !f.hadMissing, min: f.min, max: f.max }
+      : { name: f.name, ...input, type: "categorical", required: !f.hadMissing, categories: f.categories };
+  });
 }

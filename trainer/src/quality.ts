@@ -1,4 +1,4 @@
-import type { Column, Dataset } from "./dataset.ts";
+import type { Column, DataReading, Dataset } from "./dataset.ts";
 import { rocAuc } from "./metrics.ts";
 import { createRandom, shuffleInPlace } from "./random.ts";
 
@@ -6,6 +6,8 @@ import { createRandom, shuffleInPlace } from "./random.ts";
 export const NEAR_CONSTANT_SHARE = 0.99;
 /** Single-feature ROC-AUC above this suggests the column encodes the target (leakage). */
 export const LEAKAGE_AUC = 0.95;
+/** From this single-feature ROC-AUC, training stops unless told the column is fine (`--allow-leaky`). */
+export const LEAKAGE_STOP_AUC = 0.99;
 /** A minority class below this share is reported as imbalance. */
 export const IMBALANCE_SHARE = 0.1;
 /** Columns missing on more than this share of rows are reported. */
@@ -30,6 +32,8 @@ export interface ColumnQuality {
 }
 
 export interface DataQualityReport {
+  /** How the file was read and what was done with it: separator, encoding, typing, dropped columns. */
+  reading: DataReading;
   rows: number;
   /** Feature columns kept, plus target and dropped ones. */
   columns: number;
@@ -87,6 +91,7 @@ export function dataQuality(dataset: Dataset, trainRows: readonly number[], seed
     );
   }
   return {
+    reading: dataset.reading,
     rows: n,
     columns: dataset.features.length + dataset.dropped.length + 1,
     target: {
@@ -184,14 +189,20 @@ function oriented(auc: number): number {
   return Number.isNaN(auc) ? 0.5 : Math.max(auc, 1 - auc);
 }
 
+/**
+ * Rows repeating an earlier row, found by a 52-bit hash of each row's features rather than a string per
+ * row, so a million wide rows cost a few megabytes. Two different rows share a hash with odds of about
+ * rows² / 2^53 (1 in 9,000 for a million rows), which a report can bear.
+ */
 function duplicateRows(dataset: Dataset): { exact: number; features: number; conflicting: number } {
-  const firstTarget = new Map<string, number>();
-  const seenExact = new Set<string>();
+  const hashes = rowHashes(dataset);
+  const firstTarget = new Map<number, number>();
+  const seenExact = new Set<number>();
   let exact = 0;
   let features = 0;
   let conflicting = 0;
   for (let r = 0; r < dataset.rowCount; r++) {
-    const key = dataset.features.map((c) => String(c.values[r])).join("\u0001");
+    const key = hashes[r]!;
     const target = dataset.target.y[r]!;
     const previous = firstTarget.get(key);
     if (previous === undefined) {
@@ -200,11 +211,51 @@ function duplicateRows(dataset: Dataset): { exact: number; features: number; con
       features++;
       if (previous !== target) conflicting++;
     }
-    const exactKey = `${key}\u0002${target}`;
+    // The target flips the lowest bit of the hash, which keeps it an exact integer below 2^53.
+    const exactKey = key * 2 + target;
     if (seenExact.has(exactKey)) exact++;
     else seenExact.add(exactKey);
   }
   return { exact, features, conflicting };
+}
+
+/** Per row, two 32-bit FNV-1a style hashes of every feature value combined into one 52-bit integer. */
+function rowHashes(dataset: Dataset): Float64Array {
+  const n = dataset.rowCount;
+  const hi = new Uint32Array(n).fill(0x811c9dc5);
+  const lo = new Uint32Array(n).fill(0x01000193);
+  const bits = new Float64Array(1);
+  const words = new Uint32Array(bits.buffer);
+  const mix = (r: number, word: number) => {
+    hi[r] = Math.imul(hi[r]! ^ word, 0x01000193) >>> 0;
+    lo[r] = Math.imul(lo[r]! ^ word, 0x5bd1e995) >>> 0;
+  };
+  for (const column of dataset.features) {
+    if (column.kind === "numeric") {
+      for (let r = 0; r < n; r++) {
+        const v = column.values[r]!;
+        bits[0] = Number.isNaN(v) ? Number.NaN : v;
+        mix(r, words[0]!);
+        mix(r, words[1]!);
+      }
+    } else {
+      const codes = new Map<string, number>();
+      for (let r = 0; r < n; r++) {
+        const v = column.values[r]!;
+        let code = codes.get(v);
+        if (code === undefined) {
+          code = codes.size + 1;
+          codes.set(v, code);
+        }
+        mix(r, code);
+      }
+    }
+    // A column boundary, so values cannot shift between columns and collide.
+    for (let r = 0; r < n; r++) mix(r, 0x9e3779b9);
+  }
+  const out = new Float64Array(n);
+  for (let r = 0; r < n; r++) out[r] = (hi[r]! & 0xfffff) * 2 ** 32 + lo[r]!;
+  return out;
 }
 
 function pct(share: number): string {

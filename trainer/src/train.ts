@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +15,8 @@ import { feasibleFolds } from "./automl/folds.ts";
 import { type Run, runsOf } from "./automl/runs.ts";
 import { describeEvaluation, type Evaluation, type SearchProgress, searchModels } from "./automl/search.ts";
 import { type CalibrationChoice, selectCalibration } from "./calibration.ts";
+import type { DecimalMark } from "./cells.ts";
+import type { Separator } from "./csv.ts";
 import { type ColumnType, type Dataset, loadDataset } from "./dataset.ts";
 import { DECISION_DEFAULTS, type Decision, type DecisionParams, decide, profitCurve } from "./decision.ts";
 import { EXPLAINER_FORMAT } from "./explain/explainer.ts";
@@ -32,10 +36,11 @@ import { type ChurnModel, composeModel, type Member } from "./models/composite.t
 import { averageGbdtModels, type GbdtModel } from "./models/gbdt/model.ts";
 import { IR_VERSION, OPSET } from "./onnx/graph.ts";
 import { checkParity, type ParityReport } from "./parity.ts";
-import { type DataQualityReport, dataQuality } from "./quality.ts";
+import { type DataQualityReport, dataQuality, LEAKAGE_STOP_AUC } from "./quality.ts";
 import { driftReference } from "./reference.ts";
 import { renderReport, type ShapSample } from "./report/report.ts";
 import { loadSplit, type Split, stratifiedSplit } from "./split.ts";
+import type { TextEncodingName } from "./text-decoding.ts";
 
 export type ModelChoice = "auto" | SearchFamily;
 
@@ -71,6 +76,18 @@ export interface TrainOptions {
   /** Fixes the logistic L2 penalty (1 = scikit-learn's C=1) instead of searching it. */
   l2?: number;
   maxCategories?: number;
+  /** Field separator of the data file; sniffed when absent. */
+  separator?: Separator | undefined;
+  /** Byte encoding of the data file; UTF-8 unless a BOM says otherwise. */
+  encoding?: TextEncodingName | undefined;
+  /** Decimal mark; sniffed when absent. */
+  decimal?: DecimalMark | undefined;
+  /** Missing-value markers beyond the defaults. */
+  naValues?: readonly string[] | undefined;
+  /** Leave out rows whose target is missing instead of stopping. */
+  dropMissingTarget?: boolean;
+  /** Train even when a column alone predicts the target almost perfectly (see LEAKAGE_STOP_AUC). */
+  allowLeaky?: boolean;
   /** Receives warnings (dropped columns, data-quality findings) as they happen. */
   onWarning?: (message: string) => void;
   /** Receives progress: one event per phase and per cross-validation fit. */
@@ -150,12 +167,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
 
   progress("load", `reading ${options.data}`);
-  const bytes = await readInput(options.data);
-  const dataset = await loadDataset([bytes], {
+  const dataFingerprint = await fileSha256(options.data);
+  const dataset = await loadDataset(options.data, {
     target: options.target,
     positive: options.positive,
     drop: options.drop ?? [],
     ...(options.schema ? { schema: options.schema } : {}),
+    separator: options.separator,
+    encoding: options.encoding,
+    decimal: options.decimal,
+    naValues: options.naValues,
+    ...(options.dropMissingTarget ? { dropMissingTarget: true } : {}),
   });
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -165,7 +187,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   for (const w of dataset.warnings) warn(w);
 
   const split: Split = options.split
-    ? await loadSplit(options.split, dataset.rowCount)
+    ? keptRowsOf(await loadSplit(options.split, dataset.reading.rowsRead), dataset.sourceRows)
     : stratifiedSplit(dataset.target.y, seed, HOLDOUT_FRACTION);
   checkBothClasses(dataset.target.y, split.train, "training");
   checkBothClasses(dataset.target.y, split.test, "holdout");
@@ -173,6 +195,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   progress("quality", `checking ${dataset.rowCount} rows x ${dataset.features.length} features`);
   const quality = dataQuality(dataset, split.train, seed);
   for (const w of quality.warnings) warn(w);
+  checkLeakage(quality, options.allowLeaky ?? false);
 
   const yTrain = Uint8Array.from(split.train, (r) => dataset.target.y[r]!);
   const folds = feasibleFolds(yTrain, options.folds ?? (timeBudget < SHORT_BUDGET ? 3 : DEFAULT_FOLDS));
@@ -299,7 +322,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     importance,
     reference,
     lineage: {
-      dataFingerprint: await sha256Hex(bytes),
+      dataFingerprint,
       trainerVersion: await trainerVersion(),
       params: {
         model: modelChoice,
@@ -538,14 +561,45 @@ function checkOptions(o: {
   }
 }
 
-async function readInput(path: string): Promise<Uint8Array> {
+/** The data file's sha256, streamed (the file may be larger than memory allows to hold twice). */
+async function fileSha256(path: string): Promise<string> {
+  const hash = createHash("sha256");
   try {
-    return await readFile(path);
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   } catch (cause) {
     throw new ChurnError("INVALID_REQUEST", `Cannot read data file ${path}: ${(cause as Error).message}`, {
       cause,
     });
   }
+  return hash.digest("hex");
+}
+
+/**
+ * A split file names the file's data rows; once rows without a target are left out, its indices are
+ * mapped onto the rows kept, and those naming a left-out row are skipped.
+ */
+function keptRowsOf(split: Split, sourceRows: Int32Array | undefined): Split {
+  if (!sourceRows) return split;
+  const position = new Map<number, number>();
+  sourceRows.forEach((source, kept) => {
+    position.set(source, kept);
+  });
+  const map = (rows: number[]) => rows.flatMap((r) => (position.has(r) ? [position.get(r)!] : []));
+  return { train: map(split.train), test: map(split.test) };
+}
+
+/**
+ * A column that alone ranks the training rows almost perfectly is nearly always recorded after the outcome
+ * (a cancellation date, a closing reason): training stops and names it, unless the caller vouches for it.
+ */
+function checkLeakage(quality: DataQualityReport, allowLeaky: boolean): void {
+  const leaky = quality.features.filter((f) => f.singleFeatureAuc >= LEAKAGE_STOP_AUC);
+  if (leaky.length === 0 || allowLeaky) return;
+  const named = leaky.map((f) => `"${f.name}" (ROC-AUC ${f.singleFeatureAuc.toFixed(3)})`).join(", ");
+  throw new ChurnError(
+    "INVALID_REQUEST",
+    `Probable target leakage: ${named} alone predict${leaky.length === 1 ? "s" : ""} the target almost perfectly on the training folds, so ${leaky.length === 1 ? "it is" : "they are"} probably recorded after the customer left. Leave ${leaky.length === 1 ? "it" : "them"} out with --drop ${leaky.map((f) => JSON.stringify(f.name)).join(",")}, or pass --allow-leaky if ${leaky.length === 1 ? "it is" : "they are"} known before churn`,
+  );
 }
 
 function checkBothClasses(y: Uint8Array, rows: readonly number[], part: string): void {

@@ -1,5 +1,5 @@
 import type { FieldIssue } from "../../../shared/src/errors.ts";
-import type { FeatureSpec, Manifest } from "../../../shared/src/manifest.ts";
+import { type FeatureSpec, graphInputOf, type Manifest } from "../../../shared/src/manifest.ts";
 import { MAX_STRING_LENGTH } from "../../../shared/src/predict.ts";
 
 /** Keys that are never features: `customerId` identifies the customer for sticky canaries. */
@@ -19,8 +19,10 @@ export interface EncodedBatch {
 
 export interface FeatureEncoder {
   readonly features: readonly FeatureSpec[];
-  /** Feature names in manifest order, computed once per model for reasons and tensors. */
+  /** Feature names in manifest order (as the CSV headers were written), computed once for reasons. */
   readonly names: readonly string[];
+  /** The graph input each feature feeds, in manifest order, computed once for the tensors. */
+  readonly inputs: readonly string[];
   /** `rowIds` names rows in error paths when `records` is a subset of the request's records. */
   encode(
     records: readonly Record<string, unknown>[],
@@ -36,6 +38,7 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
   return {
     features,
     names: features.map((f) => f.name),
+    inputs: features.map(graphInputOf),
     encode(records, allowUnknownFields, rowIds) {
       const n = records.length;
       const columns = features.map((f) =>

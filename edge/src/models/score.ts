@@ -14,11 +14,11 @@ export async function score(
   explain: boolean,
 ): Promise<Scores> {
   const { ort, session, manifest } = model;
-  const names = model.encoder.names;
+  const inputs = model.encoder.inputs;
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
   manifest.features.forEach((feature, j) => {
     const column = columns[j]!;
-    feeds[names[j]!] =
+    feeds[inputs[j]!] =
       feature.type === "numeric"
         ? new ort.Tensor("float32", column as Float32Array, [n, 1])
         : new ort.Tensor("string", column as string[], [n, 1]);

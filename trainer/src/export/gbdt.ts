@@ -38,7 +38,7 @@ export function emitTreeMargin(inputs: GraphInputs, data: GbdtModelData, output?
   const parts: { offset: number; name: string }[] = [];
   pre.features.forEach((f, j) => {
     const { offset, size } = blocks[j]!;
-    if (f.kind === "numeric") parts.push({ offset, name: f.name });
+    if (f.kind === "numeric") parts.push({ offset, name: f.input });
     else if (size > 0) parts.push({ offset, name: inputs.oneHot(f) });
   });
   parts.sort((a, b) => a.offset - b.offset);

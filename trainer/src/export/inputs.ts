@@ -15,7 +15,7 @@ export class GraphInputs {
     this.g = g;
     for (const f of features) {
       g.input({
-        name: f.name,
+        name: f.input,
         elemType: f.kind === "numeric" ? DataType.FLOAT : DataType.STRING,
         shape: [BATCH, 1],
       });
@@ -24,23 +24,23 @@ export class GraphInputs {
 
   /** [N, categories] float 0/1 columns; missing and unseen values give all zeros (zeros=1). */
   oneHot(f: CategoricalEncoding): string {
-    const key = `${f.name}\u0000${f.categories.join("\u0000")}`;
+    const key = `${f.input}\u0000${f.categories.join("\u0000")}`;
     const cached = this.oneHots.get(key);
     if (cached) return cached;
     const g = this.g;
-    const encoded = g.op("OneHotEncoder", [f.name], {
+    const encoded = g.op("OneHotEncoder", [f.input], {
       domain: ML_DOMAIN,
       attributes: [
         { name: "cats_strings", type: "strings", value: f.categories },
         { name: "zeros", type: "int", value: 1 },
       ],
-      hint: `onehot_${f.name}`,
+      hint: `onehot_${f.input}`,
     });
     // onnx's shape inference does not cover ai.onnx.ml ops; the checker needs the shape declared.
     g.valueInfo.push({ name: encoded, elemType: DataType.FLOAT, shape: [BATCH, 1, f.categories.length] });
     const flat = g.op("Flatten", [encoded], {
       attributes: [{ name: "axis", type: "int", value: 1 }],
-      hint: `flat_${f.name}`,
+      hint: `flat_${f.input}`,
     });
     this.oneHots.set(key, flat);
     return flat;

@@ -61,7 +61,7 @@ export function emitEncoded(inputs: GraphInputs, pre: Preprocessor, prefix: stri
   if (numeric.length > 0) {
     const raw = concatColumns(
       g,
-      numeric.map((f) => f.name),
+      numeric.map((f) => f.input),
       `${prefix}numeric`,
     );
     const mean = g.floats(

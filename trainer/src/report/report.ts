@@ -62,6 +62,7 @@ export function renderReport(d: ReportData): string {
     performanceSection(d),
     decisionSection(d),
     explanationSection(d),
+    fileSection(d.quality),
     qualitySection(d.quality),
     leaderboardSection(d.runs),
     modelSection(d),
@@ -313,6 +314,61 @@ function explanationSection(d: ReportData): string {
       : "TreeSHAP values of any trees, the terms of any linear member and DeepLIFT (rescale) attributions of any network, computed from <code>explainer.json</code> beside the graph"
   }. They are in the <b>uncalibrated margin</b> (log-odds) space: <code>baseMargin (${s.baseMargin.toFixed(4)}) + Σ contributions = margin</code>, and the calibration maps that margin to the probability. Importance is the split gain of trees and the mean absolute contribution of linear and network members, as shares.</p>`;
   return section("Explanations", `${text}<div class="charts">${importance}</div>${shap}`);
+}
+
+const SEPARATOR_NAMES: Record<string, string> = { ",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe" };
+
+/** What the trainer did with the file as given: how it read it, typed its columns and what it left out. */
+function fileSection(q: DataQualityReport): string {
+  const r = q.reading;
+  const markers = Object.entries(r.naMarkers)
+    .sort((a, b) => b[1] - a[1])
+    .map(([m, n]) => `${m === "" ? "blank" : JSON.stringify(m)} × ${n.toLocaleString("en-US")}`);
+  const leakiest = [...q.features].sort((a, b) => b.singleFeatureAuc - a.singleFeatureAuc)[0];
+  const facts: [string, string][] = [
+    [
+      "Separator",
+      `${SEPARATOR_NAMES[r.separator] ?? JSON.stringify(r.separator)} (${r.separatorDetected ? "detected" : "as given"})`,
+    ],
+    ["Encoding", `${r.encoding}${r.bom ? " with a byte-order mark" : ""}, ${r.lineEndings} line endings`],
+    ["Decimal mark", r.decimal === "," ? "comma (3,14)" : "point (3.14)"],
+    [
+      "Rows",
+      `${r.rowsRead.toLocaleString("en-US")} read, ${r.rowsKept.toLocaleString("en-US")} kept${r.missingTargetRows.count > 0 ? ` (${r.missingTargetRows.count} without a target left out, e.g. lines ${r.missingTargetRows.lines.slice(0, 5).join(", ")})` : ""}`,
+    ],
+    ["Missing-value markers found", markers.length > 0 ? markers.join(", ") : "none"],
+    [
+      "Header changes",
+      [
+        ...(r.targetMatchedAs !== undefined
+          ? [`target matched ${JSON.stringify(r.targetMatchedAs)} after trimming`]
+          : []),
+        ...r.headerRenames.map(
+          (h) => `column ${h.column} ${JSON.stringify(h.from)} → ${JSON.stringify(h.to)} (${h.reason})`,
+        ),
+      ].join("; ") || "none: every column keeps its header as written",
+    ],
+    [
+      "Leakage check",
+      leakiest
+        ? `strongest single column ${JSON.stringify(leakiest.name)} at ROC-AUC ${fmt.p(leakiest.singleFeatureAuc)} on the training rows (training stops at 0.99 unless allowed)`
+        : "no features",
+    ],
+  ];
+  const factTable = `<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join("")}</dl>`;
+  const rows = r.columns
+    .map((c) => {
+      const use =
+        c.role === "feature" ? "feature" : c.role === "target" ? "target" : `left out: ${c.reason ?? ""}`;
+      const unparsed =
+        c.unparsed > 0
+          ? `${c.unparsed.toLocaleString("en-US")} (${c.unparsedExamples.map((e) => JSON.stringify(e)).join(", ")})`
+          : "–";
+      return `<tr${c.role === "dropped" ? ' class="flagged"' : ""}><td>${esc(c.name)}</td><td>${c.type}</td><td>${esc(use)}</td><td class="num">${c.missing.toLocaleString("en-US")}</td><td>${esc(unparsed)}</td></tr>`;
+    })
+    .join("");
+  const table = `<div class="table-wrap"><table><thead><tr><th>Column (as written)</th><th>Read as</th><th>Use</th><th class="num">Missing cells</th><th>Not numbers, set to missing</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return section("What the trainer did with your file", `${factTable}${table}`);
 }
 
 function qualitySection(q: DataQualityReport): string {

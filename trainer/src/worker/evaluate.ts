@@ -1,6 +1,6 @@
 import * as ort from "onnxruntime-web";
 import { ChurnError } from "../../../shared/src/errors.ts";
-import type { Manifest } from "../../../shared/src/manifest.ts";
+import { graphInputOf, type Manifest } from "../../../shared/src/manifest.ts";
 import type { HoldoutScores } from "../../../shared/src/retraining.ts";
 import { parseNumber } from "../dataset.ts";
 import { logLoss, rocAuc } from "../metrics.ts";
@@ -29,9 +29,9 @@ export async function scoreRows(
       rows.forEach((r, i) => {
         values[i] = parseNumber(cell(r));
       });
-      feeds[feature.name] = new ort.Tensor("float32", values, [n, 1]);
+      feeds[graphInputOf(feature)] = new ort.Tensor("float32", values, [n, 1]);
     } else {
-      feeds[feature.name] = new ort.Tensor(
+      feeds[graphInputOf(feature)] = new ort.Tensor(
         "string",
         rows.map((r) => cell(r).trim()),
         [n, 1],

@@ -1,0 +1,64 @@
+import { type CellReader, cellReader, type DecimalMark, sniffDecimalMark } from "./cells.ts";
+import { type CsvDialect, type CsvRecord, type CsvSource, readCsv, type Separator } from "./csv.ts";
+import type { TextEncodingName } from "./text-decoding.ts";
+
+/** How to read a data file; whatever is left out is found from the file itself. */
+export interface TableOptions {
+  separator?: Separator | undefined;
+  encoding?: TextEncodingName | undefined;
+  decimal?: DecimalMark | undefined;
+  /** Missing-value markers beyond the defaults. */
+  naValues?: readonly string[] | undefined;
+}
+
+/** An opened CSV: its header, how it is written, and its data records still to stream. */
+export interface Table {
+  header: string[];
+  dialect: CsvDialect;
+  /** Reads cells with the file's decimal mark and missing-value markers. */
+  reader: CellReader;
+  records: AsyncIterable<CsvRecord>;
+}
+
+/** Records read ahead to sniff the decimal mark before any cell is parsed. */
+const DECIMAL_SNIFF_RECORDS = 1000;
+
+/**
+ * Opens a CSV for streaming: reads the header and the first records (to sniff the separator and the
+ * decimal mark), then hands back an iterable that yields every data record once, those included.
+ */
+export async function openTable(source: CsvSource, options: TableOptions = {}): Promise<Table> {
+  let dialect: CsvDialect | undefined;
+  const iterator = readCsv(source, {
+    ...(options.separator ? { separator: options.separator } : {}),
+    ...(options.encoding ? { encoding: options.encoding } : {}),
+    onDialect: (d) => {
+      dialect = d;
+    },
+  })[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  // readCsv throws on an empty input, so a first record always exists.
+  const header = (first.value as CsvRecord).cells;
+  const ahead: CsvRecord[] = [];
+  let done = false;
+  while (ahead.length < DECIMAL_SNIFF_RECORDS) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    ahead.push(next.value);
+  }
+  const decimal = options.decimal ?? sniffDecimalMark(ahead, dialect!.separator);
+  async function* records(): AsyncGenerator<CsvRecord> {
+    yield* ahead.splice(0);
+    if (done) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  return {
+    header,
+    dialect: dialect!,
+    reader: cellReader({ decimal, ...(options.naValues ? { naValues: options.naValues } : {}) }),
+    records: records(),
+  };
+}
