@@ -17,7 +17,7 @@ export const featureNameSchema = z
   .string()
   .min(1)
   .max(256)
-  .regex(/^\P{Cc}+$/u, "must not contain control characters")
+  .refine((name) => !/\p{Cc}/u.test(name), "must not contain control characters")
   .refine((name) => !RESERVED_RECORD_KEYS.has(name), "is reserved in JSON records");
 
 /** ONNX input names stay in a safe alphabet; the trainer derives them from the feature names. */
