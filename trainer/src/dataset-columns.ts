@@ -15,6 +15,11 @@ export interface ColumnAccumulator {
   distinctBeforeOverflow: number;
   /** Keeps the dictionary whatever its size (a column typed categorical). */
   keepDictionary: boolean;
+  /**
+   * After the first rows, a column of nothing but many distinct numbers stops keeping a dictionary, and a
+   * column without a single number stops trying to parse them: most cells of a wide file cost one step.
+   */
+  mode: "open" | "numbers" | "texts";
   missing: number;
   numeric: number;
   /** Non-missing cells that are not numbers. */
@@ -29,6 +34,10 @@ export interface ColumnAccumulator {
 const TEXT_EXAMPLES = 200;
 /** The dictionary is given up past this many distinct values when they are also half the rows or more. */
 const DICTIONARY_FLOOR = 65_536;
+/** Rows after which a column's mode is settled (see ColumnAccumulator.mode). */
+const SETTLE_ROWS = 1000;
+/** Distinct numbers beyond which an all-numeric column is a measurement, not a code list. */
+const MEASUREMENT_DISTINCT = 1000;
 const INITIAL_ROWS = 1024;
 
 export function newAccumulator(keepDictionary: boolean): ColumnAccumulator {
@@ -38,6 +47,7 @@ export function newAccumulator(keepDictionary: boolean): ColumnAccumulator {
     dictionary: { index: new Map(), values: [] },
     distinctBeforeOverflow: 0,
     keepDictionary,
+    mode: "open",
     missing: 0,
     numeric: 0,
     texts: 0,
@@ -48,6 +58,7 @@ export function newAccumulator(keepDictionary: boolean): ColumnAccumulator {
 
 export function pushCell(acc: ColumnAccumulator, row: number, cell: string, reader: CellReader): void {
   if (row === acc.numbers.length) grow(acc);
+  if (row === SETTLE_ROWS && acc.mode === "open") settle(acc);
   const t = cell.trim();
   const marker = reader.missingMarker(t);
   if (marker !== undefined) {
@@ -57,13 +68,15 @@ export function pushCell(acc: ColumnAccumulator, row: number, cell: string, read
     if (acc.codes) acc.codes[row] = -1;
     return;
   }
-  const value = reader.number(t);
+  const value = acc.mode === "texts" ? Number.NaN : reader.number(t);
   acc.numbers[row] = value;
   if (Number.isNaN(value)) {
     acc.texts++;
-    const seen = acc.textCounts.get(t);
-    if (seen) seen.count++;
-    else if (acc.textCounts.size < TEXT_EXAMPLES) acc.textCounts.set(t, { count: 1, row });
+    if (acc.mode !== "texts") {
+      const seen = acc.textCounts.get(t);
+      if (seen) seen.count++;
+      else if (acc.textCounts.size < TEXT_EXAMPLES) acc.textCounts.set(t, { count: 1, row });
+    }
   } else {
     acc.numeric++;
   }
@@ -82,6 +95,18 @@ export function pushCell(acc: ColumnAccumulator, row: number, cell: string, read
     dictionary.values.push(t);
   }
   acc.codes![row] = code;
+}
+
+function settle(acc: ColumnAccumulator): void {
+  if (acc.keepDictionary) return;
+  if (acc.texts === 0 && acc.numeric > 0 && (acc.dictionary?.values.length ?? 0) > MEASUREMENT_DISTINCT) {
+    acc.mode = "numbers";
+    acc.distinctBeforeOverflow = acc.dictionary!.values.length;
+    acc.dictionary = undefined;
+    acc.codes = undefined;
+  } else if (acc.numeric === 0 && acc.texts > 0) {
+    acc.mode = "texts";
+  }
 }
 
 function grow(acc: ColumnAccumulator): void {
