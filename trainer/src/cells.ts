@@ -41,10 +41,13 @@ export function cellReader(
 ): CellReader {
   const decimal = options.decimal ?? ".";
   const naValues = new Set([...DEFAULT_NA_VALUES, ...(options.naValues ?? [])]);
+  // Most cells are longer than any marker: their length alone says they are not one.
+  let longestMarker = 0;
+  for (const m of naValues) longestMarker = Math.max(longestMarker, m.length);
   const number =
     decimal === "."
       ? (t: string): number => {
-          if (PLAIN_DOT.test(t)) return finite(Number(t));
+          if (isPlainDecimal(t) || PLAIN_DOT.test(t)) return finite(Number(t));
           // 1,234,567.89: commas group thousands where the decimal mark is a point.
           if (THOUSANDS_COMMA.test(t))
             return finite(Number(t.replace(GROUPING, (g) => (g === "." ? "." : ""))));
@@ -63,9 +66,26 @@ export function cellReader(
   return {
     decimal,
     naValues,
-    missingMarker: (t) => (t === "" || naValues.has(t) ? t : undefined),
+    missingMarker: (t) => (t === "" || (t.length <= longestMarker && naValues.has(t)) ? t : undefined),
     number,
   };
+}
+
+/** Digits with at most one point and an optional sign: the common case, checked without a regex. */
+function isPlainDecimal(t: string): boolean {
+  const n = t.length;
+  let i = 0;
+  let c = t.charCodeAt(0);
+  if (c === 45 || c === 43) i = 1;
+  let digits = 0;
+  let point = false;
+  for (; i < n; i++) {
+    c = t.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && !point) point = true;
+    else return false;
+  }
+  return digits > 0;
 }
 
 function finite(value: number): number {

@@ -7,6 +7,9 @@ import type { CellReader } from "./cells.ts";
  * million-row file holds 8 bytes per numeric cell, never a string per cell.
  */
 export interface ColumnAccumulator {
+  /** Rows the arrays below have room for. */
+  capacity: number;
+  /** Empty once the column settles as text. */
   numbers: Float64Array;
   /** Dictionary code per row, -1 for a missing cell; undefined once the dictionary overflowed. */
   codes: Int32Array | undefined;
@@ -36,12 +39,13 @@ const TEXT_EXAMPLES = 200;
 const DICTIONARY_FLOOR = 65_536;
 /** Rows after which a column's mode is settled (see ColumnAccumulator.mode). */
 const SETTLE_ROWS = 1000;
-/** Distinct numbers beyond which an all-numeric column is a measurement, not a code list. */
-const MEASUREMENT_DISTINCT = 1000;
+/** Distinct numbers in the first SETTLE_ROWS beyond which an all-numeric column is a measurement. */
+const MEASUREMENT_DISTINCT = 100;
 const INITIAL_ROWS = 1024;
 
 export function newAccumulator(keepDictionary: boolean): ColumnAccumulator {
   return {
+    capacity: INITIAL_ROWS,
     numbers: new Float64Array(INITIAL_ROWS),
     codes: new Int32Array(INITIAL_ROWS),
     dictionary: { index: new Map(), values: [] },
@@ -57,19 +61,19 @@ export function newAccumulator(keepDictionary: boolean): ColumnAccumulator {
 }
 
 export function pushCell(acc: ColumnAccumulator, row: number, cell: string, reader: CellReader): void {
-  if (row === acc.numbers.length) grow(acc);
   if (row === SETTLE_ROWS && acc.mode === "open") settle(acc);
+  if (row === acc.capacity) grow(acc);
   const t = cell.trim();
   const marker = reader.missingMarker(t);
   if (marker !== undefined) {
     acc.missing++;
     acc.markers.set(marker, (acc.markers.get(marker) ?? 0) + 1);
-    acc.numbers[row] = Number.NaN;
+    if (acc.mode !== "texts") acc.numbers[row] = Number.NaN;
     if (acc.codes) acc.codes[row] = -1;
     return;
   }
   const value = acc.mode === "texts" ? Number.NaN : reader.number(t);
-  acc.numbers[row] = value;
+  if (acc.mode !== "texts") acc.numbers[row] = value;
   if (Number.isNaN(value)) {
     acc.texts++;
     if (acc.mode !== "texts") {
@@ -105,16 +109,21 @@ function settle(acc: ColumnAccumulator): void {
     acc.dictionary = undefined;
     acc.codes = undefined;
   } else if (acc.numeric === 0 && acc.texts > 0) {
+    // A text column never becomes numeric now (see decideType): its numbers need no storage.
     acc.mode = "texts";
+    acc.numbers = new Float64Array(0);
   }
 }
 
 function grow(acc: ColumnAccumulator): void {
-  const numbers = new Float64Array(acc.numbers.length * 2);
-  numbers.set(acc.numbers);
-  acc.numbers = numbers;
+  acc.capacity *= 2;
+  if (acc.mode !== "texts") {
+    const numbers = new Float64Array(acc.capacity);
+    numbers.set(acc.numbers);
+    acc.numbers = numbers;
+  }
   if (acc.codes) {
-    const codes = new Int32Array(acc.codes.length * 2);
+    const codes = new Int32Array(acc.capacity);
     codes.set(acc.codes);
     acc.codes = codes;
   }

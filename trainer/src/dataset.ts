@@ -171,7 +171,7 @@ class DatasetLoader {
   private readonly renames: HeaderRename[];
   private readonly targetIndex: number;
   private readonly targetMatchedAs: string | undefined;
-  private readonly columns: ColumnAccumulator[];
+  private readonly columns: (ColumnAccumulator | undefined)[];
   private readonly targetCells: string[] = [];
   private lines = new Int32Array(1024);
   private rows = 0;
@@ -203,8 +203,13 @@ class DatasetLoader {
         }),
     );
     this.schema = checkSchema(options.schema ?? {}, names, this.targetIndex, dialect);
-    // Typed categorical columns keep every distinct value, however many there are.
-    this.columns = names.map((name) => newAccumulator(this.schema.get(name) === "categorical"));
+    // Typed categorical columns keep every distinct value, however many there are. Dropped columns and
+    // the target have no accumulator, so the per-cell loop asks nothing else of them.
+    this.columns = names.map((name, c) =>
+      c === this.targetIndex || this.drop.has(name)
+        ? undefined
+        : newAccumulator(this.schema.get(name) === "categorical"),
+    );
   }
 
   push(record: CsvRecord): void {
@@ -216,10 +221,13 @@ class DatasetLoader {
     }
     this.lines[row] = record.line;
     const cells = record.cells;
+    const columns = this.columns;
+    const reader = this.reader;
     for (let c = 0; c < cells.length; c++) {
-      if (c === this.targetIndex) this.targetCells.push(cells[c]!.trim());
-      else if (!this.drop.has(this.names[c]!)) pushCell(this.columns[c]!, row, cells[c]!, this.reader);
+      const acc = columns[c];
+      if (acc) pushCell(acc, row, cells[c]!, reader);
     }
+    this.targetCells.push(cells[this.targetIndex]!.trim());
     this.rows++;
   }
 
@@ -254,13 +262,6 @@ class DatasetLoader {
       );
     }
     const rowCount = keep ? keep.length : rowsRead;
-    const pick = <T>(values: ArrayLike<T>, make: (n: number) => { [i: number]: T }) => {
-      if (!keep) return values;
-      const out = make(keep.length);
-      for (let i = 0; i < keep.length; i++) out[i] = values[keep[i]!]!;
-      return out as ArrayLike<T>;
-    };
-
     const tolerance = options.nonNumericTolerance ?? DEFAULT_TOLERANCE;
     const idMinRows = options.idColumnMinRows ?? DEFAULT_ID_MIN_ROWS;
     const maxCardinality = options.maxCardinality ?? DEFAULT_MAX_CARDINALITY;
@@ -295,6 +296,9 @@ class DatasetLoader {
         return;
       }
       const acc = this.columns[c]!;
+      // Let each accumulator go as soon as its column is built: a million rows x 60 columns of them is
+      // most of the memory reading takes.
+      this.columns[c] = undefined;
       for (const [marker, count] of acc.markers) naMarkers[marker] = (naMarkers[marker] ?? 0) + count;
       const typed = this.schema.get(name);
       const decided = decideType(name, acc, rowsRead, tolerance, lines, this.reader, typed);
@@ -320,7 +324,10 @@ class DatasetLoader {
       if (decided.note) warnings.push(decided.note);
       let column: BareColumn;
       if (decided.type === "numeric") {
-        const values = pick(acc.numbers.subarray(0, rowsRead), (n) => new Float64Array(n)) as Float64Array;
+        // Exactly sized, on shared memory: the search's second fitting thread reads it without a copy.
+        const values = new Float64Array(new SharedArrayBuffer(rowCount * Float64Array.BYTES_PER_ELEMENT));
+        if (keep) for (let i = 0; i < rowCount; i++) values[i] = acc.numbers[keep[i]!]!;
+        else values.set(acc.numbers.subarray(0, rowCount));
         let missing = 0;
         for (let i = 0; i < values.length; i++) if (Number.isNaN(values[i]!)) missing++;
         column = { kind: "numeric", name, values, missing };

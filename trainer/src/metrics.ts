@@ -16,27 +16,37 @@ function byScoreDescending(p: Scores): number[] {
   return Array.from({ length: p.length }, (_, i) => i).sort((a, b) => p[b]! - p[a]!);
 }
 
-/** ROC-AUC via the Mann-Whitney U statistic; tied scores get their average rank (count as ½). NaN if one class is absent. */
+/**
+ * ROC-AUC via the Mann-Whitney U statistic: the share of (positive, negative) pairs the scores order
+ * correctly, a tie counting ½. Each class's scores are sorted natively and merged, which is exact (counts
+ * of pairs) and several times faster than sorting indices with a comparator. NaN if one class is absent.
+ */
 export function rocAuc(y: Labels, p: Scores): number {
   checkLengths(y, p);
-  const order = Array.from({ length: p.length }, (_, i) => i).sort((a, b) => p[a]! - p[b]!);
   let positives = 0;
-  let positiveRankSum = 0;
-  for (let start = 0; start < order.length; ) {
-    let end = start;
-    while (end + 1 < order.length && p[order[end + 1]!] === p[order[start]!]) end++;
-    const averageRank = (start + end) / 2 + 1;
-    for (let i = start; i <= end; i++) {
-      if (y[order[i]!]) {
-        positives++;
-        positiveRankSum += averageRank;
-      }
-    }
-    start = end + 1;
-  }
-  const negatives = order.length - positives;
+  for (let i = 0; i < y.length; i++) if (y[i]) positives++;
+  const negatives = y.length - positives;
   if (positives === 0 || negatives === 0) return Number.NaN;
-  return (positiveRankSum - (positives * (positives + 1)) / 2) / (positives * negatives);
+  const pos = new Float64Array(positives);
+  const neg = new Float64Array(negatives);
+  for (let i = 0, a = 0, b = 0; i < y.length; i++) {
+    if (y[i]) pos[a++] = p[i]!;
+    else neg[b++] = p[i]!;
+  }
+  pos.sort();
+  neg.sort();
+  // For each positive (ascending): negatives strictly below it, and those equal to it (ties).
+  let below = 0;
+  let upTo = 0;
+  let pairs = 0;
+  for (let i = 0; i < positives; i++) {
+    const s = pos[i]!;
+    while (below < negatives && neg[below]! < s) below++;
+    if (upTo < below) upTo = below;
+    while (upTo < negatives && neg[upTo]! <= s) upTo++;
+    pairs += below + (upTo - below) / 2;
+  }
+  return pairs / (positives * negatives);
 }
 
 /**

@@ -200,18 +200,31 @@ export function hasSteps(pre: Preprocessor): boolean {
 }
 
 /**
- * Fits preprocessing on the training rows and encodes them: what every model on this encoding (logistic
- * regression, MLP) starts from. `x` is rows x width, row-major; `y` the rows' labels.
+ * Encoded cells a dense fit may hold (float32: 128 MiB). Beyond it, models on this encoding fit on an
+ * evenly spread subset of the rows: a million wide rows would need gigabytes, and at that size the tree
+ * models, which read every row, lead the search anyway. Preprocessing is still fitted on every row.
+ */
+export const MAX_DENSE_CELLS = 32 * 1024 * 1024;
+
+/**
+ * Fits preprocessing on the training rows and encodes them (all of them, or an even subset within
+ * MAX_DENSE_CELLS): what every model on this encoding (logistic regression, MLP) starts from. `x` is
+ * `rows` x width, row-major; `y` those rows' labels.
  */
 export function encodeTrainingRows(
   dataset: Dataset,
   rows: readonly number[],
   options: PreprocessOptions,
-): { pre: Preprocessor; x: Float32Array; y: Uint8Array } {
+): { pre: Preprocessor; x: Float32Array; y: Uint8Array; rows: readonly number[] } {
   const pre = fitPreprocessor(dataset, rows, options);
-  const x = encode(pre, batchFromDataset(dataset, rows));
-  const y = Uint8Array.from(rows, (r) => dataset.target.y[r]!);
-  return { pre, x, y };
+  const limit = Math.max(1, Math.floor(MAX_DENSE_CELLS / pre.width));
+  const used =
+    rows.length <= limit
+      ? rows
+      : Array.from({ length: limit }, (_, i) => rows[Math.floor((i * rows.length) / limit)]!);
+  const x = encode(pre, batchFromDataset(dataset, used));
+  const y = Uint8Array.from(used, (r) => dataset.target.y[r]!);
+  return { pre, x, y, rows: used };
 }
 
 /** Encodes a batch to a row-major rows x width matrix using float32 arithmetic (mirrors the ONNX graph). */

@@ -20,14 +20,16 @@ export function driftReference(
   const features: Record<string, ReferenceHistogram> = {};
   for (const column of dataset.features) {
     if (column.kind === "numeric") {
-      const present: number[] = [];
       let missing = 0;
+      for (const r of rows) if (Number.isNaN(column.values[r]!)) missing++;
+      // A typed array sorts natively: much faster than a comparator over hundreds of thousands of rows.
+      const present = new Float64Array(rows.length - missing);
+      let k = 0;
       for (const r of rows) {
         const v = column.values[r]!;
-        if (Number.isNaN(v)) missing++;
-        else present.push(v);
+        if (!Number.isNaN(v)) present[k++] = v;
       }
-      present.sort((a, b) => a - b);
+      present.sort();
       const edges = quantileEdges(present, NUMERIC_BINS);
       features[column.name] = {
         type: "numeric",
@@ -64,7 +66,7 @@ export function driftReference(
 }
 
 /** Distinct values at the k/bins quantiles of sorted values, below the maximum (nothing lies above it). */
-function quantileEdges(sorted: readonly number[], bins: number): number[] {
+function quantileEdges(sorted: ArrayLike<number>, bins: number): number[] {
   if (sorted.length === 0) return [];
   const max = sorted[sorted.length - 1]!;
   const edges: number[] = [];
@@ -76,7 +78,7 @@ function quantileEdges(sorted: readonly number[], bins: number): number[] {
 }
 
 /** Counts per bin, edges.length + 1 bins: the first edge >= x, or the last bin above every edge. */
-export function histogram(values: readonly number[], edges: readonly number[]): number[] {
+export function histogram(values: Iterable<number>, edges: readonly number[]): number[] {
   const counts = new Array<number>(edges.length + 1).fill(0);
   for (const x of values) {
     let lo = 0;

@@ -24,8 +24,8 @@ export function stratifiedSplit(y: ArrayLike<number>, seed: number, testFraction
   for (const rows of byClass) {
     shuffleInPlace(rows, random);
     const nTest = Math.round(rows.length * testFraction);
-    test.push(...rows.slice(0, nTest));
-    train.push(...rows.slice(nTest));
+    // Element by element: spreading a large class into push() overflows the call stack.
+    for (let i = 0; i < rows.length; i++) (i < nTest ? test : train).push(rows[i]!);
   }
   if (train.length === 0 || test.length === 0) {
     throw new ChurnError("INVALID_REQUEST", `Too few rows (${y.length}) to split into train and holdout`);

@@ -95,7 +95,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 function countLf(bytes: Uint8Array, end: number): number {
   let n = 0;
-  for (let i = 0; i < end; i++) if (bytes[i] === LF) n++;
+  for (let i = bytes.indexOf(LF); i >= 0 && i < end; i = bytes.indexOf(LF, i + 1)) n++;
   return n;
 }
 

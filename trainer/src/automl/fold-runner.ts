@@ -3,12 +3,14 @@ import { Worker } from "node:worker_threads";
 import type { Dataset } from "../dataset.ts";
 import { batchFromDataset, type FeatureBatch } from "../features.ts";
 import { type Candidate, fitCandidate } from "./candidates.ts";
+import { packDataset } from "./shared-dataset.ts";
 
 /**
  * Cross-validation fits for the search, two at a time on a multi-core machine: one on the calling thread,
- * one on a worker thread holding its own copy of the data set. A fit is deterministic, so which thread ran
- * it changes nothing but the wall time; the search records results by fold, so their arrival order does
- * not matter either. Parallelism is coarse (one whole fit per hand-off), which is where threads pay.
+ * one on a worker thread reading the same data set (numbers on shared memory, categories as shared
+ * codes, so memory does not double). A fit is deterministic, so which thread ran it changes nothing but
+ * the wall time; the search records results by fold, so their arrival order does not matter either.
+ * Parallelism is coarse (one whole fit per hand-off), which is where threads pay.
  */
 
 /** The data every fit reads: the data set and, per fold, its training rows and its scored rows. */
@@ -52,7 +54,10 @@ export interface FoldRunner {
   close(): void;
 }
 
-/** Fits one job on this thread. Test batches are built once per fold and context. */
+/** Test batches of at most this many rows are kept between fits; larger ones are rebuilt (memory). */
+const CACHED_BATCH_ROWS = 50_000;
+
+/** Fits one job on this thread. Test batches are built once per fold and context, when small. */
 export function fitFold(ctx: FoldContext, job: FoldJob, batches: Map<number, FeatureBatch>): FoldOutcome {
   const started = performance.now();
   const cpuAtStart = process.threadCpuUsage();
@@ -60,7 +65,7 @@ export function fitFold(ctx: FoldContext, job: FoldJob, batches: Map<number, Fea
   let batch = batches.get(job.fold);
   if (!batch) {
     batch = batchFromDataset(ctx.dataset, ctx.foldTest[job.fold]!);
-    batches.set(job.fold, batch);
+    if (batch.rows <= CACHED_BATCH_ROWS) batches.set(job.fold, batch);
   }
   const margins = fitted.model.predictMargin(batch);
   const cpu = process.threadCpuUsage(cpuAtStart);
@@ -147,7 +152,9 @@ type Reply = { ok: true; outcome: FoldOutcome } | { ok: false; message: string }
 function startRemote(ctx: FoldContext): Remote {
   let state: "starting" | "ready" | "dead" = "starting";
   let pending: { resolve: (o: FoldOutcome) => void; reject: (e: Error) => void } | undefined;
-  const worker = new Worker(new URL("./fold-worker.ts", import.meta.url), { workerData: ctx });
+  const worker = new Worker(new URL("./fold-worker.ts", import.meta.url), {
+    workerData: { ...ctx, dataset: packDataset(ctx.dataset) },
+  });
   // An idle worker must not keep the process alive; close() terminates it.
   worker.unref();
   const fail = (error: Error) => {

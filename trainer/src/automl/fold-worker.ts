@@ -1,9 +1,11 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FeatureBatch } from "../features.ts";
 import { type FoldContext, type FoldJob, fitFold } from "./fold-runner.ts";
+import { type PackedDataset, unpackDataset } from "./shared-dataset.ts";
 
 /** The search's second fitting thread (see fold-runner.ts): fits the jobs it is sent, one at a time. */
-const ctx = workerData as FoldContext;
+const sent = workerData as Omit<FoldContext, "dataset"> & { dataset: PackedDataset };
+const ctx: FoldContext = { ...sent, dataset: unpackDataset(sent.dataset) };
 const batches = new Map<number, FeatureBatch>();
 const port = parentPort!;
 

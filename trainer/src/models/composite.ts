@@ -9,7 +9,7 @@ import {
   type RawColumns,
 } from "../explain/explainer.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
-import { categoricalInput, type FeatureBatch, numericInput } from "../features.ts";
+import { categoricalInput, chunked, type FeatureBatch, numericInput } from "../features.ts";
 import { encode, encodedBlocks, type Preprocessor, stepBlocks } from "../preprocess.ts";
 import { encodeForTrees, treeColumns } from "./gbdt/encoding.ts";
 import { explainerFeatures, type GbdtModel, type GbdtModelData } from "./gbdt/model.ts";
@@ -110,7 +110,7 @@ export function composeModel(
   for (const part of linear) linearBase = f32(linearBase + part.baseMargin);
 
   // Parts are added in the graph's order: trees, the linear parts' margin, then each network.
-  const predictMargin = (batch: FeatureBatch): Float32Array => {
+  const predictMargin = chunked((batch: FeatureBatch): Float32Array => {
     const out = trees
       ? predictMargins(trees.trees, trees.baseScore, encodeForTrees(trees.preprocessor, batch), batch.rows)
       : new Float32Array(batch.rows);
@@ -130,14 +130,14 @@ export function composeModel(
       for (let i = 0; i < batch.rows; i++) out[i] = f32(out[i]! + m[i]!);
     }
     return out;
-  };
+  });
 
-  const contributions = (batch: FeatureBatch): Float32Array => {
+  const contributions = chunked((batch: FeatureBatch): Float32Array => {
     if (compiledExplainer) {
       return Float32Array.from(compiledExplainer.explain(rawColumns(batch), batch.rows).contributions);
     }
     return linearContributions(batch)!;
-  };
+  }, features.length);
 
   return {
     family,

@@ -1,6 +1,6 @@
 import { ChurnError } from "../../../shared/src/errors.ts";
 import { exportLogisticOnnx } from "../export/logistic.ts";
-import type { FeatureBatch } from "../features.ts";
+import { chunked, type FeatureBatch } from "../features.ts";
 import {
   encode,
   encodedColumnFeatures,
@@ -66,12 +66,12 @@ export const logisticTrainer: ModelTrainer<LogisticParams> = {
 
 /** Fits preprocessing and weights on the set's rows. */
 export function fitLogisticModel(set: TrainingSet, params: LogisticParams): LogisticModel {
-  const { pre, x, y } = encodeTrainingRows(set.dataset, set.rows, {
+  const { pre, x, y, rows } = encodeTrainingRows(set.dataset, set.rows, {
     maxCategories: params.maxCategories,
     numericBins: params.numericBins,
   });
-  const fit = fitLogistic(x, set.rows.length, pre.width, y, params);
-  const data = logisticModelData(pre, fit, x, set.rows.length);
+  const fit = fitLogistic(x, rows.length, pre.width, y, params);
+  const data = logisticModelData(pre, fit, x, rows.length);
   return createLogisticModel(data, {
     ...params,
     iterations: fit.iterations,
@@ -154,9 +154,9 @@ export interface LogisticModel extends Model {
 export function createLogisticModel(data: LogisticModelData, params: Record<string, unknown>): LogisticModel {
   const pre = data.preprocessor;
   const nFeatures = pre.features.length;
-  const contributions = (batch: FeatureBatch): Float32Array => logisticContributions(data, batch);
+  const contributions = chunked((batch) => logisticContributions(data, batch), nFeatures);
 
-  const predictMargin = (batch: FeatureBatch): Float32Array => {
+  const predictMargin = chunked((batch: FeatureBatch): Float32Array => {
     const phi = contributions(batch);
     const out = new Float32Array(batch.rows);
     for (let i = 0; i < batch.rows; i++) {
@@ -165,7 +165,7 @@ export function createLogisticModel(data: LogisticModelData, params: Record<stri
       out[i] = f32(f32(sum) + data.baseMargin);
     }
     return out;
-  };
+  });
 
   return {
     family: "logistic_regression",

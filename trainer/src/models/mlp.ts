@@ -2,7 +2,7 @@ import { ChurnError } from "../../../shared/src/errors.ts";
 import { compileReluNet, explainReluRow, preActivations, type ReluNet } from "../explain/deeplift.ts";
 import { noCalibration } from "../export/calibration.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
-import type { FeatureBatch } from "../features.ts";
+import { chunked, type FeatureBatch } from "../features.ts";
 import {
   encode,
   encodedColumnFeatures,
@@ -81,20 +81,20 @@ export const mlpTrainer: ModelTrainer<MlpParams> = {
  */
 export function fitMlpModel(set: TrainingSet, params: MlpParams): MlpModel {
   checkMlpParams(params);
-  const { pre, x, y } = encodeTrainingRows(set.dataset, set.rows, {
+  const { pre, x, y, rows } = encodeTrainingRows(set.dataset, set.rows, {
     maxCategories: params.maxCategories,
     numericBins: params.numericBins,
   });
-  let fitPositions = set.rows.map((_, i) => i);
+  let fitPositions = rows.map((_, i) => i);
   let validation: number[] | undefined;
   if (params.patience > 0) {
     const split = stratifiedSplit(y, params.seed, params.validationFraction);
     fitPositions = split.train;
     validation = split.test;
   }
-  const fit = trainNetwork(sparseRows(x, set.rows.length, pre.width), y, fitPositions, validation, params);
+  const fit = trainNetwork(sparseRows(x, rows.length, pre.width), y, fitPositions, validation, params);
   const reference = new Float64Array(pre.width);
-  for (let i = 0; i < set.rows.length; i++) {
+  for (let i = 0; i < rows.length; i++) {
     for (let k = 0; k < pre.width; k++) reference[k]! += x[i * pre.width + k]!;
   }
   const data: MlpModelData = {
@@ -104,7 +104,7 @@ export function fitMlpModel(set: TrainingSet, params: MlpParams): MlpModel {
     b1: Float32Array.from(fit.b1),
     w2: Float32Array.from(fit.w2),
     b2: f32(fit.b2),
-    reference: Float32Array.from(reference, (s) => s / Math.max(set.rows.length, 1)),
+    reference: Float32Array.from(reference, (s) => s / Math.max(rows.length, 1)),
   };
   return createMlpModel(data, {
     ...params,
@@ -340,9 +340,12 @@ export function createMlpModel(data: MlpModelData, params: Record<string, unknow
     features: featureSpecs(pre),
     baseMargin: mlpBaseMargin(data),
     params,
-    predictMargin: (batch: FeatureBatch) => mlpMargins(data, encode(pre, batch), batch.rows),
-    contributions: (batch: FeatureBatch) =>
-      Float32Array.from(mlpExplain(data, encode(pre, batch), batch.rows).contributions),
+    predictMargin: chunked((batch: FeatureBatch) => mlpMargins(data, encode(pre, batch), batch.rows)),
+    contributions: chunked(
+      (batch: FeatureBatch) =>
+        Float32Array.from(mlpExplain(data, encode(pre, batch), batch.rows).contributions),
+      pre.features.length,
+    ),
     toOnnx: () =>
       exportChurnGraph({
         features: pre.features,

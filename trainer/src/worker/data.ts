@@ -99,7 +99,7 @@ export function assembleTrainingSet(
   if (holdout) {
     const extra = alignTo(holdout, training.header);
     const first = rows.length;
-    rows.push(...extra);
+    for (const row of extra) rows.push(row);
     split = {
       train: Array.from({ length: first }, (_, i) => i),
       test: Array.from({ length: extra.length }, (_, i) => first + i),

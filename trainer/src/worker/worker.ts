@@ -139,7 +139,9 @@ async function retrain(
   const source = await readTable(policy.dataSource);
   const negative = negativeValue(source, policy.target, policy.positive);
   const labeled = await client.records(job.id);
-  source.rows.push(...labeledRows(labeled, source.header, policy.target, policy.positive, negative));
+  for (const row of labeledRows(labeled, source.header, policy.target, policy.positive, negative)) {
+    source.rows.push(row);
+  }
   const holdout = policy.holdoutSource ? await readTable(policy.holdoutSource) : null;
   const seed = options.seed ?? DEFAULT_SEED;
   const set = assembleTrainingSet(source, holdout, policy.target, policy.positive, seed);

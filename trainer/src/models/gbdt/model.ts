@@ -6,7 +6,13 @@ import {
   type RawColumns,
 } from "../../explain/explainer.ts";
 import { exportGbdtOnnx } from "../../export/gbdt.ts";
-import { batchFromDataset, categoricalInput, type FeatureBatch, numericInput } from "../../features.ts";
+import {
+  batchFromDataset,
+  categoricalInput,
+  chunked,
+  type FeatureBatch,
+  numericInput,
+} from "../../features.ts";
 import { featureSpecs, fitPreprocessor, type Preprocessor } from "../../preprocess.ts";
 import { stratifiedSplit } from "../../split.ts";
 import type { Model, ModelTrainer, TrainingSet } from "../model.ts";
@@ -151,10 +157,13 @@ export function createGbdtModel(data: GbdtModelData, params: Record<string, unkn
     data,
     explainer: explainerPackage,
     importance,
-    predictMargin: (batch) =>
+    predictMargin: chunked((batch) =>
       predictMargins(data.trees, data.baseScore, encodeForTrees(pre, batch), batch.rows),
-    contributions: (batch) =>
-      Float32Array.from(explainer.explain(rawColumns(batch), batch.rows).contributions),
+    ),
+    contributions: chunked(
+      (batch) => Float32Array.from(explainer.explain(rawColumns(batch), batch.rows).contributions),
+      pre.features.length,
+    ),
     toOnnx: () => exportGbdtOnnx(data),
   };
 }
