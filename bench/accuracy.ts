@@ -16,11 +16,12 @@ const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const shared = path.resolve(repoRoot, "../shared");
 const budget = Number(process.env["BENCH_BUDGET"] ?? 60);
 
-/** What the trainer must reach on each holdout (log loss: no worse than the best anchor). */
-const TARGETS: Record<string, { rocAuc: number; ece: number }> = {
-  telco: { rocAuc: 0.85, ece: 0.02 },
-  bank: { rocAuc: 0.87, ece: 0.02 },
-};
+/**
+ * The bar on each data set's fixed split: holdout ROC-AUC at least the best anchor's, log loss at most the
+ * best anchor's, and ECE at most max(ECE_FLOOR, the noise floor metrics.json reports: the ECE a perfectly
+ * calibrated model shows on that many holdout rows).
+ */
+const ECE_FLOOR = 0.02;
 
 const DATASETS = [
   { name: "telco", csv: "data/telco/WA_Fn-UseC_-Telco-Customer-Churn.csv", target: "Churn", positive: "Yes" },
@@ -74,7 +75,7 @@ try {
       timeBudget: budget,
     });
     const anchor = anchors[d.name]!;
-    const target = TARGETS[d.name]!;
+    const eceTarget = Math.max(ECE_FLOOR, eceNoiseFloorOf(result.metrics));
     const m = result.metrics;
     const automl = JSON.parse(await readFile(result.files.metrics, "utf8")).automl as {
       candidates: number;
@@ -109,9 +110,9 @@ try {
         logLoss: round(m.log_loss / anchor.logLoss, 4),
       },
       targets: {
-        rocAuc: { target: target.rocAuc, met: m.roc_auc >= target.rocAuc },
+        rocAuc: { target: anchor.rocAuc, met: m.roc_auc >= anchor.rocAuc },
         logLoss: { target: anchor.logLoss, met: m.log_loss <= anchor.logLoss },
-        ece: { target: target.ece, met: m.ece <= target.ece },
+        ece: { target: round(eceTarget, 4), met: m.ece <= eceTarget },
       },
     };
     results.push(row);
@@ -127,6 +128,10 @@ const report = { measuredAt: new Date().toISOString(), budgetSeconds: budget, re
 console.log(JSON.stringify(report, null, 2));
 await mkdir(path.join(repoRoot, "bench/results"), { recursive: true });
 await writeFile(path.join(repoRoot, "bench/results/accuracy.json"), `${JSON.stringify(report, null, 2)}\n`);
+
+function eceNoiseFloorOf(metrics: Record<string, number>): number {
+  return metrics["ece_noise_floor"] ?? 0;
+}
 
 function round(x: number, digits: number): number {
   return Number(x.toFixed(digits));

@@ -62,7 +62,14 @@ export type CategoricalFeature = z.infer<typeof categoricalFeatureSchema>;
 export const graphInputOf = (feature: { name: string; input?: string | undefined }): string =>
   feature.input ?? feature.name;
 
-export const modelFamilySchema = z.enum(["logistic_regression", "gbdt", "mlp", "ensemble", "external"]);
+export const modelFamilySchema = z.enum([
+  "logistic_regression",
+  "gbdt",
+  "random_forest",
+  "mlp",
+  "ensemble",
+  "external",
+]);
 export type ModelFamily = z.infer<typeof modelFamilySchema>;
 
 export const metricsSchema = z.record(z.string(), z.number());

@@ -35,6 +35,7 @@ let steppedLr: LogisticModel;
 let lassoLr: LogisticModel;
 let trees: GbdtModel;
 let moreTrees: GbdtModel;
+let forest: GbdtModel;
 let net: MlpModel;
 let plainNet: MlpModel;
 let dir: string;
@@ -47,6 +48,17 @@ beforeAll(async () => {
   lassoLr = fitLogisticModel(set, { ...LOGISTIC_DEFAULTS, l1: 3, numericBins: 8 });
   trees = fitGbdt(set, gbdtParams);
   moreTrees = fitGbdt(set, { ...gbdtParams, maxDepth: 2, seed: 5, colsampleByTree: 0.6 });
+  forest = fitGbdt(set, {
+    ...GBDT_DEFAULTS,
+    forest: true,
+    rounds: 60,
+    learningRate: 1 / 60,
+    maxDepth: 8,
+    subsample: 0.632,
+    colsampleByTree: 0.5,
+    earlyStoppingRounds: 0,
+    refit: false,
+  });
   net = fitMlpModel(set, { ...MLP_DEFAULTS, epochs: 30 });
   plainNet = fitMlpModel(set, {
     ...MLP_DEFAULTS,
@@ -118,6 +130,21 @@ const families: { name: string; members: () => Member[]; family: string; graphCo
     graphContributions: true,
   },
   { name: "GBDT", members: () => [{ model: trees, weight: 1 }], family: "gbdt", graphContributions: false },
+  {
+    name: "random forest (deep trees on the base rate's gradients, leaves averaged)",
+    members: () => [{ model: forest, weight: 1 }],
+    family: "random_forest",
+    graphContributions: false,
+  },
+  {
+    name: "ensemble of a random forest and logistic regression",
+    members: () => [
+      { model: forest, weight: 0.4 },
+      { model: steppedLr, weight: 0.6 },
+    ],
+    family: "ensemble",
+    graphContributions: false,
+  },
   {
     name: "seed-bagged GBDT (trees of two fits averaged)",
     members: () => [{ model: averageGbdtModels([trees, moreTrees], {}), weight: 1 }],

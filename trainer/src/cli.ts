@@ -122,7 +122,7 @@ const trainCommand: Command = {
     const model =
       values.model === undefined
         ? undefined
-        : choice(values, "model", ["auto", "logistic_regression", "gbdt", "mlp"]);
+        : choice(values, "model", ["auto", "logistic_regression", "gbdt", "random_forest", "mlp"]);
     const calibration =
       values.calibration === undefined
         ? undefined

@@ -21,7 +21,7 @@ export function globalImportance(members: readonly Member[], rows: FeatureBatch)
   const total = new Map(names.map((n) => [n, { feature: n, gain: 0, splits: 0 }]));
   for (const { model, weight } of members) {
     const raw =
-      model.family === "gbdt"
+      model.family === "gbdt" || model.family === "random_forest"
         ? featureImportance(
             model.data,
             treeColumns(model.data.preprocessor).columns.map((c) => c.feature),

@@ -131,10 +131,17 @@ export const DEFAULT_TIME_BUDGET = 60;
 export const DEFAULT_FOLDS = 5;
 export const DEFAULT_RISK_BANDS = { medium: 0.3, high: 0.6 } as const;
 export const HOLDOUT_FRACTION = 0.2;
+/**
+ * From this many training rows cross-validation uses 3 folds: each fold's estimate is already steady, and
+ * two fewer fits per candidate leave the budget for more of them.
+ */
+const LARGE_ROWS = 100_000;
 /** Below this budget (seconds) cross-validation uses 3 folds, so the search can try more candidates. */
 const SHORT_BUDGET = 20;
 /** Seeds averaged for the best GBDT (seed bagging; see searchModels). */
 const GBDT_BAGS = 5;
+/** Data cells (rows x features) up to which the search fits two candidates at a time. */
+const TWO_THREAD_CELLS = 20_000_000;
 /** Training rows the drift reference is drawn from, at most. */
 const REFERENCE_ROWS = 200_000;
 /** Holdout rows the graph and the TS predictor are compared on, at most. */
@@ -202,9 +209,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   checkLeakage(quality, options.allowLeaky ?? false);
 
   const yTrain = Uint8Array.from(split.train, (r) => dataset.target.y[r]!);
-  const folds = feasibleFolds(yTrain, options.folds ?? (timeBudget < SHORT_BUDGET ? 3 : DEFAULT_FOLDS));
+  const folds = feasibleFolds(
+    yTrain,
+    options.folds ?? (timeBudget < SHORT_BUDGET || split.train.length >= LARGE_ROWS ? 3 : DEFAULT_FOLDS),
+  );
   const families: SearchFamily[] =
-    modelChoice === "auto" ? ["logistic_regression", "gbdt", "mlp"] : [modelChoice];
+    modelChoice === "auto" ? ["logistic_regression", "gbdt", "random_forest", "mlp"] : [modelChoice];
   const allowEnsemble = options.ensemble ?? modelChoice === "auto";
   const maxMembers = allowEnsemble ? 3 : 1;
   const search = await searchModels({
@@ -216,6 +226,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     budgetMs: timeBudget * 1000,
     startedAt,
     overheadMs: overheadEstimateMs(dataset.rowCount),
+    // Two fits at once hold two sets of encoded columns: past TWO_THREAD_CELLS that is what would push a
+    // wide million-row file over 2 GB, so the search fits one at a time there.
+    ...(dataset.rowCount * dataset.features.length > TWO_THREAD_CELLS ? { threads: 1 } : {}),
     maxMembers,
     bags: GBDT_BAGS,
     ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
@@ -557,10 +570,10 @@ function checkOptions(o: {
       `Risk bands need 0 <= medium <= high <= 1, got ${medium} / ${high}`,
     );
   }
-  if (!["auto", "logistic_regression", "gbdt", "mlp"].includes(o.modelChoice)) {
+  if (!["auto", "logistic_regression", "gbdt", "random_forest", "mlp"].includes(o.modelChoice)) {
     throw new ChurnError(
       "INVALID_REQUEST",
-      `Model must be auto, logistic_regression, gbdt or mlp, got ${JSON.stringify(o.modelChoice)}`,
+      `Model must be auto, logistic_regression, gbdt, random_forest or mlp, got ${JSON.stringify(o.modelChoice)}`,
     );
   }
   if (!(Number.isFinite(o.timeBudget) && o.timeBudget > 0)) {

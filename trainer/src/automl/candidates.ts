@@ -14,6 +14,7 @@ import { createRandom, type Random } from "../random.ts";
 export type Candidate =
   | { id: string; family: "logistic_regression"; params: LogisticParams }
   | { id: string; family: "gbdt"; params: GbdtParams }
+  | { id: string; family: "random_forest"; params: GbdtParams }
   | { id: string; family: "mlp"; params: MlpParams };
 
 export type SearchFamily = Candidate["family"];
@@ -45,8 +46,11 @@ export function fitCandidate(
     const model = fitMlpModel({ dataset, rows }, params);
     return { model, rounds: model.params["bestEpochs"] as number };
   }
+  // Random forests have a fixed number of trees and no early stopping: `rounds` changes nothing for them.
   const params: GbdtParams =
-    rounds === undefined ? candidate.params : { ...candidate.params, rounds, earlyStoppingRounds: 0 };
+    rounds === undefined || candidate.family === "random_forest"
+      ? candidate.params
+      : { ...candidate.params, rounds, earlyStoppingRounds: 0 };
   const model = fitGbdt({ dataset, rows }, params);
   return { model, rounds: model.data.trees.length };
 }
@@ -63,6 +67,9 @@ export function describeCandidate(c: Candidate): string {
     return `mlp ${p.hidden} hidden, L2 ${p.l2}, lr ${p.learningRate}${p.numericBins > 1 ? `, ${p.numericBins} numeric bins` : ""}`;
   }
   const p = c.params;
+  if (c.family === "random_forest") {
+    return `random forest ${p.rounds} trees, depth ${p.maxDepth}, mcw ${p.minChildWeight}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
+  }
   return `gbdt depth ${p.maxDepth}, lr ${p.learningRate}, mcw ${p.minChildWeight}, λ ${p.lambda}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
 }
 
@@ -76,7 +83,10 @@ export function searchedParams(c: Candidate): Record<string, number | string> {
     const { hidden, l2, learningRate, numericBins, seed } = c.params;
     return { hidden, l2, learningRate, numericBins, seed };
   }
-  const { maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed } = c.params;
+  const { rounds, maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed } =
+    c.params;
+  if (c.family === "random_forest")
+    return { trees: rounds, maxDepth, minChildWeight, colsampleByTree, subsample, seed };
   return { maxDepth, learningRate, minChildWeight, lambda, colsampleByTree, subsample, seed };
 }
 
@@ -126,6 +136,14 @@ export function initialCandidates(options: SpaceOptions): Candidate[] {
       { maxDepth: 6, minChildWeight: 50, lambda: 10, subsample: 0.7 },
     ];
     for (const g of grid) out.push(gbdt(g, options));
+  }
+  if (options.families.includes("random_forest")) {
+    // Deep, decorrelated trees on about two thirds of the rows each (sampling without replacement, as
+    // scikit-learn's max_samples), half or a third of the columns per tree.
+    out.push(
+      forest({ maxDepth: 8, minChildWeight: 1, colsampleByTree: 0.5 }, options),
+      forest({ maxDepth: 12, minChildWeight: 2, colsampleByTree: 0.33 }, options),
+    );
   }
   if (options.families.includes("mlp")) {
     // Small and strongly penalised: on churn tables a wider or looser network only fits noise sooner.
@@ -210,6 +228,26 @@ function gbdt(p: Partial<GbdtParams>, options: SpaceOptions): Candidate {
     ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
   };
   return { id: idOf("gbdt", searchedParamsOf("gbdt", params)), family: "gbdt", params };
+}
+
+/** Trees in every forest candidate: past a couple of hundred, more trees only add time. */
+const FOREST_TREES = 200;
+
+function forest(p: Partial<GbdtParams>, options: SpaceOptions): Candidate {
+  const params: GbdtParams = {
+    ...GBDT_DEFAULTS,
+    rounds: FOREST_TREES,
+    learningRate: 1 / FOREST_TREES,
+    subsample: 0.632,
+    lambda: 1,
+    earlyStoppingRounds: 0,
+    refit: false,
+    forest: true,
+    ...p,
+    seed: options.seed,
+    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+  };
+  return { id: idOf("rf", searchedParamsOf("random_forest", params)), family: "random_forest", params };
 }
 
 function mlp(p: Partial<MlpParams>, options: SpaceOptions): Candidate {

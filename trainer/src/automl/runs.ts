@@ -7,7 +7,7 @@ import { describeEvaluation, type Evaluation, type EvaluationStatus } from "./se
 /** One experiment run as written to runs.json (and stored by the control plane at publish). */
 export interface Run {
   id: string;
-  family: "logistic_regression" | "gbdt" | "mlp" | "ensemble";
+  family: "logistic_regression" | "gbdt" | "random_forest" | "mlp" | "ensemble";
   description: string;
   params: Record<string, unknown>;
   /**

@@ -61,7 +61,10 @@ export function composeModel(
       throw new ChurnError("INTERNAL", "Ensemble members must share the same raw features and categories");
     }
   }
-  const treeMembers = members.filter((m): m is Member & { model: GbdtModel } => m.model.family === "gbdt");
+  const treeMembers = members.filter(
+    (m): m is Member & { model: GbdtModel } =>
+      m.model.family === "gbdt" || m.model.family === "random_forest",
+  );
   const linearMembers = members.filter(
     (m): m is Member & { model: LogisticModel } => m.model.family === "logistic_regression",
   );

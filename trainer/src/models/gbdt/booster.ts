@@ -65,8 +65,10 @@ export function trainBooster(
   const inSample = new Uint8Array(rows);
   const trees: Tree[] = [];
 
+  // A forest's trees all fit the base rate's gradients; boosting refreshes them after every tree.
+  if (params.forest) logisticGradients(margin, data.y, weights, gradHess);
   for (let round = 0; round < params.rounds; round++) {
-    logisticGradients(margin, data.y, weights, gradHess);
+    if (!params.forest) logisticGradients(margin, data.y, weights, gradHess);
     const sampleRows = sampleRowsInto(ws.index, inSample, rows, params.subsample, random);
     const columns = sampleColumns(data.columns.length, params.colsampleByTree, random);
     const grown = growTree(binned, binMapper.edges, gradHess, sampleRows, columns, params, ws);

@@ -37,7 +37,8 @@ export interface FeatureImportance {
 }
 
 export interface GbdtModel extends Model {
-  readonly family: "gbdt";
+  /** Boosted trees, or a random forest (GbdtParams.forest): the same trees, graph and explainer. */
+  readonly family: "gbdt" | "random_forest";
   readonly data: GbdtModelData;
   /** JSON-ready TreeSHAP package: ship it beside the ONNX graph to explain predictions at the edge. */
   readonly explainer: ExplainerPackage;
@@ -150,7 +151,7 @@ export function createGbdtModel(data: GbdtModelData, params: Record<string, unkn
     );
 
   return {
-    family: "gbdt",
+    family: params["forest"] === true ? "random_forest" : "gbdt",
     features: featureSpecs(pre),
     baseMargin: explainerPackage.baseMargin,
     params: { ...params, importance },

@@ -33,6 +33,13 @@ export interface GbdtParams {
   refit: boolean;
   /** Most frequent categories one-hot encoded per categorical feature. */
   maxCategories: number;
+  /**
+   * A random forest instead of boosting: every tree fits the same gradients (those of the base rate) on
+   * its own row and column sample, and the leaves are averaged (learningRate = 1 / rounds). Each leaf then
+   * holds the one Newton step from the base rate to its rows' churn rate, so the margin is an affine map of
+   * the forest's mean leaf rate, which calibration turns into a probability.
+   */
+  forest: boolean;
   seed: number;
 }
 
@@ -59,6 +66,7 @@ export const GBDT_DEFAULTS: GbdtParams = {
   validationFraction: 0.1,
   refit: true,
   maxCategories: 100,
+  forest: false,
   seed: 42,
 };
 
