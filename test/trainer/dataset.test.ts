@@ -195,3 +195,22 @@ describe("loadDataset", () => {
     await expect(fromText("a,b\n", { target: "b", positive: "x" })).rejects.toThrow(/no data rows/);
   });
 });
+
+describe("rows as spreadsheets write them", () => {
+  it("skips rows of nothing but separators, and pads short rows or trims empty trailing cells", async () => {
+    const text = ["a,b,plan,churn", "1,2,x,yes", ",,,", "3,4,y,no", "5,6,x", "7,8,y,no,,", "9,1,x,yes"].join(
+      "\n",
+    );
+    const ds = await loadDataset([text], { target: "churn", positive: "yes", dropMissingTarget: true });
+    expect(ds.reading.blankRows).toEqual({ count: 1, lines: [3] });
+    expect(ds.reading.fittedRows).toEqual({ count: 2, lines: [5, 6] });
+    // The padded row lacks its target and is left out on request; the rest are kept.
+    expect(ds.rowCount).toBe(4);
+    expect(ds.reading.rowsRead).toBe(6);
+    // Data rows as a split file counts them: the blank row and the unlabelled one are skipped.
+    expect([...ds.sourceRows!]).toEqual([0, 2, 4, 5]);
+    await expect(loadDataset(["a,b\n1,2\n3,4,5\n"], { target: "b", positive: "2" })).rejects.toThrow(
+      /line 3: expected 2 cells/,
+    );
+  });
+});

@@ -39,6 +39,8 @@ function datasetOf(features: Column[]): Dataset {
       rowsRead: rowCount,
       rowsKept: rowCount,
       missingTargetRows: { count: 0, lines: [] },
+      blankRows: { count: 0, lines: [] },
+      fittedRows: { count: 0, lines: [] },
       headerRenames: [],
       naMarkers: {},
       columns: [],

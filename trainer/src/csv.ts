@@ -6,6 +6,8 @@ import { decodeChunks, type TextEncodingName } from "./text-decoding.ts";
 export interface CsvRecord {
   line: number;
   cells: string[];
+  /** Set when the row was made the header's width (see ReadCsvOptions.fitRows). */
+  fitted?: "padded" | "trimmed";
 }
 
 /** A file path, or chunks of bytes or text: a Node Readable, any (async) iterable, e.g. `[buffer]`. */
@@ -33,6 +35,12 @@ export interface ReadCsvOptions {
   encoding?: TextEncodingName;
   /** Called once, before the first record, with how the file is being read. */
   onDialect?: (dialect: CsvDialect) => void;
+  /**
+   * Rows with fewer cells than the header are padded with empty cells, and rows whose extra cells are all
+   * empty (a trailing separator) are trimmed, as spreadsheets write them; either is marked on the record.
+   * A row with more non-empty cells than the header is still an error naming its line.
+   */
+  fitRows?: boolean;
 }
 
 /** Text sniffed for the separator: enough for dozens of records of even wide files. */
@@ -84,7 +92,7 @@ function startParser(
     separatorDetected: options.separator === undefined,
     lineEndings: lineEndingsOf(sample),
   });
-  return new CsvParser(separator.charCodeAt(0));
+  return new CsvParser(separator.charCodeAt(0), { fitRows: options.fitRows ?? false });
 }
 
 /** Parses a whole CSV text at once; handy for tests and small inputs. */
@@ -155,10 +163,12 @@ class CsvParser {
   private readonly separator: number;
   /** Sniffing: records of any width are returned as they are. */
   private readonly ragged: boolean;
+  private readonly fitRows: boolean;
 
-  constructor(separator: number, options: { ragged?: boolean } = {}) {
+  constructor(separator: number, options: { ragged?: boolean; fitRows?: boolean } = {}) {
     this.separator = separator;
     this.ragged = options.ragged ?? false;
+    this.fitRows = options.fitRows ?? false;
   }
 
   push(text: string): CsvRecord[] {
@@ -276,8 +286,19 @@ class CsvParser {
     this.cells = [];
     // A blank line (one empty, unquoted cell) carries no data.
     if (cells.length === 1 && cells[0] === "" && !this.lastFieldWasQuoted) return undefined;
+    let fitted: CsvRecord["fitted"];
     if (this.width === undefined || this.ragged) {
       this.width ??= cells.length;
+    } else if (this.fitRows && cells.length < this.width) {
+      while (cells.length < this.width) cells.push("");
+      fitted = "padded";
+    } else if (
+      this.fitRows &&
+      cells.length > this.width &&
+      cells.slice(this.width).every((c) => c.trim() === "")
+    ) {
+      cells.length = this.width;
+      fitted = "trimmed";
     } else if (cells.length !== this.width) {
       throw new ChurnError(
         "INVALID_REQUEST",
@@ -285,6 +306,6 @@ class CsvParser {
       );
     }
     this.records++;
-    return { line: this.recordLine, cells };
+    return fitted ? { line: this.recordLine, cells, fitted } : { line: this.recordLine, cells };
   }
 }

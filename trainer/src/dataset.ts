@@ -51,6 +51,10 @@ export interface DataReading {
   rowsKept: number;
   /** Rows left out because their target was missing (`dropMissingTarget`), by CSV line (first 20). */
   missingTargetRows: { count: number; lines: number[] };
+  /** Rows skipped because every cell was empty. */
+  blankRows: { count: number; lines: number[] };
+  /** Rows padded to the header's width (too few cells) or trimmed (empty cells beyond it). */
+  fittedRows: { count: number; lines: number[] };
   headerRenames: HeaderRename[];
   /** Set when `--target` matched a header only after trimming whitespace. */
   targetMatchedAs?: string;
@@ -173,7 +177,15 @@ class DatasetLoader {
   private readonly targetMatchedAs: string | undefined;
   private readonly columns: (ColumnAccumulator | undefined)[];
   private readonly targetCells: string[] = [];
+  /** Lines of rows with every cell empty, skipped. */
+  private readonly blankRows: number[] = [];
+  /** Lines of rows padded or trimmed to the header's width. */
+  private readonly fittedRows: number[] = [];
   private lines = new Int32Array(1024);
+  /** Per kept row, its 0-based data row in the file (blank rows count there, as a split file counts them). */
+  private sources = new Int32Array(1024);
+  /** Data rows in the file, blank ones included. */
+  private dataRows = 0;
   private rows = 0;
   private readonly drop: Set<string>;
   private readonly schema: Map<string, ColumnType>;
@@ -213,14 +225,21 @@ class DatasetLoader {
   }
 
   push(record: CsvRecord): void {
+    const cells = record.cells;
+    const source = this.dataRows++;
+    // A row of nothing but separators (spreadsheets leave them below the data) carries no customer.
+    if (cells.every((c) => c.trim() === "")) {
+      this.blankRows.push(record.line);
+      return;
+    }
+    if (record.fitted) this.fittedRows.push(record.line);
     const row = this.rows;
     if (row === this.lines.length) {
-      const grown = new Int32Array(row * 2);
-      grown.set(this.lines);
-      this.lines = grown;
+      this.lines = grownInt32(this.lines);
+      this.sources = grownInt32(this.sources);
     }
     this.lines[row] = record.line;
-    const cells = record.cells;
+    this.sources[row] = source;
     const columns = this.columns;
     const reader = this.reader;
     for (let c = 0; c < cells.length; c++) {
@@ -236,6 +255,7 @@ class DatasetLoader {
     const rowsRead = this.rows;
     if (rowsRead === 0) throw new ChurnError("INVALID_REQUEST", "CSV has a header but no data rows");
     const lines = this.lines.subarray(0, rowsRead);
+    const sources = this.sources.subarray(0, rowsRead);
     const targetName = this.names[this.targetIndex]!;
     const { target, keep, missingLines } = readTarget(
       targetName,
@@ -254,6 +274,18 @@ class DatasetLoader {
     for (const r of this.renames) {
       warnings.push(
         `Column ${r.column} renamed ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}: ${r.reason}`,
+      );
+    }
+    const listed = (lines: number[]) =>
+      `${lines.slice(0, MAX_LISTED_LINES).join(", ")}${lines.length > MAX_LISTED_LINES ? ", …" : ""}`;
+    if (this.blankRows.length > 0) {
+      warnings.push(
+        `Skipped ${this.blankRows.length} row(s) with every cell empty (CSV lines ${listed(this.blankRows)})`,
+      );
+    }
+    if (this.fittedRows.length > 0) {
+      warnings.push(
+        `${this.fittedRows.length} row(s) had fewer cells than the header (padded with missing cells) or empty cells beyond it (CSV lines ${listed(this.fittedRows)})`,
       );
     }
     if (missingLines.length > 0) {
@@ -376,7 +408,11 @@ class DatasetLoader {
       target,
       rowCount,
       lines: keptLines,
-      sourceRows: keep ? Int32Array.from(keep) : undefined,
+      sourceRows: keep
+        ? Int32Array.from(keep, (r) => sources[r]!)
+        : this.blankRows.length > 0
+          ? Int32Array.from(sources)
+          : undefined,
       dropped,
       warnings,
       reading: {
@@ -386,9 +422,11 @@ class DatasetLoader {
         bom: this.dialect.bom,
         lineEndings: this.dialect.lineEndings,
         decimal: this.reader.decimal,
-        rowsRead,
+        rowsRead: this.dataRows,
         rowsKept: rowCount,
         missingTargetRows: { count: missingLines.length, lines: missingLines.slice(0, MAX_LISTED_LINES) },
+        blankRows: { count: this.blankRows.length, lines: this.blankRows.slice(0, MAX_LISTED_LINES) },
+        fittedRows: { count: this.fittedRows.length, lines: this.fittedRows.slice(0, MAX_LISTED_LINES) },
         headerRenames: this.renames,
         ...(this.targetMatchedAs !== undefined ? { targetMatchedAs: this.targetMatchedAs } : {}),
         naMarkers,
@@ -612,4 +650,10 @@ function idLike(column: BareColumn): string | undefined {
   const span = sorted[sorted.length - 1]! - sorted[0]! + 1;
   if (distinct >= 0.99 * values.length && span === distinct) return "its whole numbers run consecutively";
   return undefined;
+}
+
+function grownInt32(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(array.length * 2);
+  grown.set(array);
+  return grown;
 }

@@ -32,6 +32,7 @@ export async function openTable(source: CsvSource, options: TableOptions = {}): 
   const iterator = readCsv(source, {
     ...(options.separator ? { separator: options.separator } : {}),
     ...(options.encoding ? { encoding: options.encoding } : {}),
+    fitRows: true,
     onDialect: (d) => {
       dialect = d;
     },

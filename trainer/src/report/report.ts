@@ -336,6 +336,21 @@ function fileSection(q: DataQualityReport): string {
       "Rows",
       `${r.rowsRead.toLocaleString("en-US")} read, ${r.rowsKept.toLocaleString("en-US")} kept${r.missingTargetRows.count > 0 ? ` (${r.missingTargetRows.count} without a target left out, e.g. lines ${r.missingTargetRows.lines.slice(0, 5).join(", ")})` : ""}`,
     ],
+    [
+      "Rows fixed up",
+      [
+        ...(r.blankRows.count > 0
+          ? [
+              `${r.blankRows.count} with every cell empty skipped (lines ${r.blankRows.lines.slice(0, 5).join(", ")})`,
+            ]
+          : []),
+        ...(r.fittedRows.count > 0
+          ? [
+              `${r.fittedRows.count} made the header's width (lines ${r.fittedRows.lines.slice(0, 5).join(", ")})`,
+            ]
+          : []),
+      ].join("; ") || "none",
+    ],
     ["Missing-value markers found", markers.length > 0 ? markers.join(", ") : "none"],
     [
       "Header changes",
