@@ -52,7 +52,7 @@ describe("successive halving", () => {
       rows: range(1200),
       folds: 5,
       seed: 1,
-      families: ["logistic_regression", "gbdt", "mlp"],
+      families: ["logistic_regression", "gbdt", "random_forest", "mlp"],
       budgetMs: 120_000,
       startedAt: performance.now(),
       overheadMs: 0,
@@ -79,7 +79,7 @@ describe("successive halving", () => {
     }
     // The best of each family survives to the full CV, so an ensemble can mix them.
     expect(new Set(complete.map((e) => e.candidate.family))).toEqual(
-      new Set(["logistic_regression", "gbdt", "mlp"]),
+      new Set(["logistic_regression", "gbdt", "random_forest", "mlp"]),
     );
     // Trees or epochs kept per fold: the final refit's length.
     for (const e of complete) {

@@ -290,7 +290,7 @@ class DatasetLoader {
     }
     if (missingLines.length > 0) {
       warnings.push(
-        `Left out ${missingLines.length} row(s) whose target is missing (CSV lines ${missingLines.slice(0, MAX_LISTED_LINES).join(", ")}${missingLines.length > MAX_LISTED_LINES ? ", …" : ""})`,
+        `Left out ${missingLines.length} row(s) whose target is missing (CSV lines ${listed(missingLines)})`,
       );
     }
     const rowCount = keep ? keep.length : rowsRead;

@@ -244,7 +244,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     .filter((e) => e.status === "complete")
     .sort((a, b) => a.score - b.score);
   const bestSingle = complete[0]!;
-  const ensemble = allowEnsemble ? chooseEnsemble(search.evaluations, search.y, maxMembers) : undefined;
+  const ensemble = allowEnsemble
+    ? chooseEnsemble(
+        search.evaluations,
+        search.y,
+        maxMembers,
+        startedAt + timeBudget * 1000 - overheadEstimateMs(dataset.rowCount),
+      )
+    : undefined;
   const chosen = ensemble ? ensemble.members : [{ evaluation: bestSingle, weight: 1 }];
   const oof = ensemble ? ensemble.oof : bestSingle.oof;
   progress(

@@ -36,6 +36,8 @@ export function fitCandidate(
   dataset: Dataset,
   rows: readonly number[],
   rounds?: number,
+  /** Date.now() past which tree models grow no further trees (see BoosterOptions.stopAt). */
+  stopAt?: number,
 ): FittedCandidate {
   if (candidate.family === "logistic_regression") {
     return { model: fitLogisticModel({ dataset, rows }, candidate.params) };
@@ -51,7 +53,7 @@ export function fitCandidate(
     rounds === undefined || candidate.family === "random_forest"
       ? candidate.params
       : { ...candidate.params, rounds, earlyStoppingRounds: 0 };
-  const model = fitGbdt({ dataset, rows }, params);
+  const model = fitGbdt({ dataset, rows }, params, stopAt !== undefined ? { stopAt } : {});
   return { model, rounds: model.data.trees.length };
 }
 

@@ -14,6 +14,12 @@ export const ENSEMBLE_MARGIN = 0.0005;
 /** Candidates an ensemble may draw from beyond the best of each family. */
 const RUNNERS_UP = 2;
 const WEIGHT_STEP = 0.1;
+/**
+ * Out-of-fold rows each weighting is scored on, at most (evenly spread). Hundreds of weightings each fit
+ * a Platt map; on a large file that would outlast the budget, and 20,000 rows rank them the same. The
+ * chosen one is scored again on every row before it is compared with the best single candidate.
+ */
+export const ENSEMBLE_ROWS = 20_000;
 
 /**
  * Weighted average of the margins of 2-3 fully cross-validated candidates. The pool is the best
@@ -27,6 +33,8 @@ export function chooseEnsemble(
   evaluations: readonly Evaluation[],
   y: Uint8Array,
   maxMembers = 3,
+  /** performance.now() past which no further combination is started (the time budget). */
+  deadline = Number.POSITIVE_INFINITY,
 ): EnsembleChoice | undefined {
   const complete = evaluations.filter((e) => e.status === "complete").sort((a, b) => a.score - b.score);
   if (complete.length < 2 || maxMembers < 2) return undefined;
@@ -38,20 +46,38 @@ export function chooseEnsemble(
   const size = pool.length + RUNNERS_UP;
   for (const e of complete) if (pool.length < size && !pool.includes(e)) pool.push(e);
 
-  let best: EnsembleChoice | undefined;
+  const rows = scoredRows(y.length);
+  const ySample = Uint8Array.from(rows, (r) => y[r]!);
+  const weighted = (subset: readonly Evaluation[], weights: readonly number[], at: ArrayLike<number>) => {
+    const oof = new Float64Array(at.length);
+    subset.forEach((e, m) => {
+      for (let i = 0; i < oof.length; i++) oof[i]! += weights[m]! * e.oof[at[i]!]!;
+    });
+    return oof;
+  };
+  let best: { subset: Evaluation[]; weights: number[]; score: number } | undefined;
   for (const subset of subsets(pool, Math.min(maxMembers, 3))) {
+    if (best && performance.now() > deadline) break;
     for (const weights of weightGrid(subset.length)) {
-      const oof = new Float64Array(y.length);
-      subset.forEach((e, m) => {
-        for (let i = 0; i < oof.length; i++) oof[i]! += weights[m]! * e.oof[i]!;
-      });
-      const score = plattLogLoss(oof, y);
-      if (!best || score < best.score) {
-        best = { members: subset.map((evaluation, m) => ({ evaluation, weight: weights[m]! })), oof, score };
-      }
+      const score = plattLogLoss(weighted(subset, weights, rows), ySample);
+      if (!best || score < best.score) best = { subset, weights, score };
     }
   }
-  return best && best.score < complete[0]!.score - ENSEMBLE_MARGIN ? best : undefined;
+  if (!best) return undefined;
+  const all = Int32Array.from({ length: y.length }, (_, i) => i);
+  const oof =
+    rows.length === y.length
+      ? weighted(best.subset, best.weights, rows)
+      : weighted(best.subset, best.weights, all);
+  const score = rows.length === y.length ? best.score : plattLogLoss(oof, y);
+  const members = best.subset.map((evaluation, m) => ({ evaluation, weight: best.weights[m]! }));
+  return score < complete[0]!.score - ENSEMBLE_MARGIN ? { members, oof, score } : undefined;
+}
+
+/** All rows, or ENSEMBLE_ROWS of them evenly spread. */
+function scoredRows(n: number): Int32Array {
+  if (n <= ENSEMBLE_ROWS) return Int32Array.from({ length: n }, (_, i) => i);
+  return Int32Array.from({ length: ENSEMBLE_ROWS }, (_, i) => Math.floor((i * n) / ENSEMBLE_ROWS));
 }
 
 /** All subsets of 2..max items, in pool order. */

@@ -27,6 +27,8 @@ export interface FoldJob {
   fold: number;
   /** Fixed trees / epochs (seed bagging); otherwise the fit early-stops. */
   rounds?: number;
+  /** Date.now() past which an early-stopping tree fit grows no further trees (set when admitted). */
+  stopAt?: number;
 }
 
 export interface FoldOutcome {
@@ -61,7 +63,7 @@ const CACHED_BATCH_ROWS = 50_000;
 export function fitFold(ctx: FoldContext, job: FoldJob, batches: Map<number, FeatureBatch>): FoldOutcome {
   const started = performance.now();
   const cpuAtStart = process.threadCpuUsage();
-  const fitted = fitCandidate(job.candidate, ctx.dataset, ctx.foldTrain[job.fold]!, job.rounds);
+  const fitted = fitCandidate(job.candidate, ctx.dataset, ctx.foldTrain[job.fold]!, job.rounds, job.stopAt);
   let batch = batches.get(job.fold);
   if (!batch) {
     batch = batchFromDataset(ctx.dataset, ctx.foldTest[job.fold]!);

@@ -239,7 +239,13 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
       }
       const ran = await runner.run(
         jobs,
-        (job) => force || affordable((job as (typeof jobs)[number]).evaluation),
+        (job) => {
+          if (!force && !affordable((job as (typeof jobs)[number]).evaluation)) return false;
+          // A fit whose estimate was wrong must still end in time: trees stop growing at the point
+          // where the reserve for the refit and export begins (wall clock, which threads share).
+          if (job.rounds === undefined) job.stopAt = Date.now() + (deadline - reserveMs() - now());
+          return true;
+        },
         (job, outcome) => record((job as (typeof jobs)[number]).evaluation, job.fold, outcome),
       );
       if (!ran) stoppedByBudget = true;

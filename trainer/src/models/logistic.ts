@@ -2,6 +2,7 @@ import { ChurnError } from "../../../shared/src/errors.ts";
 import { exportLogisticOnnx } from "../export/logistic.ts";
 import { chunked, type FeatureBatch } from "../features.ts";
 import {
+  DEFAULT_MAX_CATEGORIES,
   encode,
   encodedColumnFeatures,
   encodeTrainingRows,
@@ -35,7 +36,7 @@ export const LOGISTIC_DEFAULTS: LogisticParams = {
   numericBins: 0,
   maxIterations: 100,
   tolerance: 1e-8,
-  maxCategories: 100,
+  maxCategories: DEFAULT_MAX_CATEGORIES,
 };
 
 export interface LogisticFit {

@@ -4,6 +4,7 @@ import { noCalibration } from "../export/calibration.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
 import { chunked, type FeatureBatch } from "../features.ts";
 import {
+  DEFAULT_MAX_CATEGORIES,
   encode,
   encodedColumnFeatures,
   encodeTrainingRows,
@@ -46,7 +47,7 @@ export const MLP_DEFAULTS: MlpParams = {
   patience: 12,
   validationFraction: 0.1,
   numericBins: 10,
-  maxCategories: 100,
+  maxCategories: DEFAULT_MAX_CATEGORIES,
   seed: 42,
 };
 

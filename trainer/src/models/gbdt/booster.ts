@@ -32,6 +32,11 @@ export interface BoosterOptions {
   indicator?: ArrayLike<boolean>;
   /** Held-out rows scored after each round; required for early stopping. */
   validation?: BoostingData;
+  /**
+   * Wall-clock time (Date.now()) past which no further tree is grown: the search's time budget reaching
+   * into a fit it could not estimate (a first GBDT on hundreds of one-hot columns). At least one tree is.
+   */
+  stopAt?: number;
 }
 
 /** Gradient boosting with the logistic loss on histogram-binned columns. Deterministic for a seed. */
@@ -68,6 +73,7 @@ export function trainBooster(
   // A forest's trees all fit the base rate's gradients; boosting refreshes them after every tree.
   if (params.forest) logisticGradients(margin, data.y, weights, gradHess);
   for (let round = 0; round < params.rounds; round++) {
+    if (options.stopAt !== undefined && round > 0 && Date.now() > options.stopAt) break;
     if (!params.forest) logisticGradients(margin, data.y, weights, gradHess);
     const sampleRows = sampleRowsInto(ws.index, inSample, rows, params.subsample, random);
     const columns = sampleColumns(data.columns.length, params.colsampleByTree, random);

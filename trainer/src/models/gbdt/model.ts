@@ -60,7 +60,7 @@ export const gbdtTrainer: ModelTrainer<GbdtParams> = {
 export function fitGbdt(
   set: TrainingSet,
   params: GbdtParams,
-  options: { validationRows?: readonly number[] } = {},
+  options: { validationRows?: readonly number[]; stopAt?: number } = {},
 ): GbdtModel {
   checkGbdtParams(params);
   const { dataset } = set;
@@ -79,9 +79,11 @@ export function fitGbdt(
     columns: encodeForTrees(pre, batchFromDataset(dataset, rows)),
     y: Uint8Array.from(rows, (r) => dataset.target.y[r]!),
   });
+  const stopAt = options.stopAt !== undefined ? { stopAt: options.stopAt } : {};
   const fit = trainBooster(design(fitRows), params, {
     indicator: layout.indicator,
     ...(validationRows ? { validation: design(validationRows) } : {}),
+    ...stopAt,
   });
   const refit =
     params.refit && validationRows && !options.validationRows
@@ -90,6 +92,7 @@ export function fitGbdt(
           { ...params, rounds: fit.trees.length, earlyStoppingRounds: 0 },
           {
             indicator: layout.indicator,
+            ...stopAt,
           },
         )
       : undefined;

@@ -1,4 +1,5 @@
 import { ChurnError } from "../../../../shared/src/errors.ts";
+import { DEFAULT_MAX_CATEGORIES } from "../../preprocess.ts";
 import { MAX_BINS } from "./binning.ts";
 import type { GrowthPolicy } from "./grow.ts";
 
@@ -65,7 +66,7 @@ export const GBDT_DEFAULTS: GbdtParams = {
   earlyStoppingRounds: 50,
   validationFraction: 0.1,
   refit: true,
-  maxCategories: 100,
+  maxCategories: DEFAULT_MAX_CATEGORIES,
   forest: false,
   seed: 42,
 };
