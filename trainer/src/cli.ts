@@ -68,10 +68,10 @@ const trainCommand: Command = {
   --positive <value>         target value meaning "churned", e.g. Yes
   --out <dir>                output directory: model.onnx, manifest.json, metrics.json, runs.json,
                              report.html and, for tree and MLP models, explainer.json
-  --model <family>           auto (default: search logistic regression, GBDT and MLP, maybe ensemble
-                             them), logistic_regression, gbdt or mlp
+  --model <family>           auto (default: search logistic regression, GBDT, random forest and MLP,
+                             maybe ensemble them), logistic_regression, gbdt, random_forest or mlp
   --time-budget <seconds>    wall-clock budget of the whole run (default ${DEFAULT_TIME_BUDGET})
-  --folds <k>                cross-validation folds (default 5; 3 under a 20 s budget)
+  --folds <k>                cross-validation folds (default 5; 3 under a 20 s budget or from 100,000 rows)
   --calibration <method>     auto (default: Platt, isotonic if clearly better), platt, isotonic or none
   --no-ensemble              never ensemble, keep the best single model
   --split <json>             {"train":[...],"test":[...]} 0-based data-row indices (default: stratified 80/20)
