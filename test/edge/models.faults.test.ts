@@ -20,8 +20,9 @@ async function afterPointerRefresh<T>(tenant: Tenant, then: () => Promise<T>): P
   try {
     vi.setSystemTime(Date.now() + 10_000);
     await tenant.predict({ records: [customer()] }); // serves the cached pointer, re-reads it in the background
-    await new Promise((r) => setTimeout(r, 50));
-    return await then();
+    // The re-read lands in waitUntil whenever the runtime gets to it: retry the checks until they hold
+    // (or 2 s pass) rather than sleeping a fixed time that a busy machine can outlast.
+    return await vi.waitFor(then, { timeout: 2000, interval: 50 });
   } finally {
     vi.useRealTimers();
   }

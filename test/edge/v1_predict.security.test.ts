@@ -62,8 +62,13 @@ describe("POST /v1/predict (security)", () => {
     try {
       vi.setSystemTime(Date.now() + 15_000); // past the revocation list's freshness window
       await tenant.predict({ records: [customer()] }, { token }); // triggers the background re-read
-      await new Promise((r) => setTimeout(r, 50));
-      const res = await tenant.predict({ records: [customer()] }, { token });
+      // The re-read finishes in waitUntil, whenever the runtime gets to it: wait for the refusal rather
+      // than for a fixed time, which a busy machine can outlast.
+      let res = await tenant.predict({ records: [customer()] }, { token });
+      for (let attempt = 0; attempt < 40 && res.status !== 401; attempt++) {
+        await new Promise((r) => setTimeout(r, 50));
+        res = await tenant.predict({ records: [customer()] }, { token });
+      }
       expect(res.status).toBe(401);
       expect((await errorOf(res)).message).toContain("revoked");
     } finally {

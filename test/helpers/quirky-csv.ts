@@ -84,6 +84,21 @@ export const missingMarkers =
     });
   };
 
+/** Money formatted as a spreadsheet shows it: a currency symbol and thousands grouped. */
+export const moneyFormatted =
+  (columns: string[]): Quirk =>
+  (s) => {
+    for (const name of columns) {
+      const c = column(s, name);
+      for (const row of s.table.rows) {
+        const cell = row[c]!;
+        if (!/^-?\d+(\.\d+)?$/.test(cell)) continue;
+        const [whole, fraction] = Number(cell).toFixed(2).split(".");
+        row[c] = `$${whole!.replace(/\B(?=(\d{3})+$)/g, ",")}.${fraction}`;
+      }
+    }
+  };
+
 /** A UTF-8 BOM and every cell quoted, numbers too. */
 export const bomAndQuotes: Quirk = (s) => {
   s.bom = true;

@@ -26,6 +26,18 @@ describe("reading cells", () => {
     expect(r.number("3.14")).toBe(3.14);
   });
 
+  it("reads money and shares as the number written, and nothing that merely contains a symbol", () => {
+    const r = cellReader();
+    expect(r.number("$1,234.50")).toBe(1234.5);
+    expect(r.number("-$5")).toBe(-5);
+    expect(r.number("12%")).toBe(12);
+    expect(r.number("12 %")).toBe(12);
+    expect(r.number("€ 3")).toBe(3);
+    expect(cellReader({ decimal: "," }).number("1.234,50 €")).toBe(1234.5);
+    for (const t of ["$", "%", "$ab", "USD 5", "5$5", "--$5"])
+      expect(Number.isNaN(r.number(t)), t).toBe(true);
+  });
+
   it("knows the default missing-value markers and any the caller adds", () => {
     const r = cellReader({ naValues: ["unknown"] });
     for (const m of ["", "NA", "N/A", "NaN", "null", "NULL", "None", "?", "-", "#N/A", "unknown"]) {

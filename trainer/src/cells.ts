@@ -44,7 +44,7 @@ export function cellReader(
   // Most cells are longer than any marker: their length alone says they are not one.
   let longestMarker = 0;
   for (const m of naValues) longestMarker = Math.max(longestMarker, m.length);
-  const number =
+  const plain =
     decimal === "."
       ? (t: string): number => {
           if (isPlainDecimal(t) || PLAIN_DOT.test(t)) return finite(Number(t));
@@ -63,6 +63,16 @@ export function cellReader(
           if (PLAIN_DOT.test(t)) return finite(Number(t));
           return Number.NaN;
         };
+  // Money and shares as spreadsheets format them: $1,234.50, -€5, 1.234,50 €, 12 %. Read as the number
+  // written (12 % is 12), and only when the plain reading fails, so ordinary cells pay nothing.
+  const number = (t: string): number => {
+    const value = plain(t);
+    if (!Number.isNaN(value) || t.length < 2) return value;
+    const unit = UNIT.exec(t);
+    if (!unit) return value;
+    const inner = plain(`${unit[1] ?? ""}${unit[2] ?? unit[3] ?? ""}`.trim());
+    return inner;
+  };
   return {
     decimal,
     naValues,
@@ -70,6 +80,9 @@ export function cellReader(
     number,
   };
 }
+
+/** A sign, then a currency symbol before the number, or a currency or percent sign after it. */
+const UNIT = /^([+-]?)\s*(?:[$€£¥]\s?([^$€£¥%]+)|([^$€£¥%]+?)\s?[$€£¥%])$/;
 
 /** Digits with at most one point and an optional sign: the common case, checked without a regex. */
 function isPlainDecimal(t: string): boolean {
