@@ -109,6 +109,16 @@ describe("reading files as they are found", () => {
     expect(dialect.separator).toBe(";");
   });
 
+  it("follows Excel's sep= first line, which is not data, and keeps counting lines from the file's first", async () => {
+    const { dialect, records } = await dialectOf("sep=;\r\na;b\r\n1,5;2\r\n");
+    expect(dialect).toMatchObject({ separator: ";", separatorDetected: true });
+    expect(records.map((r) => r.cells)).toEqual([
+      ["a", "b"],
+      ["1,5", "2"],
+    ]);
+    expect(records.map((r) => r.line)).toEqual([2, 3]);
+  });
+
   it("takes a separator the caller names, and says which line endings the file has", async () => {
     const { dialect, records } = await dialectOf("a;b\r\n1;2\r\n", { separator: ";" });
     expect(dialect).toMatchObject({ separator: ";", separatorDetected: false, lineEndings: "CRLF" });

@@ -55,7 +55,8 @@ const CR = 13;
 /**
  * Streams RFC 4180 records: quoted fields may hold separators, doubled quotes and line breaks;
  * rows end with LF, CRLF or CR; a BOM is dropped; blank lines are skipped. The separator (`,` `;` tab `|`)
- * is sniffed from the first records unless given. Every record must have as many cells as the header,
+ * is sniffed from the first records unless given, or named by Excel's `sep=;` first line (which is then
+ * skipped, and line numbers still count it). Every record must have as many cells as the header,
  * otherwise a ChurnError names the line. An input without any record is an error too.
  */
 export async function* readCsv(source: CsvSource, options: ReadCsvOptions = {}): AsyncGenerator<CsvRecord> {
@@ -70,21 +71,27 @@ export async function* readCsv(source: CsvSource, options: ReadCsvOptions = {}):
     }
     sample += text;
     if (sample.length < SNIFF_CHARS) continue;
-    parser = startParser(sample, decoded.info(), options);
+    ({ parser, sample } = startParser(sample, decoded.info(), options));
     yield* parser.push(sample);
     sample = "";
   }
-  parser ??= startParser(sample, decoded.info(), options);
+  if (!parser) ({ parser, sample } = startParser(sample, decoded.info(), options));
   if (sample !== "") yield* parser.push(sample);
   yield* parser.finish();
 }
 
+/** Excel writes `sep=;` as a file's first line when told to; it names the separator and is not data. */
+const SEPARATOR_DIRECTIVE = /^\uFEFF?sep=(.)(?:\r\n|\n|\r)/i;
+
 function startParser(
-  sample: string,
+  text: string,
   info: { encoding: TextEncodingName; bom: boolean },
   options: ReadCsvOptions,
-): CsvParser {
-  const separator = options.separator ?? sniffSeparator(sample);
+): { parser: CsvParser; sample: string } {
+  const directive = SEPARATOR_DIRECTIVE.exec(text);
+  const named = directive && (SEPARATORS as readonly string[]).includes(directive[1]!) ? directive : null;
+  const sample = named ? text.slice(named[0].length) : text;
+  const separator = options.separator ?? (named ? (named[1] as Separator) : sniffSeparator(sample));
   options.onDialect?.({
     separator,
     encoding: info.encoding,
@@ -92,7 +99,11 @@ function startParser(
     separatorDetected: options.separator === undefined,
     lineEndings: lineEndingsOf(sample),
   });
-  return new CsvParser(separator.charCodeAt(0), { fitRows: options.fitRows ?? false });
+  const parser = new CsvParser(separator.charCodeAt(0), {
+    fitRows: options.fitRows ?? false,
+    firstLine: named ? 2 : 1,
+  });
+  return { parser, sample };
 }
 
 /** Parses a whole CSV text at once; handy for tests and small inputs. */
@@ -165,8 +176,10 @@ class CsvParser {
   private readonly ragged: boolean;
   private readonly fitRows: boolean;
 
-  constructor(separator: number, options: { ragged?: boolean; fitRows?: boolean } = {}) {
+  constructor(separator: number, options: { ragged?: boolean; fitRows?: boolean; firstLine?: number } = {}) {
     this.separator = separator;
+    this.line = options.firstLine ?? 1;
+    this.recordLine = this.line;
     this.ragged = options.ragged ?? false;
     this.fitRows = options.fitRows ?? false;
   }
