@@ -1,11 +1,10 @@
 import { z } from "zod";
+import { CUSTOMER_ID_FIELD, FORBIDDEN_RECORD_KEYS } from "./predict.ts";
 
-/** Keys a prediction record may not use as a feature: `customerId` is the record's id, the rest are unsafe. */
+/** Keys a prediction record may not use as a feature: the customer's id, and keys unsafe in an object. */
 export const RESERVED_RECORD_KEYS: ReadonlySet<string> = new Set([
-  "customerId",
-  "__proto__",
-  "constructor",
-  "prototype",
+  CUSTOMER_ID_FIELD,
+  ...FORBIDDEN_RECORD_KEYS,
 ]);
 
 /**

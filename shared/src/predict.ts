@@ -3,6 +3,11 @@ import { z } from "zod";
 export const MAX_RECORDS = 1000;
 export const MAX_STRING_LENGTH = 256;
 
+/** The record field naming the customer (for sticky canaries): never a feature. */
+export const CUSTOMER_ID_FIELD = "customerId";
+/** Keys a record may not carry: JSON parses them as own properties, but they are unsafe as object keys. */
+export const FORBIDDEN_RECORD_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
 /** Raw customer fields; the live model's manifest decides which fields and types are valid. */
 export const recordSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 

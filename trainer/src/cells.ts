@@ -37,7 +37,7 @@ const THOUSANDS_DOT_OR_SPACE = /^[+-]?\d{1,3}(?:[. \u00a0\u202f]\d{3})+(?:,\d*)?
 const GROUPING = /[,. \u00a0\u202f]/g;
 
 export function cellReader(
-  options: { decimal?: DecimalMark; naValues?: readonly string[] } = {},
+  options: { decimal?: DecimalMark | undefined; naValues?: readonly string[] | undefined } = {},
 ): CellReader {
   const decimal = options.decimal ?? ".";
   const naValues = new Set([...DEFAULT_NA_VALUES, ...(options.naValues ?? [])]);

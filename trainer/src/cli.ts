@@ -12,6 +12,7 @@ import { keysCommand } from "./keys.ts";
 import { manifestCommand } from "./manifest-command.ts";
 import { DEFAULT_PREDICT_BATCH, type PredictResult, predict } from "./predict.ts";
 import { publishCommand } from "./publish.ts";
+import { LEAKAGE_STOP_AUC } from "./quality.ts";
 import { generateTelco, SCENARIOS, type Scenario, TELCO_COLUMNS, toCsv } from "./synthetic.ts";
 import type { TableOptions } from "./table.ts";
 import { TEXT_ENCODINGS, type TextEncodingName } from "./text-decoding.ts";
@@ -84,7 +85,7 @@ const trainCommand: Command = {
   --decimal <mark>           . or , (default: detected; a comma only where the separator is not)
   --na-values <a,b>          more cells to read as missing, beyond blanks and NA N/A NaN null NULL None ? - #N/A
   --drop-missing-target      leave out rows whose target is missing instead of stopping
-  --allow-leaky              train even when a column alone predicts the target (ROC-AUC >= 0.99)
+  --allow-leaky              train even when a column alone predicts the target (ROC-AUC >= ${LEAKAGE_STOP_AUC})
   --value-per-customer <v>   value of keeping a churner (default ${DECISION_DEFAULTS.valuePerCustomer})
   --offer-cost <c>           cost of one retention offer (default ${DECISION_DEFAULTS.offerCost})
   --offer-acceptance <a>     share of contacted churners the offer keeps (default ${DECISION_DEFAULTS.offerAcceptance})

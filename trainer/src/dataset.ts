@@ -2,7 +2,7 @@ import { ChurnError } from "../../shared/src/errors.ts";
 import { type CellReader, cellReader, type DecimalMark } from "./cells.ts";
 import type { CsvDialect, CsvRecord, CsvSource, Separator } from "./csv.ts";
 import { type ColumnAccumulator, distinctNumbers, newAccumulator, pushCell } from "./dataset-columns.ts";
-import { graphInputNames, type HeaderRename, usableHeader } from "./feature-names.ts";
+import { graphInputNames, type HeaderRename, headerIndex, usableHeader } from "./feature-names.ts";
 import { openTable, type TableOptions } from "./table.ts";
 import type { TextEncodingName } from "./text-decoding.ts";
 
@@ -131,6 +131,10 @@ const NUMERIC_MAJORITY = 0.8;
 const NUMERIC_MIN_DISTINCT = 20;
 const MAX_LISTED_LINES = 20;
 
+/** CSV line numbers for a message: the first MAX_LISTED_LINES, and an ellipsis when there are more. */
+const listed = (lines: readonly number[]) =>
+  `${lines.slice(0, MAX_LISTED_LINES).join(", ")}${lines.length > MAX_LISTED_LINES ? ", …" : ""}`;
+
 /** Parses a decimal number written with a point; blank or non-numeric text gives NaN. */
 export function parseNumber(text: string): number {
   return DEFAULT_READER.number(text.trim());
@@ -144,8 +148,6 @@ export async function loadDataset(source: CsvSource, options: DatasetOptions): P
   for await (const record of table.records) loader.push(record);
   return loader.finish();
 }
-
-const naOption = (o: DatasetOptions) => (o.naValues ? { naValues: o.naValues } : {});
 
 /** Builds the dataset from raw string columns (`columns[c][row]`), as if they were read from a file. */
 export function buildDataset(
@@ -161,7 +163,7 @@ export function buildDataset(
     separatorDetected: false,
     lineEndings: "LF",
   };
-  const reader = cellReader({ decimal: options.decimal ?? ".", ...naOption(options) });
+  const reader = cellReader({ decimal: options.decimal, naValues: options.naValues });
   const loader = new DatasetLoader(header, dialect, reader, options);
   lines.forEach((line, row) => {
     loader.push({ line, cells: columns.map((c) => c[row]!) });
@@ -202,7 +204,7 @@ class DatasetLoader {
     const { names, renamed } = usableHeader(rawHeader);
     this.names = names;
     this.renames = renamed;
-    const target = findColumn(names, options.target, "Target column", dialect);
+    const target = findColumn(names, options.target, `Target column "${options.target}" not found`, dialect);
     this.targetIndex = target.index;
     this.targetMatchedAs = target.matchedAs;
     this.drop = new Set(
@@ -228,7 +230,7 @@ class DatasetLoader {
     const cells = record.cells;
     const source = this.dataRows++;
     // A row of nothing but separators (spreadsheets leave them below the data) carries no customer.
-    if (cells.every((c) => c.trim() === "")) {
+    if (allBlank(cells)) {
       this.blankRows.push(record.line);
       return;
     }
@@ -276,8 +278,6 @@ class DatasetLoader {
         `Column ${r.column} renamed ${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}: ${r.reason}`,
       );
     }
-    const listed = (lines: number[]) =>
-      `${lines.slice(0, MAX_LISTED_LINES).join(", ")}${lines.length > MAX_LISTED_LINES ? ", …" : ""}`;
     if (this.blankRows.length > 0) {
       warnings.push(
         `Skipped ${this.blankRows.length} row(s) with every cell empty (CSV lines ${listed(this.blankRows)})`,
@@ -444,37 +444,31 @@ class DatasetLoader {
 function findColumn(
   names: readonly string[],
   wanted: string,
-  what: string,
+  notFound: string,
   dialect: CsvDialect,
 ): { index: number; matchedAs?: string } {
-  const exact = names.indexOf(wanted);
-  if (exact >= 0) return { index: exact };
-  const trimmed = wanted.trim();
-  const loose = names.findIndex((n) => n.trim() === trimmed);
-  if (loose >= 0) return { index: loose, matchedAs: names[loose]! };
+  const index = headerIndex(names, wanted);
+  if (index >= 0) return names[index] === wanted ? { index } : { index, matchedAs: names[index]! };
   const oneColumn =
     names.length === 1
       ? `; the header reads as one column with separator ${JSON.stringify(dialect.separator)}: pass --sep to name the file's separator`
       : "";
-  const lead =
-    what === "Target column" ? `Target column "${wanted}" not found` : `${what} "${wanted}": not in the CSV`;
   throw new ChurnError(
     "INVALID_REQUEST",
-    `${lead}; available columns: ${names.map((n) => JSON.stringify(n)).join(", ")}${oneColumn}`,
+    `${notFound}; available columns: ${names.map((n) => JSON.stringify(n)).join(", ")}${oneColumn}`,
   );
 }
 
 /** A `--drop` value: one header (even one holding commas), else a comma-separated list of headers. */
 function dropRequest(names: readonly string[], given: string, dialect: CsvDialect): number[] {
-  const whole =
-    names.indexOf(given) >= 0 ? names.indexOf(given) : names.findIndex((n) => n.trim() === given.trim());
-  if (whole >= 0 || !given.includes(","))
-    return [findColumn(names, given, "Cannot drop column", dialect).index];
+  const one = (name: string) =>
+    findColumn(names, name, `Cannot drop column "${name}": not in the CSV`, dialect).index;
+  if (headerIndex(names, given) >= 0 || !given.includes(",")) return [one(given)];
   return given
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "")
-    .map((name) => findColumn(names, name, "Cannot drop column", dialect).index);
+    .map(one);
 }
 
 function checkSchema(
@@ -485,7 +479,7 @@ function checkSchema(
 ): Map<string, ColumnType> {
   const out = new Map<string, ColumnType>();
   for (const [name, type] of Object.entries(schema)) {
-    const { index } = findColumn(names, name, "Schema names column", dialect);
+    const { index } = findColumn(names, name, `Schema names column "${name}": not in the CSV`, dialect);
     if (type !== "numeric" && type !== "categorical") {
       throw new ChurnError(
         "INVALID_REQUEST",
@@ -522,10 +516,9 @@ function readTarget(
     else if (seen.length < 3) seen.push(lines[row]!);
   });
   if (missingLines.length > 0 && !dropMissing) {
-    const shown = missingLines.slice(0, MAX_LISTED_LINES).join(", ");
     throw new ChurnError(
       "INVALID_REQUEST",
-      `Target "${column}" is missing in ${missingLines.length} row(s), at CSV line(s) ${shown}${missingLines.length > MAX_LISTED_LINES ? ", …" : ""}; label them, or pass --drop-missing-target to leave them out`,
+      `Target "${column}" is missing in ${missingLines.length} row(s), at CSV line(s) ${listed(missingLines)}; label them, or pass --drop-missing-target to leave them out`,
     );
   }
   const labels = [...firstLine.keys()].sort();
@@ -656,4 +649,10 @@ function grownInt32(array: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const grown = new Int32Array(array.length * 2);
   grown.set(array);
   return grown;
+}
+
+/** A row of nothing but separators; usually decided by its first cell. */
+function allBlank(cells: readonly string[]): boolean {
+  for (const c of cells) if (c.trim() !== "") return false;
+  return true;
 }

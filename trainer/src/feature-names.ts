@@ -39,6 +39,17 @@ export function usableHeader(raw: readonly string[]): { names: string[]; renamed
   return { names, renamed };
 }
 
+/**
+ * Where a column someone named sits (on the command line, or a model's feature in a file to score): the
+ * header exactly as written, else the one equal after trimming whitespace on both sides; -1 when absent.
+ */
+export function headerIndex(names: readonly string[], wanted: string): number {
+  const exact = names.indexOf(wanted);
+  if (exact >= 0) return exact;
+  const trimmed = wanted.trim();
+  return names.findIndex((n) => n.trim() === trimmed);
+}
+
 const SAFE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_INPUT = 64;
 

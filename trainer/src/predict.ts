@@ -6,7 +6,7 @@ import * as ort from "onnxruntime-web";
 import { ChurnError } from "../../shared/src/errors.ts";
 import { sha256Hex } from "../../shared/src/hash.ts";
 import { graphInputOf, type Manifest, manifestSchema, riskBand } from "../../shared/src/manifest.ts";
-import { usableHeader } from "./feature-names.ts";
+import { headerIndex, usableHeader } from "./feature-names.ts";
 import { quoteCsv } from "./synthetic.ts";
 import { openTable, type TableOptions } from "./table.ts";
 
@@ -140,9 +140,10 @@ async function loadModel(dir: string): Promise<{ manifest: Manifest; bytes: Uint
  */
 function columnLayout(manifest: Manifest, header: string[], idColumn: string | undefined) {
   const { names } = usableHeader(header);
-  const index = new Map(names.map((n, i) => [n, i]));
-  for (const [i, n] of names.entries()) if (!index.has(n.trim())) index.set(n.trim(), i);
-  const find = (name: string) => index.get(name) ?? index.get(name.trim());
+  const find = (name: string) => {
+    const i = headerIndex(names, name);
+    return i >= 0 ? i : undefined;
+  };
   const missing = manifest.features.filter((f) => find(f.name) === undefined).map((f) => f.name);
   if (missing.length > 0) {
     throw new ChurnError(

@@ -1,6 +1,7 @@
 import type { FeatureSpec } from "../../shared/src/manifest.ts";
 import type { Dataset } from "./dataset.ts";
 import { batchFromDataset, categoricalInput, type FeatureBatch, numericInput } from "./features.ts";
+import { evenlySpread } from "./split.ts";
 
 const f32 = Math.fround;
 
@@ -224,10 +225,7 @@ export function encodeTrainingRows(
 ): { pre: Preprocessor; x: Float32Array; y: Uint8Array; rows: readonly number[] } {
   const pre = fitPreprocessor(dataset, rows, options);
   const limit = Math.max(1, Math.floor(MAX_DENSE_CELLS / pre.width));
-  const used =
-    rows.length <= limit
-      ? rows
-      : Array.from({ length: limit }, (_, i) => rows[Math.floor((i * rows.length) / limit)]!);
+  const used = evenlySpread(rows, limit);
   const x = encode(pre, batchFromDataset(dataset, used));
   const y = Uint8Array.from(used, (r) => dataset.target.y[r]!);
   return { pre, x, y, rows: used };

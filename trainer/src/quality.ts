@@ -1,6 +1,7 @@
 import type { Column, DataReading, Dataset } from "./dataset.ts";
 import { rocAuc } from "./metrics.ts";
 import { createRandom, shuffleInPlace } from "./random.ts";
+import { evenlySpread } from "./split.ts";
 
 /** A column whose most frequent value (missing counted as a value) covers at least this share is near-constant. */
 export const NEAR_CONSTANT_SHARE = 0.99;
@@ -67,10 +68,7 @@ export function dataQuality(dataset: Dataset, trainRows: readonly number[], seed
 
   // Single-feature AUCs from at most AUC_ROWS training rows, evenly spread: to three decimals they are
   // the same, and a million rows x 60 columns would otherwise take longer than the reading.
-  const aucRows =
-    trainRows.length <= AUC_ROWS
-      ? trainRows
-      : Array.from({ length: AUC_ROWS }, (_, i) => trainRows[Math.floor((i * trainRows.length) / AUC_ROWS)]!);
+  const aucRows = evenlySpread(trainRows, AUC_ROWS);
   const yTrain = Uint8Array.from(aucRows, (r) => y[r]!);
   const features = dataset.features.map((column) => columnQuality(column, n, aucRows, yTrain, seed));
   for (const f of features) {

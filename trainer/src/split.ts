@@ -75,3 +75,19 @@ export function validateSplit(value: unknown, rowCount: number, label = "split")
   };
   return { train: part("train"), test: part("test") };
 }
+
+/**
+ * Positions of at most `max` of `length` items, evenly spaced from `offset` (a fraction of one step, in
+ * [0, 1)): a deterministic sample that keeps every part of the file's order, where a shuffle would need a seed.
+ */
+export function spreadPositions(length: number, max: number, offset = 0): number[] {
+  if (length <= max) return Array.from({ length }, (_, i) => i);
+  const step = length / max;
+  return Array.from({ length: max }, (_, i) => Math.floor((i + offset) * step));
+}
+
+/** At most `max` of `items`, evenly spaced (see spreadPositions); `items` itself when it is small enough. */
+export function evenlySpread<T>(items: readonly T[], max: number, offset = 0): readonly T[] {
+  if (items.length <= max) return items;
+  return spreadPositions(items.length, max, offset).map((p) => items[p]!);
+}

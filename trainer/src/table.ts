@@ -59,7 +59,7 @@ export async function openTable(source: CsvSource, options: TableOptions = {}): 
   return {
     header,
     dialect: dialect!,
-    reader: cellReader({ decimal, ...(options.naValues ? { naValues: options.naValues } : {}) }),
+    reader: cellReader({ decimal, naValues: options.naValues }),
     records: records(),
   };
 }

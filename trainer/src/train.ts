@@ -39,7 +39,7 @@ import { checkParity, type ParityReport } from "./parity.ts";
 import { type DataQualityReport, dataQuality, LEAKAGE_STOP_AUC } from "./quality.ts";
 import { driftReference } from "./reference.ts";
 import { renderReport, type ShapSample } from "./report/report.ts";
-import { loadSplit, type Split, stratifiedSplit } from "./split.ts";
+import { evenlySpread, loadSplit, type Split, stratifiedSplit } from "./split.ts";
 import type { TextEncodingName } from "./text-decoding.ts";
 
 export type ModelChoice = "auto" | SearchFamily;
@@ -303,7 +303,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   // The drift baseline is a distribution: up to REFERENCE_ROWS training rows, evenly spread, draw it as well.
-  const referenceRows = evenlySpread(split.train, REFERENCE_ROWS, seed);
+  const referenceRows = evenlySpread(split.train, REFERENCE_ROWS, seedOffset(seed));
   const reference = driftReference(
     dataset,
     referenceRows,
@@ -517,15 +517,10 @@ function shapSample(model: ChurnModel, dataset: Dataset, rows: readonly number[]
 
 /** Up to `max` of `rows`, evenly spaced from a seeded offset (deterministic, no shuffle needed). */
 function sampleBatch(dataset: Dataset, rows: readonly number[], max: number, seed: number): FeatureBatch {
-  return batchFromDataset(dataset, evenlySpread(rows, max, seed));
+  return batchFromDataset(dataset, evenlySpread(rows, max, seedOffset(seed)));
 }
 
-function evenlySpread(rows: readonly number[], max: number, seed: number): readonly number[] {
-  if (rows.length <= max) return rows;
-  const step = rows.length / max;
-  const offset = (seed % 997) / 997;
-  return Array.from({ length: max }, (_, i) => rows[Math.floor((i + offset) * step)]!);
-}
+const seedOffset = (seed: number) => (seed % 997) / 997;
 
 /** Drops non-finite values (e.g. an undefined AUC), which manifest metric maps cannot hold. */
 function finite(metrics: Record<string, number>): Record<string, number> {

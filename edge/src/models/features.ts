@@ -1,10 +1,7 @@
 import type { FieldIssue } from "../../../shared/src/errors.ts";
 import { type FeatureSpec, graphInputOf, type Manifest } from "../../../shared/src/manifest.ts";
-import { MAX_STRING_LENGTH } from "../../../shared/src/predict.ts";
+import { CUSTOMER_ID_FIELD, FORBIDDEN_RECORD_KEYS, MAX_STRING_LENGTH } from "../../../shared/src/predict.ts";
 
-/** Keys that are never features: `customerId` identifies the customer for sticky canaries. */
-export const RESERVED_FIELDS = new Set(["customerId"]);
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_ISSUES = 50;
 
 export interface EncodedBatch {
@@ -56,8 +53,8 @@ export function compileEncoder(manifest: Manifest): FeatureEncoder {
       for (let row = 0; row < n; row++) {
         const record = records[row]!;
         for (const key of Object.keys(record)) {
-          if (FORBIDDEN_KEYS.has(key)) report(row, key, "forbidden key");
-          else if (!index.has(key) && !RESERVED_FIELDS.has(key) && !allowUnknownFields)
+          if (FORBIDDEN_RECORD_KEYS.has(key)) report(row, key, "forbidden key");
+          else if (!index.has(key) && key !== CUSTOMER_ID_FIELD && !allowUnknownFields)
             report(row, key, "unknown field for the live model");
         }
         const customerId = Object.hasOwn(record, "customerId") ? record["customerId"] : undefined;

@@ -1,3 +1,4 @@
+import { spreadPositions } from "../split.ts";
 import type { Evaluation } from "./search.ts";
 import { plattLogLoss } from "./search.ts";
 
@@ -46,12 +47,14 @@ export function chooseEnsemble(
   const size = pool.length + RUNNERS_UP;
   for (const e of complete) if (pool.length < size && !pool.includes(e)) pool.push(e);
 
-  const rows = scoredRows(y.length);
-  const ySample = Uint8Array.from(rows, (r) => y[r]!);
-  const weighted = (subset: readonly Evaluation[], weights: readonly number[], at: ArrayLike<number>) => {
-    const oof = new Float64Array(at.length);
+  const rows = spreadPositions(y.length, ENSEMBLE_ROWS);
+  const sampled = rows.length < y.length;
+  const ySample = sampled ? Uint8Array.from(rows, (r) => y[r]!) : y;
+  /** The weighted margin on `at` (positions into the out-of-fold rows), or on every row. */
+  const weighted = (subset: readonly Evaluation[], weights: readonly number[], at?: readonly number[]) => {
+    const oof = new Float64Array(at ? at.length : y.length);
     subset.forEach((e, m) => {
-      for (let i = 0; i < oof.length; i++) oof[i]! += weights[m]! * e.oof[at[i]!]!;
+      for (let i = 0; i < oof.length; i++) oof[i]! += weights[m]! * e.oof[at ? at[i]! : i]!;
     });
     return oof;
   };
@@ -59,25 +62,15 @@ export function chooseEnsemble(
   for (const subset of subsets(pool, Math.min(maxMembers, 3))) {
     if (best && performance.now() > deadline) break;
     for (const weights of weightGrid(subset.length)) {
-      const score = plattLogLoss(weighted(subset, weights, rows), ySample);
+      const score = plattLogLoss(weighted(subset, weights, sampled ? rows : undefined), ySample);
       if (!best || score < best.score) best = { subset, weights, score };
     }
   }
   if (!best) return undefined;
-  const all = Int32Array.from({ length: y.length }, (_, i) => i);
-  const oof =
-    rows.length === y.length
-      ? weighted(best.subset, best.weights, rows)
-      : weighted(best.subset, best.weights, all);
-  const score = rows.length === y.length ? best.score : plattLogLoss(oof, y);
+  const oof = weighted(best.subset, best.weights);
+  const score = sampled ? plattLogLoss(oof, y) : best.score;
   const members = best.subset.map((evaluation, m) => ({ evaluation, weight: best.weights[m]! }));
   return score < complete[0]!.score - ENSEMBLE_MARGIN ? { members, oof, score } : undefined;
-}
-
-/** All rows, or ENSEMBLE_ROWS of them evenly spread. */
-function scoredRows(n: number): Int32Array {
-  if (n <= ENSEMBLE_ROWS) return Int32Array.from({ length: n }, (_, i) => i);
-  return Int32Array.from({ length: ENSEMBLE_ROWS }, (_, i) => Math.floor((i * n) / ENSEMBLE_ROWS));
 }
 
 /** All subsets of 2..max items, in pool order. */

@@ -5,7 +5,7 @@ import type { Decision, ProfitPoint } from "../decision.ts";
 import type { ImportanceShare } from "../importance.ts";
 import type { Curve, DecileRow, ReliabilityBin } from "../metrics.ts";
 import type { ParityReport } from "../parity.ts";
-import type { DataQualityReport } from "../quality.ts";
+import { type DataQualityReport, LEAKAGE_STOP_AUC } from "../quality.ts";
 import { barChart, columnChart, esc, lineChart, type StripRow, stripChart } from "./svg.ts";
 
 /** Contributions of a sample of holdout rows (margin space), with the rows' raw feature values. */
@@ -366,7 +366,7 @@ function fileSection(q: DataQualityReport): string {
     [
       "Leakage check",
       leakiest
-        ? `strongest single column ${JSON.stringify(leakiest.name)} at ROC-AUC ${fmt.p(leakiest.singleFeatureAuc)} on the training rows (training stops at 0.99 unless allowed)`
+        ? `strongest single column ${JSON.stringify(leakiest.name)} at ROC-AUC ${fmt.p(leakiest.singleFeatureAuc)} on the training rows (training stops at ${LEAKAGE_STOP_AUC} unless allowed)`
         : "no features",
     ],
   ];

@@ -81,15 +81,18 @@ export function trainBooster(
     const tree = grown.tree;
     trees.push(tree);
 
-    // Sampled rows: add their leaf's value by segment; the others walk the tree on their bins.
-    for (let n = 0; n < tree.column.length; n++) {
-      if (tree.column[n]! >= 0) continue;
-      const v = tree.value[n]!;
-      for (let i = grown.rowStart[n]!; i < grown.rowEnd[n]!; i++) margin[ws.index[i]!]! += v;
-    }
-    if (sampleRows < rows) {
-      for (let r = 0; r < rows; r++)
-        if (!inSample[r]) margin[r]! += tree.value[binnedLeafOf(tree, binned, binMapper, r)]!;
+    // Sampled rows: add their leaf's value by segment; the others walk the tree on their bins. A forest
+    // never reads the training margin (its gradients stay the base rate's), so it skips this.
+    if (!params.forest) {
+      for (let n = 0; n < tree.column.length; n++) {
+        if (tree.column[n]! >= 0) continue;
+        const v = tree.value[n]!;
+        for (let i = grown.rowStart[n]!; i < grown.rowEnd[n]!; i++) margin[ws.index[i]!]! += v;
+      }
+      if (sampleRows < rows) {
+        for (let r = 0; r < rows; r++)
+          if (!inSample[r]) margin[r]! += tree.value[binnedLeafOf(tree, binned, binMapper, r)]!;
+      }
     }
 
     if (validation && validationMargin && validationWeights) {
