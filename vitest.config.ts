@@ -35,7 +35,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["test/{shared,trainer,control-plane,e2e,ops,console}/**/*.test.ts"],
+          include: ["test/{architecture,shared,trainer,control-plane,e2e,ops,console}/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { sha256Hex } from "#shared/hash.ts";
+import { kvKeys } from "#shared/kv.ts";
 import { buildEdge, ensureEdgeBuilt } from "../scripts/lib/edge-build.ts";
 import { startLocalEdge } from "../scripts/lib/local-edge.ts";
-import { sha256Hex } from "../shared/src/hash.ts";
-import { kvKeys } from "../shared/src/kv.ts";
 import { SAMPLE_CUSTOMER, trainFixtureModel } from "../test/helpers/model-fixture.ts";
 import { type LoadResult, median, percentile, wrk } from "./lib/wrk.ts";
 

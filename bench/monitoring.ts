@@ -2,6 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
+import type { EdgeEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import type { DriftReference, FeatureSpec, Manifest } from "#shared/manifest.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { loadConfig } from "../control-plane/src/config.ts";
 import { createControlPlane, listen } from "../control-plane/src/control-plane.ts";
 import {
@@ -15,10 +19,6 @@ import { sketchRecords } from "../control-plane/src/monitoring/sketch-records.ts
 import { computeSnapshot, computeTimeseries } from "../control-plane/src/monitoring/snapshot.ts";
 import { HOUR_MS, hourOf } from "../control-plane/src/services/ingest.ts";
 import { createTenant } from "../control-plane/src/services/tenants.ts";
-import type { EdgeEvent } from "../shared/src/events.ts";
-import { newId } from "../shared/src/ids.ts";
-import type { DriftReference, FeatureSpec, Manifest } from "../shared/src/manifest.ts";
-import { SIGNATURE_HEADER, signBody } from "../shared/src/signature.ts";
 import { median, percentile } from "./lib/wrk.ts";
 
 /**

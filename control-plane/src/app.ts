@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { issuesFromZod, validationError } from "../../shared/src/errors.ts";
+import { issuesFromZod, validationError } from "#shared/errors.ts";
 import { registerConsole } from "./console/app.ts";
 import type { Deps, HonoEnv } from "./env.ts";
 import { notFound, onError } from "./middleware/errors.ts";

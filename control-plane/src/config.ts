@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_TOKEN_TTL_SECONDS } from "../../shared/src/oauth.ts";
+import { MAX_TOKEN_TTL_SECONDS } from "#shared/oauth.ts";
 
 /** Every setting the control plane reads, validated once at start-up. `.env.example` documents each. */
 export const configSchema = z.object({

@@ -1,6 +1,6 @@
 import { serve } from "@hono/node-server";
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import { kvKeys } from "../../shared/src/kv.ts";
+import { kvKeys } from "#shared/kv.ts";
 import { createApp } from "./app.ts";
 import { KeyRing } from "./auth/signing-keys.ts";
 import type { Config } from "./config.ts";

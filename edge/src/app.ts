@@ -1,8 +1,8 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { ChurnError, issuesFromZod, validationError } from "#shared/errors.ts";
+import { renderError } from "#shared/http-errors.ts";
+import { kvKeys } from "#shared/kv.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { ChurnError, issuesFromZod, validationError } from "../../shared/src/errors.ts";
-import { renderError } from "../../shared/src/http-errors.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
 import type { HonoEnv } from "./env.ts";
 import { type KeyResolver, kvKeyResolver } from "./middleware/auth.ts";
 import { requestContext } from "./middleware/request-context.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EdgeEvent } from "../../shared/src/events.ts";
+import type { EdgeEvent } from "#shared/events.ts";
 import type { Principal } from "./middleware/auth.ts";
 import type { RateLimiter } from "./rate-limit/durable-object.ts";
 

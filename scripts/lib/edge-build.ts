@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { EDGE_BUNDLE_DIR } from "./local-edge.ts";
+import { writeWarmUpModel } from "./warm-up-model.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const SOURCES = ["edge/src", "shared/src", "wrangler.toml", "package-lock.json"];
@@ -15,6 +16,7 @@ function newestMtime(path: string): number {
 
 /** Builds the worker bundle with wrangler (as a deploy would) and returns wrangler's size report. */
 export async function buildEdge(): Promise<{ totalKiB: number; gzipKiB: number }> {
+  await writeWarmUpModel();
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [

@@ -44,6 +44,9 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
       ...readdirSync(EDGE_BUNDLE_DIR)
         .filter((f) => f.endsWith(".wasm"))
         .map((f) => ({ type: "CompiledWasm" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
+      ...readdirSync(EDGE_BUNDLE_DIR)
+        .filter((f) => f.endsWith(".bin"))
+        .map((f) => ({ type: "Data" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
     ],
     compatibilityDate: COMPATIBILITY_DATE,
     kvNamespaces: { EDGE_KV: "churn-edge-kv" },

@@ -1,7 +1,7 @@
 /** Hex sha256 via WebCrypto, available in Node, workerd and browsers alike. */
 export async function sha256Hex(data: ArrayBuffer | Uint8Array | string): Promise<string> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = await crypto.subtle.digest("SHA-256", bytes as BufferSource);
+  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return toHex(new Uint8Array(digest));
 }
 

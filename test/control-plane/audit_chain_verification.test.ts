@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AuditEntry, auditEntrySchema } from "#shared/audit.ts";
+import { sha256Hex } from "#shared/hash.ts";
 import { auditLog } from "../../control-plane/src/db/schema/index.ts";
 import {
   type AuditContext,
@@ -7,8 +9,6 @@ import {
   GENESIS_HASH,
 } from "../../control-plane/src/services/audit.ts";
 import { auditJsonLines, verifyChain } from "../../control-plane/src/services/audit-chain.ts";
-import { type AuditEntry, auditEntrySchema } from "../../shared/src/audit.ts";
-import { sha256Hex } from "../../shared/src/hash.ts";
 import {
   type ControlPlaneHarness,
   expectValidAuditChain,

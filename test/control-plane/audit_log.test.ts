@@ -1,11 +1,11 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUDIT_ACTIONS } from "#shared/audit.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
+import { deploymentSchema } from "#shared/registry.ts";
 import { type AuditLogRow, auditLog } from "../../control-plane/src/db/schema/index.ts";
 import { chainPayload, GENESIS_HASH, PLATFORM_AUDIT_CHAIN } from "../../control-plane/src/services/audit.ts";
-import { AUDIT_ACTIONS } from "../../shared/src/audit.ts";
-import { sha256Hex } from "../../shared/src/hash.ts";
-import { edgeDeploymentSchema, kvKeys } from "../../shared/src/kv.ts";
-import { deploymentSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectValidAuditChain,

@@ -1,10 +1,10 @@
 import { eq } from "drizzle-orm";
 import { type JWTPayload, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "#shared/ids.ts";
+import { TOKEN_ALG } from "#shared/oauth.ts";
 import { createPat } from "../../control-plane/src/auth/pat.ts";
 import { apiClients, personalAccessTokens } from "../../control-plane/src/db/schema/index.ts";
-import { newId } from "../../shared/src/ids.ts";
-import { TOKEN_ALG } from "../../shared/src/oauth.ts";
 import {
   type ControlPlaneHarness,
   expectError,

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { ALL_SCOPES, basicAuth, startControlPlane } from "../helpers/control-plane-harness.ts";
 import {
   bodyText,

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publishResponseSchema } from "#shared/registry.ts";
 import {
   apiClients,
   idempotencyKeys,
@@ -7,7 +8,6 @@ import {
   users,
 } from "../../control-plane/src/db/schema/index.ts";
 import { IDEMPOTENCY_WINDOW_MS } from "../../control-plane/src/services/idempotency.ts";
-import { publishResponseSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectError,

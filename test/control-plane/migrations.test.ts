@@ -5,10 +5,10 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { type ControlPlane, createControlPlane } from "../../control-plane/src/control-plane.ts";
 import { type Database, migrateDatabase, openDatabase } from "../../control-plane/src/db/client.ts";
 import * as schema from "../../control-plane/src/db/schema/index.ts";
-import { edgeDeploymentSchema, kvKeys } from "../../shared/src/kv.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 let dir: string;

@@ -1,5 +1,15 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EdgeEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import { kvKeys } from "#shared/kv.ts";
+import type { DriftReference, Manifest } from "#shared/manifest.ts";
+import {
+  type MonitoringSnapshot,
+  monitoringSettingsSchema,
+  monitoringSnapshotSchema,
+  monitoringTimeseriesSchema,
+} from "#shared/monitoring.ts";
 import {
   ingestedEvents,
   pendingFeedback,
@@ -14,16 +24,6 @@ import {
 import { sketchRecords } from "../../control-plane/src/monitoring/sketch-records.ts";
 import { computeSnapshot, computeTimeseries } from "../../control-plane/src/monitoring/snapshot.ts";
 import { DAY_MS, HOUR_MS, hourOf } from "../../control-plane/src/services/ingest.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
-import { newId } from "../../shared/src/ids.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
-import type { DriftReference, Manifest } from "../../shared/src/manifest.ts";
-import {
-  type MonitoringSnapshot,
-  monitoringSettingsSchema,
-  monitoringSnapshotSchema,
-  monitoringTimeseriesSchema,
-} from "../../shared/src/monitoring.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

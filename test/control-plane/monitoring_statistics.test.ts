@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { DriftReference, FeatureSpec } from "#shared/manifest.ts";
+import { mergeSketch, SCORE_SKETCH_BINS } from "#shared/monitoring.ts";
 import { alignedBins, computeDrift, computeQuality } from "../../control-plane/src/monitoring/drift.ts";
 import {
   estimatedAuc,
@@ -17,8 +19,6 @@ import {
   PSI_EPSILON,
   psi,
 } from "../../control-plane/src/monitoring/statistics.ts";
-import type { DriftReference, FeatureSpec } from "../../shared/src/manifest.ts";
-import { mergeSketch, SCORE_SKETCH_BINS } from "../../shared/src/monitoring.ts";
 
 const DRIFT = { minSamples: 100, psiWarn: 0.1, psiAlert: 0.25, windowHours: 24 };
 

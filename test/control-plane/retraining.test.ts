@@ -1,16 +1,16 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, predictions, retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
-import { judgeCandidate } from "../../control-plane/src/retraining/candidates.ts";
-import { schedulerTick } from "../../control-plane/src/scheduler/tick.ts";
-import { sha256Hex } from "../../shared/src/hash.ts";
+import { sha256Hex } from "#shared/hash.ts";
 import {
   type Candidate,
   candidateSchema,
   type RetrainingClaim,
   retrainingClaimSchema,
   retrainingJobSchema,
-} from "../../shared/src/retraining.ts";
+} from "#shared/retraining.ts";
+import { auditLog, predictions, retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
+import { judgeCandidate } from "../../control-plane/src/retraining/candidates.ts";
+import { schedulerTick } from "../../control-plane/src/scheduler/tick.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

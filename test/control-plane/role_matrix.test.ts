@@ -2,6 +2,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Manifest } from "#shared/manifest.ts";
+import { type RetrainingClaim, retrainingPolicySchema } from "#shared/retraining.ts";
+import { SCOPES, type Scope } from "#shared/scopes.ts";
 import { createWebhook } from "../../control-plane/src/alerts/webhooks.ts";
 import { PERMISSIONS, type Permission } from "../../control-plane/src/auth/permissions.ts";
 import { modelVersions, ROLES, type Role } from "../../control-plane/src/db/schema/index.ts";
@@ -11,9 +14,6 @@ import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.t
 import type { AuditContext } from "../../control-plane/src/services/audit.ts";
 import { getDeployment } from "../../control-plane/src/services/deployments.ts";
 import { publishModelVersion } from "../../control-plane/src/services/registry.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { type RetrainingClaim, retrainingPolicySchema } from "../../shared/src/retraining.ts";
-import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
 import {
   type ControlPlaneHarness,
   type ErrorBody,

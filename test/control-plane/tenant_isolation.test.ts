@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { edgeDeploymentSchema, kvKeys } from "../../shared/src/kv.ts";
-import { deploymentSchema, modelVersionSchema } from "../../shared/src/registry.ts";
+import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
+import { deploymentSchema, modelVersionSchema } from "#shared/registry.ts";
 import {
   type ControlPlaneHarness,
   expectError,

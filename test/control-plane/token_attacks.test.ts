@@ -2,6 +2,10 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "#shared/ids.ts";
+import type { Manifest } from "#shared/manifest.ts";
+import { TOKEN_ALG } from "#shared/oauth.ts";
+import { retrainingPolicySchema } from "#shared/retraining.ts";
 import { createWebhook } from "../../control-plane/src/alerts/webhooks.ts";
 import { createPat } from "../../control-plane/src/auth/pat.ts";
 import { completeJob } from "../../control-plane/src/retraining/candidates.ts";
@@ -9,10 +13,6 @@ import { claimJob, requestJobInTx } from "../../control-plane/src/retraining/job
 import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
 import type { AuditContext } from "../../control-plane/src/services/audit.ts";
 import { publishModelVersion } from "../../control-plane/src/services/registry.ts";
-import { newId } from "../../shared/src/ids.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { TOKEN_ALG } from "../../shared/src/oauth.ts";
-import { retrainingPolicySchema } from "../../shared/src/retraining.ts";
 import {
   ALL_SCOPES,
   basicAuth,

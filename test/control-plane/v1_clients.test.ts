@@ -1,15 +1,11 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiClientListSchema, apiClientSchema, apiClientWithSecretSchema } from "#shared/identity.ts";
+import { idPattern } from "#shared/ids.ts";
+import { kvKeys, revokedClientsSchema, tenantLimitsSchema } from "#shared/kv.ts";
 import { authenticateClient, verifiedSecrets } from "../../control-plane/src/auth/clients.ts";
 import { VerifiedSecretCache } from "../../control-plane/src/auth/verified-secret-cache.ts";
 import { apiClients, auditLog } from "../../control-plane/src/db/schema/index.ts";
-import {
-  apiClientListSchema,
-  apiClientSchema,
-  apiClientWithSecretSchema,
-} from "../../shared/src/identity.ts";
-import { idPattern } from "../../shared/src/ids.ts";
-import { kvKeys, revokedClientsSchema, tenantLimitsSchema } from "../../shared/src/kv.ts";
 import {
   basicAuth,
   type ControlPlaneHarness,

@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentHistoryPageSchema } from "#shared/deployment-history.ts";
+import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
+import { deploymentSchema } from "#shared/registry.ts";
 import { auditLog, deploymentHistory } from "../../control-plane/src/db/schema/index.ts";
-import { deploymentHistoryPageSchema } from "../../shared/src/deployment-history.ts";
-import { edgeDeploymentSchema, kvKeys } from "../../shared/src/kv.ts";
-import { deploymentSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
+import { deploymentSchema } from "#shared/registry.ts";
+import type { Scope } from "#shared/scopes.ts";
 import { auditLog, deploymentHistory } from "../../control-plane/src/db/schema/index.ts";
-import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "../../shared/src/kv.ts";
-import { deploymentSchema } from "../../shared/src/registry.ts";
-import type { Scope } from "../../shared/src/scopes.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -1,5 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ErasureResult } from "#shared/erasure.ts";
+import type { EdgeEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
 import {
   auditLog,
   ingestedEvents,
@@ -7,9 +10,6 @@ import {
   predictions,
   rawRecords,
 } from "../../control-plane/src/db/schema/index.ts";
-import type { ErasureResult } from "../../shared/src/erasure.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
-import { newId } from "../../shared/src/ids.ts";
 import {
   type ControlPlaneHarness,
   expectError,

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { healthResponseSchema } from "#shared/predict.ts";
 import { createApp } from "../../control-plane/src/app.ts";
 import { openDatabase } from "../../control-plane/src/db/client.ts";
 import { Counter, Histogram } from "../../control-plane/src/observability/prometheus.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { healthResponseSchema } from "../../shared/src/predict.ts";
 import {
   type ControlPlaneHarness,
   expectError,

@@ -1,5 +1,9 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EdgeEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import type { DriftReference, FeatureSpec } from "#shared/manifest.ts";
+import type { Sketch } from "#shared/monitoring.ts";
 import {
   ingestedEvents,
   monitoringHourly,
@@ -9,10 +13,6 @@ import {
 } from "../../control-plane/src/db/schema/index.ts";
 import { sketchRecords } from "../../control-plane/src/monitoring/sketch-records.ts";
 import { DAY_MS, HOUR_MS, hourOf, LABEL_WINDOW_DAYS } from "../../control-plane/src/services/ingest.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
-import { newId } from "../../shared/src/ids.ts";
-import type { DriftReference, FeatureSpec } from "../../shared/src/manifest.ts";
-import type { Sketch } from "../../shared/src/monitoring.ts";
 import {
   type ControlPlaneHarness,
   expectError,

@@ -1,16 +1,16 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sha256Hex } from "#shared/hash.ts";
+import { idPattern } from "#shared/ids.ts";
+import { kvKeys } from "#shared/kv.ts";
+import type { Manifest } from "#shared/manifest.ts";
+import { publishResponseSchema } from "#shared/registry.ts";
 import {
   auditLog,
   models,
   modelVersionArtifacts,
   modelVersions,
 } from "../../control-plane/src/db/schema/index.ts";
-import { sha256Hex } from "../../shared/src/hash.ts";
-import { idPattern } from "../../shared/src/ids.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { publishResponseSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { experimentRunListSchema } from "#shared/experiments.ts";
+import { modelVersionSchema, publishResponseSchema } from "#shared/registry.ts";
 import { experimentRuns } from "../../control-plane/src/db/schema/index.ts";
-import { experimentRunListSchema } from "../../shared/src/experiments.ts";
-import { modelVersionSchema, publishResponseSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

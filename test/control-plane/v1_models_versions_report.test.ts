@@ -2,9 +2,9 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_REPORT_BYTES, modelVersionSchema, publishResponseSchema } from "#shared/registry.ts";
 import { listen } from "../../control-plane/src/control-plane.ts";
 import { modelVersionArtifacts, modelVersions } from "../../control-plane/src/db/schema/index.ts";
-import { MAX_REPORT_BYTES, modelVersionSchema, publishResponseSchema } from "../../shared/src/registry.ts";
 import { publishModelDir } from "../../trainer/src/control-plane-client.ts";
 import {
   type ControlPlaneHarness,

@@ -1,12 +1,12 @@
 import { eq } from "drizzle-orm";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { idPattern } from "#shared/ids.ts";
+import { kvKeys } from "#shared/kv.ts";
+import { jwksSchema, tokenResponseSchema } from "#shared/oauth.ts";
 import { createApp } from "../../control-plane/src/app.ts";
 import { apiClients, signingKeys } from "../../control-plane/src/db/schema/index.ts";
 import { PLATFORM_AUDIT_CHAIN } from "../../control-plane/src/services/audit.ts";
-import { idPattern } from "../../shared/src/ids.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
-import { jwksSchema, tokenResponseSchema } from "../../shared/src/oauth.ts";
 import {
   basicAuth,
   type ControlPlaneHarness,

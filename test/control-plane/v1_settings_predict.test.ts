@@ -1,9 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
+import { predictSettingsSchema } from "#shared/registry.ts";
 import { auditLog } from "../../control-plane/src/db/schema/index.ts";
 import { syncDeploymentsToEdge } from "../../control-plane/src/services/deployments.ts";
-import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "../../shared/src/kv.ts";
-import { predictSettingsSchema } from "../../shared/src/registry.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, personalAccessTokens, users } from "../../control-plane/src/db/schema/index.ts";
-import { sha256Hex } from "../../shared/src/hash.ts";
+import { sha256Hex } from "#shared/hash.ts";
 import {
   createUserResponseSchema,
   newPersonalAccessTokenSchema,
   personalAccessTokenListSchema,
   userListSchema,
   userSchema,
-} from "../../shared/src/identity.ts";
-import { idPattern } from "../../shared/src/ids.ts";
+} from "#shared/identity.ts";
+import { idPattern } from "#shared/ids.ts";
+import { auditLog, personalAccessTokens, users } from "../../control-plane/src/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { webhookCreatedSchema, webhookDeliveryListSchema, webhookPayloadSchema } from "#shared/alerts.ts";
+import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
 import { evaluateAlerts } from "../../control-plane/src/alerts/evaluate.ts";
 import {
   deliverDueWebhooks,
@@ -11,12 +13,6 @@ import {
 } from "../../control-plane/src/alerts/webhooks.ts";
 import { openDatabase } from "../../control-plane/src/db/client.ts";
 import { webhookDeliveries } from "../../control-plane/src/db/schema/index.ts";
-import {
-  webhookCreatedSchema,
-  webhookDeliveryListSchema,
-  webhookPayloadSchema,
-} from "../../shared/src/alerts.ts";
-import { SIGNATURE_HEADER, verifyBodySignature } from "../../shared/src/signature.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

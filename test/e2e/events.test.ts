@@ -3,11 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PredictResponse } from "#shared/predict.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { listen, publishControlPlaneLocation } from "../../control-plane/src/control-plane.ts";
 import { ingestedEvents } from "../../control-plane/src/db/schema/index.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
 

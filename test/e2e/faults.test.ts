@@ -6,6 +6,12 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { createClient } from "@libsql/client";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorEnvelopeSchema } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import { kvKeys } from "#shared/kv.ts";
+import type { LiveModel } from "#shared/live-model.ts";
+import type { PredictResponse } from "#shared/predict.ts";
+import type { ModelVersion } from "#shared/registry.ts";
 import { listen, publishControlPlaneLocation } from "../../control-plane/src/control-plane.ts";
 import {
   auditLog,
@@ -19,12 +25,6 @@ import type { EdgeStore } from "../../control-plane/src/edge-store/edge-store.ts
 import type { HonoEnv } from "../../control-plane/src/env.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { errorEnvelopeSchema } from "../../shared/src/errors.ts";
-import { newId } from "../../shared/src/ids.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
-import type { LiveModel } from "../../shared/src/live-model.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
-import type { ModelVersion } from "../../shared/src/registry.ts";
 import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
 import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
 import { type ModelFixture, SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";

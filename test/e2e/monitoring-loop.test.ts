@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { and, count, eq, gte } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { webhookPayloadSchema } from "#shared/alerts.ts";
+import type { PredictResponse } from "#shared/predict.ts";
+import type { Candidate } from "#shared/retraining.ts";
+import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
 import { auditLog, predictions } from "../../control-plane/src/db/schema/index.ts";
 import { schedulerTick, type TickReport } from "../../control-plane/src/scheduler/tick.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { webhookPayloadSchema } from "../../shared/src/alerts.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
-import type { Candidate } from "../../shared/src/retraining.ts";
-import { SIGNATURE_HEADER, verifyBodySignature } from "../../shared/src/signature.ts";
 import { main } from "../../trainer/src/cli.ts";
 import {
   clientCredentialsToken,

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PredictResponse } from "#shared/predict.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
 import { main } from "../../trainer/src/cli.ts";
 import {
   clientCredentialsToken,

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PredictResponse } from "#shared/predict.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
 import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
 

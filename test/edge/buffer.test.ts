@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { EdgeEvent } from "#shared/events.ts";
 import { EventBuffer } from "../../edge/src/events/buffer.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
 
 const bytesOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
 

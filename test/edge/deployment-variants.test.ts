@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PredictResponse } from "../../shared/src/predict.ts";
+import type { PredictResponse } from "#shared/predict.ts";
 import { customer, modelBytes, newTenant, seedVersion, writePointer } from "./harness.ts";
 
 async function tenantWithCanary(weight: number, options: { brokenCanary?: boolean; shadow?: boolean } = {}) {

@@ -1,10 +1,10 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { EdgeEvent } from "#shared/events.ts";
+import { kvKeys } from "#shared/kv.ts";
 import { createEdgeApp } from "../../edge/src/app.ts";
 import type { Bindings } from "../../edge/src/env.ts";
 import { EventBuffer } from "../../edge/src/events/buffer.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
 import { customer, EDGE, errorOf, newTenant } from "./harness.ts";
 
 /** The real bindings, with the events queue replaced by one that refuses every send. */

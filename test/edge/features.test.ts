@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { Manifest } from "#shared/manifest.ts";
 import { compileEncoder } from "../../edge/src/models/features.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
 
 const manifest = {
   features: [

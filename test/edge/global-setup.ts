@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
+import { writeWarmUpModel } from "../../scripts/lib/warm-up-model.ts";
 
 interface EdgeFixture {
   modelB64: string;
@@ -51,6 +52,8 @@ async function trainWithCli(dir: string, csv: string, name: string, flags: strin
  * them as bindings.
  */
 export default async function setup(project: TestProject) {
+  // The worker imports its warm-up graph from the build output; write it for runs that skip the build.
+  await writeWarmUpModel();
   const dir = await mkdtemp(join(tmpdir(), "churn-edge-fixture-"));
   const csv = join(dir, "customers.csv");
   await run(process.execPath, [churn, "synth", "--rows", "1500", "--seed", "7", "--out", csv]);

@@ -1,9 +1,9 @@
 import { env, SELF } from "cloudflare:test";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import { sha256Hex } from "../../shared/src/hash.ts";
-import { newId } from "../../shared/src/ids.ts";
-import { type EdgeDeployment, kvKeys } from "../../shared/src/kv.ts";
-import { type Manifest, manifestSchema } from "../../shared/src/manifest.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { newId } from "#shared/ids.ts";
+import { type EdgeDeployment, kvKeys } from "#shared/kv.ts";
+import { type Manifest, manifestSchema } from "#shared/manifest.ts";
 
 export const EDGE = "https://edge.test";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import { kvKeys } from "#shared/kv.ts";
 import { FAILED_LOAD_RETRY_MS, ModelCache } from "../../edge/src/models/cache.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
 import { modelBytes, seedVersion } from "./harness.ts";
 
 /** The edge's KV, counting reads of one version's model bytes. */

@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import type { LiveModel } from "../../shared/src/live-model.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
+import type { LiveModel } from "#shared/live-model.ts";
+import type { PredictResponse } from "#shared/predict.ts";
 import { customer, EDGE, errorOf, modelBytes, newTenant, seedVersion, writePointer } from "./harness.ts";
 
 type Tenant = Awaited<ReturnType<typeof newTenant>>;

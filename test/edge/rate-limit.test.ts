@@ -1,7 +1,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { kvKeys } from "#shared/kv.ts";
 import { TokenBucket } from "../../edge/src/rate-limit/token-bucket.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
 import { customer, errorOf, newTenant } from "./harness.ts";
 
 describe("rate limits", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { Manifest } from "#shared/manifest.ts";
+import { MAX_STRING_LENGTH } from "#shared/predict.ts";
 import { compileEncoder } from "../../edge/src/models/features.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { MAX_STRING_LENGTH } from "../../shared/src/predict.ts";
 
 /**
  * How the edge turns request records into model columns, and what it tells the caller about each bad

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
+import type { Manifest } from "#shared/manifest.ts";
+import { emptySketch, type Sketch, scoreBin } from "#shared/monitoring.ts";
 import type { ScoredRow } from "../../edge/src/monitoring/sketch.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { emptySketch, type Sketch, scoreBin } from "../../shared/src/monitoring.ts";
 import { histogram } from "../../trainer/src/reference.ts";
 
 /**

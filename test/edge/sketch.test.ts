@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { Manifest } from "#shared/manifest.ts";
+import { emptySketch, mergeSketch, SCORE_SKETCH_BINS, sketchSchema } from "#shared/monitoring.ts";
+import type { Prediction } from "#shared/predict.ts";
 import { rejectedEvent } from "../../edge/src/events/emit.ts";
 import {
   MESSAGE_BUDGET_BYTES,
@@ -8,9 +11,6 @@ import {
 } from "../../edge/src/events/prediction-events.ts";
 import { compileEncoder } from "../../edge/src/models/features.ts";
 import { compileSketcher, type ScoredRow } from "../../edge/src/monitoring/sketch.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { emptySketch, mergeSketch, SCORE_SKETCH_BINS, sketchSchema } from "../../shared/src/monitoring.ts";
-import type { Prediction } from "../../shared/src/predict.ts";
 import type { Column, Dataset } from "../../trainer/src/dataset.ts";
 import { driftReference } from "../../trainer/src/reference.ts";
 import { expectSameSketch, referenceSketch } from "./sketch-reference.ts";

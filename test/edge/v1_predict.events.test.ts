@@ -1,13 +1,13 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { EdgeEvent, PredictionEvent, RejectedEvent } from "#shared/events.ts";
+import { kvKeys } from "#shared/kv.ts";
+import type { Manifest } from "#shared/manifest.ts";
+import { emptySketch, mergeSketch } from "#shared/monitoring.ts";
+import type { PredictResponse } from "#shared/predict.ts";
 import { createEdgeApp } from "../../edge/src/app.ts";
 import type { Bindings } from "../../edge/src/env.ts";
 import { MESSAGE_BUDGET_BYTES } from "../../edge/src/events/prediction-events.ts";
-import type { EdgeEvent, PredictionEvent, RejectedEvent } from "../../shared/src/events.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { emptySketch, mergeSketch } from "../../shared/src/monitoring.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
 import { customer, EDGE, fixtureManifest, newTenant, seedVersion, writePointer } from "./harness.ts";
 import { expectSameSketch, referenceSketch } from "./sketch-reference.ts";
 

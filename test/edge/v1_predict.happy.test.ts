@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PredictResponse } from "../../shared/src/predict.ts";
+import type { PredictResponse } from "#shared/predict.ts";
 import { customer, fixtureManifest, newTenant } from "./harness.ts";
 
 describe("POST /v1/predict (happy path)", () => {

@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { kvKeys } from "../../shared/src/kv.ts";
-import type { PredictResponse } from "../../shared/src/predict.ts";
+import { kvKeys } from "#shared/kv.ts";
+import type { PredictResponse } from "#shared/predict.ts";
 import { customer, EDGE, errorOf, newTenant } from "./harness.ts";
 import { expectTokenAttacksRefused } from "./token-attacks.ts";
 

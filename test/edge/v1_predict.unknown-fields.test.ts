@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { PredictResponse } from "../../shared/src/predict.ts";
+import type { PredictResponse } from "#shared/predict.ts";
 import { customer, errorOf, newTenant, writePointer } from "./harness.ts";
 
 /** A tenant whose pointer carries the setting exactly as the control plane publishes it. */

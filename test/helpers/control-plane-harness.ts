@@ -6,6 +6,15 @@ import { eq } from "drizzle-orm";
 import { generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { expect } from "vitest";
+import { type ErrorCode, errorEnvelopeSchema } from "#shared/errors.ts";
+import type { EdgeEvent } from "#shared/events.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { newId } from "#shared/ids.ts";
+import type { Manifest } from "#shared/manifest.ts";
+import { TOKEN_ALG } from "#shared/oauth.ts";
+import type { Deployment, DeploymentRequest, ModelVersion } from "#shared/registry.ts";
+import { SCOPES, type Scope } from "#shared/scopes.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { createPat } from "../../control-plane/src/auth/pat.ts";
 import { type Config, loadConfig } from "../../control-plane/src/config.ts";
 import { type ControlPlane, createControlPlane } from "../../control-plane/src/control-plane.ts";
@@ -19,15 +28,6 @@ import { type EdgeStore, type KvLike, kvEdgeStore } from "../../control-plane/sr
 import type { Deps, HonoEnv, Logger } from "../../control-plane/src/env.ts";
 import { type AuditContext, chainPayload, GENESIS_HASH } from "../../control-plane/src/services/audit.ts";
 import { addApiClient, addUser, createTenant } from "../../control-plane/src/services/tenants.ts";
-import { type ErrorCode, errorEnvelopeSchema } from "../../shared/src/errors.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
-import { sha256Hex } from "../../shared/src/hash.ts";
-import { newId } from "../../shared/src/ids.ts";
-import type { Manifest } from "../../shared/src/manifest.ts";
-import { TOKEN_ALG } from "../../shared/src/oauth.ts";
-import type { Deployment, DeploymentRequest, ModelVersion } from "../../shared/src/registry.ts";
-import { SCOPES, type Scope } from "../../shared/src/scopes.ts";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import type { ModelFixture } from "./model-fixture.ts";
 
 /** The Workers KV binding Miniflare hands to Node, as far as the tests read it. */

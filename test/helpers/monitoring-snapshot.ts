@@ -1,4 +1,4 @@
-import type { MonitoringSnapshot } from "../../shared/src/monitoring.ts";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 
 /** A snapshot as computeSnapshot reports it, with the numbers the rules read set per test. */
 export function snapshotWith(

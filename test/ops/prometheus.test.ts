@@ -4,11 +4,11 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { EdgeEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import type { ModelVersion } from "#shared/registry.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { listen, type RunningServer } from "../../control-plane/src/control-plane.ts";
-import type { EdgeEvent } from "../../shared/src/events.ts";
-import { newId } from "../../shared/src/ids.ts";
-import type { ModelVersion } from "../../shared/src/registry.ts";
-import { SIGNATURE_HEADER, signBody } from "../../shared/src/signature.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 /**

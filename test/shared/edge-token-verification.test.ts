@@ -2,13 +2,13 @@ import { Hono } from "hono";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { renderError } from "#shared/http-errors.ts";
+import { newId } from "#shared/ids.ts";
+import { kvKeys } from "#shared/kv.ts";
+import { TOKEN_ALG } from "#shared/oauth.ts";
 import type { HonoEnv } from "../../edge/src/env.ts";
 import { type KeyResolver, kvKeyResolver, requireToken } from "../../edge/src/middleware/auth.ts";
 import { requestContext } from "../../edge/src/middleware/request-context.ts";
-import { renderError } from "../../shared/src/http-errors.ts";
-import { newId } from "../../shared/src/ids.ts";
-import { kvKeys } from "../../shared/src/kv.ts";
-import { TOKEN_ALG } from "../../shared/src/oauth.ts";
 
 /**
  * The edge's token check, driven in Node: the middleware is plain Hono and jose, so it runs here against

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { type CsvDialect, type CsvRecord, parseCsvText, readCsv } from "../../trainer/src/csv.ts";
 
 async function collect(chunks: (string | Uint8Array)[]): Promise<CsvRecord[]> {

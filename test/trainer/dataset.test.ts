@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { buildDataset, type Dataset, type DatasetOptions, loadDataset } from "../../trainer/src/dataset.ts";
 
 function fromText(text: string, options: DatasetOptions): Promise<Dataset> {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { parseExplainerPackage } from "#shared/explainer.ts";
+import { compileReluNet, explainReluRow } from "#shared/model-runtime/deeplift.ts";
+import { createExplainer } from "#shared/model-runtime/explainer.ts";
 import { fitCandidate } from "../../trainer/src/automl/candidates.ts";
-import { compileReluNet, explainReluRow } from "../../trainer/src/explain/deeplift.ts";
-import { createExplainer, parseExplainerPackage } from "../../trainer/src/explain/explainer.ts";
 import { batchFromDataset } from "../../trainer/src/features.ts";
 import { rocAuc } from "../../trainer/src/metrics.ts";
 import { composeModel } from "../../trainer/src/models/composite.ts";

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { riskBand } from "../../shared/src/manifest.ts";
+import { riskBand } from "#shared/manifest.ts";
 import { main } from "../../trainer/src/cli.ts";
 import { parseCsvText } from "../../trainer/src/csv.ts";
 import { loadDataset } from "../../trainer/src/dataset.ts";

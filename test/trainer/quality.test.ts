@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { buildDataset, type DatasetOptions } from "../../trainer/src/dataset.ts";
 import { dataQuality } from "../../trainer/src/quality.ts";
 import { createRandom } from "../../trainer/src/random.ts";

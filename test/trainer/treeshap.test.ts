@@ -1,14 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { type ExplainerPackage, parseExplainerPackage } from "#shared/explainer.ts";
+import { createExplainer, type RawColumns } from "#shared/model-runtime/explainer.ts";
+import { expectedValue, type ShapTree, ShapWorkspace, treeShap } from "#shared/model-runtime/treeshap.ts";
 import { buildDataset, type Dataset } from "../../trainer/src/dataset.ts";
-import {
-  createExplainer,
-  type ExplainerPackage,
-  parseExplainerPackage,
-  type RawColumns,
-} from "../../trainer/src/explain/explainer.ts";
-import { expectedValue, type ShapTree, ShapWorkspace, treeShap } from "../../trainer/src/explain/treeshap.ts";
 import { batchFromDataset, type FeatureBatch } from "../../trainer/src/features.ts";
 import { fitGbdt } from "../../trainer/src/models/gbdt/model.ts";
 import { GBDT_DEFAULTS } from "../../trainer/src/models/gbdt/params.ts";
@@ -191,8 +187,11 @@ describe("GBDT explanations", () => {
   });
 
   it("keeps the explainer free of Node-only APIs, so a Worker can import it", async () => {
-    for (const file of ["explainer.ts", "treeshap.ts"]) {
-      const source = await readFile(new URL(`../../trainer/src/explain/${file}`, import.meta.url), "utf8");
+    for (const file of ["explainer.ts", "treeshap.ts", "deeplift.ts"]) {
+      const source = await readFile(
+        new URL(`../../shared/src/model-runtime/${file}`, import.meta.url),
+        "utf8",
+      );
       expect(source).not.toMatch(/from "node:|\bBuffer\b|\bprocess\./);
     }
   });

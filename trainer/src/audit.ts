@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { type Command, UsageError } from "./cli.ts";
 import { getJson, resolveTarget } from "./control-plane-client.ts";
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { auditCommand } from "./audit.ts";
 import type { CalibrationChoice } from "./calibration.ts";
 import type { DecimalMark } from "./cells.ts";

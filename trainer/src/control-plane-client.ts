@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ChurnError, type ErrorCode, errorEnvelopeSchema } from "../../shared/src/errors.ts";
-import { manifestSchema } from "../../shared/src/manifest.ts";
-import { tokenResponseSchema } from "../../shared/src/oauth.ts";
+import { ChurnError, type ErrorCode, errorEnvelopeSchema } from "#shared/errors.ts";
+import { manifestSchema } from "#shared/manifest.ts";
+import { tokenResponseSchema } from "#shared/oauth.ts";
 import {
   type Deployment,
   deploymentSchema,
   type ModelVersion,
   publishResponseSchema,
-} from "../../shared/src/registry.ts";
+} from "#shared/registry.ts";
 
 export interface ControlPlaneTarget {
   url: string;

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { decodeChunks, type TextEncodingName } from "./text-decoding.ts";
 
 /** One CSV record and the 1-based physical line it starts on (for error messages). */

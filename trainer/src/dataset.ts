@@ -1,4 +1,4 @@
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { type CellReader, cellReader, type DecimalMark } from "./cells.ts";
 import type { CsvDialect, CsvRecord, CsvSource, Separator } from "./csv.ts";
 import { type ColumnAccumulator, distinctNumbers, newAccumulator, pushCell } from "./dataset-columns.ts";

@@ -1,4 +1,4 @@
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 
 /**
  * The retention campaign the threshold is chosen for. Contacting a customer costs `offerCost`; a

@@ -1,4 +1,4 @@
-import { graphInputNameSchema, RESERVED_RECORD_KEYS } from "../../shared/src/manifest.ts";
+import { graphInputNameSchema, RESERVED_RECORD_KEYS } from "#shared/manifest.ts";
 
 export interface HeaderRename {
   column: number;

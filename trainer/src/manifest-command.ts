@@ -3,10 +3,10 @@ import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-web";
 import { z } from "zod";
+import { ChurnError } from "#shared/errors.ts";
+import { checkGraphSignature } from "#shared/graph-signature.ts";
+import { type FeatureSpec, type Manifest, manifestSchema } from "#shared/manifest.ts";
 import pkg from "../../package.json" with { type: "json" };
-import { ChurnError } from "../../shared/src/errors.ts";
-import { checkGraphSignature } from "../../shared/src/graph-signature.ts";
-import { type FeatureSpec, type Manifest, manifestSchema } from "../../shared/src/manifest.ts";
 import { type Command, UsageError } from "./cli.ts";
 
 ort.env.wasm.numThreads = 1;

@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-web";
-import { ChurnError } from "../../shared/src/errors.ts";
-import { graphInputOf } from "../../shared/src/manifest.ts";
-import { createExplainer } from "./explain/explainer.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { graphInputOf } from "#shared/manifest.ts";
+import { createExplainer } from "#shared/model-runtime/explainer.ts";
 import type { FeatureBatch } from "./features.ts";
 import { type Model, predictProbability } from "./models/model.ts";
 

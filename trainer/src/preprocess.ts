@@ -1,4 +1,4 @@
-import type { FeatureSpec } from "../../shared/src/manifest.ts";
+import type { FeatureSpec } from "#shared/manifest.ts";
 import type { Dataset } from "./dataset.ts";
 import { batchFromDataset, categoricalInput, type FeatureBatch, numericInput } from "./features.ts";
 import { evenlySpread } from "./split.ts";

@@ -1,4 +1,4 @@
-import type { DriftReference, ReferenceHistogram } from "../../shared/src/manifest.ts";
+import type { DriftReference, ReferenceHistogram } from "#shared/manifest.ts";
 import type { Dataset } from "./dataset.ts";
 
 /** Quantile cut points per numeric feature (at most 19, so at most 20 bins). */

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { createRandom, shuffleInPlace } from "./random.ts";
 
 /** Train / holdout partition as sorted 0-based data-row indices. */

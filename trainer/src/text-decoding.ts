@@ -1,4 +1,4 @@
-import { ChurnError } from "../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 
 /** Encodings a data file may be read in; `latin1` is read as Windows-1252, its common superset. */
 export const TEXT_ENCODINGS = ["utf-8", "latin1", "utf-16le", "utf-16be"] as const;
@@ -25,7 +25,7 @@ export function decodeChunks(
   let encoding: TextEncodingName = requested ?? "utf-8";
   let bom = false;
   async function* texts(): AsyncGenerator<string> {
-    let decoder: TextDecoder | undefined;
+    let decoder: InstanceType<typeof TextDecoder> | undefined;
     let head: Uint8Array | undefined;
     let lines = 1;
     const decode = (bytes: Uint8Array, stream: boolean): string => {
@@ -66,7 +66,7 @@ export function decodeChunks(
       if (rest !== "") yield rest;
     }
   }
-  function openDecoder(first: Uint8Array): TextDecoder {
+  function openDecoder(first: Uint8Array): InstanceType<typeof TextDecoder> {
     const fromBom = bomEncoding(first);
     if (fromBom) {
       encoding = fromBom;

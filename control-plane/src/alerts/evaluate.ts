@@ -1,8 +1,8 @@
 import { and, desc, eq } from "drizzle-orm";
-import type { Alert, AlertKind, AlertRules } from "../../../shared/src/alerts.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import type { MonitoringSnapshot } from "../../../shared/src/monitoring.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import type { Alert, AlertKind, AlertRules } from "#shared/alerts.ts";
+import { newId } from "#shared/ids.ts";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { type AlertRow, alerts } from "../db/schema/index.ts";
 import { openJobOf, requestJobInTx } from "../retraining/jobs.ts";

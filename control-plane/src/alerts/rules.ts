@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import { type AlertRules, alertRulesSchema } from "../../../shared/src/alerts.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { type AlertRules, alertRulesSchema } from "#shared/alerts.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { alertRules } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";

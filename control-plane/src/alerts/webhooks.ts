@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { and, asc, desc, eq, inArray, isNull, lte } from "drizzle-orm";
-import type { Alert, Webhook, WebhookDelivery, WebhookPayload } from "../../../shared/src/alerts.ts";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import { SIGNATURE_HEADER, signBody } from "../../../shared/src/signature.ts";
-import { epochSeconds, toIso } from "../../../shared/src/time.ts";
+import type { Alert, Webhook, WebhookDelivery, WebhookPayload } from "#shared/alerts.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
+import { epochSeconds, toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { type WebhookDeliveryRow, type WebhookRow, webhookDeliveries, webhooks } from "../db/schema/index.ts";
 import type { Logger } from "../env.ts";

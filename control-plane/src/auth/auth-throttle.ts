@@ -1,4 +1,4 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { BoundedLru } from "../cache/bounded-lru.ts";
 
 export interface AuthThrottleOptions {

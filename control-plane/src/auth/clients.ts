@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import type { RateLimit } from "../../../shared/src/kv.ts";
-import { parseScopeString, type Scope } from "../../../shared/src/scopes.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import type { RateLimit } from "#shared/kv.ts";
+import { parseScopeString, type Scope } from "#shared/scopes.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { preparedPerDatabase } from "../db/prepared.ts";
 import { type ApiClientRow, apiClients } from "../db/schema/index.ts";

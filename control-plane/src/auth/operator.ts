@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import type { HonoEnv } from "../env.ts";
 
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();

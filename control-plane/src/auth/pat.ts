@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { sha256Hex } from "../../../shared/src/hash.ts";
-import { newId } from "../../../shared/src/ids.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { newId } from "#shared/ids.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { personalAccessTokens } from "../db/schema/index.ts";
 

@@ -1,4 +1,4 @@
-import type { Scope } from "../../../shared/src/scopes.ts";
+import type { Scope } from "#shared/scopes.ts";
 import type { Role } from "../db/schema/users/index.ts";
 
 /**

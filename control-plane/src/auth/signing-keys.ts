@@ -1,4 +1,4 @@
-import { KeyObject, sign as signBytes } from "node:crypto";
+import { KeyObject, sign as signBytes, type webcrypto } from "node:crypto";
 import { and, desc, eq, isNotNull, isNull, ne } from "drizzle-orm";
 import {
   createLocalJWKSet,
@@ -9,9 +9,9 @@ import {
   type JWK,
   type JWTVerifyGetKey,
 } from "jose";
-import { newId } from "../../../shared/src/ids.ts";
-import { kvKeys } from "../../../shared/src/kv.ts";
-import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "../../../shared/src/oauth.ts";
+import { newId } from "#shared/ids.ts";
+import { kvKeys } from "#shared/kv.ts";
+import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "#shared/oauth.ts";
 import type { Db } from "../db/client.ts";
 import { signingKeys } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";
@@ -26,7 +26,7 @@ const SYSTEM_AUDIT: AuditContext = {
 
 export interface ActiveKey {
   kid: string;
-  privateKey: CryptoKey;
+  privateKey: webcrypto.CryptoKey;
   /** The same key as a Node KeyObject, for the fast synchronous signer. */
   signingKey: KeyObject;
 }
@@ -186,7 +186,7 @@ export class KeyRing {
 }
 
 async function activeKey(kid: string, privateJwk: string): Promise<ActiveKey> {
-  const privateKey = (await importJWK(JSON.parse(privateJwk) as JWK, TOKEN_ALG)) as CryptoKey;
+  const privateKey = (await importJWK(JSON.parse(privateJwk) as JWK, TOKEN_ALG)) as webcrypto.CryptoKey;
   return { kid, privateKey, signingKey: KeyObject.from(privateKey) };
 }
 

@@ -1,8 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { type Context, Hono } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { renderError, toChurnError } from "../../../shared/src/http-errors.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { renderError, toChurnError } from "#shared/http-errors.ts";
 import type { HonoEnv } from "../env.ts";
 import { registerConsoleAssets } from "../routes/console_assets.ts";
 import { registerConsoleAuditExport } from "../routes/console_audit_export.ts";

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
-import type { AuditAction, AuditEntry } from "../../../shared/src/audit.ts";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { Deployment, ModelVersion } from "../../../shared/src/registry.ts";
+import type { AuditAction, AuditEntry } from "#shared/audit.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { Deployment, ModelVersion } from "#shared/registry.ts";
 import type { Db } from "../db/client.ts";
 import { auditLog, models, modelVersions, predictions } from "../db/schema/index.ts";
 import { toAuditEntry } from "../services/audit-chain.ts";

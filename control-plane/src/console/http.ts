@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import { limitBody } from "../../../shared/src/content-type.ts";
-import { issuesFromZod, validationError } from "../../../shared/src/errors.ts";
+import { limitBody } from "#shared/content-type.ts";
+import { issuesFromZod, validationError } from "#shared/errors.ts";
 import type { Permission } from "../auth/permissions.ts";
 import type { HonoEnv } from "../env.ts";
 import { requirePermission } from "../middleware/auth.ts";

@@ -1,4 +1,4 @@
-import type { MonitoringSnapshot, MonitoringTimeseries } from "../../../shared/src/monitoring.ts";
+import type { MonitoringSnapshot, MonitoringTimeseries } from "#shared/monitoring.ts";
 import type { Db } from "../db/client.ts";
 import { computeSnapshot, computeTimeseries } from "../monitoring/snapshot.ts";
 

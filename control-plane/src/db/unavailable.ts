@@ -1,4 +1,4 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 
 /** SQLite result codes that say the database cannot take the statement now, not that the request is wrong. */
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY)/;

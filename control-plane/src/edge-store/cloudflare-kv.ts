@@ -20,7 +20,7 @@ export function cloudflareKvStore(options: CloudflareKvOptions): EdgeStore {
       const res = await doFetch(url(key), {
         method: "PUT",
         headers: { ...headers, "content-type": "application/octet-stream" },
-        body: value as BodyInit,
+        body: value as RequestInit["body"],
       });
       if (!res.ok) throw new Error(`Cloudflare KV put ${key} failed with HTTP ${res.status}`);
     },

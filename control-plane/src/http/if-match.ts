@@ -1,4 +1,4 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 
 /** The deployment revision in an `If-Match` header ("3", W/"3" or 3), or null when the header is absent. */
 export function parseIfMatch(header: string | undefined): number | null {

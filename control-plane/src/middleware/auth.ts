@@ -2,15 +2,15 @@ import { createHash } from "node:crypto";
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { jwtVerify } from "jose";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { sha256Hex } from "#shared/hash.ts";
 import {
   type AccessTokenClaims,
   accessTokenClaimsSchema,
   MAX_TOKEN_TTL_SECONDS,
   TOKEN_ALG,
-} from "../../../shared/src/oauth.ts";
-import { parseScopeString } from "../../../shared/src/scopes.ts";
+} from "#shared/oauth.ts";
+import { parseScopeString } from "#shared/scopes.ts";
 import { PAT_PREFIX } from "../auth/pat.ts";
 import { isAllowed, type Permission, type Principal } from "../auth/permissions.ts";
 import type { KeyRing } from "../auth/signing-keys.ts";

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { renderError } from "../../../shared/src/http-errors.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { renderError } from "#shared/http-errors.ts";
 import { databaseUnavailable } from "../db/unavailable.ts";
 import type { HonoEnv } from "../env.ts";
 

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { sha256Hex } from "#shared/hash.ts";
 import type { HonoEnv } from "../env.ts";
 import {
   claimIdempotencyKey,

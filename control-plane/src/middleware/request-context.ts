@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import { newId } from "../../../shared/src/ids.ts";
+import { newId } from "#shared/ids.ts";
 import type { Deps, HonoEnv } from "../env.ts";
 import { type ControlPlaneMetrics, UNMATCHED_ROUTE } from "../observability/metrics.ts";
 

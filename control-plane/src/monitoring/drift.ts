@@ -1,5 +1,5 @@
-import type { DriftReference, Manifest, ReferenceHistogram } from "../../../shared/src/manifest.ts";
-import type { FeatureSketch, MonitoringSettings, Sketch } from "../../../shared/src/monitoring.ts";
+import type { DriftReference, Manifest, ReferenceHistogram } from "#shared/manifest.ts";
+import type { FeatureSketch, MonitoringSettings, Sketch } from "#shared/monitoring.ts";
 import {
   coarsen,
   type Distances,

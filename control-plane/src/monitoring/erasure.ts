@@ -1,6 +1,6 @@
 import { and, eq, inArray, or, type SQL, sql } from "drizzle-orm";
-import type { ErasureRequest, ErasureResult } from "../../../shared/src/erasure.ts";
-import { newId } from "../../../shared/src/ids.ts";
+import type { ErasureRequest, ErasureResult } from "#shared/erasure.ts";
+import { newId } from "#shared/ids.ts";
 import type { Db } from "../db/client.ts";
 import { pendingFeedback, predictions, rawRecords } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";

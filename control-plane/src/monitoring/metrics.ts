@@ -1,5 +1,5 @@
 import { and, desc, gte, sql } from "drizzle-orm";
-import type { MonitoringSnapshot } from "../../../shared/src/monitoring.ts";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 import type { Db } from "../db/client.ts";
 import { deployments, monitoringHourly } from "../db/schema/index.ts";
 import { Counter, Histogram } from "../observability/prometheus.ts";

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { type EdgeTenantSettings, edgeTenantSettingsSchema, kvKeys } from "../../../shared/src/kv.ts";
-import { type MonitoringSettings, monitoringSettingsSchema } from "../../../shared/src/monitoring.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { type EdgeTenantSettings, edgeTenantSettingsSchema, kvKeys } from "#shared/kv.ts";
+import { type MonitoringSettings, monitoringSettingsSchema } from "#shared/monitoring.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { monitoringSettings } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";

@@ -1,5 +1,5 @@
-import type { DriftReference, Manifest } from "../../../shared/src/manifest.ts";
-import { emptySketch, type Sketch, scoreBin } from "../../../shared/src/monitoring.ts";
+import type { DriftReference, Manifest } from "#shared/manifest.ts";
+import { emptySketch, type Sketch, scoreBin } from "#shared/monitoring.ts";
 
 /** The index of x's bin: the first edge >= x, or the last bin above every edge (the reference's convention). */
 function binOf(x: number, edges: readonly number[]): number {

@@ -1,5 +1,5 @@
 import { and, eq, gte, inArray, isNotNull, lt } from "drizzle-orm";
-import type { Manifest } from "../../../shared/src/manifest.ts";
+import type { Manifest } from "#shared/manifest.ts";
 import {
   type MonitoringSettings,
   type MonitoringSnapshot,
@@ -7,8 +7,8 @@ import {
   type MonitoringTimeseriesPoint,
   mergeSketch,
   type Sketch,
-} from "../../../shared/src/monitoring.ts";
-import { toIso } from "../../../shared/src/time.ts";
+} from "#shared/monitoring.ts";
+import { toIso } from "#shared/time.ts";
 import { BoundedLru } from "../cache/bounded-lru.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { deployments, modelVersions, monitoringHourly, predictions } from "../db/schema/index.ts";

@@ -1,13 +1,8 @@
 import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import type {
-  Candidate,
-  CompleteRequest,
-  HoldoutScores,
-  RetrainingPolicy,
-} from "../../../shared/src/retraining.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import type { Candidate, CompleteRequest, HoldoutScores, RetrainingPolicy } from "#shared/retraining.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, Tx } from "../db/client.ts";
 import {
   deployments,

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import type { RetrainingClaim, RetrainingJob, RetrainingPolicy } from "../../../shared/src/retraining.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import type { RetrainingClaim, RetrainingJob, RetrainingPolicy } from "#shared/retraining.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { deployments, type RetrainingJobRow, retrainingJobs } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";

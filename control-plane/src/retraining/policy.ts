@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import { type RetrainingPolicy, retrainingPolicySchema } from "../../../shared/src/retraining.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { type RetrainingPolicy, retrainingPolicySchema } from "#shared/retraining.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { retrainingPolicies } from "../db/schema/index.ts";
 import { type AuditContext, appendAudit } from "../services/audit.ts";

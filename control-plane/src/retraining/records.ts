@@ -1,5 +1,5 @@
 import { and, desc, eq, isNotNull } from "drizzle-orm";
-import type { LabeledRecords } from "../../../shared/src/retraining.ts";
+import type { LabeledRecords } from "#shared/retraining.ts";
 import type { Db } from "../db/client.ts";
 import { predictions, rawRecords } from "../db/schema/index.ts";
 

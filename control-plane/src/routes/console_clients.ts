@@ -4,7 +4,7 @@ import {
   createClientRequestSchema,
   MAX_SECRET_OVERLAP_SECONDS,
   updateClientRequestSchema,
-} from "../../../shared/src/identity.ts";
+} from "#shared/identity.ts";
 import type { ConsoleEnv } from "../console/env.ts";
 import { auditOf, changing, field, formOf, parseForm } from "../console/http.ts";
 import { clientsPage, type ShownSecret } from "../console/pages/clients.ts";

@@ -1,7 +1,7 @@
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { type DeploymentRequest, deploymentRequestSchema } from "../../../shared/src/registry.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { type DeploymentRequest, deploymentRequestSchema } from "#shared/registry.ts";
 import { deploymentOrNull } from "../console/data.ts";
 import type { ConsoleEnv } from "../console/env.ts";
 import { auditOf, changing, field, formOf, parseForm, reasonSchema } from "../console/http.ts";

@@ -1,6 +1,6 @@
 import type { Hono } from "hono";
 import { z } from "zod";
-import { auditActionSchema } from "../../../shared/src/audit.ts";
+import { auditActionSchema } from "#shared/audit.ts";
 import type { ConsoleEnv } from "../console/env.ts";
 import { parseForm, viewing } from "../console/http.ts";
 import { homeFor } from "../console/layout.ts";

@@ -1,5 +1,5 @@
 import type { Context, Hono } from "hono";
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import type { ConsoleEnv } from "../console/env.ts";
 import { field, formOf } from "../console/http.ts";
 import { homeFor } from "../console/layout.ts";

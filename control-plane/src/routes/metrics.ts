@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { errorResponses } from "../../../shared/src/openapi.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { EXPOSITION_CONTENT_TYPE } from "../observability/prometheus.ts";
 

@@ -1,7 +1,7 @@
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { errorResponses } from "../../../shared/src/openapi.ts";
+import { errorResponses } from "#shared/openapi.ts";
 import { requireOperator } from "../auth/operator.ts";
 import type { HonoEnv } from "../env.ts";
 import type { AuditContext } from "../services/audit.ts";

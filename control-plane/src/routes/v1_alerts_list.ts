@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq } from "drizzle-orm";
-import { alertListSchema } from "../../../shared/src/alerts.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { alertListSchema } from "#shared/alerts.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { toAlert } from "../alerts/evaluate.ts";
 import { alerts } from "../db/schema/index.ts";
 import type { HonoEnv } from "../env.ts";

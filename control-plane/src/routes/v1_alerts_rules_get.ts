@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { alertRulesResponseSchema } from "../../../shared/src/alerts.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { alertRulesResponseSchema } from "#shared/alerts.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { getAlertRules } from "../alerts/rules.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { alertRulesResponseSchema, alertRulesSchema } from "../../../shared/src/alerts.ts";
-import { jsonBody } from "../../../shared/src/content-type.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { alertRulesResponseSchema, alertRulesSchema } from "#shared/alerts.ts";
+import { jsonBody } from "#shared/content-type.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { putAlertRules } from "../alerts/rules.ts";
 import type { HonoEnv } from "../env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
-import { auditActionSchema, auditEntrySchema } from "../../../shared/src/audit.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { auditActionSchema, auditEntrySchema } from "#shared/audit.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { auditLog } from "../db/schema/index.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { candidateSchema } from "../../../shared/src/retraining.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { candidateSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { approveCandidate } from "../retraining/candidates.ts";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { apiClientListSchema } from "../../../shared/src/identity.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { apiClientListSchema } from "#shared/identity.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { listApiClients } from "../services/api-clients.ts";

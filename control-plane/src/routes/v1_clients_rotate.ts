@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { limitBody } from "../../../shared/src/content-type.ts";
-import { apiClientWithSecretSchema, rotateClientRequestSchema } from "../../../shared/src/identity.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { limitBody } from "#shared/content-type.ts";
+import { apiClientWithSecretSchema, rotateClientRequestSchema } from "#shared/identity.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
 import { clientIdParams } from "../http/client-id-param.ts";

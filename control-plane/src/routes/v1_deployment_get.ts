@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { deploymentSchema } from "../../../shared/src/registry.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { deploymentSchema } from "#shared/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { getDeployment } from "../services/deployments.ts";

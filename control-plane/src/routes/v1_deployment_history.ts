@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { deploymentHistoryPageSchema } from "../../../shared/src/deployment-history.ts";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { deploymentHistoryPageSchema } from "#shared/deployment-history.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { deploymentServingAt, listDeploymentHistory } from "../services/deployment-history.ts";

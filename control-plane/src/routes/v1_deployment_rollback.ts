@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { limitBody } from "../../../shared/src/content-type.ts";
-import { rollbackRequestSchema } from "../../../shared/src/deployment-history.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { deploymentSchema } from "../../../shared/src/registry.ts";
+import { limitBody } from "#shared/content-type.ts";
+import { rollbackRequestSchema } from "#shared/deployment-history.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { deploymentSchema } from "#shared/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
 import { parseIfMatch } from "../http/if-match.ts";

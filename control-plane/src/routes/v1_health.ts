@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { errorResponses } from "../../../shared/src/openapi.ts";
-import { healthResponseSchema } from "../../../shared/src/predict.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { errorResponses } from "#shared/openapi.ts";
+import { healthResponseSchema } from "#shared/predict.ts";
 import type { HonoEnv } from "../env.ts";
 
 export const healthRoute = createRoute({

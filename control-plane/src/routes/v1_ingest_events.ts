@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { jsonBody } from "../../../shared/src/content-type.ts";
-import { ChurnError, issuesFromZod, validationError } from "../../../shared/src/errors.ts";
-import { ingestRequestSchema, ingestResponseSchema } from "../../../shared/src/events.ts";
-import { errorResponses } from "../../../shared/src/openapi.ts";
-import { SIGNATURE_HEADER, verifyBodySignature } from "../../../shared/src/signature.ts";
+import { jsonBody } from "#shared/content-type.ts";
+import { ChurnError, issuesFromZod, validationError } from "#shared/errors.ts";
+import { ingestRequestSchema, ingestResponseSchema } from "#shared/events.ts";
+import { errorResponses } from "#shared/openapi.ts";
+import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
 import type { HonoEnv } from "../env.ts";
 import { ingestEvents } from "../services/ingest.ts";
 

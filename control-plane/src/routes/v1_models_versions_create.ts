@@ -1,15 +1,15 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { requireContentType } from "../../../shared/src/content-type.ts";
-import { ChurnError, issuesFromZod, validationError } from "../../../shared/src/errors.ts";
+import { requireContentType } from "#shared/content-type.ts";
+import { ChurnError, issuesFromZod, validationError } from "#shared/errors.ts";
 import {
   type ExperimentRunInput,
   experimentRunsInputSchema,
   MAX_EXPERIMENT_RUNS,
-} from "../../../shared/src/experiments.ts";
-import { manifestSchema } from "../../../shared/src/manifest.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { MAX_REPORT_BYTES, publishResponseSchema } from "../../../shared/src/registry.ts";
+} from "#shared/experiments.ts";
+import { manifestSchema } from "#shared/manifest.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { MAX_REPORT_BYTES, publishResponseSchema } from "#shared/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { idempotencyHeaders, idempotent } from "../middleware/idempotency.ts";

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { and, desc, eq, sql } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { modelVersionSchema } from "../../../shared/src/registry.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { modelVersionSchema } from "#shared/registry.ts";
 import { BoundedLru } from "../cache/bounded-lru.ts";
 import { preparedPerDatabase } from "../db/prepared.ts";
 import { models, modelVersions } from "../db/schema/index.ts";

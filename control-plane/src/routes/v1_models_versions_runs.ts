@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { experimentRunListSchema } from "../../../shared/src/experiments.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { experimentRunListSchema } from "#shared/experiments.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { listRunsOfVersion } from "../services/experiment-runs.ts";

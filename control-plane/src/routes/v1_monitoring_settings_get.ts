@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { monitoringSettingsSchema } from "../../../shared/src/monitoring.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { monitoringSettingsSchema } from "#shared/monitoring.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { getMonitoringSettings } from "../monitoring/settings.ts";

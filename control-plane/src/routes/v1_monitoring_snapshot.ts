@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { monitoringSnapshotSchema } from "../../../shared/src/monitoring.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { monitoringSnapshotSchema } from "#shared/monitoring.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { computeSnapshot } from "../monitoring/snapshot.ts";

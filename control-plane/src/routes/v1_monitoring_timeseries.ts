@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { monitoringTimeseriesSchema } from "../../../shared/src/monitoring.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { monitoringTimeseriesSchema } from "#shared/monitoring.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { computeTimeseries } from "../monitoring/snapshot.ts";

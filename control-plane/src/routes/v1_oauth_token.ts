@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { requireContentType } from "../../../shared/src/content-type.ts";
-import { ChurnError, issuesFromZod } from "../../../shared/src/errors.ts";
-import { tokenRequestSchema, tokenResponseSchema } from "../../../shared/src/oauth.ts";
-import { errorResponses } from "../../../shared/src/openapi.ts";
+import { requireContentType } from "#shared/content-type.ts";
+import { ChurnError, issuesFromZod } from "#shared/errors.ts";
+import { tokenRequestSchema, tokenResponseSchema } from "#shared/oauth.ts";
+import { errorResponses } from "#shared/openapi.ts";
 import { authenticateClient } from "../auth/clients.ts";
 import type { HonoEnv } from "../env.ts";
 

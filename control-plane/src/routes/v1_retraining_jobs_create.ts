@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { limitBody } from "../../../shared/src/content-type.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { retrainingJobSchema, retrainingRequestSchema } from "../../../shared/src/retraining.ts";
+import { limitBody } from "#shared/content-type.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { retrainingJobSchema, retrainingRequestSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { retrainingJobListSchema } from "../../../shared/src/retraining.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { retrainingJobListSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { listJobs } from "../retraining/jobs.ts";

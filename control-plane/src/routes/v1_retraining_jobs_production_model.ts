@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { modelVersionArtifacts } from "../db/schema/index.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

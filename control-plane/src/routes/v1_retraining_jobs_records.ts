@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { labeledRecordsSchema } from "../../../shared/src/retraining.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { labeledRecordsSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { idParams } from "../retraining/http.ts";

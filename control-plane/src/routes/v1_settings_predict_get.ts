@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { predictSettingsSchema } from "../../../shared/src/registry.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { predictSettingsSchema } from "#shared/registry.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { getPredictSettings } from "../services/predict-settings.ts";

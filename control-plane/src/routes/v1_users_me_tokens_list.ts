@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { personalAccessTokenListSchema } from "../../../shared/src/identity.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { personalAccessTokenListSchema } from "#shared/identity.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";
 import { listOwnTokens } from "../services/personal-access-tokens.ts";

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { jsonBody } from "../../../shared/src/content-type.ts";
-import { updateUserRequestSchema, userSchema } from "../../../shared/src/identity.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { jsonBody } from "#shared/content-type.ts";
+import { updateUserRequestSchema, userSchema } from "#shared/identity.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../http/body-limits.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

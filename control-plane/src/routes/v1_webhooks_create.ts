@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { webhookCreatedSchema, webhookCreateRequestSchema } from "../../../shared/src/alerts.ts";
-import { jsonBody } from "../../../shared/src/content-type.ts";
-import { validationError } from "../../../shared/src/errors.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { SIGNATURE_HEADER } from "../../../shared/src/signature.ts";
+import { webhookCreatedSchema, webhookCreateRequestSchema } from "#shared/alerts.ts";
+import { jsonBody } from "#shared/content-type.ts";
+import { validationError } from "#shared/errors.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { SIGNATURE_HEADER } from "#shared/signature.ts";
 import { literalDestinationProblem } from "../alerts/destination.ts";
 import { createWebhook } from "../alerts/webhooks.ts";
 import type { HonoEnv } from "../env.ts";

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { deleteWebhook } from "../alerts/webhooks.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { webhookDeliveryListSchema } from "../../../shared/src/alerts.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { webhookDeliveryListSchema } from "#shared/alerts.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { listDeliveries } from "../alerts/webhooks.ts";
 import type { HonoEnv } from "../env.ts";
 import { authenticate, requirePermission } from "../middleware/auth.ts";

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { jwksSchema } from "../../../shared/src/oauth.ts";
+import { jwksSchema } from "#shared/oauth.ts";
 import type { HonoEnv } from "../env.ts";
 
 export const jwksRoute = createRoute({

@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
-import type { MonitoringSnapshot } from "../../../shared/src/monitoring.ts";
-import type { Candidate } from "../../../shared/src/retraining.ts";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
+import type { Candidate } from "#shared/retraining.ts";
 import { type AlertTransition, evaluateAlerts, SCHEDULER_AUDIT } from "../alerts/evaluate.ts";
 import { type DeliveryOutcome, deliverDueWebhooks } from "../alerts/webhooks.ts";
 import type { Db, DbOrTx } from "../db/client.ts";

@@ -1,9 +1,9 @@
 import { and, asc, eq } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { ApiClient } from "../../../shared/src/identity.ts";
-import type { RateLimit } from "../../../shared/src/kv.ts";
-import { parseScopeString, type Scope } from "../../../shared/src/scopes.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { ApiClient } from "#shared/identity.ts";
+import type { RateLimit } from "#shared/kv.ts";
+import { parseScopeString, type Scope } from "#shared/scopes.ts";
+import { toIso } from "#shared/time.ts";
 import { createApiClient } from "../auth/clients.ts";
 import { generateSecret, hashSecret } from "../auth/secrets.ts";
 import type { Db, DbOrTx } from "../db/client.ts";

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { AuditEntry } from "../../../shared/src/audit.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import type { AuditEntry } from "#shared/audit.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { toIso } from "#shared/time.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { type AuditLogRow, auditLog } from "../db/schema/index.ts";
 import { chainPayload, GENESIS_HASH } from "./audit.ts";

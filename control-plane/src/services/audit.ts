@@ -1,7 +1,7 @@
 import { desc, eq } from "drizzle-orm";
-import type { Actor, AuditAction } from "../../../shared/src/audit.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
-import { newId } from "../../../shared/src/ids.ts";
+import type { Actor, AuditAction } from "#shared/audit.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { newId } from "#shared/ids.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { auditLog } from "../db/schema/index.ts";
 

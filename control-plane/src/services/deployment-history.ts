@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, lt, lte } from "drizzle-orm";
-import type { DeploymentHistoryEntry } from "../../../shared/src/deployment-history.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import type { DeploymentHistoryEntry } from "#shared/deployment-history.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db } from "../db/client.ts";
 import { type DeploymentHistoryRow, deploymentHistory, models, modelVersions } from "../db/schema/index.ts";
 import type { HistoryConfig } from "./deployments.ts";

@@ -1,9 +1,9 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import { type DeployedVersion, type EdgeDeployment, kvKeys } from "../../../shared/src/kv.ts";
-import type { Deployment, DeploymentRequest } from "../../../shared/src/registry.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import { type DeployedVersion, type EdgeDeployment, kvKeys } from "#shared/kv.ts";
+import type { Deployment, DeploymentRequest } from "#shared/registry.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, Tx } from "../db/client.ts";
 import { preparedPerDatabase } from "../db/prepared.ts";
 import {

@@ -1,5 +1,5 @@
-import { kvKeys, servedDeploymentSchema } from "../../../shared/src/kv.ts";
-import type { DeploymentEdgeStatus } from "../../../shared/src/registry.ts";
+import { kvKeys, servedDeploymentSchema } from "#shared/kv.ts";
+import type { DeploymentEdgeStatus } from "#shared/registry.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";
 
 /**

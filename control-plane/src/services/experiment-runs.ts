@@ -1,8 +1,8 @@
 import { and, asc, eq } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { ExperimentRun, ExperimentRunInput } from "../../../shared/src/experiments.ts";
-import { randomToken } from "../../../shared/src/ids.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { ExperimentRun, ExperimentRunInput } from "#shared/experiments.ts";
+import { randomToken } from "#shared/ids.ts";
+import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { type ExperimentRunRow, experimentRuns, models, modelVersions } from "../db/schema/index.ts";
 

@@ -1,6 +1,6 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { EdgeEvent, FeedbackEvent, PredictionEvent, RejectedEvent } from "../../../shared/src/events.ts";
-import { mergeSketch, type Sketch } from "../../../shared/src/monitoring.ts";
+import type { EdgeEvent, FeedbackEvent, PredictionEvent, RejectedEvent } from "#shared/events.ts";
+import { mergeSketch, type Sketch } from "#shared/monitoring.ts";
 import type { Db, Tx } from "../db/client.ts";
 import {
   ingestedEvents,

@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-web";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { checkGraphSignature } from "../../../shared/src/graph-signature.ts";
-import type { Manifest } from "../../../shared/src/manifest.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { checkGraphSignature } from "#shared/graph-signature.ts";
+import type { Manifest } from "#shared/manifest.ts";
 
 export interface ModelValidator {
   /** Throws INVALID_MODEL naming the first mismatch between the manifest and the graph. */

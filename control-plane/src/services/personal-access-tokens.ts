@@ -1,7 +1,7 @@
 import { and, desc, eq } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { PersonalAccessTokenInfo } from "../../../shared/src/identity.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { PersonalAccessTokenInfo } from "#shared/identity.ts";
+import { toIso } from "#shared/time.ts";
 import { createPat } from "../auth/pat.ts";
 import type { Db } from "../db/client.ts";
 import { type PersonalAccessTokenRow, personalAccessTokens } from "../db/schema/index.ts";

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import type { PredictSettings } from "../../../shared/src/registry.ts";
+import type { PredictSettings } from "#shared/registry.ts";
 import type { Db } from "../db/client.ts";
 import { tenants } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";

@@ -1,12 +1,12 @@
 import { and, eq, isNotNull, isNull } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import {
   DEFAULT_TENANT_LIMITS,
   kvKeys,
   type RateLimit,
   type TenantLimits,
   tenantLimitsSchema,
-} from "../../../shared/src/kv.ts";
+} from "#shared/kv.ts";
 import type { Db } from "../db/client.ts";
 import { apiClients, tenants } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";

@@ -1,8 +1,8 @@
 import { gt } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { kvKeys, type RevokedClients, revokedClientsSchema } from "../../../shared/src/kv.ts";
-import { MAX_TOKEN_TTL_SECONDS } from "../../../shared/src/oauth.ts";
-import { epochSeconds } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { kvKeys, type RevokedClients, revokedClientsSchema } from "#shared/kv.ts";
+import { MAX_TOKEN_TTL_SECONDS } from "#shared/oauth.ts";
+import { epochSeconds } from "#shared/time.ts";
 import type { Db } from "../db/client.ts";
 import { apiClients } from "../db/schema/index.ts";
 import type { EdgeStore } from "../edge-store/edge-store.ts";

@@ -1,6 +1,6 @@
-import { newId } from "../../../shared/src/ids.ts";
-import type { RateLimit } from "../../../shared/src/kv.ts";
-import type { Scope } from "../../../shared/src/scopes.ts";
+import { newId } from "#shared/ids.ts";
+import type { RateLimit } from "#shared/kv.ts";
+import type { Scope } from "#shared/scopes.ts";
 import { createApiClient } from "../auth/clients.ts";
 import { createPat } from "../auth/pat.ts";
 import type { Db } from "../db/client.ts";

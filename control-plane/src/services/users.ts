@@ -1,8 +1,8 @@
 import { and, asc, count, eq } from "drizzle-orm";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { PersonalAccessTokenInfo, Role, User } from "../../../shared/src/identity.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import { toIso } from "../../../shared/src/time.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { PersonalAccessTokenInfo, Role, User } from "#shared/identity.ts";
+import { newId } from "#shared/ids.ts";
+import { toIso } from "#shared/time.ts";
 import { createPat } from "../auth/pat.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { type UserRow, users } from "../db/schema/index.ts";

@@ -1,4 +1,4 @@
-import type { EdgeEvent } from "../../../shared/src/events.ts";
+import type { EdgeEvent } from "#shared/events.ts";
 import type { WaitUntil } from "../kv-cache.ts";
 import { utf8Bytes } from "../monitoring/json-size.ts";
 import { predictionEvents, type ScoredRequest } from "./prediction-events.ts";
@@ -77,7 +77,7 @@ export class EventBuffer {
   }
 
   async #send(): Promise<void> {
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     const batch = this.#pending;
     const scored = this.#scored;
     const resolve = this.#resolveFlush;

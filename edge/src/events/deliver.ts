@@ -1,6 +1,6 @@
-import { type EdgeEvent, edgeEventSchema } from "../../../shared/src/events.ts";
-import { controlPlaneLocationSchema, kvKeys } from "../../../shared/src/kv.ts";
-import { SIGNATURE_HEADER, signBody } from "../../../shared/src/signature.ts";
+import { type EdgeEvent, edgeEventSchema } from "#shared/events.ts";
+import { controlPlaneLocationSchema, kvKeys } from "#shared/kv.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import type { Bindings } from "../env.ts";
 
 const MAX_RETRY_DELAY_SECONDS = 300;

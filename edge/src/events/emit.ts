@@ -1,7 +1,7 @@
-import type { EdgeEvent, RejectedEvent } from "../../../shared/src/events.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import type { EdgeTenantSettings } from "../../../shared/src/kv.ts";
-import type { Prediction } from "../../../shared/src/predict.ts";
+import type { EdgeEvent, RejectedEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import type { EdgeTenantSettings } from "#shared/kv.ts";
+import type { Prediction } from "#shared/predict.ts";
 import type { WaitUntil } from "../kv-cache.ts";
 import { cachedTenantEdgeSettings, tenantEdgeSettings } from "../monitoring/settings.ts";
 import { EventBuffer } from "./buffer.ts";

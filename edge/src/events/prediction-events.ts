@@ -1,6 +1,6 @@
-import type { PredictionEvent } from "../../../shared/src/events.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import type { Prediction } from "../../../shared/src/predict.ts";
+import type { PredictionEvent } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import type { Prediction } from "#shared/predict.ts";
 import { jsonStringBytes, utf8Bytes } from "../monitoring/json-size.ts";
 import type { EncodedColumns, SketchAccumulator, Sketcher } from "../monitoring/sketch.ts";
 

@@ -1,15 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { createLocalJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
-import { kvKeys, revokedClientsSchema } from "../../../shared/src/kv.ts";
-import {
-  accessTokenClaimsSchema,
-  jwksSchema,
-  MAX_TOKEN_TTL_SECONDS,
-  TOKEN_ALG,
-} from "../../../shared/src/oauth.ts";
-import { parseScopeString, type Scope } from "../../../shared/src/scopes.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { kvKeys, revokedClientsSchema } from "#shared/kv.ts";
+import { accessTokenClaimsSchema, jwksSchema, MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "#shared/oauth.ts";
+import { parseScopeString, type Scope } from "#shared/scopes.ts";
 import type { HonoEnv } from "../env.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { newId } from "../../../shared/src/ids.ts";
+import { newId } from "#shared/ids.ts";
 import type { HonoEnv } from "../env.ts";
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;

@@ -1,5 +1,5 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { type DeployedVersion, kvKeys } from "../../../shared/src/kv.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { type DeployedVersion, kvKeys } from "#shared/kv.ts";
 import { buildModel, type LoadedModel } from "./loaded-model.ts";
 
 /** Isolates have 128 MB; keep model bytes well under half of it. */

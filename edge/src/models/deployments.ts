@@ -1,5 +1,5 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "../../../shared/src/kv.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 
 /**

@@ -1,6 +1,6 @@
-import type { FieldIssue } from "../../../shared/src/errors.ts";
-import { type FeatureSpec, graphInputOf, type Manifest } from "../../../shared/src/manifest.ts";
-import { CUSTOMER_ID_FIELD, FORBIDDEN_RECORD_KEYS, MAX_STRING_LENGTH } from "../../../shared/src/predict.ts";
+import type { FieldIssue } from "#shared/errors.ts";
+import { type FeatureSpec, graphInputOf, type Manifest } from "#shared/manifest.ts";
+import { CUSTOMER_ID_FIELD, FORBIDDEN_RECORD_KEYS, MAX_STRING_LENGTH } from "#shared/predict.ts";
 
 const MAX_ISSUES = 50;
 

@@ -1,11 +1,8 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
-import { type Manifest, manifestSchema } from "../../../shared/src/manifest.ts";
-import {
-  createExplainer,
-  type Explainer,
-  parseExplainerPackage,
-} from "../../../trainer/src/explain/explainer.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { parseExplainerPackage } from "#shared/explainer.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { type Manifest, manifestSchema } from "#shared/manifest.ts";
+import { createExplainer, type Explainer } from "#shared/model-runtime/explainer.ts";
 import { compileSketcher, type Sketcher } from "../monitoring/sketch.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
 import { loadOrt, type Ort, type OrtSession } from "./ort.ts";

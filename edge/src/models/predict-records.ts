@@ -1,7 +1,7 @@
-import type { FieldIssue } from "../../../shared/src/errors.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import { riskBand } from "../../../shared/src/manifest.ts";
-import type { Prediction, PredictResponse, Reason } from "../../../shared/src/predict.ts";
+import type { FieldIssue } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import { riskBand } from "#shared/manifest.ts";
+import type { Prediction, PredictResponse, Reason } from "#shared/predict.ts";
 import type { ScoredGroup } from "../events/prediction-events.ts";
 import type { EncodedBatch } from "./features.ts";
 import { score } from "./score.ts";

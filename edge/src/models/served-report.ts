@@ -1,4 +1,4 @@
-import { type EdgeDeployment, kvKeys, type ServedDeployment } from "../../../shared/src/kv.ts";
+import { type EdgeDeployment, kvKeys, type ServedDeployment } from "#shared/kv.ts";
 import type { WaitUntil } from "../kv-cache.ts";
 
 // Isolate scope: tenant id → the highest revision this isolate has already reported.

@@ -1,6 +1,6 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { DeployedVersion, EdgeDeployment } from "../../../shared/src/kv.ts";
-import type { ServedBy } from "../../../shared/src/live-model.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { DeployedVersion, EdgeDeployment } from "#shared/kv.ts";
+import type { ServedBy } from "#shared/live-model.ts";
 import { ModelCache } from "./cache.ts";
 import { DeploymentCache } from "./deployments.ts";
 import type { LoadedModel } from "./loaded-model.ts";

@@ -1,4 +1,4 @@
-import type { EdgeDeployment } from "../../../shared/src/kv.ts";
+import type { EdgeDeployment } from "#shared/kv.ts";
 
 export type Variant = "production" | "canary" | "shadow";
 

@@ -1,4 +1,4 @@
-import { type EdgeTenantSettings, edgeTenantSettingsSchema, kvKeys } from "../../../shared/src/kv.ts";
+import { type EdgeTenantSettings, edgeTenantSettingsSchema, kvKeys } from "#shared/kv.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 
 const SETTINGS_FRESH_MS = 10_000;

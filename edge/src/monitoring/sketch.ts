@@ -1,5 +1,5 @@
-import type { DriftReference, Manifest } from "../../../shared/src/manifest.ts";
-import { emptySketch, SCORE_SKETCH_BINS, type Sketch, scoreBin } from "../../../shared/src/monitoring.ts";
+import type { DriftReference, Manifest } from "#shared/manifest.ts";
+import { emptySketch, SCORE_SKETCH_BINS, type Sketch, scoreBin } from "#shared/monitoring.ts";
 import { jsonStringBytes } from "./json-size.ts";
 
 /** Encoded columns as the feature encoder produces them: Float32Array (NaN = missing) or string[] ("" = missing). */

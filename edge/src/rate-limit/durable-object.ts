@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { RateLimit } from "../../../shared/src/kv.ts";
+import type { RateLimit } from "#shared/kv.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 export interface LeaseResult {

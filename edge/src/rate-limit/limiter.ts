@@ -1,5 +1,5 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { DEFAULT_TENANT_LIMITS, kvKeys, type RateLimit, tenantLimitsSchema } from "../../../shared/src/kv.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { DEFAULT_TENANT_LIMITS, kvKeys, type RateLimit, tenantLimitsSchema } from "#shared/kv.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 import type { LeaseResult, RateLimiter } from "./durable-object.ts";
 

@@ -1,4 +1,4 @@
-import type { RateLimit } from "../../../shared/src/kv.ts";
+import type { RateLimit } from "#shared/kv.ts";
 
 /** A token bucket: refills at `ratePerSecond` up to `burst`. Pure, so the maths is tested on its own. */
 export class TokenBucket {

@@ -1,13 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { jsonBody } from "../../../shared/src/content-type.ts";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import {
-  type FeedbackEvent,
-  feedbackRequestSchema,
-  feedbackResponseSchema,
-} from "../../../shared/src/events.ts";
-import { newId } from "../../../shared/src/ids.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { jsonBody } from "#shared/content-type.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { type FeedbackEvent, feedbackRequestSchema, feedbackResponseSchema } from "#shared/events.ts";
+import { newId } from "#shared/ids.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";

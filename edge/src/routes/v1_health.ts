@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { healthResponseSchema } from "../../../shared/src/predict.ts";
+import { healthResponseSchema } from "#shared/predict.ts";
 import type { HonoEnv } from "../env.ts";
 
 export const healthRoute = createRoute({

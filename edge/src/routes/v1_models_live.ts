@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { type LiveModel, liveModelSchema } from "../../../shared/src/live-model.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
+import { type LiveModel, liveModelSchema } from "#shared/live-model.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../env.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
 import { loadProduction, tenantDeployment } from "../models/serving.ts";

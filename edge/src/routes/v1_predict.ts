@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { jsonBody } from "../../../shared/src/content-type.ts";
-import { validationError } from "../../../shared/src/errors.ts";
-import { bearerSecurity, errorResponses } from "../../../shared/src/openapi.ts";
-import { predictRequestSchema, predictResponseSchema } from "../../../shared/src/predict.ts";
+import { jsonBody } from "#shared/content-type.ts";
+import { validationError } from "#shared/errors.ts";
+import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
+import { predictRequestSchema, predictResponseSchema } from "#shared/predict.ts";
 import type { HonoEnv } from "../env.ts";
 import { emitQuietly, emitScored, rejectedEvent } from "../events/emit.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";

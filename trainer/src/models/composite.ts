@@ -1,13 +1,9 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { ModelFamily } from "../../../shared/src/manifest.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { ExplainerLinear, ExplainerMlp } from "#shared/explainer.ts";
+import type { ModelFamily } from "#shared/manifest.ts";
+import { createExplainer, type RawColumns } from "#shared/model-runtime/explainer.ts";
 import { type Calibration, calibrate } from "../calibration.ts";
-import {
-  createExplainer,
-  createExplainerPackage,
-  type ExplainerLinear,
-  type ExplainerMlp,
-  type RawColumns,
-} from "../explain/explainer.ts";
+import { createExplainerPackage } from "../explain/explainer-writer.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
 import { categoricalInput, chunked, type FeatureBatch, numericInput } from "../features.ts";
 import { encode, encodedBlocks, type Preprocessor, stepBlocks } from "../preprocess.ts";

@@ -1,4 +1,4 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { exportLogisticOnnx } from "../export/logistic.ts";
 import { chunked, type FeatureBatch } from "../features.ts";
 import {

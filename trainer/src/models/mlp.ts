@@ -1,5 +1,10 @@
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { compileReluNet, explainReluRow, preActivations, type ReluNet } from "../explain/deeplift.ts";
+import { ChurnError } from "#shared/errors.ts";
+import {
+  compileReluNet,
+  explainReluRow,
+  preActivations,
+  type ReluNet,
+} from "#shared/model-runtime/deeplift.ts";
 import { noCalibration } from "../export/calibration.ts";
 import { exportChurnGraph } from "../export/churn-graph.ts";
 import { chunked, type FeatureBatch } from "../features.ts";
@@ -314,7 +319,7 @@ export function mlpBaseMargin(data: MlpModelData): number {
   return compileReluNet(reluNetOf(data)).baseMargin;
 }
 
-/** Margins (float64) and per-feature DeepLIFT contributions, rows x features (see explain/deeplift.ts). */
+/** Margins (float64) and per-feature DeepLIFT contributions, rows x features (see shared/src/model-runtime/deeplift.ts). */
 export function mlpExplain(
   data: MlpModelData,
   encoded: Float32Array,

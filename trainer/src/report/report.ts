@@ -1,4 +1,4 @@
-import type { Manifest } from "../../../shared/src/manifest.ts";
+import type { Manifest } from "#shared/manifest.ts";
 import type { Run } from "../automl/runs.ts";
 import type { CalibrationMethod, CalibrationScores } from "../calibration.ts";
 import type { Decision, ProfitPoint } from "../decision.ts";

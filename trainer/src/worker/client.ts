@@ -1,4 +1,4 @@
-import { ChurnError, type ErrorCode, errorEnvelopeSchema } from "../../../shared/src/errors.ts";
+import { ChurnError, type ErrorCode, errorEnvelopeSchema } from "#shared/errors.ts";
 import {
   type Candidate,
   type CompleteRequest,
@@ -8,7 +8,7 @@ import {
   labeledRecordsSchema,
   type RetrainingClaim,
   retrainingClaimSchema,
-} from "../../../shared/src/retraining.ts";
+} from "#shared/retraining.ts";
 import type { ControlPlaneTarget } from "../control-plane-client.ts";
 
 /** The control plane's retraining routes, as a worker calls them. Every answer is checked with zod. */

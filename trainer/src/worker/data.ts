@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import type { LabeledRecords } from "../../../shared/src/retraining.ts";
+import { ChurnError } from "#shared/errors.ts";
+import type { LabeledRecords } from "#shared/retraining.ts";
 import { parseCsvText } from "../csv.ts";
 import { type Split, stratifiedSplit } from "../split.ts";
 import { quoteCsv } from "../synthetic.ts";

@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-web";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { graphInputOf, type Manifest } from "../../../shared/src/manifest.ts";
-import type { HoldoutScores } from "../../../shared/src/retraining.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { graphInputOf, type Manifest } from "#shared/manifest.ts";
+import type { HoldoutScores } from "#shared/retraining.ts";
 import { parseNumber } from "../dataset.ts";
 import { logLoss, rocAuc } from "../metrics.ts";
 import type { Table } from "./data.ts";

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { ChurnError } from "../../../shared/src/errors.ts";
-import { sha256Hex } from "../../../shared/src/hash.ts";
-import { type Manifest, manifestSchema } from "../../../shared/src/manifest.ts";
-import type { Candidate, RetrainingClaim } from "../../../shared/src/retraining.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import { type Manifest, manifestSchema } from "#shared/manifest.ts";
+import type { Candidate, RetrainingClaim } from "#shared/retraining.ts";
 import { type ControlPlaneTarget, publishModelDir } from "../control-plane-client.ts";
 import { DEFAULT_SEED, train } from "../train.ts";
 import { RetrainingClient } from "./client.ts";

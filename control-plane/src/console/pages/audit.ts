@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
-import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "../../../../shared/src/audit.ts";
+import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "#shared/audit.ts";
 import { verifyChain } from "../../services/audit-chain.ts";
 import { listUsers } from "../../services/users.ts";
 import { auditPage } from "../data.ts";

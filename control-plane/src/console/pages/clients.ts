@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
-import type { ApiClient } from "../../../../shared/src/identity.ts";
-import { SCOPES } from "../../../../shared/src/scopes.ts";
+import type { ApiClient } from "#shared/identity.ts";
+import { SCOPES } from "#shared/scopes.ts";
 import { isAllowed } from "../../auth/permissions.ts";
 import { listApiClients } from "../../services/api-clients.ts";
 import type { ConsoleEnv } from "../env.ts";

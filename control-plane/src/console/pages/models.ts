@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
-import type { Deployment, ModelVersion } from "../../../../shared/src/registry.ts";
+import type { Deployment, ModelVersion } from "#shared/registry.ts";
 import { isAllowed } from "../../auth/permissions.ts";
 import { lineChart } from "../charts.ts";
 import { deploymentOrNull, modelsWithVersions } from "../data.ts";

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
-import type { MonitoringSnapshot } from "../../../../shared/src/monitoring.ts";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 import { barChart, lineChart } from "../charts.ts";
 import { deploymentOrNull, modelsWithVersions, scoreHistogram } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";

@@ -1,4 +1,4 @@
-import { ChurnError } from "../../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { createRandom, type Random } from "../../random.ts";
 import { applyBinMapper, type BinMapper, type BinnedMatrix, fitBinMapper } from "./binning.ts";
 import { GrowWorkspace, growTree } from "./grow.ts";

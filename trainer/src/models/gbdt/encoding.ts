@@ -1,4 +1,4 @@
-import type { ExplainerColumn } from "../../explain/explainer.ts";
+import type { ExplainerColumn } from "#shared/explainer.ts";
 import { categoricalInput, type FeatureBatch, numericInput } from "../../features.ts";
 import { encodedBlocks, type Preprocessor } from "../../preprocess.ts";
 

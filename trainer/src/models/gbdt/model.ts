@@ -1,10 +1,6 @@
-import {
-  createExplainer,
-  createExplainerPackage,
-  type ExplainerFeature,
-  type ExplainerPackage,
-  type RawColumns,
-} from "../../explain/explainer.ts";
+import type { ExplainerFeature, ExplainerPackage } from "#shared/explainer.ts";
+import { createExplainer, type RawColumns } from "#shared/model-runtime/explainer.ts";
+import { createExplainerPackage } from "../../explain/explainer-writer.ts";
 import { exportGbdtOnnx } from "../../export/gbdt.ts";
 import {
   batchFromDataset,

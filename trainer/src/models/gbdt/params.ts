@@ -1,4 +1,4 @@
-import { ChurnError } from "../../../../shared/src/errors.ts";
+import { ChurnError } from "#shared/errors.ts";
 import { DEFAULT_MAX_CATEGORIES } from "../../preprocess.ts";
 import { MAX_BINS } from "./binning.ts";
 import type { GrowthPolicy } from "./grow.ts";

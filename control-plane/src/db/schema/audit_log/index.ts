@@ -1,5 +1,5 @@
 import { integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { AUDIT_ACTIONS } from "../../../../../shared/src/audit.ts";
+import { AUDIT_ACTIONS } from "#shared/audit.ts";
 import { createdAt } from "../columns.ts";
 
 /** Hash-chained per tenant; triggers in the migrations refuse UPDATE and DELETE. */

@@ -1,5 +1,5 @@
 import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { ROLES, type Role } from "../../../../../shared/src/identity.ts";
+import { ROLES, type Role } from "#shared/identity.ts";
 import { createdAt } from "../columns.ts";
 import { tenants } from "../tenants/index.ts";
 
