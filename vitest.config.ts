@@ -17,7 +17,7 @@ export default defineConfig({
         "**/*.d.ts",
         // Runs only inside the worker thread the AutoML search starts; what it calls (fitFold) is counted
         // from the calling thread, which runs the same function.
-        "trainer/src/automl/fold-worker.ts",
+        "trainer/src/ml/automl/fold-worker.ts",
       ],
       reporter: ["text-summary", "json-summary", "html"],
       reportsDirectory: "coverage",

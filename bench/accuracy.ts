@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { train } from "../trainer/src/train.ts";
+import { trainToDirectory } from "../trainer/src/pipeline/train.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const shared = path.resolve(repoRoot, "../shared");
@@ -66,7 +66,7 @@ try {
     const csv = path.join(shared, d.csv);
     // The search explores less when the machine is busy (the budget is wall time): record how busy it was.
     const loadAverage = round(loadavg()[0]!, 1);
-    const result = await train({
+    const result = await trainToDirectory({
       data: csv,
       split: path.join(path.dirname(csv), "split.json"),
       target: d.target,

@@ -8,8 +8,8 @@ import { loadConfig } from "../control-plane/src/config.ts";
 import { createControlPlane, listen } from "../control-plane/src/control-plane.ts";
 import { type KvLike, kvEdgeStore } from "../control-plane/src/edge-store/edge-store.ts";
 import { addApiClient, createTenant } from "../control-plane/src/services/tenants.ts";
-import { IR_VERSION, OPSET } from "../trainer/src/onnx/graph.ts";
-import { DataType, encodeModel } from "../trainer/src/onnx/model.ts";
+import { IR_VERSION, OPSET } from "../trainer/src/ml/onnx/graph.ts";
+import { DataType, encodeModel } from "../trainer/src/ml/onnx/model.ts";
 import { median, percentile, wrk } from "./lib/wrk.ts";
 
 /**

@@ -12,11 +12,11 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { rocAuc } from "../trainer/src/metrics.ts";
-import { type BoosterParams, trainBooster } from "../trainer/src/models/gbdt/booster.ts";
-import { GBDT_DEFAULTS } from "../trainer/src/models/gbdt/params.ts";
-import { predictMargins } from "../trainer/src/models/gbdt/tree.ts";
-import { createRandom, normal } from "../trainer/src/random.ts";
+import { rocAuc } from "../trainer/src/ml/metrics.ts";
+import { type BoosterParams, trainBooster } from "../trainer/src/ml/models/gbdt/booster.ts";
+import { GBDT_DEFAULTS } from "../trainer/src/ml/models/gbdt/params.ts";
+import { predictMargins } from "../trainer/src/ml/models/gbdt/tree.ts";
+import { createRandom, normal } from "../trainer/src/ml/random.ts";
 
 const FEATURES = 20;
 const REPEATS = 3;

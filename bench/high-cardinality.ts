@@ -12,8 +12,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRandom, normal } from "../trainer/src/random.ts";
-import { train } from "../trainer/src/train.ts";
+import { createRandom, normal } from "../trainer/src/ml/random.ts";
+import { trainToDirectory } from "../trainer/src/pipeline/train.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const rows = Number(process.env["BENCH_ROWS"] ?? 50_000);
@@ -51,7 +51,7 @@ try {
   await writeFile(data, customers());
   const results = [];
   for (const choice of choices) {
-    const result = await train({
+    const result = await trainToDirectory({
       data,
       target: "Churn",
       positive: "Yes",

@@ -18,8 +18,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { loadDataset } from "../trainer/src/dataset.ts";
-import { createRandom, normal } from "../trainer/src/random.ts";
+import { loadDataset } from "../trainer/src/data/dataset.ts";
+import { createRandom, normal } from "../trainer/src/ml/random.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const rows = Number(process.env["BENCH_SCALE_ROWS"] ?? 1_000_000);

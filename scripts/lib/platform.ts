@@ -15,9 +15,10 @@ import { deployments, tenants } from "../../control-plane/src/db/schema/index.ts
 import { kvEdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
 import type { Deps, HonoEnv, Logger } from "../../control-plane/src/env.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
-import { deployProduction, publishModelDir } from "../../trainer/src/control-plane-client.ts";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
-import { train } from "../../trainer/src/train.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { trainToDirectory } from "../../trainer/src/pipeline/train.ts";
+import { deployProduction, publishModelDir } from "../../trainer/src/remote/control-plane-client.ts";
 import { type LocalEdge, startLocalEdge } from "./local-edge.ts";
 
 export interface LocalState {
@@ -200,7 +201,7 @@ async function trainDemoModel(
   const csvPath = join(demoDir, "customers.csv");
   await writeFile(csvPath, toCsv(generateTelco(rows, 42), TELCO_COLUMNS));
   progress(`generated ${rows} synthetic customers (${csvPath})`);
-  const result = await train({
+  const result = await trainToDirectory({
     data: csvPath,
     target: "Churn",
     positive: "Yes",

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { DataType, encodeModel } from "../../trainer/src/onnx/model.ts";
+import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";
 
 /** Where the edge imports its warm-up graph from (wrangler bundles `.bin` files as bytes). */
 export const WARM_UP_MODEL_PATH = resolve(import.meta.dirname, "../../edge/generated/warm-up-model.bin");

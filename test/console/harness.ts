@@ -12,8 +12,8 @@ import {
   type Page,
 } from "playwright-core";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
-import { generateTelco } from "../../trainer/src/synthetic.ts";
+import { generateTelco } from "../../trainer/src/data/synthetic.ts";
+import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 
 /** Debian's Chromium; the tests never download a browser. */
 export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";

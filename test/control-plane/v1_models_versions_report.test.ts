@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REPORT_BYTES, modelVersionSchema, publishResponseSchema } from "#shared/registry.ts";
 import { listen } from "../../control-plane/src/control-plane.ts";
 import { modelVersionArtifacts, modelVersions } from "../../control-plane/src/db/schema/index.ts";
-import { publishModelDir } from "../../trainer/src/control-plane-client.ts";
+import { publishModelDir } from "../../trainer/src/remote/control-plane-client.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

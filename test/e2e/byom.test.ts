@@ -8,9 +8,9 @@ import type { PredictResponse } from "#shared/predict.ts";
 import type { Deployment } from "#shared/registry.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { main } from "../../trainer/src/cli.ts";
-import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
-import { DataType, encodeModel } from "../../trainer/src/onnx/model.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";
+import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 
 const CONTRACTS = ["Month-to-month", "One year", "Two year"];
 

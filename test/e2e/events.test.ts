@@ -8,7 +8,7 @@ import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { listen, publishControlPlaneLocation } from "../../control-plane/src/control-plane.ts";
 import { ingestedEvents } from "../../control-plane/src/db/schema/index.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
+import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
 
 /** Prediction and feedback events travel edge → queue → consumer → control plane, and survive its outage. */

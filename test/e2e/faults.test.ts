@@ -25,8 +25,9 @@ import type { EdgeStore } from "../../control-plane/src/edge-store/edge-store.ts
 import type { HonoEnv } from "../../control-plane/src/env.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 import { type ModelFixture, SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";
 
 const CHURN_CLI = resolve(import.meta.dirname, "../../bin/churn.js");

@@ -13,14 +13,15 @@ import { auditLog, predictions } from "../../control-plane/src/db/schema/index.t
 import { schedulerTick, type TickReport } from "../../control-plane/src/scheduler/tick.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { main } from "../../trainer/src/cli.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { generateTelco, TELCO_COLUMNS, type TelcoRow } from "../../trainer/src/data/synthetic.ts";
+import { createRandom, shuffleInPlace } from "../../trainer/src/ml/random.ts";
 import {
   clientCredentialsToken,
   deployProduction,
   publishModelDir,
-} from "../../trainer/src/control-plane-client.ts";
-import { createRandom, shuffleInPlace } from "../../trainer/src/random.ts";
-import { generateTelco, TELCO_COLUMNS, type TelcoRow, toCsv } from "../../trainer/src/synthetic.ts";
+} from "../../trainer/src/remote/control-plane-client.ts";
 import { runWorker } from "../../trainer/src/worker/worker.ts";
 
 /**

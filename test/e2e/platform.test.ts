@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse } from "#shared/predict.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { main } from "../../trainer/src/cli.ts";
+import { main } from "../../trainer/src/cli/main.ts";
 import {
   clientCredentialsToken,
   deployProduction,
   publishModelDir,
-} from "../../trainer/src/control-plane-client.ts";
+} from "../../trainer/src/remote/control-plane-client.ts";
 import { SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";
 
 /** What `npm start` does, over HTTP: train → publish → deploy → token → predict, plus tenant isolation. */

@@ -6,10 +6,10 @@ import type { Manifest } from "#shared/manifest.ts";
 import type { PredictResponse } from "#shared/predict.ts";
 import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { main } from "../../trainer/src/cli.ts";
-import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
-import { parseCsvText } from "../../trainer/src/csv.ts";
-import { parseNumber } from "../../trainer/src/dataset.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { parseCsvText } from "../../trainer/src/data/csv.ts";
+import { parseNumber } from "../../trainer/src/data/dataset.ts";
+import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 import {
   bomAndQuotes,
   europeanExcel,

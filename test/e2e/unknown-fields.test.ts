@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse } from "#shared/predict.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
-import { clientCredentialsToken } from "../../trainer/src/control-plane-client.ts";
+import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
 
 /** The tenant's setting set in the control plane reaches the edge: unknown fields refused, then ignored. */

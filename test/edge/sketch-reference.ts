@@ -2,7 +2,7 @@ import { expect } from "vitest";
 import type { Manifest } from "#shared/manifest.ts";
 import { emptySketch, type Sketch, scoreBin } from "#shared/monitoring.ts";
 import type { ScoredRow } from "../../edge/src/monitoring/sketch.ts";
-import { histogram } from "../../trainer/src/reference.ts";
+import { histogram } from "../../trainer/src/ml/reference.ts";
 
 /**
  * The sketch computed the slow, obvious way from the records as sent: the trainer's `histogram` on the

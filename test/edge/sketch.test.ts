@@ -11,8 +11,8 @@ import {
 } from "../../edge/src/events/prediction-events.ts";
 import { compileEncoder } from "../../edge/src/models/features.ts";
 import { compileSketcher, type ScoredRow } from "../../edge/src/monitoring/sketch.ts";
-import type { Column, Dataset } from "../../trainer/src/dataset.ts";
-import { driftReference } from "../../trainer/src/reference.ts";
+import type { Column, Dataset } from "../../trainer/src/data/dataset.ts";
+import { driftReference } from "../../trainer/src/ml/reference.ts";
 import { expectSameSketch, referenceSketch } from "./sketch-reference.ts";
 
 /** mulberry32: reproducible random data per seed. */

@@ -1,8 +1,10 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
-import { type TrainOptions, train } from "../../trainer/src/train.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { trainToDirectory } from "../../trainer/src/pipeline/train.ts";
+import type { TrainOptions } from "../../trainer/src/pipeline/train-options.ts";
 
 export interface ModelFixture {
   dir: string;
@@ -27,7 +29,7 @@ export async function trainFixtureModel(
   const csv = join(dir, "customers.csv");
   await writeFile(csv, toCsv(generateTelco(options.rows ?? 1500, options.seed ?? 7), TELCO_COLUMNS));
   const out = join(dir, "model");
-  await train({
+  await trainToDirectory({
     data: csv,
     target: "Churn",
     positive: "Yes",

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { parseCsvText } from "../../trainer/src/csv.ts";
+import { parseCsvText } from "../../trainer/src/data/csv.ts";
 
 /** A CSV as header and rows of cells, before it is written out in some dialect. */
 export interface Table {

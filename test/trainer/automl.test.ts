@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Candidate, perturbedCandidates } from "../../trainer/src/automl/candidates.ts";
-import { chooseEnsemble } from "../../trainer/src/automl/ensemble.ts";
-import { feasibleFolds, stratifiedFolds } from "../../trainer/src/automl/folds.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { type Candidate, perturbedCandidates } from "../../trainer/src/ml/automl/candidates.ts";
+import { chooseEnsemble } from "../../trainer/src/ml/automl/ensemble.ts";
+import { feasibleFolds, stratifiedFolds } from "../../trainer/src/ml/automl/folds.ts";
 import {
   bagSeeds,
   type Evaluation,
@@ -12,9 +13,8 @@ import {
   plattLogLoss,
   type SearchResult,
   searchModels,
-} from "../../trainer/src/automl/search.ts";
-import { main } from "../../trainer/src/cli.ts";
-import { createRandom, normal } from "../../trainer/src/random.ts";
+} from "../../trainer/src/ml/automl/search.ts";
+import { createRandom, normal } from "../../trainer/src/ml/random.ts";
 import { captureIo, range, telcoDataset, writeTelcoCsv } from "./fixtures.ts";
 
 let dir: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { calibrate, fitIsotonic, fitPlatt, selectCalibration } from "../../trainer/src/calibration.ts";
-import { expectedCalibrationError, logLoss } from "../../trainer/src/metrics.ts";
-import { sigmoid } from "../../trainer/src/models/model.ts";
-import { createRandom, normal } from "../../trainer/src/random.ts";
+import { calibrate, fitIsotonic, fitPlatt, selectCalibration } from "../../trainer/src/ml/calibration.ts";
+import { expectedCalibrationError, logLoss } from "../../trainer/src/ml/metrics.ts";
+import { sigmoid } from "../../trainer/src/ml/models/model.ts";
+import { createRandom, normal } from "../../trainer/src/ml/random.ts";
 
 /** Labels drawn from sigmoid(trueMargin), with the model reporting `scale` × the true margin + `shift`. */
 function sample(n: number, seed: number, scale: number, shift: number) {

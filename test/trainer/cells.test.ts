@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cellReader, sniffDecimalMark } from "../../trainer/src/cells.ts";
+import { cellReader, sniffDecimalMark } from "../../trainer/src/data/cells.ts";
 
 const records = (rows: string[][]) => rows.map((cells, i) => ({ line: i + 1, cells }));
 

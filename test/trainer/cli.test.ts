@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commands, main } from "../../trainer/src/cli.ts";
+import { commands, main } from "../../trainer/src/cli/main.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const bin = path.join(repoRoot, "bin/churn.js");

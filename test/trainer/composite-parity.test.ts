@@ -6,18 +6,18 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExplainerPackage } from "#shared/explainer.ts";
 import { createExplainer } from "#shared/model-runtime/explainer.ts";
-import { type Calibration, fitCalibration } from "../../trainer/src/calibration.ts";
-import { batchFromDataset, type FeatureBatch } from "../../trainer/src/features.ts";
-import { type ChurnModel, composeModel, type Member } from "../../trainer/src/models/composite.ts";
-import { averageGbdtModels, fitGbdt, type GbdtModel } from "../../trainer/src/models/gbdt/model.ts";
-import { GBDT_DEFAULTS } from "../../trainer/src/models/gbdt/params.ts";
+import { type Calibration, fitCalibration } from "../../trainer/src/ml/calibration.ts";
+import { batchFromDataset, type FeatureBatch } from "../../trainer/src/ml/features.ts";
+import { type ChurnModel, composeModel, type Member } from "../../trainer/src/ml/models/composite.ts";
+import { averageGbdtModels, fitGbdt, type GbdtModel } from "../../trainer/src/ml/models/gbdt/model.ts";
+import { GBDT_DEFAULTS } from "../../trainer/src/ml/models/gbdt/params.ts";
 import {
   fitLogisticModel,
   LOGISTIC_DEFAULTS,
   type LogisticModel,
-} from "../../trainer/src/models/logistic.ts";
-import { fitMlpModel, MLP_DEFAULTS, type MlpModel } from "../../trainer/src/models/mlp.ts";
-import { checkParity, PARITY_TOLERANCE, runOnnx } from "../../trainer/src/parity.ts";
+} from "../../trainer/src/ml/models/logistic.ts";
+import { fitMlpModel, MLP_DEFAULTS, type MlpModel } from "../../trainer/src/ml/models/mlp.ts";
+import { checkParity, PARITY_TOLERANCE, runOnnx } from "../../trainer/src/ml/parity.ts";
 import { range, telcoDataset } from "./fixtures.ts";
 
 // onnx's own checker (Debian's python3-onnx): required in CI, used when present.

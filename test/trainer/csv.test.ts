@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
-import { type CsvDialect, type CsvRecord, parseCsvText, readCsv } from "../../trainer/src/csv.ts";
+import { type CsvDialect, type CsvRecord, parseCsvText, readCsv } from "../../trainer/src/data/csv.ts";
 
 async function collect(chunks: (string | Uint8Array)[]): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
-import { buildDataset, type Dataset, type DatasetOptions, loadDataset } from "../../trainer/src/dataset.ts";
+import {
+  buildDataset,
+  type Dataset,
+  type DatasetOptions,
+  loadDataset,
+} from "../../trainer/src/data/dataset.ts";
 
 function fromText(text: string, options: DatasetOptions): Promise<Dataset> {
   return loadDataset([text], options);

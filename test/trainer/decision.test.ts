@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bestThreshold, decide, profitCurve } from "../../trainer/src/decision.ts";
-import { createRandom } from "../../trainer/src/random.ts";
+import { bestThreshold, decide, profitCurve } from "../../trainer/src/ml/decision.ts";
+import { createRandom } from "../../trainer/src/ml/random.ts";
 
 describe("business threshold", () => {
   // Keeping a churner is worth 100, an offer costs 10 and half the contacted churners accept it:

@@ -12,8 +12,8 @@ import {
   rocAuc,
   rocCurve,
   thresholdMetrics,
-} from "../../trainer/src/metrics.ts";
-import { createRandom } from "../../trainer/src/random.ts";
+} from "../../trainer/src/ml/metrics.ts";
+import { createRandom } from "../../trainer/src/ml/random.ts";
 
 /**
  * The evaluation numbers the training report and the manifest carry, checked against values worked out by

@@ -7,14 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { manifestSchema } from "#shared/manifest.ts";
-import { loadDataset } from "../../trainer/src/dataset.ts";
-import { batchFromDataset } from "../../trainer/src/features.ts";
-import { LOGISTIC_DEFAULTS, logisticTrainer } from "../../trainer/src/models/logistic.ts";
-import type { Model } from "../../trainer/src/models/model.ts";
-import { checkParity, runOnnx } from "../../trainer/src/parity.ts";
-import { stratifiedSplit } from "../../trainer/src/split.ts";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
-import { train } from "../../trainer/src/train.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { loadDataset } from "../../trainer/src/data/dataset.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { batchFromDataset } from "../../trainer/src/ml/features.ts";
+import { LOGISTIC_DEFAULTS, logisticTrainer } from "../../trainer/src/ml/models/logistic.ts";
+import type { Model } from "../../trainer/src/ml/models/model.ts";
+import { checkParity, runOnnx } from "../../trainer/src/ml/parity.ts";
+import { stratifiedSplit } from "../../trainer/src/ml/split.ts";
+import { trainToDirectory } from "../../trainer/src/pipeline/train.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const telcoDir = path.resolve(repoRoot, "../shared/data/telco");
@@ -38,7 +39,7 @@ afterAll(async () => {
 describe("train + ONNX export", () => {
   it("trains on synthetic Telco data, passes parity and writes a valid manifest", async () => {
     const out = path.join(dir, "model");
-    const result = await train({
+    const result = await trainToDirectory({
       data: csvPath,
       target: "Churn",
       positive: "Yes",
@@ -120,7 +121,7 @@ describe("train + ONNX export", () => {
   });
 
   it.skipIf(!hasTelco)("reaches ROC-AUC >= 0.83 on the IBM Telco holdout split", async () => {
-    const result = await train({
+    const result = await trainToDirectory({
       data: telcoCsv,
       split: telcoSplit,
       target: "Churn",

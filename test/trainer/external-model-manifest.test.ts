@@ -4,9 +4,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
 import { type Manifest, manifestSchema } from "#shared/manifest.ts";
-import { main } from "../../trainer/src/cli.ts";
-import { readModelHeader } from "../../trainer/src/manifest-command.ts";
-import { DataType, encodeModel } from "../../trainer/src/onnx/model.ts";
+import { readModelHeader } from "../../trainer/src/cli/commands/manifest.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";
 
 /** A one-feature logistic classifier shaped like skl2onnx's export: `probabilities` float [N,2]. */
 function tenureClassifier(): Uint8Array {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Column, Dataset } from "../../trainer/src/dataset.ts";
+import type { Column, Dataset } from "../../trainer/src/data/dataset.ts";
 import {
   compareStrings,
   encode,
@@ -10,7 +10,7 @@ import {
   hasSteps,
   type NumericEncoding,
   stepBlocks,
-} from "../../trainer/src/preprocess.ts";
+} from "../../trainer/src/ml/preprocess.ts";
 
 /**
  * The trainer's feature encoding on a dataset small enough to fit by hand: imputation and scaling of

@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
-import { buildDataset, type Dataset } from "../../trainer/src/dataset.ts";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { buildDataset, type Dataset } from "../../trainer/src/data/dataset.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
 
 /** Synthetic Telco customers as a dataset, with some blank MonthlyCharges so imputation is exercised. */
 export function telcoDataset(rows: number, seed: number): Dataset {

@@ -1,22 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { rocAuc } from "../../trainer/src/metrics.ts";
+import { rocAuc } from "../../trainer/src/ml/metrics.ts";
 import {
   applyBinMapper,
   binOf,
   fitBinMapper,
   quantileEdges,
   sortFloat32,
-} from "../../trainer/src/models/gbdt/binning.ts";
+} from "../../trainer/src/ml/models/gbdt/binning.ts";
 import {
   type BoosterParams,
   type BoostingData,
   trainBooster,
-} from "../../trainer/src/models/gbdt/booster.ts";
-import { buildHistogram, createHistogram, SLOT } from "../../trainer/src/models/gbdt/histogram.ts";
-import { checkGbdtParams, GBDT_DEFAULTS } from "../../trainer/src/models/gbdt/params.ts";
-import { emptyCandidate, findBestSplit } from "../../trainer/src/models/gbdt/split.ts";
-import { leafCount, predictMargins, type Tree, treeDepth } from "../../trainer/src/models/gbdt/tree.ts";
-import { createRandom, normal } from "../../trainer/src/random.ts";
+} from "../../trainer/src/ml/models/gbdt/booster.ts";
+import { buildHistogram, createHistogram, SLOT } from "../../trainer/src/ml/models/gbdt/histogram.ts";
+import { checkGbdtParams, GBDT_DEFAULTS } from "../../trainer/src/ml/models/gbdt/params.ts";
+import { emptyCandidate, findBestSplit } from "../../trainer/src/ml/models/gbdt/split.ts";
+import { leafCount, predictMargins, type Tree, treeDepth } from "../../trainer/src/ml/models/gbdt/tree.ts";
+import { createRandom, normal } from "../../trainer/src/ml/random.ts";
 
 const PLAIN: BoosterParams = {
   ...GBDT_DEFAULTS,

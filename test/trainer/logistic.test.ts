@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { buildDataset, type Dataset } from "../../trainer/src/dataset.ts";
-import type { FeatureBatch } from "../../trainer/src/features.ts";
-import { fitLogistic, LOGISTIC_DEFAULTS, logisticTrainer } from "../../trainer/src/models/logistic.ts";
-import { predictProbability } from "../../trainer/src/models/model.ts";
-import { encode, fitPreprocessor } from "../../trainer/src/preprocess.ts";
-import { createRandom, normal } from "../../trainer/src/random.ts";
+import { buildDataset, type Dataset } from "../../trainer/src/data/dataset.ts";
+import type { FeatureBatch } from "../../trainer/src/ml/features.ts";
+import { fitLogistic, LOGISTIC_DEFAULTS, logisticTrainer } from "../../trainer/src/ml/models/logistic.ts";
+import { predictProbability } from "../../trainer/src/ml/models/model.ts";
+import { encode, fitPreprocessor } from "../../trainer/src/ml/preprocess.ts";
+import { createRandom, normal } from "../../trainer/src/ml/random.ts";
 
 const PLANS = ["basic", "plus", "pro"];
 

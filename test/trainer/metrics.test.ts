@@ -7,7 +7,7 @@ import {
   logLoss,
   rocAuc,
   thresholdMetrics,
-} from "../../trainer/src/metrics.ts";
+} from "../../trainer/src/ml/metrics.ts";
 
 describe("metrics", () => {
   it("computes ROC-AUC, counting ties as one half", () => {

@@ -2,18 +2,18 @@ import { describe, expect, it } from "vitest";
 import { parseExplainerPackage } from "#shared/explainer.ts";
 import { compileReluNet, explainReluRow } from "#shared/model-runtime/deeplift.ts";
 import { createExplainer } from "#shared/model-runtime/explainer.ts";
-import { fitCandidate } from "../../trainer/src/automl/candidates.ts";
-import { batchFromDataset } from "../../trainer/src/features.ts";
-import { rocAuc } from "../../trainer/src/metrics.ts";
-import { composeModel } from "../../trainer/src/models/composite.ts";
+import { fitCandidate } from "../../trainer/src/ml/automl/candidates.ts";
+import { batchFromDataset } from "../../trainer/src/ml/features.ts";
+import { rocAuc } from "../../trainer/src/ml/metrics.ts";
+import { composeModel } from "../../trainer/src/ml/models/composite.ts";
 import {
   checkMlpParams,
   fitMlpModel,
   MLP_DEFAULTS,
   type MlpParams,
   mlpExplain,
-} from "../../trainer/src/models/mlp.ts";
-import { encode } from "../../trainer/src/preprocess.ts";
+} from "../../trainer/src/ml/models/mlp.ts";
+import { encode } from "../../trainer/src/ml/preprocess.ts";
 import { range, telcoDataset } from "./fixtures.ts";
 
 const dataset = telcoDataset(1500, 21);

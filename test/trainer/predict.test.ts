@@ -3,14 +3,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { riskBand } from "#shared/manifest.ts";
-import { main } from "../../trainer/src/cli.ts";
-import { parseCsvText } from "../../trainer/src/csv.ts";
-import { loadDataset } from "../../trainer/src/dataset.ts";
-import { batchFromDataset } from "../../trainer/src/features.ts";
-import { runOnnx } from "../../trainer/src/parity.ts";
-import { predict } from "../../trainer/src/predict.ts";
-import { generateTelco, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
-import { type TrainResult, train } from "../../trainer/src/train.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { parseCsvText } from "../../trainer/src/data/csv.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { loadDataset } from "../../trainer/src/data/dataset.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { batchFromDataset } from "../../trainer/src/ml/features.ts";
+import { runOnnx } from "../../trainer/src/ml/parity.ts";
+import { predict } from "../../trainer/src/pipeline/predict.ts";
+import { type TrainResult, trainToDirectory } from "../../trainer/src/pipeline/train.ts";
 import { captureIo, range, writeTelcoCsv } from "./fixtures.ts";
 
 let dir: string;
@@ -21,7 +22,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "churn-predict-"));
   const csv = path.join(dir, "train.csv");
   await writeTelcoCsv(csv, 800, 4);
-  model = await train({
+  model = await trainToDirectory({
     data: csv,
     target: "Churn",
     positive: "Yes",

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
-import { buildDataset, type DatasetOptions } from "../../trainer/src/dataset.ts";
-import { dataQuality } from "../../trainer/src/quality.ts";
-import { createRandom } from "../../trainer/src/random.ts";
+import { buildDataset, type DatasetOptions } from "../../trainer/src/data/dataset.ts";
+import { dataQuality } from "../../trainer/src/ml/quality.ts";
+import { createRandom } from "../../trainer/src/ml/random.ts";
 import { range } from "./fixtures.ts";
 
 /** 1,000 customers with one column per data-quality problem. */

@@ -4,7 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { train } from "../../trainer/src/train.ts";
+import { trainToDirectory } from "../../trainer/src/pipeline/train.ts";
 import { type HeadlessBrowser, launchChromium, screenshot } from "../helpers/browser.ts";
 import { writeTelcoCsv } from "./fixtures.ts";
 
@@ -18,7 +18,7 @@ beforeAll(async () => {
   const csv = path.join(dir, "customers.csv");
   await writeTelcoCsv(csv, 1500, 5);
   const out = path.join(dir, "model");
-  await train({ data: csv, target: "Churn", positive: "Yes", out, seed: 5, timeBudget: 8 });
+  await trainToDirectory({ data: csv, target: "Churn", positive: "Yes", out, seed: 5, timeBudget: 8 });
   reportUrl = pathToFileURL(path.join(out, "report.html")).href;
   metrics = JSON.parse(await readFile(path.join(out, "metrics.json"), "utf8"));
   chrome = await launchChromium();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { BinnedMatrix } from "../../trainer/src/models/gbdt/binning.ts";
-import { SLOT } from "../../trainer/src/models/gbdt/histogram.ts";
+import type { BinnedMatrix } from "../../trainer/src/ml/models/gbdt/binning.ts";
+import { SLOT } from "../../trainer/src/ml/models/gbdt/histogram.ts";
 import {
   acceptsSplit,
   canSplit,
@@ -9,7 +9,7 @@ import {
   type GradStats,
   leafWeight,
   type SplitRules,
-} from "../../trainer/src/models/gbdt/split.ts";
+} from "../../trainer/src/ml/models/gbdt/split.ts";
 
 /**
  * Split finding on hand-made histograms: each column is its value bins' [gradient, hessian] sums plus the

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { stratifiedSplit, validateSplit } from "../../trainer/src/split.ts";
+import { stratifiedSplit, validateSplit } from "../../trainer/src/ml/split.ts";
 
 describe("split", () => {
   it("is stratified, disjoint and deterministic per seed", () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -6,10 +6,11 @@ import { parseExplainerPackage } from "#shared/explainer.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { type Manifest, manifestSchema } from "#shared/manifest.ts";
 import { createExplainer } from "#shared/model-runtime/explainer.ts";
-import { loadDataset } from "../../trainer/src/dataset.ts";
-import { batchFromDataset } from "../../trainer/src/features.ts";
-import { runOnnx } from "../../trainer/src/parity.ts";
-import { type TrainResult, train } from "../../trainer/src/train.ts";
+import { loadDataset } from "../../trainer/src/data/dataset.ts";
+import { batchFromDataset } from "../../trainer/src/ml/features.ts";
+import { runOnnx } from "../../trainer/src/ml/parity.ts";
+import { writeArtefacts } from "../../trainer/src/pipeline/artefacts.ts";
+import { type TrainResult, train, trainToDirectory } from "../../trainer/src/pipeline/train.ts";
 import { writeTelcoCsv } from "./fixtures.ts";
 
 let dir: string;
@@ -24,8 +25,8 @@ beforeAll(async () => {
   csv = path.join(dir, "customers.csv");
   await writeTelcoCsv(csv, 1500, 21);
   const common = { data: csv, target: "Churn", positive: "Yes", seed: 3, timeBudget: 10 };
-  auto = await train({ ...common, out: path.join(dir, "auto") });
-  gbdt = await train({
+  auto = await trainToDirectory({ ...common, out: path.join(dir, "auto") });
+  gbdt = await trainToDirectory({
     ...common,
     out: path.join(dir, "gbdt"),
     model: "gbdt",
@@ -38,6 +39,25 @@ afterAll(async () => {
 });
 
 describe("churn train artefacts", () => {
+  it("trains in memory without touching the disk, and writes what it holds in a separate step", async () => {
+    const out = path.join(dir, "in-memory");
+    const trained = await train({
+      data: csv,
+      target: "Churn",
+      positive: "Yes",
+      seed: 3,
+      timeBudget: 3,
+      model: "gbdt",
+    });
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+    expect(trained.artefacts.manifest.onnx.sha256).toBe(await sha256Hex(trained.artefacts.onnx));
+    expect(trained.artefacts.report).toContain("<html");
+    const written = await writeArtefacts(trained, out);
+    expect(new Uint8Array(await readFile(written.files.model))).toEqual(trained.artefacts.onnx);
+    expect(await readFile(written.files.explainer!, "utf8")).toBe(trained.artefacts.explainer);
+    expect(await readJson(written.files.manifest)).toEqual(trained.manifest);
+  });
+
   it("writes every file and a manifest with the trainer's fields filled", async () => {
     for (const result of [auto, gbdt]) {
       const names = Object.values(result.files).map((f) => path.basename(f));

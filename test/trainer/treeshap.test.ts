@@ -4,12 +4,12 @@ import { ChurnError } from "#shared/errors.ts";
 import { type ExplainerPackage, parseExplainerPackage } from "#shared/explainer.ts";
 import { createExplainer, type RawColumns } from "#shared/model-runtime/explainer.ts";
 import { expectedValue, type ShapTree, ShapWorkspace, treeShap } from "#shared/model-runtime/treeshap.ts";
-import { buildDataset, type Dataset } from "../../trainer/src/dataset.ts";
-import { batchFromDataset, type FeatureBatch } from "../../trainer/src/features.ts";
-import { fitGbdt } from "../../trainer/src/models/gbdt/model.ts";
-import { GBDT_DEFAULTS } from "../../trainer/src/models/gbdt/params.ts";
-import { createRandom, normal, type Random } from "../../trainer/src/random.ts";
-import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/synthetic.ts";
+import { buildDataset, type Dataset } from "../../trainer/src/data/dataset.ts";
+import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { batchFromDataset, type FeatureBatch } from "../../trainer/src/ml/features.ts";
+import { fitGbdt } from "../../trainer/src/ml/models/gbdt/model.ts";
+import { GBDT_DEFAULTS } from "../../trainer/src/ml/models/gbdt/params.ts";
+import { createRandom, normal, type Random } from "../../trainer/src/ml/random.ts";
 
 /** A random tree over `features` columns; covers add up from random leaf covers, so they are consistent. */
 function randomTree(random: Random, features: number, maxDepth: number): ShapTree {

@@ -8,9 +8,10 @@ import { listen, type RunningServer } from "../../control-plane/src/control-plan
 import { retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
 import { claimJob, requestJob } from "../../control-plane/src/retraining/jobs.ts";
 import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
-import { main } from "../../trainer/src/cli.ts";
-import { generateTelco, SCENARIOS, TELCO_COLUMNS, toCsv } from "../../trainer/src/synthetic.ts";
-import { RetrainingClient } from "../../trainer/src/worker/client.ts";
+import { main } from "../../trainer/src/cli/main.ts";
+import { toCsv } from "../../trainer/src/data/csv-writer.ts";
+import { generateTelco, SCENARIOS, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
+import { RetrainingClient } from "../../trainer/src/remote/retraining-client.ts";
 import {
   alignTo,
   assembleTrainingSet,

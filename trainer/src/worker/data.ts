@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { ChurnError } from "#shared/errors.ts";
 import type { LabeledRecords } from "#shared/retraining.ts";
-import { parseCsvText } from "../csv.ts";
-import { type Split, stratifiedSplit } from "../split.ts";
-import { quoteCsv } from "../synthetic.ts";
+import { parseCsvText } from "../data/csv.ts";
+import { quoteCsv } from "../data/csv-writer.ts";
+import { type Split, stratifiedSplit } from "../ml/split.ts";
 
 /** A CSV held in memory: header and rows of cells, all in the header's column order. */
 export interface Table {

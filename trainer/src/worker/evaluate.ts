@@ -2,8 +2,8 @@ import * as ort from "onnxruntime-web";
 import { ChurnError } from "#shared/errors.ts";
 import { graphInputOf, type Manifest } from "#shared/manifest.ts";
 import type { HoldoutScores } from "#shared/retraining.ts";
-import { parseNumber } from "../dataset.ts";
-import { logLoss, rocAuc } from "../metrics.ts";
+import { parseNumber } from "../data/dataset.ts";
+import { logLoss, rocAuc } from "../ml/metrics.ts";
 import type { Table } from "./data.ts";
 
 ort.env.wasm.numThreads = 1;

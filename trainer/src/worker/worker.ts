@@ -5,9 +5,10 @@ import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { type Manifest, manifestSchema } from "#shared/manifest.ts";
 import type { Candidate, RetrainingClaim } from "#shared/retraining.ts";
-import { type ControlPlaneTarget, publishModelDir } from "../control-plane-client.ts";
-import { DEFAULT_SEED, train } from "../train.ts";
-import { RetrainingClient } from "./client.ts";
+import { trainToDirectory } from "../pipeline/train.ts";
+import { DEFAULT_SEED } from "../pipeline/train-options.ts";
+import { type ControlPlaneTarget, publishModelDir } from "../remote/control-plane-client.ts";
+import { RetrainingClient } from "../remote/retraining-client.ts";
 import { assembleTrainingSet, labeledRows, negativeValue, readTable, tableToCsv } from "./data.ts";
 import { holdoutScores, scoreRows } from "./evaluate.ts";
 
@@ -156,7 +157,7 @@ async function retrain(
   await writeFile(dataPath, tableToCsv(set.table));
   await writeFile(splitPath, JSON.stringify(set.split));
   const timeBudget = Math.min(policy.timeBudgetSeconds, options.timeBudget ?? Number.POSITIVE_INFINITY);
-  const result = await train({
+  const result = await trainToDirectory({
     data: dataPath,
     target: policy.target,
     positive: policy.positive,

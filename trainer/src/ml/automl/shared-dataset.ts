@@ -1,4 +1,4 @@
-import type { Column, Dataset } from "../dataset.ts";
+import type { Column, Dataset } from "../../data/dataset.ts";
 
 /** A categorical column as its levels and one code per row, on shared memory. */
 interface PackedCategorical {

@@ -6,8 +6,8 @@ import { z } from "zod";
 import { ChurnError } from "#shared/errors.ts";
 import { checkGraphSignature } from "#shared/graph-signature.ts";
 import { type FeatureSpec, type Manifest, manifestSchema } from "#shared/manifest.ts";
-import pkg from "../../package.json" with { type: "json" };
-import { type Command, UsageError } from "./cli.ts";
+import pkg from "../../../../package.json" with { type: "json" };
+import { type Command, UsageError } from "../flags.ts";
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";

@@ -6,9 +6,9 @@ import * as ort from "onnxruntime-web";
 import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { graphInputOf, type Manifest, manifestSchema, riskBand } from "#shared/manifest.ts";
-import { headerIndex, usableHeader } from "./feature-names.ts";
-import { quoteCsv } from "./synthetic.ts";
-import { openTable, type TableOptions } from "./table.ts";
+import { quoteCsv } from "../data/csv-writer.ts";
+import { headerIndex, usableHeader } from "../data/feature-names.ts";
+import { openTable, type TableOptions } from "../data/table.ts";
 
 export interface PredictOptions extends TableOptions {
   /** Directory holding model.onnx and manifest.json (what `churn train` wrote). */

@@ -1,5 +1,5 @@
 import type { FeatureSpec } from "#shared/manifest.ts";
-import type { Dataset } from "./dataset.ts";
+import type { Dataset } from "../data/dataset.ts";
 import { batchFromDataset, categoricalInput, type FeatureBatch, numericInput } from "./features.ts";
 import { evenlySpread } from "./split.ts";
 

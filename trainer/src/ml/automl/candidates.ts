@@ -1,4 +1,4 @@
-import type { Dataset } from "../dataset.ts";
+import type { Dataset } from "../../data/dataset.ts";
 import { fitGbdt, type GbdtModel } from "../models/gbdt/model.ts";
 import { GBDT_DEFAULTS, type GbdtParams } from "../models/gbdt/params.ts";
 import {

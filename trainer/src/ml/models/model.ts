@@ -1,6 +1,6 @@
 import type { ExplainerPackage } from "#shared/explainer.ts";
 import type { FeatureSpec, ModelFamily } from "#shared/manifest.ts";
-import type { Dataset } from "../dataset.ts";
+import type { Dataset } from "../../data/dataset.ts";
 import type { FeatureBatch } from "../features.ts";
 
 /**

@@ -1,11 +1,11 @@
 import type { Manifest } from "#shared/manifest.ts";
-import type { Run } from "../automl/runs.ts";
-import type { CalibrationMethod, CalibrationScores } from "../calibration.ts";
-import type { Decision, ProfitPoint } from "../decision.ts";
-import type { ImportanceShare } from "../importance.ts";
-import type { Curve, DecileRow, ReliabilityBin } from "../metrics.ts";
-import type { ParityReport } from "../parity.ts";
-import { type DataQualityReport, LEAKAGE_STOP_AUC } from "../quality.ts";
+import type { Run } from "../../ml/automl/runs.ts";
+import type { CalibrationMethod, CalibrationScores } from "../../ml/calibration.ts";
+import type { Decision, ProfitPoint } from "../../ml/decision.ts";
+import type { ImportanceShare } from "../../ml/importance.ts";
+import type { Curve, DecileRow, ReliabilityBin } from "../../ml/metrics.ts";
+import type { ParityReport } from "../../ml/parity.ts";
+import { type DataQualityReport, LEAKAGE_STOP_AUC } from "../../ml/quality.ts";
 import { barChart, columnChart, esc, lineChart, type StripRow, stripChart } from "./svg.ts";
 
 /** Contributions of a sample of holdout rows (margin space), with the rows' raw feature values. */

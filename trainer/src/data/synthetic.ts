@@ -1,4 +1,4 @@
-import { createRandom, normal, type Random, weightedChoice } from "./random.ts";
+import { createRandom, normal, type Random, weightedChoice } from "../ml/random.ts";
 
 /** Column order and names of the IBM Telco Customer Churn CSV. */
 export const TELCO_COLUMNS = [
@@ -245,16 +245,4 @@ function calibrateIntercept(logits: number[], rate: number): number {
     else hi = mid;
   }
   return (lo + hi) / 2;
-}
-
-/** RFC 4180 CSV with a header; fields holding a comma, quote or line break are quoted. */
-export function toCsv(rows: readonly Record<string, string>[], columns?: readonly string[]): string {
-  const header = columns ?? (rows[0] ? Object.keys(rows[0]) : []);
-  const lines = [header.map(quoteCsv).join(",")];
-  for (const row of rows) lines.push(header.map((c) => quoteCsv(row[c] ?? "")).join(","));
-  return lines.join("\n") + "\n";
-}
-
-export function quoteCsv(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }

@@ -1,4 +1,4 @@
-import type { Column, DataReading, Dataset } from "./dataset.ts";
+import type { Column, DataReading, Dataset } from "../data/dataset.ts";
 import { rocAuc } from "./metrics.ts";
 import { createRandom, shuffleInPlace } from "./random.ts";
 import { evenlySpread } from "./split.ts";

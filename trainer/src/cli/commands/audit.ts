@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ChurnError } from "#shared/errors.ts";
-import { type Command, UsageError } from "./cli.ts";
-import { getJson, resolveTarget } from "./control-plane-client.ts";
+import { getJson, resolveTarget } from "../../remote/control-plane-client.ts";
+import { type Command, UsageError } from "../flags.ts";
 
 const verificationSchema = z.object({
   ok: z.boolean(),

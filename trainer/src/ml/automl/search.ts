@@ -1,5 +1,5 @@
+import type { Dataset } from "../../data/dataset.ts";
 import { calibrate, fitPlatt } from "../calibration.ts";
-import type { Dataset } from "../dataset.ts";
 import { logLoss } from "../metrics.ts";
 import {
   baselineCandidate,

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import type { Dataset } from "../dataset.ts";
+import type { Dataset } from "../../data/dataset.ts";
 import { batchFromDataset, type FeatureBatch } from "../features.ts";
 import { type Candidate, fitCandidate } from "./candidates.ts";
 import { packDataset } from "./shared-dataset.ts";

@@ -1,4 +1,4 @@
-import type { Column, Dataset } from "./dataset.ts";
+import type { Column, Dataset } from "../data/dataset.ts";
 
 /**
  * Raw model input keyed by feature name, exactly as the ONNX graph takes it:

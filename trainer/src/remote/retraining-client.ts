@@ -9,7 +9,7 @@ import {
   type RetrainingClaim,
   retrainingClaimSchema,
 } from "#shared/retraining.ts";
-import type { ControlPlaneTarget } from "../control-plane-client.ts";
+import type { ControlPlaneTarget } from "./control-plane-client.ts";
 
 /** The control plane's retraining routes, as a worker calls them. Every answer is checked with zod. */
 export class RetrainingClient {

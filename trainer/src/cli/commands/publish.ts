@@ -1,5 +1,5 @@
-import type { Command } from "./cli.ts";
-import { deployProduction, publishModelDir, resolveTarget } from "./control-plane-client.ts";
+import { deployProduction, publishModelDir, resolveTarget } from "../../remote/control-plane-client.ts";
+import type { Command } from "../flags.ts";
 
 export const publishCommand: Command = {
   summary: "Publish a trained model directory to the control plane (and optionally deploy it)",

@@ -1,7 +1,7 @@
-import type { Command } from "../cli.ts";
-import { UsageError } from "../cli.ts";
-import { resolveTarget } from "../control-plane-client.ts";
-import { runWorker } from "./worker.ts";
+import { resolveTarget } from "../../remote/control-plane-client.ts";
+import { runWorker } from "../../worker/worker.ts";
+import type { Command } from "../flags.ts";
+import { UsageError } from "../flags.ts";
 
 export const workerCommand: Command = {
   summary:

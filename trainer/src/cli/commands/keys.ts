@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ChurnError } from "#shared/errors.ts";
-import { type Command, UsageError } from "./cli.ts";
-import { postJson } from "./control-plane-client.ts";
+import { postJson } from "../../remote/control-plane-client.ts";
+import { type Command, UsageError } from "../flags.ts";
 
 const rotatedSchema = z.object({ kid: z.string() });
 

@@ -1,5 +1,5 @@
 import type { DriftReference, ReferenceHistogram } from "#shared/manifest.ts";
-import type { Dataset } from "./dataset.ts";
+import type { Dataset } from "../data/dataset.ts";
 
 /** Quantile cut points per numeric feature (at most 19, so at most 20 bins). */
 const NUMERIC_BINS = 20;
