@@ -6,19 +6,19 @@ import type { EdgeEvent } from "#shared/events.ts";
 import { newId } from "#shared/ids.ts";
 import type { DriftReference, FeatureSpec, Manifest } from "#shared/manifest.ts";
 import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
-import { loadConfig } from "../control-plane/src/config.ts";
 import { createControlPlane, listen } from "../control-plane/src/control-plane.ts";
+import { createTenant } from "../control-plane/src/modules/identity/tenants.ts";
+import { HOUR_MS, hourOf } from "../control-plane/src/modules/monitoring/ingest.ts";
+import { sketchRecords } from "../control-plane/src/modules/monitoring/sketch-records.ts";
+import { computeSnapshot, computeTimeseries } from "../control-plane/src/modules/monitoring/snapshot.ts";
+import { loadConfig } from "../control-plane/src/platform/config.ts";
 import {
   deployments,
   models,
   modelVersions,
   monitoringHourly,
-} from "../control-plane/src/db/schema/index.ts";
-import { type KvLike, kvEdgeStore } from "../control-plane/src/edge-store/edge-store.ts";
-import { sketchRecords } from "../control-plane/src/monitoring/sketch-records.ts";
-import { computeSnapshot, computeTimeseries } from "../control-plane/src/monitoring/snapshot.ts";
-import { HOUR_MS, hourOf } from "../control-plane/src/services/ingest.ts";
-import { createTenant } from "../control-plane/src/services/tenants.ts";
+} from "../control-plane/src/platform/db/schema/index.ts";
+import { type KvLike, kvEdgeStore } from "../control-plane/src/platform/edge-store/edge-store.ts";
 import { median, percentile } from "./lib/wrk.ts";
 
 /**

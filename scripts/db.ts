@@ -11,14 +11,14 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "@libsql/client";
-import { loadConfig } from "../control-plane/src/config.ts";
+import { loadConfig } from "../control-plane/src/platform/config.ts";
 import {
   type BackupVerification,
   backupDatabase,
   databaseFilePath,
   restoreDatabase,
   verifyBackup,
-} from "../control-plane/src/ops/backup.ts";
+} from "../control-plane/src/platform/ops/backup.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

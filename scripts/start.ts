@@ -1,4 +1,4 @@
-import { jsonLogger } from "../control-plane/src/logger.ts";
+import { jsonLogger } from "../control-plane/src/platform/logger.ts";
 import { ensureEdgeBuilt } from "./lib/edge-build.ts";
 import { startPlatform } from "./lib/platform.ts";
 

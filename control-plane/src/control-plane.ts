@@ -1,20 +1,20 @@
 import { serve } from "@hono/node-server";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { kvKeys } from "#shared/kv.ts";
-import { createApp } from "./app.ts";
-import { KeyRing } from "./auth/signing-keys.ts";
-import type { Config } from "./config.ts";
-import { type Database, migrateDatabase, openDatabase } from "./db/client.ts";
-import type { EdgeStore } from "./edge-store/edge-store.ts";
-import type { Deps, HonoEnv, Logger } from "./env.ts";
-import { jsonLogger } from "./logger.ts";
-import { startMonitoringMaintenance } from "./monitoring/retention.ts";
-import { syncEdgeSettingsToEdge } from "./monitoring/settings.ts";
-import { type Scheduler, startScheduler } from "./scheduler/tick.ts";
-import { syncDeploymentsToEdge } from "./services/deployments.ts";
-import { onnxRuntimeValidator } from "./services/model-validation.ts";
-import { syncTenantLimitsToEdge } from "./services/rate-limits.ts";
-import { publishRevokedClients } from "./services/revocations.ts";
+import { syncDeploymentsToEdge } from "./modules/deployments/deployments.ts";
+import { syncTenantLimitsToEdge } from "./modules/deployments/rate-limits.ts";
+import { publishRevokedClients } from "./modules/identity/revocations.ts";
+import { KeyRing } from "./modules/identity/signing-keys.ts";
+import { startMonitoringMaintenance } from "./modules/monitoring/retention.ts";
+import { syncEdgeSettingsToEdge } from "./modules/monitoring/settings.ts";
+import { onnxRuntimeValidator } from "./modules/registry/model-validation.ts";
+import { createApp } from "./platform/app.ts";
+import type { Config } from "./platform/config.ts";
+import { type Database, migrateDatabase, openDatabase } from "./platform/db/client.ts";
+import type { EdgeStore } from "./platform/edge-store/edge-store.ts";
+import type { Deps, HonoEnv, Logger } from "./platform/env.ts";
+import { jsonLogger } from "./platform/logger.ts";
+import { type Scheduler, startScheduler } from "./platform/scheduler/tick.ts";
 
 export interface ControlPlane {
   app: OpenAPIHono<HonoEnv>;

@@ -1,6 +1,6 @@
-import { loadConfig } from "./config.ts";
 import { createControlPlane, listen, publishControlPlaneLocation } from "./control-plane.ts";
-import { cloudflareKvStore } from "./edge-store/cloudflare-kv.ts";
+import { loadConfig } from "./platform/config.ts";
+import { cloudflareKvStore } from "./platform/edge-store/cloudflare-kv.ts";
 
 /**
  * Production entry: the control plane alone, publishing to Cloudflare KV. Locally, `npm start` runs it

@@ -4,17 +4,17 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { loadConfig } from "../../control-plane/src/config.ts";
 import {
   createControlPlane,
   listen,
   publishControlPlaneLocation,
   type RunningServer,
 } from "../../control-plane/src/control-plane.ts";
-import { deployments, tenants } from "../../control-plane/src/db/schema/index.ts";
-import { kvEdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
-import type { Deps, HonoEnv, Logger } from "../../control-plane/src/env.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
+import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { loadConfig } from "../../control-plane/src/platform/config.ts";
+import { deployments, tenants } from "../../control-plane/src/platform/db/schema/index.ts";
+import { kvEdgeStore } from "../../control-plane/src/platform/edge-store/edge-store.ts";
+import type { Deps, HonoEnv, Logger } from "../../control-plane/src/platform/env.ts";
 import { toCsv } from "../../trainer/src/data/csv-writer.ts";
 import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";
 import { trainToDirectory } from "../../trainer/src/pipeline/train.ts";

@@ -25,7 +25,7 @@ describe("service boundaries", () => {
   let lint: { code: number; output: string };
   const probes: Record<string, string> = {
     "edge/src/imports-trainer.ts": 'import { x } from "../../trainer/src/cli/main.ts";',
-    "edge/src/imports-control-plane.ts": 'import { x } from "../../control-plane/src/app.ts";',
+    "edge/src/imports-control-plane.ts": 'import { x } from "../../control-plane/src/platform/app.ts";',
     "control-plane/src/imports-trainer.ts": 'import { x } from "../../trainer/src/cli/main.ts";',
     "control-plane/src/imports-edge.ts": 'import { x } from "../../edge/src/app.ts";',
     "trainer/src/deep/imports-edge.ts": 'import { x } from "../../../edge/src/app.ts";',

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addApiClient, addUser, createTenant } from "../../control-plane/src/services/tenants.ts";
+import { addApiClient, addUser, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { clientCredentialsToken, publishModelDir } from "../../trainer/src/remote/control-plane-client.ts";
 import { SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";
 import {

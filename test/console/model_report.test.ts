@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTenant } from "../../control-plane/src/services/tenants.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { publishModelDir } from "../../trainer/src/remote/control-plane-client.ts";
 import { trainFixtureModel } from "../helpers/model-fixture.ts";
 import {

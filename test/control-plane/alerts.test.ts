@@ -1,8 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertListSchema, alertRulesResponseSchema } from "#shared/alerts.ts";
-import { evaluateAlerts, ruleValues } from "../../control-plane/src/alerts/evaluate.ts";
-import { auditLog, retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
+import { evaluateAlerts, ruleValues } from "../../control-plane/src/modules/alerts/evaluate.ts";
+import { auditLog, retrainingJobs } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

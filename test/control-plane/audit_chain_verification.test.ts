@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditEntry, auditEntrySchema } from "#shared/audit.ts";
 import { sha256Hex } from "#shared/hash.ts";
-import { auditLog } from "../../control-plane/src/db/schema/index.ts";
 import {
   type AuditContext,
   appendAudit,
   chainPayload,
   GENESIS_HASH,
-} from "../../control-plane/src/services/audit.ts";
-import { auditJsonLines, verifyChain } from "../../control-plane/src/services/audit-chain.ts";
+} from "../../control-plane/src/modules/audit/audit.ts";
+import { auditJsonLines, verifyChain } from "../../control-plane/src/modules/audit/audit-chain.ts";
+import { auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectValidAuditChain,

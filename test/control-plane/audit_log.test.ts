@@ -4,8 +4,12 @@ import { AUDIT_ACTIONS } from "#shared/audit.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { deploymentSchema } from "#shared/registry.ts";
-import { type AuditLogRow, auditLog } from "../../control-plane/src/db/schema/index.ts";
-import { chainPayload, GENESIS_HASH, PLATFORM_AUDIT_CHAIN } from "../../control-plane/src/services/audit.ts";
+import {
+  chainPayload,
+  GENESIS_HASH,
+  PLATFORM_AUDIT_CHAIN,
+} from "../../control-plane/src/modules/audit/audit.ts";
+import { type AuditLogRow, auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectValidAuditChain,

@@ -3,8 +3,8 @@ import { type JWTPayload, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "#shared/ids.ts";
 import { TOKEN_ALG } from "#shared/oauth.ts";
-import { createPat } from "../../control-plane/src/auth/pat.ts";
-import { apiClients, personalAccessTokens } from "../../control-plane/src/db/schema/index.ts";
+import { createPat } from "../../control-plane/src/modules/identity/pat.ts";
+import { apiClients, personalAccessTokens } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectError,

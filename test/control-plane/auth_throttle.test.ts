@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
-import { AuthThrottle } from "../../control-plane/src/auth/auth-throttle.ts";
+import { AuthThrottle } from "../../control-plane/src/modules/identity/auth-throttle.ts";
 import {
   type ControlPlaneHarness,
   type ErrorBody,

@@ -1,9 +1,13 @@
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../control-plane/src/config.ts";
 import { createControlPlane } from "../../control-plane/src/control-plane.ts";
-import { backupDatabase, restoreDatabase, verifyBackup } from "../../control-plane/src/ops/backup.ts";
+import { loadConfig } from "../../control-plane/src/platform/config.ts";
+import {
+  backupDatabase,
+  restoreDatabase,
+  verifyBackup,
+} from "../../control-plane/src/platform/ops/backup.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 let h: ControlPlaneHarness;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cloudflareKvStore } from "../../control-plane/src/edge-store/cloudflare-kv.ts";
+import { cloudflareKvStore } from "../../control-plane/src/platform/edge-store/cloudflare-kv.ts";
 
 /**
  * Cloudflare's KV REST API cannot run here, so a small HTTP server speaks its value routes: it stores bodies

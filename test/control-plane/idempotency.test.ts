@@ -6,8 +6,8 @@ import {
   idempotencyKeys,
   modelVersions,
   users,
-} from "../../control-plane/src/db/schema/index.ts";
-import { IDEMPOTENCY_WINDOW_MS } from "../../control-plane/src/services/idempotency.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
+import { IDEMPOTENCY_WINDOW_MS } from "../../control-plane/src/platform/idempotency.ts";
 import {
   type ControlPlaneHarness,
   expectError,

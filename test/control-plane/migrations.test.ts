@@ -7,8 +7,8 @@ import { decodeProtectedHeader } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { type ControlPlane, createControlPlane } from "../../control-plane/src/control-plane.ts";
-import { type Database, migrateDatabase, openDatabase } from "../../control-plane/src/db/client.ts";
-import * as schema from "../../control-plane/src/db/schema/index.ts";
+import { type Database, migrateDatabase, openDatabase } from "../../control-plane/src/platform/db/client.ts";
+import * as schema from "../../control-plane/src/platform/db/schema/index.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 let dir: string;

@@ -10,20 +10,20 @@ import {
   monitoringSnapshotSchema,
   monitoringTimeseriesSchema,
 } from "#shared/monitoring.ts";
+import { DAY_MS, HOUR_MS, hourOf } from "../../control-plane/src/modules/monitoring/ingest.ts";
+import {
+  INGESTED_EVENT_RETENTION_DAYS,
+  PREDICTION_RETENTION_DAYS,
+  runMonitoringRetention,
+} from "../../control-plane/src/modules/monitoring/retention.ts";
+import { sketchRecords } from "../../control-plane/src/modules/monitoring/sketch-records.ts";
+import { computeSnapshot, computeTimeseries } from "../../control-plane/src/modules/monitoring/snapshot.ts";
 import {
   ingestedEvents,
   pendingFeedback,
   predictions,
   rawRecords,
-} from "../../control-plane/src/db/schema/index.ts";
-import {
-  INGESTED_EVENT_RETENTION_DAYS,
-  PREDICTION_RETENTION_DAYS,
-  runMonitoringRetention,
-} from "../../control-plane/src/monitoring/retention.ts";
-import { sketchRecords } from "../../control-plane/src/monitoring/sketch-records.ts";
-import { computeSnapshot, computeTimeseries } from "../../control-plane/src/monitoring/snapshot.ts";
-import { DAY_MS, HOUR_MS, hourOf } from "../../control-plane/src/services/ingest.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

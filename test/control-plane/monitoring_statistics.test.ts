@@ -1,15 +1,19 @@
 import { describe, expect, it } from "vitest";
 import type { DriftReference, FeatureSpec } from "#shared/manifest.ts";
 import { mergeSketch, SCORE_SKETCH_BINS } from "#shared/monitoring.ts";
-import { alignedBins, computeDrift, computeQuality } from "../../control-plane/src/monitoring/drift.ts";
+import {
+  alignedBins,
+  computeDrift,
+  computeQuality,
+} from "../../control-plane/src/modules/monitoring/drift.ts";
 import {
   estimatedAuc,
   estimatedPrecisionAt,
   expectedCalibrationError,
   realizedAuc,
   realizedPrecisionAt,
-} from "../../control-plane/src/monitoring/performance.ts";
-import { sketchRecords } from "../../control-plane/src/monitoring/sketch-records.ts";
+} from "../../control-plane/src/modules/monitoring/performance.ts";
+import { sketchRecords } from "../../control-plane/src/modules/monitoring/sketch-records.ts";
 import {
   coarsen,
   distances,
@@ -18,7 +22,7 @@ import {
   ksBinned,
   PSI_EPSILON,
   psi,
-} from "../../control-plane/src/monitoring/statistics.ts";
+} from "../../control-plane/src/modules/monitoring/statistics.ts";
 
 const DRIFT = { minSamples: 100, psiWarn: 0.1, psiAlert: 0.25, windowHours: 24 };
 

@@ -8,9 +8,9 @@ import {
   retrainingClaimSchema,
   retrainingJobSchema,
 } from "#shared/retraining.ts";
-import { auditLog, predictions, retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
-import { judgeCandidate } from "../../control-plane/src/retraining/candidates.ts";
-import { schedulerTick } from "../../control-plane/src/scheduler/tick.ts";
+import { judgeCandidate } from "../../control-plane/src/modules/retraining/candidates.ts";
+import { auditLog, predictions, retrainingJobs } from "../../control-plane/src/platform/db/schema/index.ts";
+import { schedulerTick } from "../../control-plane/src/platform/scheduler/tick.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

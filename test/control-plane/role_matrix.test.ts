@@ -5,15 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "#shared/manifest.ts";
 import { type RetrainingClaim, retrainingPolicySchema } from "#shared/retraining.ts";
 import { SCOPES, type Scope } from "#shared/scopes.ts";
-import { createWebhook } from "../../control-plane/src/alerts/webhooks.ts";
-import { PERMISSIONS, type Permission } from "../../control-plane/src/auth/permissions.ts";
-import { modelVersions, ROLES, type Role } from "../../control-plane/src/db/schema/index.ts";
-import { completeJob } from "../../control-plane/src/retraining/candidates.ts";
-import { claimJob, requestJobInTx } from "../../control-plane/src/retraining/jobs.ts";
-import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
-import type { AuditContext } from "../../control-plane/src/services/audit.ts";
-import { getDeployment } from "../../control-plane/src/services/deployments.ts";
-import { publishModelVersion } from "../../control-plane/src/services/registry.ts";
+import { createWebhook } from "../../control-plane/src/modules/alerts/webhooks.ts";
+import type { AuditContext } from "../../control-plane/src/modules/audit/audit.ts";
+import { getDeployment } from "../../control-plane/src/modules/deployments/deployments.ts";
+import { PERMISSIONS, type Permission } from "../../control-plane/src/modules/identity/permissions.ts";
+import { publishModelVersion } from "../../control-plane/src/modules/registry/registry.ts";
+import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
+import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
+import { putRetrainingPolicy } from "../../control-plane/src/modules/retraining/policy.ts";
+import { modelVersions, ROLES, type Role } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   type ErrorBody,

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { retrainingJobs } from "../../control-plane/src/db/schema/index.ts";
-import { schedulerTick, startScheduler } from "../../control-plane/src/scheduler/tick.ts";
+import { retrainingJobs } from "../../control-plane/src/platform/db/schema/index.ts";
+import { schedulerTick, startScheduler } from "../../control-plane/src/platform/scheduler/tick.ts";
 import {
   type ControlPlaneHarness,
   type Fixture,

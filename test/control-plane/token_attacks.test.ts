@@ -6,13 +6,13 @@ import { newId } from "#shared/ids.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import { TOKEN_ALG } from "#shared/oauth.ts";
 import { retrainingPolicySchema } from "#shared/retraining.ts";
-import { createWebhook } from "../../control-plane/src/alerts/webhooks.ts";
-import { createPat } from "../../control-plane/src/auth/pat.ts";
-import { completeJob } from "../../control-plane/src/retraining/candidates.ts";
-import { claimJob, requestJobInTx } from "../../control-plane/src/retraining/jobs.ts";
-import { putRetrainingPolicy } from "../../control-plane/src/retraining/policy.ts";
-import type { AuditContext } from "../../control-plane/src/services/audit.ts";
-import { publishModelVersion } from "../../control-plane/src/services/registry.ts";
+import { createWebhook } from "../../control-plane/src/modules/alerts/webhooks.ts";
+import type { AuditContext } from "../../control-plane/src/modules/audit/audit.ts";
+import { createPat } from "../../control-plane/src/modules/identity/pat.ts";
+import { publishModelVersion } from "../../control-plane/src/modules/registry/registry.ts";
+import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
+import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
+import { putRetrainingPolicy } from "../../control-plane/src/modules/retraining/policy.ts";
 import {
   ALL_SCOPES,
   basicAuth,

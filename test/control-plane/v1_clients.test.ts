@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClientListSchema, apiClientSchema, apiClientWithSecretSchema } from "#shared/identity.ts";
 import { idPattern } from "#shared/ids.ts";
 import { kvKeys, revokedClientsSchema, tenantLimitsSchema } from "#shared/kv.ts";
-import { authenticateClient, verifiedSecrets } from "../../control-plane/src/auth/clients.ts";
-import { VerifiedSecretCache } from "../../control-plane/src/auth/verified-secret-cache.ts";
-import { apiClients, auditLog } from "../../control-plane/src/db/schema/index.ts";
+import { authenticateClient, verifiedSecrets } from "../../control-plane/src/modules/identity/clients.ts";
+import { VerifiedSecretCache } from "../../control-plane/src/modules/identity/verified-secret-cache.ts";
+import { apiClients, auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   basicAuth,
   type ControlPlaneHarness,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentHistoryPageSchema } from "#shared/deployment-history.ts";
 import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { deploymentSchema } from "#shared/registry.ts";
-import { auditLog, deploymentHistory } from "../../control-plane/src/db/schema/index.ts";
+import { auditLog, deploymentHistory } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

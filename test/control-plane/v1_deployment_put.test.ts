@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { deploymentSchema } from "#shared/registry.ts";
 import type { Scope } from "#shared/scopes.ts";
-import { auditLog, deploymentHistory } from "../../control-plane/src/db/schema/index.ts";
+import { auditLog, deploymentHistory } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

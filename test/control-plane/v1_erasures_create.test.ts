@@ -9,7 +9,7 @@ import {
   pendingFeedback,
   predictions,
   rawRecords,
-} from "../../control-plane/src/db/schema/index.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectError,

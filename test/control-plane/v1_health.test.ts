@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { healthResponseSchema } from "#shared/predict.ts";
-import { createApp } from "../../control-plane/src/app.ts";
-import { openDatabase } from "../../control-plane/src/db/client.ts";
-import { Counter, Histogram } from "../../control-plane/src/observability/prometheus.ts";
+import { createApp } from "../../control-plane/src/platform/app.ts";
+import { openDatabase } from "../../control-plane/src/platform/db/client.ts";
+import { Counter, Histogram } from "../../control-plane/src/platform/observability/prometheus.ts";
 import pkg from "../../package.json" with { type: "json" };
 import {
   type ControlPlaneHarness,

@@ -5,14 +5,19 @@ import { newId } from "#shared/ids.ts";
 import type { DriftReference, FeatureSpec } from "#shared/manifest.ts";
 import type { Sketch } from "#shared/monitoring.ts";
 import {
+  DAY_MS,
+  HOUR_MS,
+  hourOf,
+  LABEL_WINDOW_DAYS,
+} from "../../control-plane/src/modules/monitoring/ingest.ts";
+import { sketchRecords } from "../../control-plane/src/modules/monitoring/sketch-records.ts";
+import {
   ingestedEvents,
   monitoringHourly,
   pendingFeedback,
   predictions,
   rawRecords,
-} from "../../control-plane/src/db/schema/index.ts";
-import { sketchRecords } from "../../control-plane/src/monitoring/sketch-records.ts";
-import { DAY_MS, HOUR_MS, hourOf, LABEL_WINDOW_DAYS } from "../../control-plane/src/services/ingest.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectError,

@@ -10,7 +10,7 @@ import {
   models,
   modelVersionArtifacts,
   modelVersions,
-} from "../../control-plane/src/db/schema/index.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { experimentRunListSchema } from "#shared/experiments.ts";
 import { modelVersionSchema, publishResponseSchema } from "#shared/registry.ts";
-import { experimentRuns } from "../../control-plane/src/db/schema/index.ts";
+import { experimentRuns } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

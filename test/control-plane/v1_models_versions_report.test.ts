@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_REPORT_BYTES, modelVersionSchema, publishResponseSchema } from "#shared/registry.ts";
 import { listen } from "../../control-plane/src/control-plane.ts";
-import { modelVersionArtifacts, modelVersions } from "../../control-plane/src/db/schema/index.ts";
+import { modelVersionArtifacts, modelVersions } from "../../control-plane/src/platform/db/schema/index.ts";
 import { publishModelDir } from "../../trainer/src/remote/control-plane-client.ts";
 import {
   type ControlPlaneHarness,

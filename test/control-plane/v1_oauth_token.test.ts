@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idPattern } from "#shared/ids.ts";
 import { kvKeys } from "#shared/kv.ts";
 import { jwksSchema, tokenResponseSchema } from "#shared/oauth.ts";
-import { createApp } from "../../control-plane/src/app.ts";
-import { apiClients, signingKeys } from "../../control-plane/src/db/schema/index.ts";
-import { PLATFORM_AUDIT_CHAIN } from "../../control-plane/src/services/audit.ts";
+import { PLATFORM_AUDIT_CHAIN } from "../../control-plane/src/modules/audit/audit.ts";
+import { createApp } from "../../control-plane/src/platform/app.ts";
+import { apiClients, signingKeys } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   basicAuth,
   type ControlPlaneHarness,

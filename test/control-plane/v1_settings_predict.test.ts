@@ -2,8 +2,8 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeDeployment, edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { predictSettingsSchema } from "#shared/registry.ts";
-import { auditLog } from "../../control-plane/src/db/schema/index.ts";
-import { syncDeploymentsToEdge } from "../../control-plane/src/services/deployments.ts";
+import { syncDeploymentsToEdge } from "../../control-plane/src/modules/deployments/deployments.ts";
+import { auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -9,7 +9,7 @@ import {
   userSchema,
 } from "#shared/identity.ts";
 import { idPattern } from "#shared/ids.ts";
-import { auditLog, personalAccessTokens, users } from "../../control-plane/src/db/schema/index.ts";
+import { auditLog, personalAccessTokens, users } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { isPrivateAddress, webhookDestinationProblem } from "../../control-plane/src/alerts/destination.ts";
+import {
+  isPrivateAddress,
+  webhookDestinationProblem,
+} from "../../control-plane/src/modules/alerts/destination.ts";
 
 describe("webhook destinations", () => {
   it.each([

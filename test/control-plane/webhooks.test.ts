@@ -5,14 +5,14 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webhookCreatedSchema, webhookDeliveryListSchema, webhookPayloadSchema } from "#shared/alerts.ts";
 import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
-import { evaluateAlerts } from "../../control-plane/src/alerts/evaluate.ts";
+import { evaluateAlerts } from "../../control-plane/src/modules/alerts/evaluate.ts";
 import {
   deliverDueWebhooks,
   MAX_DELIVERY_ATTEMPTS,
   retryDelayMs,
-} from "../../control-plane/src/alerts/webhooks.ts";
-import { openDatabase } from "../../control-plane/src/db/client.ts";
-import { webhookDeliveries } from "../../control-plane/src/db/schema/index.ts";
+} from "../../control-plane/src/modules/alerts/webhooks.ts";
+import { openDatabase } from "../../control-plane/src/platform/db/client.ts";
+import { webhookDeliveries } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "#shared/manifest.ts";
 import type { PredictResponse } from "#shared/predict.ts";
 import type { Deployment } from "#shared/registry.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
+import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";

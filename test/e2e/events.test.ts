@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse } from "#shared/predict.ts";
 import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { listen, publishControlPlaneLocation } from "../../control-plane/src/control-plane.ts";
-import { ingestedEvents } from "../../control-plane/src/db/schema/index.ts";
+import { ingestedEvents } from "../../control-plane/src/platform/db/schema/index.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";

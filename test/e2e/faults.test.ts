@@ -13,6 +13,7 @@ import type { LiveModel } from "#shared/live-model.ts";
 import type { PredictResponse } from "#shared/predict.ts";
 import type { ModelVersion } from "#shared/registry.ts";
 import { listen, publishControlPlaneLocation } from "../../control-plane/src/control-plane.ts";
+import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import {
   auditLog,
   ingestedEvents,
@@ -20,10 +21,9 @@ import {
   predictions,
   retrainingCandidates,
   retrainingJobs,
-} from "../../control-plane/src/db/schema/index.ts";
-import type { EdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
-import type { HonoEnv } from "../../control-plane/src/env.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
+import type { EdgeStore } from "../../control-plane/src/platform/edge-store/edge-store.ts";
+import type { HonoEnv } from "../../control-plane/src/platform/env.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { toCsv } from "../../trainer/src/data/csv-writer.ts";
 import { generateTelco, TELCO_COLUMNS } from "../../trainer/src/data/synthetic.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse } from "#shared/predict.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
+import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "#shared/manifest.ts";
 import type { PredictResponse } from "#shared/predict.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/services/tenants.ts";
+import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import { parseCsvText } from "../../trainer/src/data/csv.ts";

@@ -15,19 +15,27 @@ import { TOKEN_ALG } from "#shared/oauth.ts";
 import type { Deployment, DeploymentRequest, ModelVersion } from "#shared/registry.ts";
 import { SCOPES, type Scope } from "#shared/scopes.ts";
 import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
-import { createPat } from "../../control-plane/src/auth/pat.ts";
-import { type Config, loadConfig } from "../../control-plane/src/config.ts";
 import { type ControlPlane, createControlPlane } from "../../control-plane/src/control-plane.ts";
+import {
+  type AuditContext,
+  chainPayload,
+  GENESIS_HASH,
+} from "../../control-plane/src/modules/audit/audit.ts";
+import { createPat } from "../../control-plane/src/modules/identity/pat.ts";
+import { addApiClient, addUser, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { type Config, loadConfig } from "../../control-plane/src/platform/config.ts";
 import {
   type AuditLogRow,
   auditLog,
   personalAccessTokens,
   type Role,
-} from "../../control-plane/src/db/schema/index.ts";
-import { type EdgeStore, type KvLike, kvEdgeStore } from "../../control-plane/src/edge-store/edge-store.ts";
-import type { Deps, HonoEnv, Logger } from "../../control-plane/src/env.ts";
-import { type AuditContext, chainPayload, GENESIS_HASH } from "../../control-plane/src/services/audit.ts";
-import { addApiClient, addUser, createTenant } from "../../control-plane/src/services/tenants.ts";
+} from "../../control-plane/src/platform/db/schema/index.ts";
+import {
+  type EdgeStore,
+  type KvLike,
+  kvEdgeStore,
+} from "../../control-plane/src/platform/edge-store/edge-store.ts";
+import type { Deps, HonoEnv, Logger } from "../../control-plane/src/platform/env.ts";
 import type { ModelFixture } from "./model-fixture.ts";
 
 /** The Workers KV binding Miniflare hands to Node, as far as the tests read it. */

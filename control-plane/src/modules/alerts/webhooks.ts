@@ -1,0 +1,298 @@
+import { randomBytes } from "node:crypto";
+import { and, asc, desc, eq, inArray, isNull, lte } from "drizzle-orm";
+import type { Alert, Webhook, WebhookDelivery, WebhookPayload } from "#shared/alerts.ts";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
+import { epochSeconds, toIso } from "#shared/time.ts";
+import type { Db, DbOrTx } from "../../platform/db/client.ts";
+import {
+  type WebhookDeliveryRow,
+  type WebhookRow,
+  webhookDeliveries,
+  webhooks,
+} from "../../platform/db/schema/index.ts";
+import type { Logger } from "../../platform/env.ts";
+import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { type Lookup, webhookDestinationProblem } from "./destination.ts";
+
+/** Attempts per delivery before it is given up (about a day of backoff in all). */
+export const MAX_DELIVERY_ATTEMPTS = 10;
+const FIRST_RETRY_MS = 30_000;
+const MAX_RETRY_MS = 4 * 3_600_000;
+const DELIVERY_TIMEOUT_MS = 10_000;
+/** A delivery being sent is pushed this far ahead first, so another process does not send it meanwhile. */
+const IN_FLIGHT_MS = 60_000;
+
+/** Wait before attempt `attempts + 1`, after `attempts` failures: 30 s doubling, at most 4 h. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_MS);
+}
+
+function toWebhook(row: WebhookRow): Webhook {
+  return { id: row.id, url: row.url, description: row.description, createdAt: toIso(row.createdAt) };
+}
+
+export function toDelivery(row: WebhookDeliveryRow): WebhookDelivery {
+  return {
+    id: row.id,
+    webhookId: row.webhookId,
+    alertId: row.alertId,
+    event: row.event,
+    state: row.state,
+    attempts: row.attempts,
+    nextAttemptAt: row.state === "pending" && row.nextAttemptAt !== null ? toIso(row.nextAttemptAt) : null,
+    lastStatus: row.lastStatus,
+    lastError: row.lastError,
+    createdAt: toIso(row.createdAt),
+    deliveredAt: row.deliveredAt !== null ? toIso(row.deliveredAt) : null,
+  };
+}
+
+export async function createWebhook(
+  db: Db,
+  audit: AuditContext,
+  tenantId: string,
+  input: { url: string; description?: string | undefined },
+): Promise<Webhook & { secret: string }> {
+  const row: WebhookRow = {
+    id: newId("webhook"),
+    tenantId,
+    url: input.url,
+    description: input.description ?? null,
+    secret: `whsec_${randomBytes(32).toString("base64url")}`,
+    createdAt: Date.now(),
+    deletedAt: null,
+  };
+  await db.transaction(
+    async (tx) => {
+      await tx.insert(webhooks).values(row);
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "webhook.create",
+        targets: [{ type: "webhook", id: row.id }],
+        details: { url: row.url },
+      });
+    },
+    { behavior: "immediate" },
+  );
+  return { ...toWebhook(row), secret: row.secret };
+}
+
+export async function listWebhooks(db: Db, tenantId: string): Promise<Webhook[]> {
+  const rows = await db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.tenantId, tenantId), isNull(webhooks.deletedAt)))
+    .orderBy(asc(webhooks.createdAt), asc(webhooks.id));
+  return rows.map(toWebhook);
+}
+
+async function liveWebhook(db: DbOrTx, tenantId: string, id: string): Promise<WebhookRow> {
+  const [row] = await db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.id, id), eq(webhooks.tenantId, tenantId), isNull(webhooks.deletedAt)))
+    .limit(1);
+  if (!row) throw new ChurnError("NOT_FOUND", `Webhook '${id}' not found`);
+  return row;
+}
+
+/** Stops deliveries to the webhook at once: its pending ones fail with the reason. */
+export async function deleteWebhook(
+  db: Db,
+  audit: AuditContext,
+  tenantId: string,
+  id: string,
+): Promise<void> {
+  await db.transaction(
+    async (tx) => {
+      const row = await liveWebhook(tx, tenantId, id);
+      const now = Date.now();
+      await tx.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, row.id));
+      await tx
+        .update(webhookDeliveries)
+        .set({ state: "failed", lastError: "webhook deleted", nextAttemptAt: null })
+        .where(and(eq(webhookDeliveries.webhookId, row.id), eq(webhookDeliveries.state, "pending")));
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "webhook.delete",
+        targets: [{ type: "webhook", id: row.id }],
+        details: { url: row.url },
+      });
+    },
+    { behavior: "immediate" },
+  );
+}
+
+export async function listDeliveries(
+  db: Db,
+  tenantId: string,
+  webhookId: string,
+  limit = 100,
+): Promise<WebhookDelivery[]> {
+  await liveWebhook(db, tenantId, webhookId);
+  const rows = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.webhookId, webhookId)))
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(limit);
+  return rows.map(toDelivery);
+}
+
+/** Owes the alert event to every live webhook of the tenant. Call in the transaction that fires or resolves. */
+export async function enqueueDeliveries(
+  tx: DbOrTx,
+  tenantId: string,
+  event: "alert.fire" | "alert.resolve",
+  alert: Alert,
+  now: number,
+): Promise<number> {
+  const targets = await tx
+    .select({ id: webhooks.id })
+    .from(webhooks)
+    .where(and(eq(webhooks.tenantId, tenantId), isNull(webhooks.deletedAt)));
+  for (const target of targets) {
+    const id = newId("webhookDelivery");
+    const payload: WebhookPayload = { id, type: event, tenantId, alert, sentAt: toIso(now) };
+    await tx.insert(webhookDeliveries).values({
+      id,
+      tenantId,
+      webhookId: target.id,
+      alertId: alert.id,
+      event,
+      body: JSON.stringify(payload),
+      state: "pending",
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+    });
+  }
+  return targets.length;
+}
+
+export interface DeliveryOutcome {
+  sent: number;
+  delivered: number;
+  retried: number;
+  failed: number;
+}
+
+/**
+ * Sends every due delivery once, signed with its webhook's secret, and records the attempt: delivered on a
+ * 2xx, otherwise retried with backoff until MAX_DELIVERY_ATTEMPTS, then failed. Each row is taken with a
+ * conditional update first, so two control-plane processes do not send it at the same moment.
+ */
+export async function deliverDueWebhooks(
+  db: Db,
+  now: number,
+  options: {
+    fetch?: typeof fetch;
+    log?: Logger;
+    limit?: number;
+    /** Deliver to private, loopback and link-local addresses too (WEBHOOK_ALLOW_PRIVATE_NETWORKS). */
+    allowPrivateNetworks?: boolean;
+    lookup?: Lookup;
+  } = {},
+): Promise<DeliveryOutcome> {
+  const send = options.fetch ?? fetch;
+  const outcome: DeliveryOutcome = { sent: 0, delivered: 0, retried: 0, failed: 0 };
+  const due = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.state, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
+    .orderBy(asc(webhookDeliveries.nextAttemptAt))
+    .limit(options.limit ?? 100);
+  if (due.length === 0) return outcome;
+  const hooks = await db
+    .select()
+    .from(webhooks)
+    .where(inArray(webhooks.id, [...new Set(due.map((d) => d.webhookId))]));
+  const hookById = new Map(hooks.map((h) => [h.id, h]));
+  for (const delivery of due) {
+    const taken = await db
+      .update(webhookDeliveries)
+      .set({ nextAttemptAt: now + IN_FLIGHT_MS })
+      .where(
+        and(
+          eq(webhookDeliveries.id, delivery.id),
+          eq(webhookDeliveries.state, "pending"),
+          eq(webhookDeliveries.nextAttemptAt, delivery.nextAttemptAt!),
+        ),
+      )
+      .returning({ id: webhookDeliveries.id });
+    if (taken.length === 0) continue;
+    const hook = hookById.get(delivery.webhookId);
+    if (!hook || hook.deletedAt !== null) {
+      await db
+        .update(webhookDeliveries)
+        .set({ state: "failed", lastError: "webhook deleted", nextAttemptAt: null })
+        .where(eq(webhookDeliveries.id, delivery.id));
+      outcome.failed++;
+      continue;
+    }
+    outcome.sent++;
+    let status: number | null = null;
+    let error: string | null = null;
+    // Resolved again before every attempt: a name that was public at creation may point inside later.
+    const refused = await webhookDestinationProblem(hook.url, {
+      allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    });
+    try {
+      if (refused !== null) throw new Error(`destination refused: ${refused}`);
+      const res = await send(hook.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "user-agent": "churn-webhooks/1",
+          "x-churn-delivery": delivery.id,
+          [SIGNATURE_HEADER]: await signBody(hook.secret, delivery.body, epochSeconds(now)),
+        },
+        body: delivery.body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      });
+      status = res.status;
+      await res.body?.cancel();
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
+    } catch (err) {
+      error = err instanceof Error ? err.message.slice(0, 500) : String(err);
+    }
+    const attempts = delivery.attempts + 1;
+    if (error === null) {
+      await db
+        .update(webhookDeliveries)
+        .set({ state: "delivered", attempts, lastStatus: status, lastError: null, deliveredAt: now })
+        .where(eq(webhookDeliveries.id, delivery.id));
+      outcome.delivered++;
+      continue;
+    }
+    const giveUp = attempts >= MAX_DELIVERY_ATTEMPTS;
+    await db
+      .update(webhookDeliveries)
+      .set({
+        state: giveUp ? "failed" : "pending",
+        attempts,
+        lastStatus: status,
+        lastError: error,
+        nextAttemptAt: giveUp ? null : now + retryDelayMs(attempts),
+      })
+      .where(eq(webhookDeliveries.id, delivery.id));
+    if (giveUp) outcome.failed++;
+    else outcome.retried++;
+    // The URL may carry a token in its query string: log the webhook id, never the URL.
+    options.log?.info({
+      event: "webhook.delivery_failed",
+      tenantId: delivery.tenantId,
+      webhookId: hook.id,
+      deliveryId: delivery.id,
+      attempts,
+      status,
+      error,
+      gaveUp: giveUp,
+    });
+  }
+  return outcome;
+}

@@ -1,0 +1,44 @@
+import type { Context, Hono } from "hono";
+import { ChurnError } from "#shared/errors.ts";
+import type { HonoEnv } from "../../../platform/env.ts";
+import type { ConsoleEnv } from "../env.ts";
+import { field, formOf } from "../http.ts";
+import { homeFor } from "../layout.ts";
+import { signInPage } from "../pages/sign-in.ts";
+import { consoleSession, issueSignInNonce, requireCsrf, signIn, signOut } from "../session.ts";
+
+/** Sign-in with a personal access token, and sign-out. */
+export function registerConsoleSession(app: Hono<ConsoleEnv>): void {
+  app.get("/sign-in", (c) => {
+    c.header("cache-control", "no-store");
+    const signedOut = c.req.query("signed-out") !== undefined;
+    return c.html(
+      signInPage(
+        issueSignInNonce(c as unknown as Context<HonoEnv>),
+        undefined,
+        signedOut ? "You are signed out." : undefined,
+      ),
+    );
+  });
+
+  app.post("/sign-in", async (c) => {
+    c.header("cache-control", "no-store");
+    const form = await formOf(c);
+    const hc = c as unknown as Context<HonoEnv>;
+    try {
+      await signIn(hc, { token: field(form, "token") ?? "", nonce: field(form, "_nonce") ?? "" });
+    } catch (err) {
+      if (err instanceof ChurnError && err.status === 401) {
+        // A wrong token is a form error, shown on the form, not an error page.
+        return c.html(signInPage(issueSignInNonce(hc), err.message), 401);
+      }
+      throw err;
+    }
+    return c.redirect(homeFor(c.get("principal")), 303);
+  });
+
+  app.post("/sign-out", consoleSession(), requireCsrf(), async (c) => {
+    await signOut(c);
+    return c.redirect("/console/sign-in?signed-out", 303);
+  });
+}

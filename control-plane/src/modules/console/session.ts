@@ -1,0 +1,230 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { and, eq, gt, isNull } from "drizzle-orm";
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { ChurnError } from "#shared/errors.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import type { Db } from "../../platform/db/client.ts";
+import { personalAccessTokens, tenants, users } from "../../platform/db/schema/index.ts";
+import type { Role } from "../../platform/db/schema/users/index.ts";
+import type { HonoEnv } from "../../platform/env.ts";
+import { auditContextOf } from "../audit/request-audit.ts";
+import { PAT_PREFIX } from "../identity/pat.ts";
+import { isAllowed, type Principal } from "../identity/permissions.ts";
+import { createOwnToken, revokeOwnToken } from "../identity/personal-access-tokens.ts";
+import type { ConsoleEnv, ConsoleUser } from "./env.ts";
+
+/**
+ * Console sessions are personal access tokens of their own: signing in with a PAT mints a short-lived
+ * token named "Console session" for the same person, held only in an httpOnly cookie. So a session is a
+ * server-side record that the API's own rules already cover: it is re-read on every request (role changes
+ * and revocation apply at once), it expires, it shows in the person's token list, signing in and out are
+ * audited (pat.create / pat.revoke), and no signing secret has to be configured or rotated.
+ */
+export const SESSION_TOKEN_NAME = "Console session";
+export const SESSION_HOURS = 12;
+export const CONSOLE_PATH = "/console";
+
+/** Pre-session cookie for the sign-in form's double-submit check (login CSRF). */
+const SIGN_IN_COOKIE = "churn_console_signin";
+
+function secureRequest(c: Context): boolean {
+  const publicUrl = (c as Context<HonoEnv>).get("deps").config.PUBLIC_URL;
+  return new URL(c.req.url).protocol === "https:" || (publicUrl?.startsWith("https:") ?? false);
+}
+
+/** `__Host-` binds the cookie to this origin, but browsers only accept it over https. */
+function sessionCookieName(c: Context): string {
+  return secureRequest(c) ? "__Host-churn_console" : "churn_console";
+}
+
+interface SessionRow {
+  tokenId: string;
+  expiresAt: number;
+  user: { id: string; tenantId: string; email: string; name: string; role: Role };
+  tenantName: string;
+}
+
+/** The live token row and its person, or nothing when the token is unknown, revoked or expired. */
+async function liveToken(db: Db, token: string): Promise<SessionRow | undefined> {
+  if (!token.startsWith(PAT_PREFIX) || token.length > 128) return undefined;
+  const [row] = await db
+    .select({
+      tokenId: personalAccessTokens.id,
+      expiresAt: personalAccessTokens.expiresAt,
+      user: {
+        id: users.id,
+        tenantId: users.tenantId,
+        email: users.email,
+        name: users.name,
+        role: users.role,
+      },
+      tenantName: tenants.name,
+    })
+    .from(personalAccessTokens)
+    .innerJoin(users, eq(users.id, personalAccessTokens.userId))
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(
+      and(
+        eq(personalAccessTokens.tokenHash, await sha256Hex(token)),
+        isNull(personalAccessTokens.revokedAt),
+        gt(personalAccessTokens.expiresAt, Date.now()),
+      ),
+    )
+    .limit(1);
+  return row;
+}
+
+const principalOf = (row: SessionRow): Principal => ({
+  tenantId: row.user.tenantId,
+  kind: "user",
+  id: row.user.id,
+  role: row.user.role,
+  scopes: new Set(),
+});
+
+/**
+ * The CSRF token is bound to the session: a digest of the session token under a fixed label. Without the
+ * session token (192 random bits, never readable by scripts) it cannot be computed, and it changes with
+ * every session.
+ */
+export function csrfTokenFor(sessionToken: string): string {
+  return createHash("sha256").update(`churn-console-csrf\0${sessionToken}`).digest("base64url");
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = createHash("sha256").update(a).digest();
+  const y = createHash("sha256").update(b).digest();
+  return timingSafeEqual(x, y) && a.length === b.length;
+}
+
+/** Resolves the session cookie; pages redirect to sign-in without one, other requests get 401. */
+export function consoleSession(): MiddlewareHandler<ConsoleEnv> {
+  return async (c, next) => {
+    const token = getCookie(c, sessionCookieName(c));
+    const row = token ? await liveToken(c.get("deps").db, token) : undefined;
+    if (!token || !row) {
+      if (c.req.method === "GET" && !wantsJson(c)) {
+        if (token) deleteCookie(c, sessionCookieName(c), { path: CONSOLE_PATH });
+        return c.redirect(`${CONSOLE_PATH}/sign-in`, 303);
+      }
+      throw new ChurnError("UNAUTHORIZED", "Your console session has ended: sign in again");
+    }
+    const user: ConsoleUser = {
+      ...row.user,
+      tenantName: row.tenantName,
+      sessionTokenId: row.tokenId,
+      sessionExpiresAt: row.expiresAt,
+      csrfToken: csrfTokenFor(token),
+    };
+    c.set("principal", principalOf(row));
+    c.set("consoleUser", user);
+    c.header("cache-control", "no-store");
+    await next();
+  };
+}
+
+/** True when the caller asked for JSON (a script), false for a browser navigation or form post. */
+export function wantsJson(c: Context): boolean {
+  const accept = c.req.header("accept") ?? "";
+  const type = c.req.header("content-type") ?? "";
+  return (
+    type.startsWith("application/json") ||
+    (accept.includes("application/json") && !accept.includes("text/html"))
+  );
+}
+
+/**
+ * Every state-changing console request carries the session's CSRF token, as the `_csrf` form field or the
+ * `x-csrf-token` header. A cross-site Origin is refused too, as a second, independent check.
+ */
+export function requireCsrf(): MiddlewareHandler<ConsoleEnv> {
+  return async (c, next) => {
+    checkOrigin(c);
+    const expected = c.get("consoleUser").csrfToken;
+    let sent = c.req.header("x-csrf-token");
+    if (sent === undefined && isForm(c)) {
+      // Parsed with `all` as the handlers do: Hono caches the first parse of a body.
+      const field = (await c.req.parseBody({ all: true }))["_csrf"];
+      const value = Array.isArray(field) ? field[0] : field;
+      sent = typeof value === "string" ? value : undefined;
+    }
+    if (!sent || !sameSecret(sent, expected))
+      throw new ChurnError("FORBIDDEN", "Missing or invalid CSRF token: reload the page and try again");
+    await next();
+  };
+}
+
+function isForm(c: Context): boolean {
+  const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
+  return type === "application/x-www-form-urlencoded" || type === "multipart/form-data";
+}
+
+/** Browsers send Origin on every POST; one that is not this service's own is a cross-site request. */
+function checkOrigin(c: Context): void {
+  const origin = c.req.header("origin");
+  if (origin === undefined) return;
+  const publicUrl = (c as Context<HonoEnv>).get("deps").config.PUBLIC_URL;
+  const own = [new URL(c.req.url).origin, ...(publicUrl ? [new URL(publicUrl).origin] : [])];
+  if (!own.includes(origin)) throw new ChurnError("FORBIDDEN", "Cross-site request refused");
+}
+
+/** Sets the pre-session cookie the sign-in form echoes back, and returns its value for the form. */
+export function issueSignInNonce(c: Context<HonoEnv>): string {
+  const nonce = randomBytes(18).toString("base64url");
+  setCookie(c, SIGN_IN_COOKIE, nonce, {
+    path: CONSOLE_PATH,
+    httpOnly: true,
+    sameSite: "Strict",
+    secure: secureRequest(c),
+    maxAge: 3600,
+  });
+  return nonce;
+}
+
+/**
+ * Checks a PAT and starts a session for its owner. The form must echo the pre-session cookie (a
+ * cross-site page cannot read or set it), so nobody can sign a victim into the attacker's account.
+ */
+export async function signIn(c: Context<HonoEnv>, form: { token: string; nonce: string }): Promise<void> {
+  checkOrigin(c);
+  const cookie = getCookie(c, SIGN_IN_COOKIE);
+  if (!cookie || !sameSecret(cookie, form.nonce))
+    throw new ChurnError("FORBIDDEN", "The sign-in form expired: reload the page and try again");
+  const deps = c.get("deps");
+  const row = await liveToken(deps.db, form.token.trim());
+  if (!row)
+    throw new ChurnError("UNAUTHORIZED", "That token is not valid: it may be mistyped, expired or revoked");
+  const principal = principalOf(row);
+  if (!isAllowed(principal, "tokens:self"))
+    throw new ChurnError("FORBIDDEN", "This account may not start sessions");
+  // A session never outlives the token it was started with.
+  const hours = Math.min(SESSION_HOURS, (row.expiresAt - Date.now()) / 3_600_000);
+  c.set("principal", principal);
+  const session = await createOwnToken(
+    deps.db,
+    auditContextOf(c),
+    { tenantId: row.user.tenantId, userId: row.user.id },
+    { name: SESSION_TOKEN_NAME, ttlDays: hours / 24 },
+  );
+  deleteCookie(c, SIGN_IN_COOKIE, { path: CONSOLE_PATH });
+  setCookie(c, sessionCookieName(c), session.token, {
+    path: CONSOLE_PATH,
+    httpOnly: true,
+    sameSite: "Strict",
+    secure: secureRequest(c),
+    maxAge: Math.floor(hours * 3600),
+  });
+}
+
+/** Ends the session: its token is revoked at once (audited) and the cookie cleared. */
+export async function signOut(c: Context<ConsoleEnv>): Promise<void> {
+  const user = c.get("consoleUser");
+  await revokeOwnToken(
+    c.get("deps").db,
+    auditContextOf(c as unknown as Context<HonoEnv>),
+    { tenantId: user.tenantId, userId: user.id },
+    user.sessionTokenId,
+  );
+  deleteCookie(c, sessionCookieName(c), { path: CONSOLE_PATH, secure: secureRequest(c) });
+}

@@ -1,0 +1,104 @@
+import { eq, sql } from "drizzle-orm";
+import { ChurnError } from "#shared/errors.ts";
+import { newId } from "#shared/ids.ts";
+import type { RateLimit } from "#shared/kv.ts";
+import { parseScopeString, type Scope } from "#shared/scopes.ts";
+import type { Db, DbOrTx } from "../../platform/db/client.ts";
+import { preparedPerDatabase } from "../../platform/db/prepared.ts";
+import { type ApiClientRow, apiClients } from "../../platform/db/schema/index.ts";
+import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { AuthThrottle } from "./auth-throttle.ts";
+import { generateSecret, hashSecret, verifySecret } from "./secrets.ts";
+import { VerifiedSecretCache } from "./verified-secret-cache.ts";
+
+const invalidClient = () =>
+  new ChurnError("invalid_client", "Unknown client or wrong secret", {
+    headers: { "www-authenticate": 'Basic realm="churn"' },
+  });
+
+// A fixed hash to verify against when the client id is unknown, so timing does not reveal which ids exist.
+const DUMMY_HASH = await hashSecret("not-a-real-secret");
+
+const clientById = preparedPerDatabase((db) =>
+  db
+    .select()
+    .from(apiClients)
+    .where(eq(apiClients.id, sql.placeholder("id")))
+    .limit(1)
+    .prepare(),
+);
+
+/** One per process: the token endpoint's verified-secret cache (see VerifiedSecretCache). */
+export const verifiedSecrets = new VerifiedSecretCache();
+/** Failed-authentication limits of this process, shared by every request like the cache above. */
+export const authThrottle = new AuthThrottle();
+
+/** The hashes a secret may match now: the current one, and the previous one during a rotation's overlap. */
+function acceptedHashes(client: ApiClientRow, now: number): string[] {
+  const hashes = [client.secretHash];
+  if (client.previousSecretHash && (client.previousSecretExpiresAt ?? 0) > now) {
+    hashes.push(client.previousSecretHash);
+  }
+  return hashes;
+}
+
+/**
+ * Checks client credentials. The client row is read on every call, so a revocation or rotation applies at
+ * once; only the scrypt verification itself is skipped when the cache already saw this secret match.
+ */
+export async function authenticateClient(
+  db: Db,
+  clientId: string,
+  secret: string,
+  cache: VerifiedSecretCache = verifiedSecrets,
+  throttle: AuthThrottle = authThrottle,
+): Promise<{ id: string; tenantId: string; scopes: string[] }> {
+  const [client] = await clientById(db).all({ id: clientId });
+  const hashes = client && client.revokedAt === null ? acceptedHashes(client, Date.now()) : [];
+  if (client && hashes.some((hash) => cache.matches(client.id, hash, secret)))
+    return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
+  throttle.check(clientId);
+  const verified = await throttle.hashing(async () => {
+    // Unknown and revoked ids cost the same scrypt as a wrong secret, so timing does not tell them apart.
+    if (hashes.length === 0) {
+      await verifySecret(secret, DUMMY_HASH);
+      return undefined;
+    }
+    for (const hash of hashes) if (await verifySecret(secret, hash)) return hash;
+    return undefined;
+  });
+  if (!client || verified === undefined) {
+    throttle.recordFailure(clientId);
+    throw invalidClient();
+  }
+  throttle.recordSuccess(clientId);
+  cache.remember(client.id, verified, secret);
+  return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
+}
+
+/** Creates an API client and returns its secret once; only the scrypt hash is kept. */
+export async function createApiClient(
+  tx: DbOrTx,
+  audit: AuditContext,
+  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | null | undefined },
+): Promise<{ clientId: string; clientSecret: string }> {
+  const clientId = newId("client");
+  const clientSecret = generateSecret("churn_cs");
+  await tx.insert(apiClients).values({
+    id: clientId,
+    tenantId: input.tenantId,
+    name: input.name,
+    secretHash: await hashSecret(clientSecret),
+    scopes: input.scopes.join(" "),
+    ratePerSecond: input.rateLimit?.ratePerSecond ?? null,
+    rateBurst: input.rateLimit?.burst ?? null,
+    createdAt: Date.now(),
+  });
+  await appendAudit(tx, audit, {
+    tenantId: input.tenantId,
+    action: "client.create",
+    targets: [{ type: "client", id: clientId }],
+    details: { name: input.name, scopes: input.scopes, rateLimit: input.rateLimit ?? null },
+  });
+  return { clientId, clientSecret };
+}

@@ -1,0 +1,38 @@
+import { and, desc, eq, isNotNull } from "drizzle-orm";
+import type { LabeledRecords } from "#shared/retraining.ts";
+import type { Db } from "../../platform/db/client.ts";
+import { predictions, rawRecords } from "../../platform/db/schema/index.ts";
+
+/** At most this many labeled records go to one retraining job (the most recent ones). */
+export const MAX_LABELED_RECORDS = 50_000;
+
+/**
+ * The tenant's stored raw records that have an outcome: each scored record joined with the feedback that
+ * labeled its prediction. Empty for tenants that do not store raw records; the worker then trains on its
+ * data source alone.
+ */
+export async function labeledRecords(
+  db: Db,
+  tenantId: string,
+  limit = MAX_LABELED_RECORDS,
+): Promise<LabeledRecords> {
+  const rows = await db
+    .select({ record: rawRecords.record, label: predictions.label })
+    .from(rawRecords)
+    .innerJoin(
+      predictions,
+      and(
+        eq(predictions.tenantId, rawRecords.tenantId),
+        eq(predictions.predictionId, rawRecords.predictionId),
+      ),
+    )
+    .where(and(eq(rawRecords.tenantId, tenantId), isNotNull(predictions.label)))
+    .orderBy(desc(rawRecords.storedAt))
+    .limit(limit);
+  return {
+    records: rows.map((r) => ({
+      record: JSON.parse(r.record) as Record<string, unknown>,
+      churned: r.label === true,
+    })),
+  };
+}

@@ -1,0 +1,151 @@
+import { createHash } from "node:crypto";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import { jwtVerify } from "jose";
+import { ChurnError } from "#shared/errors.ts";
+import { sha256Hex } from "#shared/hash.ts";
+import {
+  type AccessTokenClaims,
+  accessTokenClaimsSchema,
+  MAX_TOKEN_TTL_SECONDS,
+  TOKEN_ALG,
+} from "#shared/oauth.ts";
+import { parseScopeString } from "#shared/scopes.ts";
+import { PAT_PREFIX } from "../../modules/identity/pat.ts";
+import { isAllowed, type Permission, type Principal } from "../../modules/identity/permissions.ts";
+import type { KeyRing } from "../../modules/identity/signing-keys.ts";
+import { BoundedLru } from "../cache/bounded-lru.ts";
+import { preparedPerDatabase } from "../db/prepared.ts";
+import { apiClients, personalAccessTokens, users } from "../db/schema/index.ts";
+import type { Deps, HonoEnv } from "../env.ts";
+
+const unauthorized = (message: string) =>
+  new ChurnError("UNAUTHORIZED", message, { headers: { "www-authenticate": 'Bearer realm="churn"' } });
+
+/** Resolves the caller from a personal access token or a client-credentials JWT. */
+export function authenticate(): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    if (!header) throw unauthorized("Missing Authorization header: send 'Bearer <token>'");
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
+    const token = match[1]!;
+    const deps = c.get("deps");
+    c.set(
+      "principal",
+      token.startsWith(PAT_PREFIX) ? await fromPat(deps, token) : await fromJwt(deps, token),
+    );
+    await next();
+  };
+}
+
+const userOfPat = preparedPerDatabase((db) =>
+  db
+    .select({ user: users })
+    .from(personalAccessTokens)
+    .innerJoin(users, eq(users.id, personalAccessTokens.userId))
+    .where(
+      and(
+        eq(personalAccessTokens.tokenHash, sql.placeholder("tokenHash")),
+        isNull(personalAccessTokens.revokedAt),
+        gt(personalAccessTokens.expiresAt, sql.placeholder("now")),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
+
+const liveClient = preparedPerDatabase((db) =>
+  db
+    .select({ id: apiClients.id, scopes: apiClients.scopes })
+    .from(apiClients)
+    .where(
+      and(
+        eq(apiClients.id, sql.placeholder("id")),
+        eq(apiClients.tenantId, sql.placeholder("tenantId")),
+        isNull(apiClients.revokedAt),
+      ),
+    )
+    .limit(1)
+    .prepare(),
+);
+
+async function fromPat(deps: Deps, token: string): Promise<Principal> {
+  const tokenHash = await sha256Hex(token);
+  const [row] = await userOfPat(deps.db).all({ tokenHash, now: Date.now() });
+  if (!row) throw unauthorized("Personal access token is invalid, expired or revoked");
+  return {
+    tenantId: row.user.tenantId,
+    kind: "user",
+    id: row.user.id,
+    role: row.user.role,
+    scopes: new Set(),
+  };
+}
+
+/** Verifiers accept a token this long past `exp`, for clock skew between machines. */
+const CLOCK_TOLERANCE_SECONDS = 30;
+
+/**
+ * Tokens whose signature and claims already verified, by the token's sha256, until they expire: the
+ * signature check is most of a read request's cost. Only the verification is remembered; the client row is
+ * still read on every request, so revocation and scope changes apply at once.
+ */
+const verifiedByKeyRing = new WeakMap<KeyRing, BoundedLru<AccessTokenClaims>>();
+
+async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenClaims> {
+  // One cache per key ring: a token is remembered only by the control plane that verified it.
+  let verifiedTokens = verifiedByKeyRing.get(deps.keys);
+  if (!verifiedTokens) {
+    verifiedTokens = new BoundedLru<AccessTokenClaims>({ maxEntries: 10_000 });
+    verifiedByKeyRing.set(deps.keys, verifiedTokens);
+  }
+  const key = createHash("sha256").update(token).digest("base64url");
+  const known = verifiedTokens.get(key);
+  if (known) return known;
+  let payload: unknown;
+  try {
+    ({ payload } = await jwtVerify(token, deps.keys.verifyKey, {
+      algorithms: [TOKEN_ALG],
+      issuer: deps.config.TOKEN_ISSUER,
+      audience: deps.config.TOKEN_AUDIENCE,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      // Requires `iat` and bounds a token's life whatever its `exp` claims.
+      maxTokenAge: MAX_TOKEN_TTL_SECONDS,
+    }));
+  } catch {
+    throw unauthorized("Access token is invalid or expired");
+  }
+  const claims = accessTokenClaimsSchema.safeParse(payload);
+  if (!claims.success) throw unauthorized("Access token is missing required claims");
+  verifiedTokens.set(key, claims.data, (claims.data.exp + CLOCK_TOLERANCE_SECONDS) * 1000);
+  return claims.data;
+}
+
+async function fromJwt(deps: Deps, token: string): Promise<Principal> {
+  const claims = await verifiedClaims(deps, token);
+  const [client] = await liveClient(deps.db).all({ id: claims.sub, tenantId: claims.tid });
+  if (!client) throw unauthorized("API client is revoked");
+  // A token keeps the scopes it was issued with until it expires; here only those the client still holds
+  // count, so narrowing a client's scopes applies at the control plane at once.
+  const current = new Set(parseScopeString(client.scopes));
+  return {
+    tenantId: claims.tid,
+    kind: "client",
+    id: claims.sub,
+    role: null,
+    scopes: new Set(parseScopeString(claims.scope).filter((s) => current.has(s))),
+  };
+}
+
+export function requirePermission(permission: Permission): MiddlewareHandler<HonoEnv> {
+  return async (c, next) => {
+    if (!isAllowed(c.get("principal"), permission)) {
+      throw new ChurnError(
+        c.get("principal").kind === "client" ? "INSUFFICIENT_SCOPE" : "FORBIDDEN",
+        `This action needs the '${permission}' permission`,
+      );
+    }
+    await next();
+  };
+}

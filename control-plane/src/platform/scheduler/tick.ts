@@ -1,0 +1,164 @@
+import { eq } from "drizzle-orm";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
+import type { Candidate } from "#shared/retraining.ts";
+import { type AlertTransition, evaluateAlerts, SCHEDULER_AUDIT } from "../../modules/alerts/evaluate.ts";
+import { type DeliveryOutcome, deliverDueWebhooks } from "../../modules/alerts/webhooks.ts";
+import { computeSnapshot } from "../../modules/monitoring/snapshot.ts";
+import { checkCanaries } from "../../modules/retraining/candidates.ts";
+import { failExhaustedJobs, openJobOf, requestJobInTx } from "../../modules/retraining/jobs.ts";
+import { getRetrainingPolicy } from "../../modules/retraining/policy.ts";
+import type { Db, DbOrTx } from "../db/client.ts";
+import { deployments, retrainingPolicies } from "../db/schema/index.ts";
+import type { Deps } from "../env.ts";
+
+export type SnapshotSource = (
+  db: DbOrTx,
+  tenantId: string,
+  options: { now: number },
+) => Promise<MonitoringSnapshot>;
+
+export interface TickOptions {
+  /** Injected for tests; the control plane's clock otherwise. */
+  now?: number;
+  snapshot?: SnapshotSource;
+  fetch?: typeof fetch;
+}
+
+export interface TickReport {
+  alerts: AlertTransition[];
+  deliveries: DeliveryOutcome;
+  scheduledJobs: string[];
+  failedJobs: string[];
+  candidates: Candidate[];
+  errors: string[];
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * One pass of the control plane's background work, in order: evaluate every deployed tenant's alert rules
+ * (firing or resolving alerts, queueing their webhooks and alert-triggered jobs), send due webhook
+ * deliveries, queue scheduled retraining jobs, fail jobs whose lease ran out on their last attempt, and
+ * promote or take out canaries. A failure in one tenant's step is reported and does not stop the others.
+ */
+export async function schedulerTick(
+  deps: Pick<Deps, "db" | "edge" | "log" | "config">,
+  options: TickOptions = {},
+): Promise<TickReport> {
+  const now = options.now ?? Date.now();
+  const snapshot = options.snapshot ?? computeSnapshot;
+  const report: TickReport = {
+    alerts: [],
+    deliveries: { sent: 0, delivered: 0, retried: 0, failed: 0 },
+    scheduledJobs: [],
+    failedJobs: [],
+    candidates: [],
+    errors: [],
+  };
+  const attempt = async (what: string, step: () => Promise<void>) => {
+    try {
+      await step();
+    } catch (err) {
+      const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
+      report.errors.push(message);
+      deps.log.error({ event: "scheduler.error", message });
+    }
+  };
+
+  const tenants = await deps.db.select({ tenantId: deployments.tenantId }).from(deployments);
+  for (const { tenantId } of tenants) {
+    await attempt(`alerts of ${tenantId}`, async () => {
+      report.alerts.push(
+        ...(await evaluateAlerts(deps.db, tenantId, await snapshot(deps.db, tenantId, { now }), now)),
+      );
+    });
+  }
+  await attempt("webhook deliveries", async () => {
+    report.deliveries = await deliverDueWebhooks(deps.db, now, {
+      log: deps.log,
+      allowPrivateNetworks: deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  });
+  await attempt("scheduled jobs", async () => {
+    report.scheduledJobs = await queueScheduledJobs(deps.db, now);
+  });
+  await attempt("expired leases", async () => {
+    report.failedJobs = await deps.db.transaction((tx) => failExhaustedJobs(tx, now), {
+      behavior: "immediate",
+    });
+  });
+  await attempt("canaries", async () => {
+    report.candidates = await checkCanaries(deps.db, deps.edge, SCHEDULER_AUDIT, now);
+  });
+  return report;
+}
+
+/** Queues a job for every `schedule` policy whose interval has passed since its last scheduled run. */
+async function queueScheduledJobs(db: Db, now: number): Promise<string[]> {
+  const rows = await db.select({ tenantId: retrainingPolicies.tenantId }).from(retrainingPolicies);
+  const queued: string[] = [];
+  for (const { tenantId } of rows) {
+    const jobId = await db.transaction(
+      async (tx) => {
+        const [row] = await tx
+          .select()
+          .from(retrainingPolicies)
+          .where(eq(retrainingPolicies.tenantId, tenantId))
+          .limit(1);
+        const policy = await getRetrainingPolicy(tx, tenantId);
+        if (!row || policy.trigger !== "schedule") return null;
+        if (row.lastScheduledAt !== null && now - row.lastScheduledAt < policy.everyHours * HOUR_MS)
+          return null;
+        await tx
+          .update(retrainingPolicies)
+          .set({ lastScheduledAt: now })
+          .where(eq(retrainingPolicies.tenantId, tenantId));
+        if (policy.dataSource === null || (await openJobOf(tx, tenantId))) return null;
+        const job = await requestJobInTx(tx, SCHEDULER_AUDIT, tenantId, policy, {
+          trigger: "schedule",
+          reason: `every ${policy.everyHours} h`,
+          now,
+        });
+        return job.id;
+      },
+      { behavior: "immediate" },
+    );
+    if (jobId) queued.push(jobId);
+  }
+  return queued;
+}
+
+export interface Scheduler {
+  /** Runs one tick now (waits for a running one first); for tests and operators. */
+  tickNow(options?: Omit<TickOptions, "now">): Promise<TickReport>;
+  stop(): void;
+}
+
+/**
+ * Runs the tick every `intervalMs` on an unref'd timer (it never keeps the process alive). Ticks never
+ * overlap: a tick that outlasts the interval delays the next one.
+ */
+export function startScheduler(
+  deps: Pick<Deps, "db" | "edge" | "log" | "config">,
+  intervalMs: number,
+): Scheduler {
+  let running: Promise<TickReport> | null = null;
+  const run = (options: Omit<TickOptions, "now"> = {}) => {
+    const previous = running ?? Promise.resolve(null);
+    const next = previous.then(() => schedulerTick(deps, options));
+    running = next;
+    void next.finally(() => {
+      if (running === next) running = null;
+    });
+    return next;
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    run().catch((err: unknown) =>
+      deps.log.error({ event: "scheduler.error", message: err instanceof Error ? err.message : String(err) }),
+    );
+  }, intervalMs);
+  timer.unref();
+  return { tickNow: run, stop: () => clearInterval(timer) };
+}
