@@ -10,7 +10,8 @@ import {
   monitoringSnapshotSchema,
   monitoringTimeseriesSchema,
 } from "#shared/monitoring.ts";
-import { DAY_MS, HOUR_MS, hourOf } from "../../control-plane/src/modules/monitoring/ingest.ts";
+import { DAY_MS, HOUR_MS } from "#shared/time.ts";
+import { hourOf } from "../../control-plane/src/modules/monitoring/ingest.ts";
 import {
   INGESTED_EVENT_RETENTION_DAYS,
   PREDICTION_RETENTION_DAYS,

@@ -4,12 +4,8 @@ import type { EdgeEvent } from "#shared/events.ts";
 import { newId } from "#shared/ids.ts";
 import type { DriftReference, FeatureSpec } from "#shared/manifest.ts";
 import type { Sketch } from "#shared/monitoring.ts";
-import {
-  DAY_MS,
-  HOUR_MS,
-  hourOf,
-  LABEL_WINDOW_DAYS,
-} from "../../control-plane/src/modules/monitoring/ingest.ts";
+import { DAY_MS, HOUR_MS } from "#shared/time.ts";
+import { hourOf, LABEL_WINDOW_DAYS } from "../../control-plane/src/modules/monitoring/ingest.ts";
 import { sketchRecords } from "../../control-plane/src/modules/monitoring/sketch-records.ts";
 import {
   ingestedEvents,

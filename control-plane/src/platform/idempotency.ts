@@ -1,9 +1,10 @@
 import { and, eq, lt } from "drizzle-orm";
+import { DAY_MS } from "#shared/time.ts";
 import type { Db } from "./db/client.ts";
 import { type IdempotencyKeyRow, idempotencyKeys } from "./db/schema/index.ts";
 
 /** How long a key is remembered: a retry within this window is answered from the first response. */
-export const IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
+export const IDEMPOTENCY_WINDOW_MS = DAY_MS;
 /** A request still marked in progress after this long died with its process; its key may be claimed again. */
 const ABANDONED_AFTER_MS = 5 * 60_000;
 /** Marks a key whose first request has not finished yet. */

@@ -4,7 +4,7 @@ import type { Alert, Webhook, WebhookDelivery, WebhookPayload } from "#shared/al
 import { ChurnError } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
 import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
-import { epochSeconds, toIso } from "#shared/time.ts";
+import { epochSeconds, HOUR_MS, toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
 import {
   type WebhookDeliveryRow,
@@ -19,7 +19,7 @@ import { type Lookup, webhookDestinationProblem } from "./destination.ts";
 /** Attempts per delivery before it is given up (about a day of backoff in all). */
 export const MAX_DELIVERY_ATTEMPTS = 10;
 const FIRST_RETRY_MS = 30_000;
-const MAX_RETRY_MS = 4 * 3_600_000;
+const MAX_RETRY_MS = 4 * HOUR_MS;
 const DELIVERY_TIMEOUT_MS = 10_000;
 /** A delivery being sent is pushed this far ahead first, so another process does not send it meanwhile. */
 const IN_FLIGHT_MS = 60_000;

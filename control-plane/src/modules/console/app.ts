@@ -74,5 +74,5 @@ export function createConsole(): Hono<ConsoleEnv> {
 }
 
 export function registerConsole(app: OpenAPIHono<HonoEnv>): void {
-  app.route("/console", createConsole() as unknown as Hono<HonoEnv>);
+  app.route("/console", createConsole());
 }

@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { AuditAction, AuditEntry } from "#shared/audit.ts";
 import { ChurnError } from "#shared/errors.ts";
 import type { Deployment, ModelVersion } from "#shared/registry.ts";
+import { HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
 import { auditLog, models, modelVersions, predictions } from "../../platform/db/schema/index.ts";
 import { toAuditEntry } from "../audit/audit-chain.ts";
@@ -83,8 +84,6 @@ export async function auditPage(
   };
 }
 
-const HOUR = 3_600_000;
-
 export interface TrafficHour {
   /** Start of the hour, epoch ms. */
   hour: number;
@@ -102,12 +101,12 @@ export async function trafficByHour(
   now: number,
   hours = 24,
 ): Promise<TrafficHour[]> {
-  const end = Math.floor(now / HOUR) * HOUR + HOUR;
-  const start = end - hours * HOUR;
+  const end = Math.floor(now / HOUR_MS) * HOUR_MS + HOUR_MS;
+  const start = end - hours * HOUR_MS;
   const rows = await db
     .select({
       // A literal, not a bound parameter: a bound number may arrive as REAL and turn this into float division.
-      hour: sql<number>`(${predictions.predictedAt} / ${sql.raw(String(HOUR))}) * ${sql.raw(String(HOUR))}`,
+      hour: sql<number>`(${predictions.predictedAt} / ${sql.raw(String(HOUR_MS))}) * ${sql.raw(String(HOUR_MS))}`,
       predictions: sql<number>`count(*)`,
       contacts: sql<number>`sum(${predictions.contact})`,
     })
@@ -122,7 +121,7 @@ export async function trafficByHour(
     .groupBy(sql`1`);
   const byHour = new Map(rows.map((r) => [Number(r.hour), r]));
   const out: TrafficHour[] = [];
-  for (let h = start; h < end; h += HOUR) {
+  for (let h = start; h < end; h += HOUR_MS) {
     const row = byHour.get(h);
     out.push({ hour: h, predictions: Number(row?.predictions ?? 0), contacts: Number(row?.contacts ?? 0) });
   }

@@ -4,6 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
+import { HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
 import { personalAccessTokens, tenants, users } from "../../platform/db/schema/index.ts";
 import type { Role } from "../../platform/db/schema/users/index.ts";
@@ -199,7 +200,7 @@ export async function signIn(c: Context<HonoEnv>, form: { token: string; nonce: 
   if (!isAllowed(principal, "tokens:self"))
     throw new ChurnError("FORBIDDEN", "This account may not start sessions");
   // A session never outlives the token it was started with.
-  const hours = Math.min(SESSION_HOURS, (row.expiresAt - Date.now()) / 3_600_000);
+  const hours = Math.min(SESSION_HOURS, (row.expiresAt - Date.now()) / HOUR_MS);
   c.set("principal", principal);
   const session = await createOwnToken(
     deps.db,

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { sha256Hex } from "#shared/hash.ts";
 import { newId } from "#shared/ids.ts";
+import { DAY_MS } from "#shared/time.ts";
 import type { DbOrTx } from "../../platform/db/client.ts";
 import { personalAccessTokens } from "../../platform/db/schema/index.ts";
 
@@ -14,7 +15,7 @@ export async function createPat(
   const token = PAT_PREFIX + randomBytes(24).toString("base64url");
   const id = newId("pat");
   const now = Date.now();
-  const expiresAt = now + input.ttlDays * 86_400_000;
+  const expiresAt = now + input.ttlDays * DAY_MS;
   await tx.insert(personalAccessTokens).values({
     id,
     tenantId: input.tenantId,

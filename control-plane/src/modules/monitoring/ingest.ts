@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { EdgeEvent, FeedbackEvent, PredictionEvent, RejectedEvent } from "#shared/events.ts";
 import { mergeSketch, type Sketch } from "#shared/monitoring.ts";
+import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import type { Db, Tx } from "../../platform/db/client.ts";
 import {
   ingestedEvents,
@@ -10,9 +11,6 @@ import {
   rawRecords,
 } from "../../platform/db/schema/index.ts";
 import { getMonitoringSettings } from "./settings.ts";
-
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 24 * HOUR_MS;
 
 /**
  * Feedback that names only a customer joins that customer's latest prediction made at most this long

@@ -1,9 +1,10 @@
 import { and, desc, gte, sql } from "drizzle-orm";
 import type { MonitoringSnapshot } from "#shared/monitoring.ts";
+import { HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
 import { deployments, monitoringHourly } from "../../platform/db/schema/index.ts";
 import { Counter, Histogram } from "../../platform/observability/prometheus.ts";
-import { HOUR_MS, hourOf, type IngestResult, type VariantTotalsByVariant, variantTotals } from "./ingest.ts";
+import { hourOf, type IngestResult, type VariantTotalsByVariant, variantTotals } from "./ingest.ts";
 import { computeSnapshot, liveVersion } from "./snapshot.ts";
 
 /** Tenants with their own label value; the rest are summed under tenant="other". */

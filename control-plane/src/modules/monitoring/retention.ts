@@ -1,4 +1,5 @@
 import { and, eq, lt } from "drizzle-orm";
+import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
 import {
   ingestedEvents,
@@ -9,7 +10,7 @@ import {
   tenants,
 } from "../../platform/db/schema/index.ts";
 import type { Deps } from "../../platform/env.ts";
-import { DAY_MS, LABEL_WINDOW_DAYS } from "./ingest.ts";
+import { LABEL_WINDOW_DAYS } from "./ingest.ts";
 import { getMonitoringSettings } from "./settings.ts";
 
 /**
@@ -25,7 +26,7 @@ export const HOURLY_RETENTION_DAYS = 730;
  */
 export const INGESTED_EVENT_RETENTION_DAYS = 30;
 /** How often the control plane runs `runMonitoringRetention` on its own. */
-export const MAINTENANCE_INTERVAL_MS = 60 * 60 * 1000;
+export const MAINTENANCE_INTERVAL_MS = HOUR_MS;
 
 export interface RetentionResult {
   rawRecords: number;

@@ -8,19 +8,12 @@ import {
   mergeSketch,
   type Sketch,
 } from "#shared/monitoring.ts";
-import { toIso } from "#shared/time.ts";
+import { DAY_MS, HOUR_MS, toIso } from "#shared/time.ts";
 import { BoundedLru } from "../../platform/cache/bounded-lru.ts";
 import type { DbOrTx } from "../../platform/db/client.ts";
 import { deployments, modelVersions, monitoringHourly, predictions } from "../../platform/db/schema/index.ts";
 import { computeDrift, computeQuality, type DriftResult, type QualityResult } from "./drift.ts";
-import {
-  DAY_MS,
-  HOUR_MS,
-  hourOf,
-  LABEL_WINDOW_DAYS,
-  type VariantTotalsByVariant,
-  variantTotals,
-} from "./ingest.ts";
+import { hourOf, LABEL_WINDOW_DAYS, type VariantTotalsByVariant, variantTotals } from "./ingest.ts";
 import {
   estimatedAuc,
   estimatedPrecisionAt,

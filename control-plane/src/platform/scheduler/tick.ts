@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 import type { Candidate } from "#shared/retraining.ts";
+import { HOUR_MS } from "#shared/time.ts";
 import { type AlertTransition, evaluateAlerts, SCHEDULER_AUDIT } from "../../modules/alerts/evaluate.ts";
 import { type DeliveryOutcome, deliverDueWebhooks } from "../../modules/alerts/webhooks.ts";
 import { computeSnapshot } from "../../modules/monitoring/snapshot.ts";
@@ -32,8 +33,6 @@ export interface TickReport {
   candidates: Candidate[];
   errors: string[];
 }
-
-const HOUR_MS = 3_600_000;
 
 /**
  * One pass of the control plane's background work, in order: evaluate every deployed tenant's alert rules

@@ -2,25 +2,7 @@ import type { GbdtModelData } from "../models/gbdt/model.ts";
 import type { Tree } from "../models/gbdt/tree.ts";
 import { ML_DOMAIN } from "../onnx/graph.ts";
 import { encodedBlocks } from "../preprocess.ts";
-import { noCalibration } from "./calibration.ts";
-import { exportChurnGraph } from "./churn-graph.ts";
 import { concatColumns, type GraphInputs } from "./inputs.ts";
-
-/**
- * Gradient-boosted trees with their preprocessing as one ONNX graph, outputs `probability` and `margin`.
- * Contributions are not in the graph: TreeSHAP runs from the explainer package instead.
- */
-export function exportGbdtOnnx(data: GbdtModelData): Uint8Array {
-  return exportChurnGraph({
-    features: data.preprocessor.features,
-    trees: data,
-    linear: [],
-    calibration: noCalibration,
-    contributions: false,
-    name: "churn_gbdt",
-    docString: "Gradient-boosted trees churn model: probability and margin (log-odds).",
-  });
-}
 
 /**
  * Emits the trees' margin [N,1]:

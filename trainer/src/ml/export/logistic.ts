@@ -1,24 +1,6 @@
 import type { LogisticModelData } from "../models/logistic.ts";
 import { encodedBlocks, encodedColumnFeatures, type Preprocessor, stepBlocks } from "../preprocess.ts";
-import { noCalibration } from "./calibration.ts";
-import { exportChurnGraph } from "./churn-graph.ts";
 import { concatColumns, type GraphInputs } from "./inputs.ts";
-
-/**
- * Logistic regression with its preprocessing as one ONNX graph, outputs `probability`, `margin` and
- * `contributions` (see exportChurnGraph for the layout).
- */
-export function exportLogisticOnnx(data: LogisticModelData): Uint8Array {
-  return exportChurnGraph({
-    features: data.preprocessor.features,
-    linear: [data],
-    calibration: noCalibration,
-    contributions: true,
-    name: "churn_logistic_regression",
-    docString:
-      "Logistic regression churn model: probability, margin and exact per-feature margin contributions.",
-  });
-}
 
 /**
  * Emits one linear part and returns its per-feature contributions [N,F]:

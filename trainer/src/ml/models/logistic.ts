@@ -1,5 +1,5 @@
 import { ChurnError } from "#shared/errors.ts";
-import { exportLogisticOnnx } from "../export/logistic.ts";
+import { exportLogisticOnnx } from "../export/single-model.ts";
 import { chunked, type FeatureBatch } from "../features.ts";
 import {
   DEFAULT_MAX_CATEGORIES,

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
-import { idParams } from "../../retraining/http.ts";
 import { deleteWebhook } from "../webhooks.ts";
 
 export const deleteWebhookRoute = createRoute({

@@ -2,8 +2,8 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { webhookDeliveryListSchema } from "#shared/alerts.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { idParams } from "../../retraining/http.ts";
 import { listDeliveries } from "../webhooks.ts";
 
 export const listWebhookDeliveriesRoute = createRoute({

@@ -1,13 +1,12 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
+import { DAY_MS } from "#shared/time.ts";
 import { lineChart } from "../charts.ts";
 import { deploymentOrNull, modelsWithVersions, scoredSince } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
 import { snapshotOrNull } from "../monitoring.ts";
 import { gettingStarted } from "./overview.ts";
-
-const DAY = 86_400_000;
 
 export async function businessPage(c: Context<ConsoleEnv>): Promise<Html> {
   const deps = c.get("deps");
@@ -16,7 +15,7 @@ export async function businessPage(c: Context<ConsoleEnv>): Promise<Html> {
   const [deployment, all, week] = await Promise.all([
     deploymentOrNull(deps.db, tenantId),
     modelsWithVersions(deps.db, tenantId, 100),
-    scoredSince(deps.db, tenantId, now - 7 * DAY),
+    scoredSince(deps.db, tenantId, now - 7 * DAY_MS),
   ]);
   const live =
     deployment && all.flatMap((m) => m.versions).find((v) => v.id === deployment.production.versionId);

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
 import type { MonitoringSnapshot } from "#shared/monitoring.ts";
+import { DAY_MS } from "#shared/time.ts";
 import { barChart, lineChart } from "../charts.ts";
 import { deploymentOrNull, modelsWithVersions, scoreHistogram } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";
@@ -8,7 +9,6 @@ import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
 import { snapshotOrNull, timeseriesOrNull } from "../monitoring.ts";
 import { gettingStarted } from "./overview.ts";
 
-const DAY = 86_400_000;
 const rate = (v: number | null) => (v === null ? "—" : fmt.pct(v, 2));
 
 function qualityCards(s: MonitoringSnapshot): Html {
@@ -48,7 +48,7 @@ export async function monitoringPage(c: Context<ConsoleEnv>): Promise<Html> {
 
   const reference = live?.manifest.reference?.score;
   const liveScores = reference
-    ? await scoreHistogram(deps.db, tenantId, deployment.production.versionId, now - DAY, reference.edges)
+    ? await scoreHistogram(deps.db, tenantId, deployment.production.versionId, now - DAY_MS, reference.edges)
     : null;
   const liveTotal = liveScores?.reduce((a, b) => a + b, 0) ?? 0;
   const refTotal = reference?.counts.reduce((a, b) => a + b, 0) ?? 0;

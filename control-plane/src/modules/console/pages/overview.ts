@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
+import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import { listDeploymentHistory } from "../../deployments/deployment-history.ts";
 import { edgeStatus } from "../../deployments/edge-confirmation.ts";
 import { isAllowed } from "../../identity/permissions.ts";
@@ -8,8 +9,6 @@ import { deploymentOrNull, modelsWithVersions, scoredSince, trafficByHour } from
 import type { ConsoleEnv } from "../env.ts";
 import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
 import { snapshotOrNull } from "../monitoring.ts";
-
-const DAY = 86_400_000;
 
 export const gettingStarted = html`<ol class="steps">
 <li><strong>Train</strong> a model from a CSV: <code class="cmd">npx churn train --data customers.csv --target Churn --positive Yes --out model/</code></li>
@@ -26,7 +25,7 @@ export async function overviewPage(c: Context<ConsoleEnv>): Promise<Html> {
     deploymentOrNull(deps.db, tenantId),
     modelsWithVersions(deps.db, tenantId, 100),
     trafficByHour(deps.db, tenantId, now, 24),
-    scoredSince(deps.db, tenantId, now - 7 * DAY),
+    scoredSince(deps.db, tenantId, now - 7 * DAY_MS),
   ]);
   if (!deployment) {
     return page(c, {
@@ -66,7 +65,7 @@ ${emptyState(
   });
 
   const driftCard = snapshot
-    ? html`<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value">${snapshot.drift.score === null ? "—" : fmt.num(snapshot.drift.score, 3)}</span><span class="badge badge-${snapshot.drift.status}">${snapshot.drift.status}</span><span class="stat-note">PSI, importance-weighted, last ${Math.ceil((Date.parse(snapshot.window.to) - Date.parse(snapshot.window.from)) / 3_600_000)} h</span></div>`
+    ? html`<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value">${snapshot.drift.score === null ? "—" : fmt.num(snapshot.drift.score, 3)}</span><span class="badge badge-${snapshot.drift.status}">${snapshot.drift.status}</span><span class="stat-note">PSI, importance-weighted, last ${Math.ceil((Date.parse(snapshot.window.to) - Date.parse(snapshot.window.from)) / HOUR_MS)} h</span></div>`
     : html`<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value muted">—</span><span class="stat-note">No monitoring data yet: drift appears once scored traffic has been summarised.</span></div>`;
   const est = snapshot?.performance.estimated.auc ?? null;
   const real = snapshot?.performance.realized.auc ?? null;

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { apiClientSchema } from "#shared/identity.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
-import { clientIdParams } from "../../../platform/http/client-id-param.ts";
+import { clientIdParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
 import { publishTenantLimits } from "../../deployments/rate-limits.ts";

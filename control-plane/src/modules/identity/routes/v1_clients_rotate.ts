@@ -4,7 +4,7 @@ import { apiClientWithSecretSchema, rotateClientRequestSchema } from "#shared/id
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../../../platform/http/body-limits.ts";
-import { clientIdParams } from "../../../platform/http/client-id-param.ts";
+import { clientIdParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
 import { rotateClientSecret } from "../api-clients.ts";

@@ -2,10 +2,10 @@ import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { candidateSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
 import { approveCandidate } from "../candidates.ts";
-import { idParams } from "../http.ts";
 
 export const promoteCandidateRoute = createRoute({
   method: "post",

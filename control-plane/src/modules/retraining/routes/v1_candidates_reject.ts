@@ -4,10 +4,10 @@ import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { candidateSchema, retrainingRequestSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../../../platform/http/body-limits.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
 import { rejectCandidate } from "../candidates.ts";
-import { idParams } from "../http.ts";
 
 export const rejectCandidateRoute = createRoute({
   method: "post",

@@ -4,8 +4,8 @@ import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { heartbeatResponseSchema, leaseRequestSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../../../platform/http/body-limits.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { idParams } from "../http.ts";
 import { heartbeatJob } from "../jobs.ts";
 
 export const heartbeatRetrainingJobRoute = createRoute({

@@ -4,9 +4,9 @@ import { ChurnError } from "#shared/errors.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { modelVersionArtifacts } from "../../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { getTenantVersion } from "../../registry/registry.ts";
-import { idParams } from "../http.ts";
 import { getJobRow } from "../jobs.ts";
 
 export const retrainingProductionModelRoute = createRoute({

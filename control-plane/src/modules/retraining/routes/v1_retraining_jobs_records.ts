@@ -3,8 +3,8 @@ import { ChurnError } from "#shared/errors.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { labeledRecordsSchema } from "#shared/retraining.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { idParams } from "../http.ts";
 import { getJobRow } from "../jobs.ts";
 import { labeledRecords, MAX_LABELED_RECORDS } from "../records.ts";
 

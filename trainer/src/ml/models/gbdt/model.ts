@@ -1,7 +1,7 @@
 import type { ExplainerFeature, ExplainerPackage } from "#shared/explainer.ts";
 import { createExplainer, type RawColumns } from "#shared/model-runtime/explainer.ts";
 import { createExplainerPackage } from "../../explain/explainer-writer.ts";
-import { exportGbdtOnnx } from "../../export/gbdt.ts";
+import { exportGbdtOnnx } from "../../export/single-model.ts";
 import {
   batchFromDataset,
   categoricalInput,
