@@ -5,7 +5,8 @@ import { Miniflare } from "miniflare";
 import { sha256Hex } from "#shared/hash.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import { createControlPlane, listen } from "../control-plane/src/control-plane.ts";
-import { addApiClient, createTenant } from "../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../control-plane/src/modules/identity/tenants.ts";
 import { loadConfig } from "../control-plane/src/platform/config.ts";
 import { type KvLike, kvEdgeStore } from "../control-plane/src/platform/edge-store/edge-store.ts";
 import { IR_VERSION, OPSET } from "../trainer/src/ml/onnx/graph.ts";
@@ -94,7 +95,7 @@ try {
     ownerEmail: "owner@bench.test",
     ownerName: "Owner",
   });
-  const client = await addApiClient(
+  const client = await createApiClient(
     cp.database.db,
     { actor: { type: "system", id: "bench" }, requestId: null, ip: null, userAgent: null },
     {
@@ -103,7 +104,7 @@ try {
       scopes: ["models:read", "models:publish", "deployments:write"],
     },
   );
-  const basic = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64")}`;
+  const basic = `Basic ${Buffer.from(`${client.client.id}:${client.clientSecret}`).toString("base64")}`;
   const tokenBody = "grant_type=client_credentials";
   const tokenRes = await fetch(`${server.url}/v1/oauth/token`, {
     method: "POST",

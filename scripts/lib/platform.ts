@@ -10,7 +10,8 @@ import {
   publishControlPlaneLocation,
   type RunningServer,
 } from "../../control-plane/src/control-plane.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { loadConfig } from "../../control-plane/src/platform/config.ts";
 import { deployments, tenants } from "../../control-plane/src/platform/db/schema/index.ts";
 import { kvEdgeStore } from "../../control-plane/src/platform/edge-store/edge-store.ts";
@@ -133,7 +134,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         ownerEmail: "owner@demo.local",
         ownerName: "Demo Owner",
       });
-      const client = await addApiClient(
+      const client = await createApiClient(
         cp.deps.db,
         { actor: { type: "user", id: tenant.ownerId }, requestId: null, ip: null, userAgent: null },
         { tenantId: tenant.tenantId, name: "demo-predict", scopes: ["predict", "feedback:write"] },
@@ -142,7 +143,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         controlPlaneUrl: controlPlane.url,
         edgeUrl: edge.url,
         tenantId: tenant.tenantId,
-        clientId: client.clientId,
+        clientId: client.client.id,
         clientSecret: client.clientSecret,
         ownerToken: tenant.ownerToken,
         ingestSecret,

@@ -33,11 +33,18 @@ describe("service boundaries", () => {
     "shared/src/imports-alias.ts": 'import { x } from "#shared/ids.ts";',
   };
   const allowed = "edge/src/imports-shared.ts";
+  const drizzleInService = "control-plane/src/modules/probe/service.ts";
+  const drizzleInQueries = "control-plane/src/modules/probe/queries.ts";
 
   beforeAll(async () => {
     sandbox = await mkdtemp(join(tmpdir(), "churn-boundaries-"));
     await copyFile(join(root, "biome.json"), join(sandbox, "biome.json"));
-    const files = { ...probes, [allowed]: 'import { x } from "#shared/ids.ts";' };
+    const files = {
+      ...probes,
+      [allowed]: 'import { x } from "#shared/ids.ts";',
+      [drizzleInService]: 'import { eq as x } from "drizzle-orm";',
+      [drizzleInQueries]: 'import { eq as x } from "drizzle-orm";',
+    };
     for (const [path, line] of Object.entries(files)) {
       await mkdir(dirname(join(sandbox, path)), { recursive: true });
       await writeFile(join(sandbox, path), `${line}\n\nexport const y = x;\n`);
@@ -59,6 +66,12 @@ describe("service boundaries", () => {
 
   it("lets a service import shared/ through its alias", () => {
     expect(lint.output).not.toContain(allowed);
+  });
+
+  it("lets only a module's query files import drizzle", () => {
+    expect(lint.output).toMatch(new RegExp(`${drizzleInService}:1:\\d+ lint/style/noRestrictedImports`));
+    expect(lint.output).toContain("Only query files import drizzle");
+    expect(lint.output).not.toContain(drizzleInQueries);
   });
 
   it("type-checks the edge against the Workers runtime only: Node and DOM globals fail", async () => {

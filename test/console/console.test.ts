@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addApiClient, addUser, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { addUser, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { clientCredentialsToken, publishModelDir } from "../../trainer/src/remote/control-plane-client.ts";
 import { SAMPLE_CUSTOMER, trainFixtureModel } from "../helpers/model-fixture.ts";
 import {
@@ -400,7 +401,7 @@ describe("admin console", () => {
   it("shows what people typed as text, never as markup", async () => {
     const { state, deps } = h.platform;
     const name = `<img src=x onerror="document.title='owned'">`;
-    await addApiClient(
+    await createApiClient(
       deps.db,
       { actor: { type: "system", id: "test" }, requestId: null, ip: null, userAgent: null },
       { tenantId: state.tenantId, name: name.slice(0, 64), scopes: ["predict"] },

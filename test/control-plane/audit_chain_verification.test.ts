@@ -9,6 +9,7 @@ import {
 } from "../../control-plane/src/modules/audit/audit.ts";
 import { auditJsonLines, verifyChain } from "../../control-plane/src/modules/audit/audit-chain.ts";
 import { auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
+import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import {
   type ControlPlaneHarness,
   expectValidAuditChain,
@@ -35,7 +36,7 @@ const SYSTEM: AuditContext = {
 };
 
 async function appendEntries(tenantId: string, count: number): Promise<void> {
-  await h.deps.db.transaction(async (tx) => {
+  await writeTransaction(h.deps.db, async (tx) => {
     for (let i = 0; i < count; i++) {
       await appendAudit(tx, SYSTEM, {
         tenantId,

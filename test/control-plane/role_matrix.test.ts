@@ -14,6 +14,7 @@ import { completeJob } from "../../control-plane/src/modules/retraining/candidat
 import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
 import { putRetrainingPolicy } from "../../control-plane/src/modules/retraining/policy.ts";
 import { modelVersions, ROLES, type Role } from "../../control-plane/src/platform/db/schema/index.ts";
+import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import {
   type ControlPlaneHarness,
   type ErrorBody,
@@ -389,7 +390,7 @@ const MATRIX_POLICY = { dataSource: "customers.csv" };
 async function leasedJob(tenantId: string): Promise<RetrainingClaim> {
   const policy = retrainingPolicySchema.parse(MATRIX_POLICY);
   await putRetrainingPolicy(h.deps.db, MATRIX_AUDIT, tenantId, policy);
-  await h.deps.db.transaction((tx) =>
+  await writeTransaction(h.deps.db, (tx) =>
     requestJobInTx(tx, MATRIX_AUDIT, tenantId, policy, {
       trigger: "manual",
       reason: "matrix",

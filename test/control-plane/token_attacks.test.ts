@@ -13,6 +13,7 @@ import { publishModelVersion } from "../../control-plane/src/modules/registry/re
 import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
 import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
 import { putRetrainingPolicy } from "../../control-plane/src/modules/retraining/policy.ts";
+import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import {
   ALL_SCOPES,
   basicAuth,
@@ -69,7 +70,7 @@ interface Ids {
 /** A claimed retraining job of the tenant, as the worker would hold it. */
 async function leasedJob(tenantId: string) {
   await putRetrainingPolicy(h.deps.db, SYSTEM, tenantId, POLICY);
-  await h.deps.db.transaction((tx) =>
+  await writeTransaction(h.deps.db, (tx) =>
     requestJobInTx(tx, SYSTEM, tenantId, POLICY, { trigger: "manual", reason: "attacks", now: Date.now() }),
   );
   const claim = await claimJob(h.deps.db, SYSTEM, tenantId, "attacks");

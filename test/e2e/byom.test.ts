@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "#shared/manifest.ts";
 import type { PredictResponse } from "#shared/predict.ts";
 import type { Deployment } from "#shared/registry.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";
@@ -186,7 +187,7 @@ describe("bring your own model, end to end", () => {
       ownerEmail: "owner@byom.test",
       ownerName: "BYOM Owner",
     });
-    const client = await addApiClient(
+    const client = await createApiClient(
       deps.db,
       { actor: { type: "user", id: tenant.ownerId }, requestId: null, ip: null, userAgent: null },
       { tenantId: tenant.tenantId, name: "byom-predict", scopes: ["predict"] },
@@ -203,7 +204,7 @@ describe("bring your own model, end to end", () => {
       deployment: Deployment;
     };
 
-    const token = await clientCredentialsToken(state.controlPlaneUrl, client.clientId, client.clientSecret);
+    const token = await clientCredentialsToken(state.controlPlaneUrl, client.client.id, client.clientSecret);
     const res = await fetch(`${state.edgeUrl}/v1/predict`, {
       method: "POST",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },

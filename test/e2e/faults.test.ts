@@ -13,7 +13,8 @@ import type { LiveModel } from "#shared/live-model.ts";
 import type { PredictResponse } from "#shared/predict.ts";
 import type { ModelVersion } from "#shared/registry.ts";
 import { listen, publishControlPlaneLocation } from "../../control-plane/src/control-plane.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import {
   auditLog,
   ingestedEvents,
@@ -124,12 +125,12 @@ describe("faults", () => {
       ownerName: "Owner",
     });
     const owner = created.ownerToken;
-    const client = await addApiClient(
+    const client = await createApiClient(
       db(),
       { actor: { type: "user", id: created.ownerId }, requestId: null, ip: null, userAgent: null },
       { tenantId: created.tenantId, name: "faults", scopes: ["predict", "feedback:write"] },
     );
-    const token = await clientCredentialsToken(cpUrl(), client.clientId, client.clientSecret);
+    const token = await clientCredentialsToken(cpUrl(), client.client.id, client.clientSecret);
     const published = await ok<{ version: ModelVersion }>(publish(modelA, owner), 201);
     await ok(deploy(owner, published.version.id));
     const edge = (path: string, body?: unknown) =>

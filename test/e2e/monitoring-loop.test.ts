@@ -9,7 +9,8 @@ import { webhookPayloadSchema } from "#shared/alerts.ts";
 import type { PredictResponse } from "#shared/predict.ts";
 import type { Candidate } from "#shared/retraining.ts";
 import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { auditLog, predictions } from "../../control-plane/src/platform/db/schema/index.ts";
 import { schedulerTick, type TickReport } from "../../control-plane/src/platform/scheduler/tick.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
@@ -236,14 +237,14 @@ describe("monitoring loop", () => {
     expect(fed.status).toBe(202);
 
     // The worker, as the CLI, with a client holding exactly the scopes it needs.
-    const workerClient = await addApiClient(
+    const workerClient = await createApiClient(
       platform.deps.db,
       { actor: { type: "system", id: "test" }, requestId: null, ip: null, userAgent: null },
       { tenantId: state.tenantId, name: "worker", scopes: ["retraining:run", "models:publish"] },
     );
     const workerToken = await clientCredentialsToken(
       state.controlPlaneUrl,
-      workerClient.clientId,
+      workerClient.client.id,
       workerClient.clientSecret,
     );
     await waitForLabels(state.tenantId, 1);

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PredictResponse } from "#shared/predict.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import {
@@ -76,14 +77,14 @@ describe("platform end to end", () => {
       ownerEmail: "owner@other.test",
       ownerName: "Other",
     });
-    const bClient = await addApiClient(
+    const bClient = await createApiClient(
       deps.db,
       { actor: { type: "user", id: b.ownerId }, requestId: null, ip: null, userAgent: null },
       { tenantId: b.tenantId, name: "b-predict", scopes: ["predict"] },
     );
     const bToken = await clientCredentialsToken(
       state.controlPlaneUrl,
-      bClient.clientId,
+      bClient.client.id,
       bClient.clientSecret,
     );
 

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Manifest } from "#shared/manifest.ts";
 import type { PredictResponse } from "#shared/predict.ts";
-import { addApiClient, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
+import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import { parseCsvText } from "../../trainer/src/data/csv.ts";
@@ -290,7 +291,7 @@ describe("real-world churn CSVs, as they are found", () => {
         ownerEmail: `owner@${name}.quirky.test`,
         ownerName: "Owner",
       });
-      const client = await addApiClient(
+      const client = await createApiClient(
         platform.deps.db,
         { actor: { type: "user", id: tenant.ownerId }, requestId: null, ip: null, userAgent: null },
         { tenantId: tenant.tenantId, name: "crm", scopes: ["predict"] },
@@ -315,7 +316,7 @@ describe("real-world churn CSVs, as they are found", () => {
       });
       const token = await clientCredentialsToken(
         platform.state.controlPlaneUrl,
-        client.clientId,
+        client.client.id,
         client.clientSecret,
       );
       const res = await fetch(`${platform.state.edgeUrl}/v1/predict`, {

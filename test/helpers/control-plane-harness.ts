@@ -21,8 +21,9 @@ import {
   chainPayload,
   GENESIS_HASH,
 } from "../../control-plane/src/modules/audit/audit.ts";
+import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
 import { createPat } from "../../control-plane/src/modules/identity/pat.ts";
-import { addApiClient, addUser, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { addUser, createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
 import { type Config, loadConfig } from "../../control-plane/src/platform/config.ts";
 import {
   type AuditLogRow,
@@ -235,8 +236,13 @@ async function makeTenant(h: ControlPlaneHarness, label = "Test"): Promise<TestT
       }
       return token;
     },
-    addApiClient(scopes, name = `client-${scopes.join("+") || "none"}`) {
-      return addApiClient(db, audit, { tenantId: created.tenantId, name, scopes });
+    async addApiClient(scopes, name = `client-${scopes.join("+") || "none"}`) {
+      const { client, clientSecret } = await createApiClient(db, audit, {
+        tenantId: created.tenantId,
+        name,
+        scopes,
+      });
+      return { clientId: client.id, clientSecret };
     },
     async clientToken(scopes) {
       return tenant.exchange(await tenant.addApiClient(scopes));

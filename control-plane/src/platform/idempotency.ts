@@ -2,6 +2,7 @@ import { and, eq, lt } from "drizzle-orm";
 import { DAY_MS } from "#shared/time.ts";
 import type { Db } from "./db/client.ts";
 import { type IdempotencyKeyRow, idempotencyKeys } from "./db/schema/index.ts";
+import { writeTransaction } from "./db/write-transaction.ts";
 
 /** How long a key is remembered: a retry within this window is answered from the first response. */
 export const IDEMPOTENCY_WINDOW_MS = DAY_MS;
@@ -39,33 +40,30 @@ export function claimIdempotencyKey(
   requestHash: string,
   now = Date.now(),
 ): Promise<Claim> {
-  return db.transaction(
-    async (tx): Promise<Claim> => {
-      const [row] = await tx.select().from(idempotencyKeys).where(where(scope)).limit(1);
-      const live =
-        row !== undefined &&
-        row.createdAt > now - IDEMPOTENCY_WINDOW_MS &&
-        !(row.status === IN_PROGRESS && row.createdAt <= now - ABANDONED_AFTER_MS);
-      if (row && live) {
-        if (row.requestHash !== requestHash) return { kind: "conflict", reason: "different-request" };
-        if (row.status === IN_PROGRESS) return { kind: "conflict", reason: "in-progress" };
-        return { kind: "replay", row };
-      }
-      if (row) await tx.delete(idempotencyKeys).where(where(scope));
-      // Forget keys past the window as we go: the table stays as small as one day of creations.
-      await tx.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, now - IDEMPOTENCY_WINDOW_MS));
-      await tx.insert(idempotencyKeys).values({
-        ...scope,
-        requestHash,
-        status: IN_PROGRESS,
-        body: null,
-        resourceId: null,
-        createdAt: now,
-      });
-      return { kind: "claimed" };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx): Promise<Claim> => {
+    const [row] = await tx.select().from(idempotencyKeys).where(where(scope)).limit(1);
+    const live =
+      row !== undefined &&
+      row.createdAt > now - IDEMPOTENCY_WINDOW_MS &&
+      !(row.status === IN_PROGRESS && row.createdAt <= now - ABANDONED_AFTER_MS);
+    if (row && live) {
+      if (row.requestHash !== requestHash) return { kind: "conflict", reason: "different-request" };
+      if (row.status === IN_PROGRESS) return { kind: "conflict", reason: "in-progress" };
+      return { kind: "replay", row };
+    }
+    if (row) await tx.delete(idempotencyKeys).where(where(scope));
+    // Forget keys past the window as we go: the table stays as small as one day of creations.
+    await tx.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, now - IDEMPOTENCY_WINDOW_MS));
+    await tx.insert(idempotencyKeys).values({
+      ...scope,
+      requestHash,
+      status: IN_PROGRESS,
+      body: null,
+      resourceId: null,
+      createdAt: now,
+    });
+    return { kind: "claimed" };
+  });
 }
 
 /** Stores the first response; `body` is null when it held a one-time secret (then `resourceId` names it). */
@@ -74,20 +72,14 @@ export function completeIdempotencyKey(
   scope: IdempotencyScope,
   response: { status: number; body: string | null; resourceId: string | null },
 ): Promise<void> {
-  return db.transaction(
-    async (tx) => {
-      await tx.update(idempotencyKeys).set(response).where(where(scope));
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    await tx.update(idempotencyKeys).set(response).where(where(scope));
+  });
 }
 
 /** Frees the key after a request that changed nothing (an error), so the client can retry with it. */
 export function releaseIdempotencyKey(db: Db, scope: IdempotencyScope): Promise<void> {
-  return db.transaction(
-    async (tx) => {
-      await tx.delete(idempotencyKeys).where(and(where(scope), eq(idempotencyKeys.status, IN_PROGRESS)));
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    await tx.delete(idempotencyKeys).where(and(where(scope), eq(idempotencyKeys.status, IN_PROGRESS)));
+  });
 }

@@ -1,13 +1,14 @@
-import { and, desc, eq } from "drizzle-orm";
 import type { Alert, AlertKind, AlertRules } from "#shared/alerts.ts";
 import { newId } from "#shared/ids.ts";
 import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { type AlertRow, alerts } from "../../platform/db/schema/index.ts";
+import type { AlertRow } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { openJobOf, requestJobInTx } from "../retraining/jobs.ts";
 import { getRetrainingPolicy } from "../retraining/policy.ts";
+import { firingKinds, insertAlert, openAlert, tenantAlerts, updateAlert } from "./queries.ts";
 import { getAlertRules } from "./rules.ts";
 import { enqueueDeliveries } from "./webhooks.ts";
 
@@ -17,6 +18,16 @@ export const SCHEDULER_AUDIT: AuditContext = {
   ip: null,
   userAgent: null,
 };
+
+/** The tenant's alerts, newest first. */
+export async function listAlerts(
+  db: DbOrTx,
+  tenantId: string,
+  state: "firing" | "resolved" | undefined,
+  limit: number,
+): Promise<Alert[]> {
+  return (await tenantAlerts(db, tenantId, state, limit)).map(toAlert);
+}
 
 export function toAlert(row: AlertRow): Alert {
   return {
@@ -79,14 +90,7 @@ export async function evaluateAlerts(
 ): Promise<AlertTransition[]> {
   const rules = await getAlertRules(db, tenantId);
   const values = ruleValues(snapshot);
-  const firing = new Set(
-    (
-      await db
-        .select({ kind: alerts.kind })
-        .from(alerts)
-        .where(and(eq(alerts.tenantId, tenantId), eq(alerts.state, "firing")))
-    ).map((a) => a.kind),
-  );
+  const firing = await firingKinds(db, tenantId);
   const transitions: AlertTransition[] = [];
   for (const kind of Object.keys(THRESHOLD_OF) as AlertKind[]) {
     const threshold = rules[THRESHOLD_OF[kind]];
@@ -94,56 +98,45 @@ export async function evaluateAlerts(
     // The usual case, nothing firing and nothing to fire, takes no write lock (ingest shares the database).
     const fires = threshold !== null && value !== null && value >= threshold;
     if (!firing.has(kind) && !fires) continue;
-    const transition = await db.transaction(
-      async (tx) => {
-        const [open] = await tx
-          .select()
-          .from(alerts)
-          .where(and(eq(alerts.tenantId, tenantId), eq(alerts.kind, kind), eq(alerts.state, "firing")))
-          .orderBy(desc(alerts.firedAt))
-          .limit(1);
-        if (open) {
-          if (threshold !== null && value === null) return null;
-          if (threshold !== null && value !== null && value >= threshold) {
-            await tx.update(alerts).set({ lastValue: value }).where(eq(alerts.id, open.id));
-            return null;
-          }
-          const resolved: AlertRow = {
-            ...open,
-            state: "resolved",
-            resolvedAt: now,
-            lastValue: value ?? open.lastValue,
-          };
-          await tx
-            .update(alerts)
-            .set({ state: "resolved", resolvedAt: now, lastValue: resolved.lastValue })
-            .where(eq(alerts.id, open.id));
-          return record(
-            tx,
-            resolved,
-            "alert.resolve",
-            threshold === null ? "rule switched off" : "condition cleared",
-          );
+    const transition = await writeTransaction(db, async (tx) => {
+      const open = await openAlert(tx, tenantId, kind);
+      if (open) {
+        if (threshold !== null && value === null) return null;
+        if (threshold !== null && value !== null && value >= threshold) {
+          await updateAlert(tx, open.id, { lastValue: value });
+          return null;
         }
-        if (threshold === null || value === null || value < threshold) return null;
-        const row: AlertRow = {
-          id: newId("alert"),
-          tenantId,
-          kind,
-          state: "firing",
-          value,
-          lastValue: value,
-          threshold,
-          versionId: snapshot.versionId,
-          firedAt: now,
-          resolvedAt: null,
-          createdAt: now,
+        const resolved: AlertRow = {
+          ...open,
+          state: "resolved",
+          resolvedAt: now,
+          lastValue: value ?? open.lastValue,
         };
-        await tx.insert(alerts).values(row);
-        return record(tx, row, "alert.fire", null);
-      },
-      { behavior: "immediate" },
-    );
+        await updateAlert(tx, open.id, { state: "resolved", resolvedAt: now, lastValue: resolved.lastValue });
+        return record(
+          tx,
+          resolved,
+          "alert.resolve",
+          threshold === null ? "rule switched off" : "condition cleared",
+        );
+      }
+      if (threshold === null || value === null || value < threshold) return null;
+      const row: AlertRow = {
+        id: newId("alert"),
+        tenantId,
+        kind,
+        state: "firing",
+        value,
+        lastValue: value,
+        threshold,
+        versionId: snapshot.versionId,
+        firedAt: now,
+        resolvedAt: null,
+        createdAt: now,
+      };
+      await insertAlert(tx, row);
+      return record(tx, row, "alert.fire", null);
+    });
     if (transition) transitions.push(transition);
   }
   return transitions;

@@ -12,6 +12,7 @@ import {
   webhookDeliveries,
   webhooks,
 } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { Logger } from "../../platform/env.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { type Lookup, webhookDestinationProblem } from "./destination.ts";
@@ -64,18 +65,15 @@ export async function createWebhook(
     createdAt: Date.now(),
     deletedAt: null,
   };
-  await db.transaction(
-    async (tx) => {
-      await tx.insert(webhooks).values(row);
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "webhook.create",
-        targets: [{ type: "webhook", id: row.id }],
-        details: { url: row.url },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    await tx.insert(webhooks).values(row);
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "webhook.create",
+      targets: [{ type: "webhook", id: row.id }],
+      details: { url: row.url },
+    });
+  });
   return { ...toWebhook(row), secret: row.secret };
 }
 
@@ -105,24 +103,21 @@ export async function deleteWebhook(
   tenantId: string,
   id: string,
 ): Promise<void> {
-  await db.transaction(
-    async (tx) => {
-      const row = await liveWebhook(tx, tenantId, id);
-      const now = Date.now();
-      await tx.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, row.id));
-      await tx
-        .update(webhookDeliveries)
-        .set({ state: "failed", lastError: "webhook deleted", nextAttemptAt: null })
-        .where(and(eq(webhookDeliveries.webhookId, row.id), eq(webhookDeliveries.state, "pending")));
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "webhook.delete",
-        targets: [{ type: "webhook", id: row.id }],
-        details: { url: row.url },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    const row = await liveWebhook(tx, tenantId, id);
+    const now = Date.now();
+    await tx.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, row.id));
+    await tx
+      .update(webhookDeliveries)
+      .set({ state: "failed", lastError: "webhook deleted", nextAttemptAt: null })
+      .where(and(eq(webhookDeliveries.webhookId, row.id), eq(webhookDeliveries.state, "pending")));
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "webhook.delete",
+      targets: [{ type: "webhook", id: row.id }],
+      details: { url: row.url },
+    });
+  });
 }
 
 export async function listDeliveries(

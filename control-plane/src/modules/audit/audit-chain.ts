@@ -1,10 +1,12 @@
-import { and, asc, eq, gt } from "drizzle-orm";
 import type { AuditEntry } from "#shared/audit.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { toIso } from "#shared/time.ts";
 import type { DbOrTx } from "../../platform/db/client.ts";
-import { type AuditLogRow, auditLog } from "../../platform/db/schema/index.ts";
+import type { AuditLogRow } from "../../platform/db/schema/index.ts";
 import { chainPayload, GENESIS_HASH } from "./audit.ts";
+import { type AuditFilter, entriesAfter, filteredEntries } from "./queries.ts";
+
+export type { AuditFilter } from "./queries.ts";
 
 export interface ChainVerification {
   ok: boolean;
@@ -23,12 +25,7 @@ export async function verifyChain(db: DbOrTx, tenantId: string): Promise<ChainVe
   let count = 0;
   let afterSeq = 0;
   for (;;) {
-    const rows = await db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, afterSeq)))
-      .orderBy(asc(auditLog.seq))
-      .limit(PAGE);
+    const rows = await entriesAfter(db, tenantId, afterSeq, PAGE);
     for (const row of rows) {
       const bad = (reason: string): ChainVerification => ({
         ok: false,
@@ -55,16 +52,25 @@ export async function verifyChain(db: DbOrTx, tenantId: string): Promise<ChainVe
 export async function* auditJsonLines(db: DbOrTx, tenantId: string): AsyncGenerator<string> {
   let afterSeq = 0;
   for (;;) {
-    const rows = await db
-      .select()
-      .from(auditLog)
-      .where(and(eq(auditLog.tenantId, tenantId), gt(auditLog.seq, afterSeq)))
-      .orderBy(asc(auditLog.seq))
-      .limit(PAGE);
+    const rows = await entriesAfter(db, tenantId, afterSeq, PAGE);
     if (rows.length > 0) yield rows.map((r) => `${JSON.stringify(toAuditEntry(r))}\n`).join("");
     if (rows.length < PAGE) return;
     afterSeq = rows[rows.length - 1]!.seq;
   }
+}
+
+/** A page of the audit log, newest first: GET /v1/audit and the console's audit page. */
+export async function auditPage(
+  db: DbOrTx,
+  tenantId: string,
+  filter: AuditFilter,
+): Promise<{ entries: AuditEntry[]; nextCursor: number | null }> {
+  const rows = await filteredEntries(db, tenantId, filter, filter.limit + 1);
+  const page = rows.slice(0, filter.limit);
+  return {
+    entries: page.map(toAuditEntry),
+    nextCursor: rows.length > filter.limit ? page[page.length - 1]!.seq : null,
+  };
 }
 
 export function toAuditEntry(row: AuditLogRow): AuditEntry {

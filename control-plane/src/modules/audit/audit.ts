@@ -1,9 +1,8 @@
-import { desc, eq } from "drizzle-orm";
 import type { Actor, AuditAction } from "#shared/audit.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { newId } from "#shared/ids.ts";
 import type { DbOrTx } from "../../platform/db/client.ts";
-import { auditLog } from "../../platform/db/schema/index.ts";
+import { chainHead, insertAuditRow } from "./queries.ts";
 
 export const GENESIS_HASH = "0".repeat(64);
 
@@ -58,12 +57,7 @@ export function chainPayload(entry: {
 
 /** Appends one entry to the tenant's chain. Call inside the transaction that makes the change. */
 export async function appendAudit(tx: DbOrTx, ctx: AuditContext, record: AuditRecord): Promise<string> {
-  const [last] = await tx
-    .select({ seq: auditLog.seq, hash: auditLog.hash })
-    .from(auditLog)
-    .where(eq(auditLog.tenantId, record.tenantId))
-    .orderBy(desc(auditLog.seq))
-    .limit(1);
+  const last = await chainHead(tx, record.tenantId);
   const entry = {
     id: newId("audit"),
     tenantId: record.tenantId,
@@ -80,6 +74,6 @@ export async function appendAudit(tx: DbOrTx, ctx: AuditContext, record: AuditRe
   };
   const prevHash = last?.hash ?? GENESIS_HASH;
   const hash = await sha256Hex(prevHash + chainPayload(entry));
-  await tx.insert(auditLog).values({ ...entry, prevHash, hash });
+  await insertAuditRow(tx, { ...entry, prevHash, hash });
   return entry.id;
 }

@@ -1,18 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { and, eq, gt, isNull } from "drizzle-orm";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ChurnError } from "#shared/errors.ts";
-import { sha256Hex } from "#shared/hash.ts";
 import { HOUR_MS } from "#shared/time.ts";
-import type { Db } from "../../platform/db/client.ts";
-import { personalAccessTokens, tenants, users } from "../../platform/db/schema/index.ts";
-import type { Role } from "../../platform/db/schema/users/index.ts";
 import type { HonoEnv } from "../../platform/env.ts";
 import { auditContextOf } from "../audit/request-audit.ts";
-import { PAT_PREFIX } from "../identity/pat.ts";
 import { isAllowed, type Principal } from "../identity/permissions.ts";
 import { createOwnToken, revokeOwnToken } from "../identity/personal-access-tokens.ts";
+import { liveToken } from "../identity/tokens.ts";
 import type { ConsoleEnv, ConsoleUser } from "./env.ts";
 
 /**
@@ -39,42 +34,7 @@ function sessionCookieName(c: Context): string {
   return secureRequest(c) ? "__Host-churn_console" : "churn_console";
 }
 
-interface SessionRow {
-  tokenId: string;
-  expiresAt: number;
-  user: { id: string; tenantId: string; email: string; name: string; role: Role };
-  tenantName: string;
-}
-
-/** The live token row and its person, or nothing when the token is unknown, revoked or expired. */
-async function liveToken(db: Db, token: string): Promise<SessionRow | undefined> {
-  if (!token.startsWith(PAT_PREFIX) || token.length > 128) return undefined;
-  const [row] = await db
-    .select({
-      tokenId: personalAccessTokens.id,
-      expiresAt: personalAccessTokens.expiresAt,
-      user: {
-        id: users.id,
-        tenantId: users.tenantId,
-        email: users.email,
-        name: users.name,
-        role: users.role,
-      },
-      tenantName: tenants.name,
-    })
-    .from(personalAccessTokens)
-    .innerJoin(users, eq(users.id, personalAccessTokens.userId))
-    .innerJoin(tenants, eq(tenants.id, users.tenantId))
-    .where(
-      and(
-        eq(personalAccessTokens.tokenHash, await sha256Hex(token)),
-        isNull(personalAccessTokens.revokedAt),
-        gt(personalAccessTokens.expiresAt, Date.now()),
-      ),
-    )
-    .limit(1);
-  return row;
-}
+type SessionRow = NonNullable<Awaited<ReturnType<typeof liveToken>>>;
 
 const principalOf = (row: SessionRow): Principal => ({
   tenantId: row.user.tenantId,

@@ -1,14 +1,9 @@
-import { and, desc, eq, inArray, lt, lte } from "drizzle-orm";
 import type { DeploymentHistoryEntry } from "#shared/deployment-history.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
-import {
-  type DeploymentHistoryRow,
-  deploymentHistory,
-  models,
-  modelVersions,
-} from "../../platform/db/schema/index.ts";
+import type { DeploymentHistoryRow } from "../../platform/db/schema/index.ts";
 import type { HistoryConfig } from "./deployments.ts";
+import { revisionAt, revisionStart, revisionsBefore, versionNames } from "./queries/history.ts";
 
 type VersionRef = { versionId: string; name: string; version: number };
 
@@ -23,11 +18,7 @@ async function versionRefs(db: Db, tenantId: string, rows: DeploymentHistoryRow[
   }
   const refs = new Map<string, VersionRef>();
   if (ids.size === 0) return refs;
-  const found = await db
-    .select({ versionId: modelVersions.id, name: models.name, version: modelVersions.version })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(and(eq(modelVersions.tenantId, tenantId), inArray(modelVersions.id, [...ids])));
+  const found = await versionNames(db, tenantId, [...ids]);
   for (const ref of found) refs.set(ref.versionId, ref);
   return refs;
 }
@@ -52,29 +43,15 @@ function toEntry(
   };
 }
 
-async function validFromOfRevision(db: Db, tenantId: string, revision: number): Promise<number | null> {
-  const [next] = await db
-    .select({ validFrom: deploymentHistory.validFrom })
-    .from(deploymentHistory)
-    .where(and(eq(deploymentHistory.tenantId, tenantId), eq(deploymentHistory.revision, revision)))
-    .limit(1);
-  return next?.validFrom ?? null;
-}
-
 /** The revision that was serving the tenant at `atMs`: the latest one that had started by then. */
 export async function deploymentServingAt(
   db: Db,
   tenantId: string,
   atMs: number,
 ): Promise<DeploymentHistoryEntry | null> {
-  const [row] = await db
-    .select()
-    .from(deploymentHistory)
-    .where(and(eq(deploymentHistory.tenantId, tenantId), lte(deploymentHistory.validFrom, atMs)))
-    .orderBy(desc(deploymentHistory.validFrom), desc(deploymentHistory.revision))
-    .limit(1);
+  const row = await revisionAt(db, tenantId, atMs);
   if (!row) return null;
-  const until = await validFromOfRevision(db, tenantId, row.revision + 1);
+  const until = await revisionStart(db, tenantId, row.revision + 1);
   return toEntry(row, await versionRefs(db, tenantId, [row]), until);
 }
 
@@ -84,21 +61,11 @@ export async function listDeploymentHistory(
   tenantId: string,
   page: { cursor?: number | undefined; limit: number },
 ): Promise<{ entries: DeploymentHistoryEntry[]; nextCursor: number | null }> {
-  const rows = await db
-    .select()
-    .from(deploymentHistory)
-    .where(
-      and(
-        eq(deploymentHistory.tenantId, tenantId),
-        page.cursor !== undefined ? lt(deploymentHistory.revision, page.cursor) : undefined,
-      ),
-    )
-    .orderBy(desc(deploymentHistory.revision))
-    .limit(page.limit + 1);
+  const rows = await revisionsBefore(db, tenantId, page.cursor, page.limit + 1);
   const shown = rows.slice(0, page.limit);
   if (shown.length === 0) return { entries: [], nextCursor: null };
   const refs = await versionRefs(db, tenantId, shown);
-  let until = await validFromOfRevision(db, tenantId, shown[0]!.revision + 1);
+  let until = await revisionStart(db, tenantId, shown[0]!.revision + 1);
   const entries = shown.map((row) => {
     const entry = toEntry(row, refs, until);
     until = row.validFrom;

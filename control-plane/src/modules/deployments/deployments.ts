@@ -15,6 +15,7 @@ import {
   modelVersions,
   tenants,
 } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
@@ -147,70 +148,63 @@ export async function updateDeployment(
   for (const id of ids) refs.set(id, await resolveVersion(db, tenantId, id));
   for (const id of refs.keys()) await pushVersion(db, edge, tenantId, id);
 
-  const row = await db.transaction(
-    async (tx) => {
-      const [current] = await tx
-        .select()
-        .from(deployments)
-        .where(eq(deployments.tenantId, tenantId))
-        .limit(1);
-      if (expectedRevision !== null && (current?.revision ?? 0) !== expectedRevision) {
-        throw new ChurnError(
-          "CONFLICT",
-          `Deployment changed since revision ${expectedRevision} (now ${current?.revision ?? 0}); reload and retry`,
-        );
-      }
-      const next: DeploymentRow = {
-        tenantId,
-        revision: (current?.revision ?? 0) + 1,
-        productionVersionId: request.production,
-        canaryVersionId: request.canary?.versionId ?? null,
-        canaryWeight: request.canary?.weight ?? null,
-        shadowVersionIds: JSON.stringify(request.shadows),
-        updatedAt: Date.now(),
-        updatedBy: `${audit.actor.type}:${audit.actor.id}`,
-      };
-      if (current) await tx.update(deployments).set(next).where(eq(deployments.tenantId, tenantId));
-      else await tx.insert(deployments).values(next);
-      await tx.insert(deploymentHistory).values({
-        id: newId("deployment"),
-        tenantId,
+  const row = await writeTransaction(db, async (tx) => {
+    const [current] = await tx.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+    if (expectedRevision !== null && (current?.revision ?? 0) !== expectedRevision) {
+      throw new ChurnError(
+        "CONFLICT",
+        `Deployment changed since revision ${expectedRevision} (now ${current?.revision ?? 0}); reload and retry`,
+      );
+    }
+    const next: DeploymentRow = {
+      tenantId,
+      revision: (current?.revision ?? 0) + 1,
+      productionVersionId: request.production,
+      canaryVersionId: request.canary?.versionId ?? null,
+      canaryWeight: request.canary?.weight ?? null,
+      shadowVersionIds: JSON.stringify(request.shadows),
+      updatedAt: Date.now(),
+      updatedBy: `${audit.actor.type}:${audit.actor.id}`,
+    };
+    if (current) await tx.update(deployments).set(next).where(eq(deployments.tenantId, tenantId));
+    else await tx.insert(deployments).values(next);
+    await tx.insert(deploymentHistory).values({
+      id: newId("deployment"),
+      tenantId,
+      revision: next.revision,
+      config: JSON.stringify({
+        production: next.productionVersionId,
+        canary: request.canary ?? null,
+        shadows: request.shadows,
+      }),
+      reason: request.reason ?? null,
+      actor: next.updatedBy,
+      validFrom: next.updatedAt,
+    });
+    if (within) await within(tx, next.revision);
+    await appendAudit(tx, audit, {
+      tenantId,
+      action,
+      targets: ids.map((id) => ({ type: "model_version", id })),
+      details: {
         revision: next.revision,
-        config: JSON.stringify({
+        from: current
+          ? {
+              production: current.productionVersionId,
+              canary: current.canaryVersionId,
+              weight: current.canaryWeight,
+            }
+          : null,
+        to: {
           production: next.productionVersionId,
-          canary: request.canary ?? null,
-          shadows: request.shadows,
-        }),
-        reason: request.reason ?? null,
-        actor: next.updatedBy,
-        validFrom: next.updatedAt,
-      });
-      if (within) await within(tx, next.revision);
-      await appendAudit(tx, audit, {
-        tenantId,
-        action,
-        targets: ids.map((id) => ({ type: "model_version", id })),
-        details: {
-          revision: next.revision,
-          from: current
-            ? {
-                production: current.productionVersionId,
-                canary: current.canaryVersionId,
-                weight: current.canaryWeight,
-              }
-            : null,
-          to: {
-            production: next.productionVersionId,
-            canary: next.canaryVersionId,
-            weight: next.canaryWeight,
-          },
-          reason: request.reason ?? null,
+          canary: next.canaryVersionId,
+          weight: next.canaryWeight,
         },
-      });
-      return next;
-    },
-    { behavior: "immediate" },
-  );
+        reason: request.reason ?? null,
+      },
+    });
+    return next;
+  });
 
   await publishPointer(db, edge, tenantId);
   return toDeployment(db, row);

@@ -1,17 +1,13 @@
-import { eq } from "drizzle-orm";
 import type { PredictSettings } from "#shared/registry.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { tenants } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { publishPointer } from "./deployments.ts";
+import { allowUnknownFieldsOf, updateTenantSettings } from "./queries/tenant-settings.ts";
 
 export async function getPredictSettings(db: Db, tenantId: string): Promise<PredictSettings> {
-  const [tenant] = await db
-    .select({ allowUnknownFields: tenants.allowUnknownFields })
-    .from(tenants)
-    .where(eq(tenants.id, tenantId))
-    .limit(1);
+  const tenant = await allowUnknownFieldsOf(db, tenantId);
   return { allowUnknownFields: tenant?.allowUnknownFields ?? false };
 }
 
@@ -26,26 +22,16 @@ export async function setPredictSettings(
   tenantId: string,
   settings: PredictSettings,
 ): Promise<PredictSettings> {
-  await db.transaction(
-    async (tx) => {
-      const [before] = await tx
-        .select({ allowUnknownFields: tenants.allowUnknownFields })
-        .from(tenants)
-        .where(eq(tenants.id, tenantId))
-        .limit(1);
-      await tx
-        .update(tenants)
-        .set({ allowUnknownFields: settings.allowUnknownFields })
-        .where(eq(tenants.id, tenantId));
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "predict_settings.update",
-        targets: [{ type: "tenant", id: tenantId }],
-        details: { from: before ?? null, to: settings },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    const before = await allowUnknownFieldsOf(tx, tenantId);
+    await updateTenantSettings(tx, tenantId, { allowUnknownFields: settings.allowUnknownFields });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "predict_settings.update",
+      targets: [{ type: "tenant", id: tenantId }],
+      details: { from: before ?? null, to: settings },
+    });
+  });
   await publishPointer(db, edge, tenantId);
   return getPredictSettings(db, tenantId);
 }

@@ -1,4 +1,3 @@
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import {
   DEFAULT_TENANT_LIMITS,
@@ -8,30 +7,23 @@ import {
   tenantLimitsSchema,
 } from "#shared/kv.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { apiClients, tenants } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import {
+  clientRateLimitsOf,
+  tenantRateLimitOf,
+  tenantsWithLimits,
+  updateTenantSettings,
+} from "./queries/tenant-settings.ts";
 
 const publishes = new KeyedSerialQueue();
 
 /** The tenant's limits as the edge applies them, read from the database. */
 export async function tenantLimitsOf(db: Db, tenantId: string): Promise<TenantLimits> {
-  const [tenant] = await db
-    .select({ ratePerSecond: tenants.ratePerSecond, burst: tenants.rateBurst })
-    .from(tenants)
-    .where(eq(tenants.id, tenantId))
-    .limit(1);
-  const clients = await db
-    .select({ id: apiClients.id, ratePerSecond: apiClients.ratePerSecond, burst: apiClients.rateBurst })
-    .from(apiClients)
-    .where(
-      and(
-        eq(apiClients.tenantId, tenantId),
-        isNull(apiClients.revokedAt),
-        isNotNull(apiClients.ratePerSecond),
-      ),
-    );
+  const tenant = await tenantRateLimitOf(db, tenantId);
+  const clients = await clientRateLimitsOf(db, tenantId);
   return tenantLimitsSchema.parse({
     tenant:
       tenant?.ratePerSecond != null && tenant.burst != null
@@ -73,29 +65,19 @@ export async function setTenantLimit(
   tenantId: string,
   limit: RateLimit,
 ): Promise<TenantLimits> {
-  await db.transaction(
-    async (tx) => {
-      const [before] = await tx
-        .select({ ratePerSecond: tenants.ratePerSecond, burst: tenants.rateBurst })
-        .from(tenants)
-        .where(eq(tenants.id, tenantId))
-        .limit(1);
-      await tx
-        .update(tenants)
-        .set({ ratePerSecond: limit.ratePerSecond, rateBurst: limit.burst })
-        .where(eq(tenants.id, tenantId));
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "limits.update",
-        targets: [{ type: "tenant", id: tenantId }],
-        details: {
-          from: before?.ratePerSecond != null ? before : null,
-          to: limit,
-        },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    const before = await tenantRateLimitOf(tx, tenantId);
+    await updateTenantSettings(tx, tenantId, { ratePerSecond: limit.ratePerSecond, rateBurst: limit.burst });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "limits.update",
+      targets: [{ type: "tenant", id: tenantId }],
+      details: {
+        from: before?.ratePerSecond != null ? before : null,
+        to: limit,
+      },
+    });
+  });
   return publishTenantLimits(db, edge, tenantId);
 }
 
@@ -104,15 +86,7 @@ export async function setTenantLimit(
  * deployments and revocations: a put the edge store refused earlier does not wait for the next change.
  */
 export async function syncTenantLimitsToEdge(db: Db, edge: EdgeStore): Promise<number> {
-  const withTenantLimit = await db
-    .select({ id: tenants.id })
-    .from(tenants)
-    .where(isNotNull(tenants.ratePerSecond));
-  const withClientLimit = await db
-    .selectDistinct({ id: apiClients.tenantId })
-    .from(apiClients)
-    .where(isNotNull(apiClients.ratePerSecond));
-  const ids = new Set([...withTenantLimit, ...withClientLimit].map((r) => r.id));
+  const ids = await tenantsWithLimits(db);
   for (const tenantId of ids) await publishTenantLimits(db, edge, tenantId);
   return ids.size;
 }

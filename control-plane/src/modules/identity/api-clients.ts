@@ -1,13 +1,14 @@
-import { and, asc, eq } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import type { ApiClient } from "#shared/identity.ts";
+import { newId } from "#shared/ids.ts";
 import type { RateLimit } from "#shared/kv.ts";
 import { parseScopeString, type Scope } from "#shared/scopes.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { type ApiClientRow, apiClients } from "../../platform/db/schema/index.ts";
+import type { ApiClientRow } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
-import { createApiClient } from "./clients.ts";
+import { insertApiClient, tenantClient, tenantClients, updateClient } from "./queries/api-clients.ts";
 import { generateSecret, hashSecret } from "./secrets.ts";
 
 export function toApiClient(row: ApiClientRow, now = Date.now()): ApiClient {
@@ -29,21 +30,13 @@ export function toApiClient(row: ApiClientRow, now = Date.now()): ApiClient {
 const dedupe = (scopes: Scope[]): Scope[] => [...new Set(scopes)];
 
 export async function listApiClients(db: Db, tenantId: string): Promise<ApiClient[]> {
-  const rows = await db
-    .select()
-    .from(apiClients)
-    .where(eq(apiClients.tenantId, tenantId))
-    .orderBy(asc(apiClients.createdAt), asc(apiClients.id));
+  const rows = await tenantClients(db, tenantId);
   return rows.map((r) => toApiClient(r));
 }
 
 /** This tenant's client; an unknown id and another tenant's id are the same 404. */
 async function getTenantClient(db: DbOrTx, tenantId: string, clientId: string): Promise<ApiClientRow> {
-  const [row] = await db
-    .select()
-    .from(apiClients)
-    .where(and(eq(apiClients.id, clientId), eq(apiClients.tenantId, tenantId)))
-    .limit(1);
+  const row = await tenantClient(db, tenantId, clientId);
   if (!row) throw new ChurnError("NOT_FOUND", `API client '${clientId}' not found`);
   return row;
 }
@@ -53,21 +46,38 @@ const refuseRevoked = (row: ApiClientRow) => {
     throw new ChurnError("CONFLICT", `API client '${row.id}' is revoked; create a new client instead`);
 };
 
-export async function createTenantApiClient(
+/** Creates an API client (audited) and returns its secret once; only the scrypt hash is kept. */
+export async function createApiClient(
   db: Db,
   audit: AuditContext,
-  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | undefined },
+  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | null | undefined },
 ): Promise<{ client: ApiClient; clientSecret: string }> {
-  return db.transaction(
-    async (tx) => {
-      const { clientId, clientSecret } = await createApiClient(tx, audit, {
-        ...input,
-        scopes: dedupe(input.scopes),
-      });
-      return { client: toApiClient(await getTenantClient(tx, input.tenantId, clientId)), clientSecret };
-    },
-    { behavior: "immediate" },
-  );
+  const clientSecret = generateSecret("churn_cs");
+  const secretHash = await hashSecret(clientSecret);
+  const scopes = dedupe(input.scopes);
+  return writeTransaction(db, async (tx) => {
+    const row: ApiClientRow = {
+      id: newId("client"),
+      tenantId: input.tenantId,
+      name: input.name,
+      secretHash,
+      previousSecretHash: null,
+      previousSecretExpiresAt: null,
+      scopes: scopes.join(" "),
+      ratePerSecond: input.rateLimit?.ratePerSecond ?? null,
+      rateBurst: input.rateLimit?.burst ?? null,
+      createdAt: Date.now(),
+      revokedAt: null,
+    };
+    await insertApiClient(tx, row);
+    await appendAudit(tx, audit, {
+      tenantId: input.tenantId,
+      action: "client.create",
+      targets: [{ type: "client", id: row.id }],
+      details: { name: input.name, scopes, rateLimit: input.rateLimit ?? null },
+    });
+    return { client: toApiClient(row), clientSecret };
+  });
 }
 
 /**
@@ -85,39 +95,33 @@ export async function rotateClientSecret(
   await getTenantClient(db, tenantId, clientId); // 404 before paying for scrypt
   const clientSecret = generateSecret("churn_cs");
   const secretHash = await hashSecret(clientSecret);
-  return db.transaction(
-    async (tx) => {
-      const row = await getTenantClient(tx, tenantId, clientId);
-      refuseRevoked(row);
-      const now = Date.now();
-      const previousSecretExpiresAt = overlapSeconds > 0 ? now + overlapSeconds * 1000 : null;
-      const next: ApiClientRow = {
-        ...row,
-        secretHash,
-        previousSecretHash: previousSecretExpiresAt !== null ? row.secretHash : null,
-        previousSecretExpiresAt,
-      };
-      await tx
-        .update(apiClients)
-        .set({
-          secretHash: next.secretHash,
-          previousSecretHash: next.previousSecretHash,
-          previousSecretExpiresAt: next.previousSecretExpiresAt,
-        })
-        .where(eq(apiClients.id, clientId));
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "client.rotate",
-        targets: [{ type: "client", id: clientId }],
-        details: {
-          overlapSeconds,
-          previousSecretExpiresAt: previousSecretExpiresAt !== null ? toIso(previousSecretExpiresAt) : null,
-        },
-      });
-      return { client: toApiClient(next, now), clientSecret };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    const row = await getTenantClient(tx, tenantId, clientId);
+    refuseRevoked(row);
+    const now = Date.now();
+    const previousSecretExpiresAt = overlapSeconds > 0 ? now + overlapSeconds * 1000 : null;
+    const next: ApiClientRow = {
+      ...row,
+      secretHash,
+      previousSecretHash: previousSecretExpiresAt !== null ? row.secretHash : null,
+      previousSecretExpiresAt,
+    };
+    await updateClient(tx, clientId, {
+      secretHash: next.secretHash,
+      previousSecretHash: next.previousSecretHash,
+      previousSecretExpiresAt: next.previousSecretExpiresAt,
+    });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "client.rotate",
+      targets: [{ type: "client", id: clientId }],
+      details: {
+        overlapSeconds,
+        previousSecretExpiresAt: previousSecretExpiresAt !== null ? toIso(previousSecretExpiresAt) : null,
+      },
+    });
+    return { client: toApiClient(next, now), clientSecret };
+  });
 }
 
 export interface ClientPatch {
@@ -134,48 +138,42 @@ export async function updateApiClient(
   clientId: string,
   patch: ClientPatch,
 ): Promise<{ client: ApiClient; rateLimitChanged: boolean }> {
-  return db.transaction(
-    async (tx) => {
-      const row = await getTenantClient(tx, tenantId, clientId);
-      refuseRevoked(row);
-      const before = toApiClient(row);
-      const next: ApiClientRow = {
-        ...row,
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.scopes !== undefined ? { scopes: dedupe(patch.scopes).join(" ") } : {}),
-        ...(patch.rateLimit !== undefined
-          ? {
-              ratePerSecond: patch.rateLimit?.ratePerSecond ?? null,
-              rateBurst: patch.rateLimit?.burst ?? null,
-            }
-          : {}),
-      };
-      await tx
-        .update(apiClients)
-        .set({
-          name: next.name,
-          scopes: next.scopes,
-          ratePerSecond: next.ratePerSecond,
-          rateBurst: next.rateBurst,
-        })
-        .where(eq(apiClients.id, clientId));
-      const after = toApiClient(next);
-      const changed = (["name", "scopes", "rateLimit"] as const).filter(
-        (f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]),
-      );
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "client.update",
-        targets: [{ type: "client", id: clientId }],
-        details: {
-          from: Object.fromEntries(changed.map((f) => [f, before[f]])),
-          to: Object.fromEntries(changed.map((f) => [f, after[f]])),
-        },
-      });
-      return { client: after, rateLimitChanged: changed.includes("rateLimit") };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    const row = await getTenantClient(tx, tenantId, clientId);
+    refuseRevoked(row);
+    const before = toApiClient(row);
+    const next: ApiClientRow = {
+      ...row,
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.scopes !== undefined ? { scopes: dedupe(patch.scopes).join(" ") } : {}),
+      ...(patch.rateLimit !== undefined
+        ? {
+            ratePerSecond: patch.rateLimit?.ratePerSecond ?? null,
+            rateBurst: patch.rateLimit?.burst ?? null,
+          }
+        : {}),
+    };
+    await updateClient(tx, clientId, {
+      name: next.name,
+      scopes: next.scopes,
+      ratePerSecond: next.ratePerSecond,
+      rateBurst: next.rateBurst,
+    });
+    const after = toApiClient(next);
+    const changed = (["name", "scopes", "rateLimit"] as const).filter(
+      (f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]),
+    );
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "client.update",
+      targets: [{ type: "client", id: clientId }],
+      details: {
+        from: Object.fromEntries(changed.map((f) => [f, before[f]])),
+        to: Object.fromEntries(changed.map((f) => [f, after[f]])),
+      },
+    });
+    return { client: after, rateLimitChanged: changed.includes("rateLimit") };
+  });
 }
 
 /** Revokes the client (idempotent: a second call changes nothing and is not audited again). */
@@ -185,20 +183,17 @@ export async function revokeApiClient(
   tenantId: string,
   clientId: string,
 ): Promise<{ client: ApiClient; changed: boolean }> {
-  return db.transaction(
-    async (tx) => {
-      const row = await getTenantClient(tx, tenantId, clientId);
-      if (row.revokedAt !== null) return { client: toApiClient(row), changed: false };
-      const revokedAt = Date.now();
-      await tx.update(apiClients).set({ revokedAt }).where(eq(apiClients.id, clientId));
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "client.revoke",
-        targets: [{ type: "client", id: clientId }],
-        details: { name: row.name },
-      });
-      return { client: toApiClient({ ...row, revokedAt }), changed: true };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    const row = await getTenantClient(tx, tenantId, clientId);
+    if (row.revokedAt !== null) return { client: toApiClient(row), changed: false };
+    const revokedAt = Date.now();
+    await updateClient(tx, clientId, { revokedAt });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "client.revoke",
+      targets: [{ type: "client", id: clientId }],
+      details: { name: row.name },
+    });
+    return { client: toApiClient({ ...row, revokedAt }), changed: true };
+  });
 }

@@ -1,14 +1,10 @@
-import { eq, sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
-import { newId } from "#shared/ids.ts";
-import type { RateLimit } from "#shared/kv.ts";
-import { parseScopeString, type Scope } from "#shared/scopes.ts";
-import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { preparedPerDatabase } from "../../platform/db/prepared.ts";
-import { type ApiClientRow, apiClients } from "../../platform/db/schema/index.ts";
-import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { parseScopeString } from "#shared/scopes.ts";
+import type { Db } from "../../platform/db/client.ts";
+import type { ApiClientRow } from "../../platform/db/schema/index.ts";
 import { AuthThrottle } from "./auth-throttle.ts";
-import { generateSecret, hashSecret, verifySecret } from "./secrets.ts";
+import { clientById } from "./queries/api-clients.ts";
+import { hashSecret, verifySecret } from "./secrets.ts";
 import { VerifiedSecretCache } from "./verified-secret-cache.ts";
 
 const invalidClient = () =>
@@ -18,15 +14,6 @@ const invalidClient = () =>
 
 // A fixed hash to verify against when the client id is unknown, so timing does not reveal which ids exist.
 const DUMMY_HASH = await hashSecret("not-a-real-secret");
-
-const clientById = preparedPerDatabase((db) =>
-  db
-    .select()
-    .from(apiClients)
-    .where(eq(apiClients.id, sql.placeholder("id")))
-    .limit(1)
-    .prepare(),
-);
 
 /** One per process: the token endpoint's verified-secret cache (see VerifiedSecretCache). */
 export const verifiedSecrets = new VerifiedSecretCache();
@@ -74,31 +61,4 @@ export async function authenticateClient(
   throttle.recordSuccess(clientId);
   cache.remember(client.id, verified, secret);
   return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
-}
-
-/** Creates an API client and returns its secret once; only the scrypt hash is kept. */
-export async function createApiClient(
-  tx: DbOrTx,
-  audit: AuditContext,
-  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | null | undefined },
-): Promise<{ clientId: string; clientSecret: string }> {
-  const clientId = newId("client");
-  const clientSecret = generateSecret("churn_cs");
-  await tx.insert(apiClients).values({
-    id: clientId,
-    tenantId: input.tenantId,
-    name: input.name,
-    secretHash: await hashSecret(clientSecret),
-    scopes: input.scopes.join(" "),
-    ratePerSecond: input.rateLimit?.ratePerSecond ?? null,
-    rateBurst: input.rateLimit?.burst ?? null,
-    createdAt: Date.now(),
-  });
-  await appendAudit(tx, audit, {
-    tenantId: input.tenantId,
-    action: "client.create",
-    targets: [{ type: "client", id: clientId }],
-    details: { name: input.name, scopes: input.scopes, rateLimit: input.rateLimit ?? null },
-  });
-  return { clientId, clientSecret };
 }

@@ -3,7 +3,7 @@ import { sha256Hex } from "#shared/hash.ts";
 import { newId } from "#shared/ids.ts";
 import { DAY_MS } from "#shared/time.ts";
 import type { DbOrTx } from "../../platform/db/client.ts";
-import { personalAccessTokens } from "../../platform/db/schema/index.ts";
+import { insertToken } from "./queries/tokens.ts";
 
 export const PAT_PREFIX = "churn_pat_";
 
@@ -16,7 +16,7 @@ export async function createPat(
   const id = newId("pat");
   const now = Date.now();
   const expiresAt = now + input.ttlDays * DAY_MS;
-  await tx.insert(personalAccessTokens).values({
+  await insertToken(tx, {
     id,
     tenantId: input.tenantId,
     userId: input.userId,

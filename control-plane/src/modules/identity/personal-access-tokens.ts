@@ -1,11 +1,12 @@
-import { and, desc, eq } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import type { PersonalAccessTokenInfo } from "#shared/identity.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { type PersonalAccessTokenRow, personalAccessTokens } from "../../platform/db/schema/index.ts";
+import type { PersonalAccessTokenRow } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { createPat } from "./pat.ts";
+import { markTokenRevoked, ownedToken, ownedTokens, tokenById } from "./queries/tokens.ts";
 
 /** Whose tokens: the signed-in person (routes under /v1/users/me never take another user's id). */
 export interface TokenOwner {
@@ -29,31 +30,22 @@ export async function createOwnToken(
   owner: TokenOwner,
   input: { name: string; ttlDays: number },
 ): Promise<PersonalAccessTokenInfo & { token: string }> {
-  return db.transaction(
-    async (tx) => {
-      const pat = await createPat(tx, { ...owner, ...input });
-      await appendAudit(tx, audit, {
-        tenantId: owner.tenantId,
-        action: "pat.create",
-        targets: [{ type: "pat", id: pat.id }],
-        details: { userId: owner.userId, name: input.name, ttlDays: input.ttlDays },
-      });
-      const [row] = await tx.select().from(personalAccessTokens).where(eq(personalAccessTokens.id, pat.id));
-      return { ...toPatInfo(row!), token: pat.token };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    const pat = await createPat(tx, { ...owner, ...input });
+    await appendAudit(tx, audit, {
+      tenantId: owner.tenantId,
+      action: "pat.create",
+      targets: [{ type: "pat", id: pat.id }],
+      details: { userId: owner.userId, name: input.name, ttlDays: input.ttlDays },
+    });
+    const row = await tokenById(tx, pat.id);
+    return { ...toPatInfo(row!), token: pat.token };
+  });
 }
 
 /** The person's tokens, newest first, without secrets (only hashes are stored anyway). */
 export async function listOwnTokens(db: Db, owner: TokenOwner): Promise<PersonalAccessTokenInfo[]> {
-  const rows = await db
-    .select()
-    .from(personalAccessTokens)
-    .where(
-      and(eq(personalAccessTokens.tenantId, owner.tenantId), eq(personalAccessTokens.userId, owner.userId)),
-    )
-    .orderBy(desc(personalAccessTokens.createdAt), desc(personalAccessTokens.id));
+  const rows = await ownedTokens(db, owner);
   return rows.map(toPatInfo);
 }
 
@@ -64,32 +56,16 @@ export async function revokeOwnToken(
   owner: TokenOwner,
   tokenId: string,
 ): Promise<void> {
-  await db.transaction(
-    async (tx) => {
-      const [row] = await tx
-        .select()
-        .from(personalAccessTokens)
-        .where(
-          and(
-            eq(personalAccessTokens.id, tokenId),
-            eq(personalAccessTokens.tenantId, owner.tenantId),
-            eq(personalAccessTokens.userId, owner.userId),
-          ),
-        )
-        .limit(1);
-      if (!row) throw new ChurnError("NOT_FOUND", `Personal access token '${tokenId}' not found`);
-      if (row.revokedAt !== null) return;
-      await tx
-        .update(personalAccessTokens)
-        .set({ revokedAt: Date.now() })
-        .where(eq(personalAccessTokens.id, tokenId));
-      await appendAudit(tx, audit, {
-        tenantId: owner.tenantId,
-        action: "pat.revoke",
-        targets: [{ type: "pat", id: tokenId }],
-        details: { userId: owner.userId, name: row.name },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    const row = await ownedToken(tx, owner, tokenId);
+    if (!row) throw new ChurnError("NOT_FOUND", `Personal access token '${tokenId}' not found`);
+    if (row.revokedAt !== null) return;
+    await markTokenRevoked(tx, tokenId, Date.now());
+    await appendAudit(tx, audit, {
+      tenantId: owner.tenantId,
+      action: "pat.revoke",
+      targets: [{ type: "pat", id: tokenId }],
+      details: { userId: owner.userId, name: row.name },
+    });
+  });
 }

@@ -1,12 +1,11 @@
-import { gt } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { kvKeys, type RevokedClients, revokedClientsSchema } from "#shared/kv.ts";
 import { MAX_TOKEN_TTL_SECONDS } from "#shared/oauth.ts";
 import { epochSeconds } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { apiClients } from "../../platform/db/schema/index.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
+import { clientsRevokedSince } from "./queries/api-clients.ts";
 
 /** Verifiers accept tokens up to 30 s past `exp`; a revocation must be listed at least that much longer. */
 const CLOCK_LEEWAY_SECONDS = 30;
@@ -23,10 +22,7 @@ const publishes = new KeyedSerialQueue();
 export function publishRevokedClients(db: Db, edge: EdgeStore, now = Date.now()): Promise<RevokedClients> {
   return publishes.run("revoked-clients", async () => {
     const cutoffSeconds = epochSeconds(now) - MAX_TOKEN_TTL_SECONDS - CLOCK_LEEWAY_SECONDS;
-    const rows = await db
-      .select({ id: apiClients.id, revokedAt: apiClients.revokedAt })
-      .from(apiClients)
-      .where(gt(apiClients.revokedAt, cutoffSeconds * 1000));
+    const rows = await clientsRevokedSince(db, cutoffSeconds * 1000);
     const list: RevokedClients = { clients: {} };
     for (const [id, revokedAt] of Object.entries((await readPublished(edge)).clients)) {
       if (revokedAt > cutoffSeconds) list.clients[id] = revokedAt;

@@ -14,6 +14,7 @@ import { kvKeys } from "#shared/kv.ts";
 import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "#shared/oauth.ts";
 import type { Db } from "../../platform/db/client.ts";
 import { signingKeys } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { type AuditContext, appendAudit, PLATFORM_AUDIT_CHAIN } from "../audit/audit.ts";
 
@@ -97,50 +98,41 @@ export class KeyRing {
     const kid = newId("key");
     const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: TOKEN_ALG, use: "sig" };
     const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: TOKEN_ALG };
-    await this.#db.transaction(
-      async (tx) => {
-        await tx.insert(signingKeys).values({
-          kid,
-          alg: TOKEN_ALG,
-          publicJwk: JSON.stringify(publicJwk),
-          privateJwk: JSON.stringify(privateJwk),
-          createdAt: Date.now(),
-        });
-        await appendAudit(tx, audit, {
-          tenantId: PLATFORM_AUDIT_CHAIN,
-          action: "key.create",
-          targets: [{ type: "key", id: kid }],
-          details: { alg: TOKEN_ALG },
-        });
-      },
-      { behavior: "immediate" },
-    );
+    await writeTransaction(this.#db, async (tx) => {
+      await tx.insert(signingKeys).values({
+        kid,
+        alg: TOKEN_ALG,
+        publicJwk: JSON.stringify(publicJwk),
+        privateJwk: JSON.stringify(privateJwk),
+        createdAt: Date.now(),
+      });
+      await appendAudit(tx, audit, {
+        tenantId: PLATFORM_AUDIT_CHAIN,
+        action: "key.create",
+        targets: [{ type: "key", id: kid }],
+        details: { alg: TOKEN_ALG },
+      });
+    });
     // Published before it signs: no verifier ever sees a token whose key it cannot find.
     await this.#reloadJwks();
     await this.publishJwks();
-    await this.#db.transaction(
-      async (tx) => {
-        const now = Date.now();
-        const previous = await tx
-          .select({ kid: signingKeys.kid })
-          .from(signingKeys)
-          .where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, kid)));
-        for (const old of previous) {
-          await tx.update(signingKeys).set({ retiredAt: now }).where(eq(signingKeys.kid, old.kid));
-          await appendAudit(tx, audit, {
-            tenantId: PLATFORM_AUDIT_CHAIN,
-            action: "key.retire",
-            targets: [{ type: "key", id: old.kid }],
-            details: { replacedBy: kid, publishedUntil: new Date(now + this.#retentionMs).toISOString() },
-          });
-        }
-        await tx
-          .update(signingKeys)
-          .set({ activatedAt: now, retiredAt: null })
-          .where(eq(signingKeys.kid, kid));
-      },
-      { behavior: "immediate" },
-    );
+    await writeTransaction(this.#db, async (tx) => {
+      const now = Date.now();
+      const previous = await tx
+        .select({ kid: signingKeys.kid })
+        .from(signingKeys)
+        .where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, kid)));
+      for (const old of previous) {
+        await tx.update(signingKeys).set({ retiredAt: now }).where(eq(signingKeys.kid, old.kid));
+        await appendAudit(tx, audit, {
+          tenantId: PLATFORM_AUDIT_CHAIN,
+          action: "key.retire",
+          targets: [{ type: "key", id: old.kid }],
+          details: { replacedBy: kid, publishedUntil: new Date(now + this.#retentionMs).toISOString() },
+        });
+      }
+      await tx.update(signingKeys).set({ activatedAt: now, retiredAt: null }).where(eq(signingKeys.kid, kid));
+    });
     this.#active = await activeKey(kid, JSON.stringify(privateJwk));
     return kid;
   }

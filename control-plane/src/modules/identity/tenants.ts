@@ -1,10 +1,8 @@
 import { newId } from "#shared/ids.ts";
-import type { RateLimit } from "#shared/kv.ts";
-import type { Scope } from "#shared/scopes.ts";
 import type { Db } from "../../platform/db/client.ts";
 import { type Role, tenants, users } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
-import { createApiClient } from "./clients.ts";
 import { createPat } from "./pat.ts";
 import { createUser } from "./users.ts";
 
@@ -19,47 +17,44 @@ export async function createTenant(
   db: Db,
   input: { name: string; ownerEmail: string; ownerName: string },
 ): Promise<NewTenant> {
-  return db.transaction(
-    async (tx) => {
-      const tenantId = newId("tenant");
-      const ownerId = newId("user");
-      const now = Date.now();
-      const audit: AuditContext = {
-        actor: { type: "system", id: "bootstrap" },
-        requestId: null,
-        ip: null,
-        userAgent: null,
-      };
-      await tx.insert(tenants).values({ id: tenantId, name: input.name, createdAt: now });
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "tenant.create",
-        targets: [{ type: "tenant", id: tenantId }],
-      });
-      await tx.insert(users).values({
-        id: ownerId,
-        tenantId,
-        email: input.ownerEmail,
-        name: input.ownerName,
-        role: "owner",
-        createdAt: now,
-      });
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "user.create",
-        targets: [{ type: "user", id: ownerId }],
-        details: { role: "owner" },
-      });
-      const pat = await createPat(tx, { tenantId, userId: ownerId, name: "bootstrap", ttlDays: 90 });
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "pat.create",
-        targets: [{ type: "pat", id: pat.id }],
-      });
-      return { tenantId, ownerId, ownerToken: pat.token };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    const tenantId = newId("tenant");
+    const ownerId = newId("user");
+    const now = Date.now();
+    const audit: AuditContext = {
+      actor: { type: "system", id: "bootstrap" },
+      requestId: null,
+      ip: null,
+      userAgent: null,
+    };
+    await tx.insert(tenants).values({ id: tenantId, name: input.name, createdAt: now });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "tenant.create",
+      targets: [{ type: "tenant", id: tenantId }],
+    });
+    await tx.insert(users).values({
+      id: ownerId,
+      tenantId,
+      email: input.ownerEmail,
+      name: input.ownerName,
+      role: "owner",
+      createdAt: now,
+    });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "user.create",
+      targets: [{ type: "user", id: ownerId }],
+      details: { role: "owner" },
+    });
+    const pat = await createPat(tx, { tenantId, userId: ownerId, name: "bootstrap", ttlDays: 90 });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "pat.create",
+      targets: [{ type: "pat", id: pat.id }],
+    });
+    return { tenantId, ownerId, ownerToken: pat.token };
+  });
 }
 
 /** Adds a user with a role and returns a personal access token for them (shown once). */
@@ -70,12 +65,4 @@ export async function addUser(
 ): Promise<{ userId: string; token: string }> {
   const created = await createUser(db, audit, input);
   return { userId: created.user.id, token: created.token.token };
-}
-
-export async function addApiClient(
-  db: Db,
-  audit: AuditContext,
-  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | undefined },
-): Promise<{ clientId: string; clientSecret: string }> {
-  return db.transaction((tx) => createApiClient(tx, audit, input), { behavior: "immediate" });
 }

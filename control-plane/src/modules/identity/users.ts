@@ -5,6 +5,7 @@ import { newId } from "#shared/ids.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
 import { type UserRow, users } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { createPat } from "./pat.ts";
 
@@ -55,57 +56,54 @@ export async function createUser(
   input: { tenantId: string; email: string; name?: string | undefined; role: Role },
 ): Promise<{ user: User; token: PersonalAccessTokenInfo & { token: string } }> {
   const email = input.email.trim().toLowerCase();
-  return db.transaction(
-    async (tx) => {
-      const [taken] = await tx
-        .select({ id: users.id })
-        .from(users)
-        .where(and(eq(users.tenantId, input.tenantId), eq(users.email, email)))
-        .limit(1);
-      if (taken) throw new ChurnError("CONFLICT", `A user with email '${email}' already exists`);
-      const row: UserRow = {
-        id: newId("user"),
-        tenantId: input.tenantId,
-        email,
-        name: input.name ?? email,
-        role: input.role,
-        oidcIssuer: null,
-        oidcSubject: null,
-        createdAt: Date.now(),
-      };
-      await tx.insert(users).values(row);
-      await appendAudit(tx, audit, {
-        tenantId: input.tenantId,
-        action: "user.create",
-        targets: [{ type: "user", id: row.id }],
-        details: { role: input.role },
-      });
-      const pat = await createPat(tx, {
-        tenantId: input.tenantId,
-        userId: row.id,
+  return writeTransaction(db, async (tx) => {
+    const [taken] = await tx
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, input.tenantId), eq(users.email, email)))
+      .limit(1);
+    if (taken) throw new ChurnError("CONFLICT", `A user with email '${email}' already exists`);
+    const row: UserRow = {
+      id: newId("user"),
+      tenantId: input.tenantId,
+      email,
+      name: input.name ?? email,
+      role: input.role,
+      oidcIssuer: null,
+      oidcSubject: null,
+      createdAt: Date.now(),
+    };
+    await tx.insert(users).values(row);
+    await appendAudit(tx, audit, {
+      tenantId: input.tenantId,
+      action: "user.create",
+      targets: [{ type: "user", id: row.id }],
+      details: { role: input.role },
+    });
+    const pat = await createPat(tx, {
+      tenantId: input.tenantId,
+      userId: row.id,
+      name: "default",
+      ttlDays: FIRST_TOKEN_TTL_DAYS,
+    });
+    await appendAudit(tx, audit, {
+      tenantId: input.tenantId,
+      action: "pat.create",
+      targets: [{ type: "pat", id: pat.id }],
+      details: { userId: row.id, name: "default" },
+    });
+    return {
+      user: toUser(row),
+      token: {
+        id: pat.id,
         name: "default",
-        ttlDays: FIRST_TOKEN_TTL_DAYS,
-      });
-      await appendAudit(tx, audit, {
-        tenantId: input.tenantId,
-        action: "pat.create",
-        targets: [{ type: "pat", id: pat.id }],
-        details: { userId: row.id, name: "default" },
-      });
-      return {
-        user: toUser(row),
-        token: {
-          id: pat.id,
-          name: "default",
-          createdAt: toIso(row.createdAt),
-          expiresAt: toIso(pat.expiresAt),
-          revokedAt: null,
-          token: pat.token,
-        },
-      };
-    },
-    { behavior: "immediate" },
-  );
+        createdAt: toIso(row.createdAt),
+        expiresAt: toIso(pat.expiresAt),
+        revokedAt: null,
+        token: pat.token,
+      },
+    };
+  });
 }
 
 /**
@@ -119,32 +117,29 @@ export async function changeUserRole(
   userId: string,
   role: Role,
 ): Promise<User> {
-  return db.transaction(
-    async (tx) => {
-      const row = await getTenantUser(tx, tenantId, userId);
-      if (row.role === "owner" && role !== "owner") {
-        const [owners] = await tx
-          .select({ n: count() })
-          .from(users)
-          .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")));
-        if ((owners?.n ?? 0) <= 1) {
-          throw new ChurnError(
-            "CONFLICT",
-            "The tenant's last owner cannot be demoted; make another user an owner first",
-          );
-        }
+  return writeTransaction(db, async (tx) => {
+    const row = await getTenantUser(tx, tenantId, userId);
+    if (row.role === "owner" && role !== "owner") {
+      const [owners] = await tx
+        .select({ n: count() })
+        .from(users)
+        .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")));
+      if ((owners?.n ?? 0) <= 1) {
+        throw new ChurnError(
+          "CONFLICT",
+          "The tenant's last owner cannot be demoted; make another user an owner first",
+        );
       }
-      if (row.role !== role) {
-        await tx.update(users).set({ role }).where(eq(users.id, userId));
-        await appendAudit(tx, audit, {
-          tenantId,
-          action: "user.update",
-          targets: [{ type: "user", id: userId }],
-          details: { from: { role: row.role }, to: { role } },
-        });
-      }
-      return toUser({ ...row, role });
-    },
-    { behavior: "immediate" },
-  );
+    }
+    if (row.role !== role) {
+      await tx.update(users).set({ role }).where(eq(users.id, userId));
+      await appendAudit(tx, audit, {
+        tenantId,
+        action: "user.update",
+        targets: [{ type: "user", id: userId }],
+        details: { from: { role: row.role }, to: { role } },
+      });
+    }
+    return toUser({ ...row, role });
+  });
 }

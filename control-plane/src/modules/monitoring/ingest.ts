@@ -10,6 +10,7 @@ import {
   predictions,
   rawRecords,
 } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { getMonitoringSettings } from "./settings.ts";
 
 /**
@@ -101,7 +102,7 @@ const timeOf = (iso: string, fallback: number): number => {
  * events add to the hour's rejected counts; feedback labels predictions or waits in `pending_feedback`.
  */
 export async function ingestEvents(db: Db, events: EdgeEvent[], now = Date.now()): Promise<IngestResult> {
-  return db.transaction((tx) => ingestInTransaction(tx, events, now), { behavior: "immediate" });
+  return writeTransaction(db, (tx) => ingestInTransaction(tx, events, now));
 }
 
 async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Promise<IngestResult> {

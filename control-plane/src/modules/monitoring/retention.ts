@@ -9,6 +9,7 @@ import {
   rawRecords,
   tenants,
 } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { Deps } from "../../platform/env.ts";
 import { LABEL_WINDOW_DAYS } from "./ingest.ts";
 import { getMonitoringSettings } from "./settings.ts";
@@ -55,7 +56,7 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
   for (const { id: tenantId } of all) {
     const settings = await getMonitoringSettings(db, tenantId);
     const rawCutoff = now - settings.rawRecords.retentionDays * DAY_MS;
-    const counts = await db.transaction(async (tx) => {
+    const counts = await writeTransaction(db, async (tx) => {
       const raw = await tx
         .delete(rawRecords)
         .where(and(eq(rawRecords.tenantId, tenantId), lt(rawRecords.storedAt, rawCutoff)));

@@ -1,12 +1,12 @@
-import { eq } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { type EdgeTenantSettings, edgeTenantSettingsSchema, kvKeys } from "#shared/kv.ts";
 import { type MonitoringSettings, monitoringSettingsSchema } from "#shared/monitoring.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { monitoringSettings } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { settingsText, tenantsWithSettings, upsertSettings } from "./queries/settings.ts";
 
 const publishes = new KeyedSerialQueue();
 
@@ -17,12 +17,8 @@ export function defaultMonitoringSettings(): MonitoringSettings {
 
 /** The tenant's settings, defaults filled in (stored JSON is re-parsed so new fields get their defaults). */
 export async function getMonitoringSettings(db: DbOrTx, tenantId: string): Promise<MonitoringSettings> {
-  const [row] = await db
-    .select({ settings: monitoringSettings.settings })
-    .from(monitoringSettings)
-    .where(eq(monitoringSettings.tenantId, tenantId))
-    .limit(1);
-  return row ? monitoringSettingsSchema.parse(JSON.parse(row.settings)) : defaultMonitoringSettings();
+  const text = await settingsText(db, tenantId);
+  return text !== undefined ? monitoringSettingsSchema.parse(JSON.parse(text)) : defaultMonitoringSettings();
 }
 
 /** What the edge reads from `tenant:{id}:edge-settings`, derived from the monitoring settings. */
@@ -64,23 +60,17 @@ export async function updateMonitoringSettings(
     });
   }
   const now = Date.now();
-  await db.transaction(
-    async (tx) => {
-      const before = await getMonitoringSettings(tx, tenantId);
-      const stored = { settings: JSON.stringify(settings), updatedAt: now, updatedBy: audit.actor.id };
-      await tx
-        .insert(monitoringSettings)
-        .values({ tenantId, ...stored })
-        .onConflictDoUpdate({ target: monitoringSettings.tenantId, set: stored });
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "monitoring.update",
-        targets: [{ type: "tenant", id: tenantId }],
-        details: { from: before, to: settings },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    const before = await getMonitoringSettings(tx, tenantId);
+    const stored = { settings: JSON.stringify(settings), updatedAt: now, updatedBy: audit.actor.id };
+    await upsertSettings(tx, { tenantId, ...stored });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "monitoring.update",
+      targets: [{ type: "tenant", id: tenantId }],
+      details: { from: before, to: settings },
+    });
+  });
   await publishEdgeSettings(db, edge, tenantId);
   return settings;
 }
@@ -90,7 +80,7 @@ export async function updateMonitoringSettings(
  * edge store refused earlier is repaired without waiting for the tenant's next change.
  */
 export async function syncEdgeSettingsToEdge(db: Db, edge: EdgeStore): Promise<number> {
-  const rows = await db.select({ tenantId: monitoringSettings.tenantId }).from(monitoringSettings);
-  for (const { tenantId } of rows) await publishEdgeSettings(db, edge, tenantId);
-  return rows.length;
+  const tenants = await tenantsWithSettings(db);
+  for (const tenantId of tenants) await publishEdgeSettings(db, edge, tenantId);
+  return tenants.length;
 }

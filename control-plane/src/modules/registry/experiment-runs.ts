@@ -1,15 +1,10 @@
-import { and, asc, eq } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import type { ExperimentRun, ExperimentRunInput } from "#shared/experiments.ts";
 import { randomToken } from "#shared/ids.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import {
-  type ExperimentRunRow,
-  experimentRuns,
-  models,
-  modelVersions,
-} from "../../platform/db/schema/index.ts";
+import type { ExperimentRunRow } from "../../platform/db/schema/index.ts";
+import { insertRuns, runsOfVersion, versionIdByNumber } from "./queries.ts";
 
 const newRunId = () => `run_${randomToken(20)}`;
 
@@ -22,7 +17,8 @@ export async function insertExperimentRuns(
 ): Promise<void> {
   if (runs.length === 0) return;
   const createdAt = Date.now();
-  await tx.insert(experimentRuns).values(
+  await insertRuns(
+    tx,
     runs.map((run, position) => ({
       id: newRunId(),
       tenantId,
@@ -56,17 +52,7 @@ export async function listRunsOfVersion(
   name: string,
   version: number,
 ): Promise<ExperimentRun[]> {
-  const [found] = await db
-    .select({ id: modelVersions.id })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(and(eq(models.tenantId, tenantId), eq(models.name, name), eq(modelVersions.version, version)))
-    .limit(1);
-  if (!found) throw new ChurnError("NOT_FOUND", `Model '${name}' has no version ${version}`);
-  const rows = await db
-    .select()
-    .from(experimentRuns)
-    .where(and(eq(experimentRuns.tenantId, tenantId), eq(experimentRuns.modelVersionId, found.id)))
-    .orderBy(asc(experimentRuns.createdAt), asc(experimentRuns.position));
-  return rows.map(toExperimentRun);
+  const versionId = await versionIdByNumber(db, tenantId, name, version);
+  if (!versionId) throw new ChurnError("NOT_FOUND", `Model '${name}' has no version ${version}`);
+  return (await runsOfVersion(db, tenantId, versionId)).map(toExperimentRun);
 }

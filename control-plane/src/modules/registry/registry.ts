@@ -1,4 +1,3 @@
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import type { ExperimentRunInput } from "#shared/experiments.ts";
 import { type ExplainerPackage, parseExplainerPackage } from "#shared/explainer.ts";
@@ -8,21 +7,23 @@ import type { Manifest } from "#shared/manifest.ts";
 import type { ModelVersion } from "#shared/registry.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import {
-  type ModelVersionRow,
-  models,
-  modelVersionArtifacts,
-  modelVersions,
-} from "../../platform/db/schema/index.ts";
+import type { ModelVersionRow } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { insertExperimentRuns } from "./experiment-runs.ts";
 import type { ModelValidator } from "./model-validation.ts";
-
-/**
- * Whether a version carries a report, for selecting beside its row. `typeof` reads only the artifact
- * record's header, never the blobs, so listings stay as cheap as before.
- */
-export const hasReportSql: SQL<number> = sql<number>`coalesce((select typeof(${modelVersionArtifacts.report}) = 'blob' from ${modelVersionArtifacts} where ${modelVersionArtifacts.modelVersionId} = ${modelVersions.id}), 0)`;
+import {
+  insertModel,
+  insertVersion,
+  latestVersionNumber,
+  modelIdByName,
+  newestVersions,
+  tenantModels,
+  tenantVersion,
+  versionBySha,
+  versionOnnx,
+  versionReport,
+} from "./queries.ts";
 
 /** Stored as the publish route's validated manifest, so it is parsed, not validated again. */
 export const manifestOf = (row: ModelVersionRow): Manifest => JSON.parse(row.manifest) as Manifest;
@@ -138,67 +139,49 @@ export async function publishModelVersion(
   await validator.validate(bytes, manifest);
   await checkExplainer(manifest, input.explainer);
 
-  return db.transaction(
-    async (tx) => {
-      const again = await findVersionBySha(tx, tenantId, name, sha256);
-      if (again) return { created: false, version: again };
-      const modelId = await ensureModel(tx, audit, tenantId, name);
-      const [last] = await tx
-        .select({ version: modelVersions.version })
-        .from(modelVersions)
-        .where(eq(modelVersions.modelId, modelId))
-        .orderBy(desc(modelVersions.version))
-        .limit(1);
-      const row: ModelVersionRow = {
-        id: newId("modelVersion"),
-        tenantId,
-        modelId,
-        version: (last?.version ?? 0) + 1,
+  return writeTransaction(db, async (tx) => {
+    const again = await findVersionBySha(tx, tenantId, name, sha256);
+    if (again) return { created: false, version: again };
+    const modelId = await ensureModel(tx, audit, tenantId, name);
+    const last = await latestVersionNumber(tx, modelId);
+    const row: ModelVersionRow = {
+      id: newId("modelVersion"),
+      tenantId,
+      modelId,
+      version: last + 1,
+      sha256,
+      bytes: bytes.byteLength,
+      manifest: JSON.stringify(manifest),
+      publishedBy: `${audit.actor.type}:${audit.actor.id}`,
+      createdAt: Date.now(),
+    };
+    await insertVersion(tx, row, { onnx: bytes, explainer: input.explainer, report: input.report });
+    await insertExperimentRuns(tx, tenantId, row.id, input.runs ?? []);
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "model_version.publish",
+      targets: [
+        { type: "model", id: modelId },
+        { type: "model_version", id: row.id },
+      ],
+      details: {
+        name,
+        version: row.version,
         sha256,
-        bytes: bytes.byteLength,
-        manifest: JSON.stringify(manifest),
-        publishedBy: `${audit.actor.type}:${audit.actor.id}`,
-        createdAt: Date.now(),
-      };
-      await tx.insert(modelVersions).values(row);
-      await tx.insert(modelVersionArtifacts).values({
-        modelVersionId: row.id,
-        onnx: Buffer.from(bytes),
-        explainer: input.explainer ? Buffer.from(input.explainer) : null,
-        report: input.report ? Buffer.from(input.report) : null,
-      });
-      await insertExperimentRuns(tx, tenantId, row.id, input.runs ?? []);
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "model_version.publish",
-        targets: [
-          { type: "model", id: modelId },
-          { type: "model_version", id: row.id },
-        ],
-        details: {
-          name,
-          version: row.version,
-          sha256,
-          family: manifest.family,
-          ...(input.runs ? { experimentRuns: input.runs.length } : {}),
-          ...(input.report ? { reportBytes: input.report.byteLength } : {}),
-        },
-      });
-      return { created: true, version: toModelVersion(row, name, input.report !== undefined) };
-    },
-    { behavior: "immediate" },
-  );
+        family: manifest.family,
+        ...(input.runs ? { experimentRuns: input.runs.length } : {}),
+        ...(input.report ? { reportBytes: input.report.byteLength } : {}),
+      },
+    });
+    return { created: true, version: toModelVersion(row, name, input.report !== undefined) };
+  });
 }
 
 async function ensureModel(tx: DbOrTx, audit: AuditContext, tenantId: string, name: string): Promise<string> {
-  const [model] = await tx
-    .select({ id: models.id })
-    .from(models)
-    .where(and(eq(models.tenantId, tenantId), eq(models.name, name)))
-    .limit(1);
-  if (model) return model.id;
+  const existing = await modelIdByName(tx, tenantId, name);
+  if (existing) return existing;
   const id = newId("model");
-  await tx.insert(models).values({ id, tenantId, name, createdAt: Date.now() });
+  await insertModel(tx, { id, tenantId, name, createdAt: Date.now() });
   await appendAudit(tx, audit, {
     tenantId,
     action: "model.create",
@@ -214,12 +197,7 @@ async function findVersionBySha(
   name: string,
   sha256: string,
 ): Promise<ModelVersion | null> {
-  const [row] = await db
-    .select({ version: modelVersions, hasReport: hasReportSql })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(and(eq(models.tenantId, tenantId), eq(models.name, name), eq(modelVersions.sha256, sha256)))
-    .limit(1);
+  const row = await versionBySha(db, tenantId, name, sha256);
   return row ? toModelVersion(row.version, name, row.hasReport) : null;
 }
 
@@ -229,12 +207,7 @@ export async function getTenantVersion(
   tenantId: string,
   versionId: string,
 ): Promise<{ row: ModelVersionRow; name: string }> {
-  const [row] = await db
-    .select({ version: modelVersions, name: models.name })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(and(eq(modelVersions.id, versionId), eq(modelVersions.tenantId, tenantId)))
-    .limit(1);
+  const row = await tenantVersion(db, tenantId, versionId);
   if (!row) throw new ChurnError("NOT_FOUND", `Model version '${versionId}' not found`);
   return { row: row.version, name: row.name };
 }
@@ -250,20 +223,7 @@ export async function getVersionReport(
   name: string,
   version: number,
 ): Promise<{ versionId: string; report: Uint8Array }> {
-  const [row] = await db
-    .select({ id: modelVersions.id, report: modelVersionArtifacts.report })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .innerJoin(modelVersionArtifacts, eq(modelVersionArtifacts.modelVersionId, modelVersions.id))
-    .where(
-      and(
-        eq(models.tenantId, tenantId),
-        eq(modelVersions.tenantId, tenantId),
-        eq(models.name, name),
-        eq(modelVersions.version, version),
-      ),
-    )
-    .limit(1);
+  const row = await versionReport(db, tenantId, name, version);
   if (!row) throw new ChurnError("NOT_FOUND", `Model '${name}' has no version ${version}`);
   if (!row.report)
     throw new ChurnError(
@@ -281,4 +241,40 @@ export async function getVersionReportById(
 ): Promise<{ name: string; version: number; report: Uint8Array }> {
   const { row, name } = await getTenantVersion(db, tenantId, versionId);
   return { name, version: row.version, ...(await getVersionReport(db, tenantId, name, row.version)) };
+}
+
+/** The ONNX bytes of a version of this tenant; a foreign or unknown id is NOT_FOUND. */
+export async function getVersionOnnx(
+  db: DbOrTx,
+  tenantId: string,
+  versionId: string,
+): Promise<{ row: ModelVersionRow; onnx: Uint8Array<ArrayBuffer> }> {
+  const { row } = await getTenantVersion(db, tenantId, versionId);
+  const onnx = await versionOnnx(db, row.id);
+  if (!onnx) throw new ChurnError("NOT_FOUND", `Model version '${row.id}' has no stored bytes`);
+  return { row, onnx: new Uint8Array(onnx) };
+}
+
+export interface ModelWithVersions {
+  id: string;
+  name: string;
+  versions: ModelVersion[];
+}
+
+/** The tenant's models by name, each with its newest versions. */
+export async function modelsWithVersions(
+  db: DbOrTx,
+  tenantId: string,
+  limitPerModel = 50,
+): Promise<ModelWithVersions[]> {
+  const out: ModelWithVersions[] = [];
+  for (const model of await tenantModels(db, tenantId)) {
+    const versions = await newestVersions(db, tenantId, model.id, limitPerModel);
+    out.push({
+      id: model.id,
+      name: model.name,
+      versions: versions.map((v) => toModelVersion(v.version, model.name, v.hasReport)),
+    });
+  }
+  return out;
 }

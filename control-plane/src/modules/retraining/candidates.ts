@@ -11,6 +11,7 @@ import {
   retrainingCandidates,
   retrainingJobs,
 } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { updateDeployment } from "../deployments/deployments.ts";
@@ -159,7 +160,7 @@ export async function completeJob(
       record,
     );
   } else {
-    await db.transaction(record, { behavior: "immediate" });
+    await writeTransaction(db, record);
   }
   return toCandidate(row);
 }
@@ -271,7 +272,7 @@ async function endCanary(
   };
   if (!deployment || deployment.canaryVersionId !== row.versionId) {
     // Someone changed the deployment by hand: the canary is gone already, so only the record follows.
-    await db.transaction(record, { behavior: "immediate" });
+    await writeTransaction(db, record);
     return toCandidate({ ...row, state, decidedAt: now, reason: outcome.why });
   }
   await updateDeployment(

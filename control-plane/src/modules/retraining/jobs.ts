@@ -6,6 +6,7 @@ import type { RetrainingClaim, RetrainingJob, RetrainingPolicy } from "#shared/r
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
 import { deployments, type RetrainingJobRow, retrainingJobs } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { getTenantVersion, manifestOf } from "../registry/registry.ts";
 import { getRetrainingPolicy } from "./policy.ts";
@@ -86,25 +87,22 @@ export async function requestJob(
   tenantId: string,
   reason: string | undefined,
 ): Promise<RetrainingJob> {
-  const row = await db.transaction(
-    async (tx) => {
-      const policy = await getRetrainingPolicy(tx, tenantId);
-      if (policy.dataSource === null) {
-        throw new ChurnError(
-          "CONFLICT",
-          "The retraining policy has no data source; set one with PUT /v1/retraining/policy first",
-        );
-      }
-      const open = await openJobOf(tx, tenantId);
-      if (open) throw new ChurnError("CONFLICT", `Retraining job '${open.id}' is already ${open.state}`);
-      return requestJobInTx(tx, audit, tenantId, policy, {
-        trigger: "manual",
-        reason: reason ?? null,
-        now: Date.now(),
-      });
-    },
-    { behavior: "immediate" },
-  );
+  const row = await writeTransaction(db, async (tx) => {
+    const policy = await getRetrainingPolicy(tx, tenantId);
+    if (policy.dataSource === null) {
+      throw new ChurnError(
+        "CONFLICT",
+        "The retraining policy has no data source; set one with PUT /v1/retraining/policy first",
+      );
+    }
+    const open = await openJobOf(tx, tenantId);
+    if (open) throw new ChurnError("CONFLICT", `Retraining job '${open.id}' is already ${open.state}`);
+    return requestJobInTx(tx, audit, tenantId, policy, {
+      trigger: "manual",
+      reason: reason ?? null,
+      now: Date.now(),
+    });
+  });
   return toJob(row);
 }
 
@@ -179,73 +177,70 @@ export async function claimJob(
   worker: string,
   now = Date.now(),
 ): Promise<RetrainingClaim | null> {
-  return db.transaction(
-    async (tx) => {
-      await failExhaustedJobs(tx, now, tenantId);
-      const policy = await getRetrainingPolicy(tx, tenantId);
-      const leaseToken = `lease_${randomBytes(24).toString("base64url")}`;
-      const leaseExpiresAt = now + policy.leaseSeconds * 1000;
-      const [current] = await tx
-        .select({ production: deployments.productionVersionId })
-        .from(deployments)
-        .where(eq(deployments.tenantId, tenantId))
-        .limit(1);
-      const claimable = tx
-        .select({ id: retrainingJobs.id })
-        .from(retrainingJobs)
-        .where(
-          and(
-            eq(retrainingJobs.tenantId, tenantId),
-            or(
-              eq(retrainingJobs.state, "queued"),
-              and(eq(retrainingJobs.state, "running"), lt(retrainingJobs.leaseExpiresAt, now)),
-            ),
-            lt(retrainingJobs.attempts, retrainingJobs.maxAttempts),
+  return writeTransaction(db, async (tx) => {
+    await failExhaustedJobs(tx, now, tenantId);
+    const policy = await getRetrainingPolicy(tx, tenantId);
+    const leaseToken = `lease_${randomBytes(24).toString("base64url")}`;
+    const leaseExpiresAt = now + policy.leaseSeconds * 1000;
+    const [current] = await tx
+      .select({ production: deployments.productionVersionId })
+      .from(deployments)
+      .where(eq(deployments.tenantId, tenantId))
+      .limit(1);
+    const claimable = tx
+      .select({ id: retrainingJobs.id })
+      .from(retrainingJobs)
+      .where(
+        and(
+          eq(retrainingJobs.tenantId, tenantId),
+          or(
+            eq(retrainingJobs.state, "queued"),
+            and(eq(retrainingJobs.state, "running"), lt(retrainingJobs.leaseExpiresAt, now)),
           ),
-        )
-        .orderBy(retrainingJobs.createdAt, retrainingJobs.id)
-        .limit(1);
-      const [row] = await tx
-        .update(retrainingJobs)
-        .set({
-          state: "running",
-          attempts: sql`${retrainingJobs.attempts} + 1`,
-          leaseToken,
-          leaseExpiresAt,
-          worker,
-          productionVersionId: current?.production ?? null,
-          updatedAt: now,
-        })
-        .where(inArray(retrainingJobs.id, claimable))
-        .returning();
-      if (!row) return null;
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "retraining.claim",
-        targets: [{ type: "retraining_job", id: row.id }],
-        details: { worker, attempt: row.attempts, leaseExpiresAt: toIso(leaseExpiresAt) },
-      });
-      let production: RetrainingClaim["production"] = null;
-      if (row.productionVersionId) {
-        const version = await getTenantVersion(tx, tenantId, row.productionVersionId);
-        production = {
-          versionId: version.row.id,
-          name: version.name,
-          version: version.row.version,
-          manifest: manifestOf(version.row),
-        };
-      }
-      return {
-        job: toJob(row),
+          lt(retrainingJobs.attempts, retrainingJobs.maxAttempts),
+        ),
+      )
+      .orderBy(retrainingJobs.createdAt, retrainingJobs.id)
+      .limit(1);
+    const [row] = await tx
+      .update(retrainingJobs)
+      .set({
+        state: "running",
+        attempts: sql`${retrainingJobs.attempts} + 1`,
         leaseToken,
-        leaseExpiresAt: toIso(leaseExpiresAt),
-        leaseSeconds: policy.leaseSeconds,
-        policy,
-        production,
+        leaseExpiresAt,
+        worker,
+        productionVersionId: current?.production ?? null,
+        updatedAt: now,
+      })
+      .where(inArray(retrainingJobs.id, claimable))
+      .returning();
+    if (!row) return null;
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "retraining.claim",
+      targets: [{ type: "retraining_job", id: row.id }],
+      details: { worker, attempt: row.attempts, leaseExpiresAt: toIso(leaseExpiresAt) },
+    });
+    let production: RetrainingClaim["production"] = null;
+    if (row.productionVersionId) {
+      const version = await getTenantVersion(tx, tenantId, row.productionVersionId);
+      production = {
+        versionId: version.row.id,
+        name: version.name,
+        version: version.row.version,
+        manifest: manifestOf(version.row),
       };
-    },
-    { behavior: "immediate" },
-  );
+    }
+    return {
+      job: toJob(row),
+      leaseToken,
+      leaseExpiresAt: toIso(leaseExpiresAt),
+      leaseSeconds: policy.leaseSeconds,
+      policy,
+      production,
+    };
+  });
 }
 
 /**
@@ -279,19 +274,16 @@ export async function heartbeatJob(
   leaseToken: string,
   now = Date.now(),
 ): Promise<{ leaseExpiresAt: string }> {
-  return db.transaction(
-    async (tx) => {
-      await heldJob(tx, tenantId, jobId, leaseToken, now);
-      const policy = await getRetrainingPolicy(tx, tenantId);
-      const leaseExpiresAt = now + policy.leaseSeconds * 1000;
-      await tx
-        .update(retrainingJobs)
-        .set({ leaseExpiresAt, updatedAt: now })
-        .where(eq(retrainingJobs.id, jobId));
-      return { leaseExpiresAt: toIso(leaseExpiresAt) };
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    await heldJob(tx, tenantId, jobId, leaseToken, now);
+    const policy = await getRetrainingPolicy(tx, tenantId);
+    const leaseExpiresAt = now + policy.leaseSeconds * 1000;
+    await tx
+      .update(retrainingJobs)
+      .set({ leaseExpiresAt, updatedAt: now })
+      .where(eq(retrainingJobs.id, jobId));
+    return { leaseExpiresAt: toIso(leaseExpiresAt) };
+  });
 }
 
 /** The worker gives up: the job fails with its reason (a failed job is not retried; request another). */
@@ -304,22 +296,19 @@ export async function failJob(
   reason: string,
   now = Date.now(),
 ): Promise<RetrainingJob> {
-  return db.transaction(
-    async (tx) => {
-      const row = await heldJob(tx, tenantId, jobId, leaseToken, now);
-      const [failed] = await tx
-        .update(retrainingJobs)
-        .set({ state: "failed", failureReason: reason, leaseToken: null, updatedAt: now })
-        .where(eq(retrainingJobs.id, row.id))
-        .returning();
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "retraining.fail",
-        targets: [{ type: "retraining_job", id: row.id }],
-        details: { reason, attempt: row.attempts },
-      });
-      return toJob(failed!);
-    },
-    { behavior: "immediate" },
-  );
+  return writeTransaction(db, async (tx) => {
+    const row = await heldJob(tx, tenantId, jobId, leaseToken, now);
+    const [failed] = await tx
+      .update(retrainingJobs)
+      .set({ state: "failed", failureReason: reason, leaseToken: null, updatedAt: now })
+      .where(eq(retrainingJobs.id, row.id))
+      .returning();
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "retraining.fail",
+      targets: [{ type: "retraining_job", id: row.id }],
+      details: { reason, attempt: row.attempts },
+    });
+    return toJob(failed!);
+  });
 }

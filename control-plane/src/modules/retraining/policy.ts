@@ -1,9 +1,9 @@
-import { eq } from "drizzle-orm";
 import { type RetrainingPolicy, retrainingPolicySchema } from "#shared/retraining.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { retrainingPolicies } from "../../platform/db/schema/index.ts";
+import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { policyRow, upsertPolicy } from "./queries/policy.ts";
 
 /** The tenant's retraining policy; the defaults (manual, no data source) until the tenant sets one. */
 export async function getRetrainingPolicy(db: DbOrTx, tenantId: string): Promise<RetrainingPolicy> {
@@ -14,11 +14,7 @@ export async function getRetrainingPolicyWithTime(
   db: DbOrTx,
   tenantId: string,
 ): Promise<{ policy: RetrainingPolicy; updatedAt: string | null; lastScheduledAt: number | null }> {
-  const [row] = await db
-    .select()
-    .from(retrainingPolicies)
-    .where(eq(retrainingPolicies.tenantId, tenantId))
-    .limit(1);
+  const row = await policyRow(db, tenantId);
   if (!row) return { policy: retrainingPolicySchema.parse({}), updatedAt: null, lastScheduledAt: null };
   return {
     policy: retrainingPolicySchema.parse(JSON.parse(row.policy)),
@@ -35,28 +31,19 @@ export async function putRetrainingPolicy(
   policy: RetrainingPolicy,
 ): Promise<RetrainingPolicy & { updatedAt: string }> {
   const now = Date.now();
-  await db.transaction(
-    async (tx) => {
-      const before = await getRetrainingPolicyWithTime(tx, tenantId);
-      const scheduleChanged =
-        before.policy.trigger !== policy.trigger || before.policy.everyHours !== policy.everyHours;
-      const lastScheduledAt = scheduleChanged ? now : before.lastScheduledAt;
-      const text = JSON.stringify(policy);
-      await tx
-        .insert(retrainingPolicies)
-        .values({ tenantId, policy: text, lastScheduledAt, updatedAt: now })
-        .onConflictDoUpdate({
-          target: retrainingPolicies.tenantId,
-          set: { policy: text, lastScheduledAt, updatedAt: now },
-        });
-      await appendAudit(tx, audit, {
-        tenantId,
-        action: "retraining.policy.update",
-        targets: [{ type: "tenant", id: tenantId }],
-        details: { from: before.updatedAt === null ? null : before.policy, to: policy },
-      });
-    },
-    { behavior: "immediate" },
-  );
+  await writeTransaction(db, async (tx) => {
+    const before = await getRetrainingPolicyWithTime(tx, tenantId);
+    const scheduleChanged =
+      before.policy.trigger !== policy.trigger || before.policy.everyHours !== policy.everyHours;
+    const lastScheduledAt = scheduleChanged ? now : before.lastScheduledAt;
+    const text = JSON.stringify(policy);
+    await upsertPolicy(tx, { tenantId, policy: text, lastScheduledAt, updatedAt: now });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "retraining.policy.update",
+      targets: [{ type: "tenant", id: tenantId }],
+      details: { from: before.updatedAt === null ? null : before.policy, to: policy },
+    });
+  });
   return { ...policy, updatedAt: toIso(now) };
 }

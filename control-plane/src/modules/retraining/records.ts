@@ -1,7 +1,6 @@
-import { and, desc, eq, isNotNull } from "drizzle-orm";
 import type { LabeledRecords } from "#shared/retraining.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { predictions, rawRecords } from "../../platform/db/schema/index.ts";
+import { labeledRecordRows } from "./queries/policy.ts";
 
 /** At most this many labeled records go to one retraining job (the most recent ones). */
 export const MAX_LABELED_RECORDS = 50_000;
@@ -16,19 +15,7 @@ export async function labeledRecords(
   tenantId: string,
   limit = MAX_LABELED_RECORDS,
 ): Promise<LabeledRecords> {
-  const rows = await db
-    .select({ record: rawRecords.record, label: predictions.label })
-    .from(rawRecords)
-    .innerJoin(
-      predictions,
-      and(
-        eq(predictions.tenantId, rawRecords.tenantId),
-        eq(predictions.predictionId, rawRecords.predictionId),
-      ),
-    )
-    .where(and(eq(rawRecords.tenantId, tenantId), isNotNull(predictions.label)))
-    .orderBy(desc(rawRecords.storedAt))
-    .limit(limit);
+  const rows = await labeledRecordRows(db, tenantId, limit);
   return {
     records: rows.map((r) => ({
       record: JSON.parse(r.record) as Record<string, unknown>,

@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { MiddlewareHandler } from "hono";
 import { jwtVerify } from "jose";
 import { ChurnError } from "#shared/errors.ts";
-import { sha256Hex } from "#shared/hash.ts";
 import {
   type AccessTokenClaims,
   accessTokenClaimsSchema,
@@ -14,9 +12,8 @@ import { parseScopeString } from "#shared/scopes.ts";
 import { PAT_PREFIX } from "../../modules/identity/pat.ts";
 import { isAllowed, type Permission, type Principal } from "../../modules/identity/permissions.ts";
 import type { KeyRing } from "../../modules/identity/signing-keys.ts";
+import { liveClient, liveToken } from "../../modules/identity/tokens.ts";
 import { BoundedLru } from "../cache/bounded-lru.ts";
-import { preparedPerDatabase } from "../db/prepared.ts";
-import { apiClients, personalAccessTokens, users } from "../db/schema/index.ts";
 import type { Deps, HonoEnv } from "../env.ts";
 
 const unauthorized = (message: string) =>
@@ -39,40 +36,8 @@ export function authenticate(): MiddlewareHandler<HonoEnv> {
   };
 }
 
-const userOfPat = preparedPerDatabase((db) =>
-  db
-    .select({ user: users })
-    .from(personalAccessTokens)
-    .innerJoin(users, eq(users.id, personalAccessTokens.userId))
-    .where(
-      and(
-        eq(personalAccessTokens.tokenHash, sql.placeholder("tokenHash")),
-        isNull(personalAccessTokens.revokedAt),
-        gt(personalAccessTokens.expiresAt, sql.placeholder("now")),
-      ),
-    )
-    .limit(1)
-    .prepare(),
-);
-
-const liveClient = preparedPerDatabase((db) =>
-  db
-    .select({ id: apiClients.id, scopes: apiClients.scopes })
-    .from(apiClients)
-    .where(
-      and(
-        eq(apiClients.id, sql.placeholder("id")),
-        eq(apiClients.tenantId, sql.placeholder("tenantId")),
-        isNull(apiClients.revokedAt),
-      ),
-    )
-    .limit(1)
-    .prepare(),
-);
-
 async function fromPat(deps: Deps, token: string): Promise<Principal> {
-  const tokenHash = await sha256Hex(token);
-  const [row] = await userOfPat(deps.db).all({ tokenHash, now: Date.now() });
+  const row = await liveToken(deps.db, token);
   if (!row) throw unauthorized("Personal access token is invalid, expired or revoked");
   return {
     tenantId: row.user.tenantId,
@@ -124,7 +89,7 @@ async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenCla
 
 async function fromJwt(deps: Deps, token: string): Promise<Principal> {
   const claims = await verifiedClaims(deps, token);
-  const [client] = await liveClient(deps.db).all({ id: claims.sub, tenantId: claims.tid });
+  const client = await liveClient(deps.db, claims.sub, claims.tid);
   if (!client) throw unauthorized("API client is revoked");
   // A token keeps the scopes it was issued with until it expires; here only those the client still holds
   // count, so narrowing a client's scopes applies at the control plane at once.

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { errorResponses } from "#shared/openapi.ts";
 import { healthResponseSchema } from "#shared/predict.ts";
+import { ping } from "../db/client.ts";
 import type { HonoEnv } from "../env.ts";
 
 export const healthRoute = createRoute({
@@ -28,7 +28,7 @@ export function registerHealth(app: OpenAPIHono<HonoEnv>, version: string): void
   app.openapi(healthRoute, (c) => c.json({ status: "ok" as const, service: "control-plane", version }, 200));
   app.openapi(readyRoute, async (c) => {
     try {
-      await c.get("deps").db.run(sql`select 1`);
+      await ping(c.get("deps").db);
     } catch (err) {
       throw new ChurnError("UNAVAILABLE", "The database is not answering", { cause: err });
     }

@@ -10,6 +10,7 @@ import { failExhaustedJobs, openJobOf, requestJobInTx } from "../../modules/retr
 import { getRetrainingPolicy } from "../../modules/retraining/policy.ts";
 import type { Db, DbOrTx } from "../db/client.ts";
 import { deployments, retrainingPolicies } from "../db/schema/index.ts";
+import { writeTransaction } from "../db/write-transaction.ts";
 import type { Deps } from "../env.ts";
 
 export type SnapshotSource = (
@@ -83,9 +84,7 @@ export async function schedulerTick(
     report.scheduledJobs = await queueScheduledJobs(deps.db, now);
   });
   await attempt("expired leases", async () => {
-    report.failedJobs = await deps.db.transaction((tx) => failExhaustedJobs(tx, now), {
-      behavior: "immediate",
-    });
+    report.failedJobs = await writeTransaction(deps.db, (tx) => failExhaustedJobs(tx, now));
   });
   await attempt("canaries", async () => {
     report.candidates = await checkCanaries(deps.db, deps.edge, SCHEDULER_AUDIT, now);
@@ -98,31 +97,28 @@ async function queueScheduledJobs(db: Db, now: number): Promise<string[]> {
   const rows = await db.select({ tenantId: retrainingPolicies.tenantId }).from(retrainingPolicies);
   const queued: string[] = [];
   for (const { tenantId } of rows) {
-    const jobId = await db.transaction(
-      async (tx) => {
-        const [row] = await tx
-          .select()
-          .from(retrainingPolicies)
-          .where(eq(retrainingPolicies.tenantId, tenantId))
-          .limit(1);
-        const policy = await getRetrainingPolicy(tx, tenantId);
-        if (!row || policy.trigger !== "schedule") return null;
-        if (row.lastScheduledAt !== null && now - row.lastScheduledAt < policy.everyHours * HOUR_MS)
-          return null;
-        await tx
-          .update(retrainingPolicies)
-          .set({ lastScheduledAt: now })
-          .where(eq(retrainingPolicies.tenantId, tenantId));
-        if (policy.dataSource === null || (await openJobOf(tx, tenantId))) return null;
-        const job = await requestJobInTx(tx, SCHEDULER_AUDIT, tenantId, policy, {
-          trigger: "schedule",
-          reason: `every ${policy.everyHours} h`,
-          now,
-        });
-        return job.id;
-      },
-      { behavior: "immediate" },
-    );
+    const jobId = await writeTransaction(db, async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(retrainingPolicies)
+        .where(eq(retrainingPolicies.tenantId, tenantId))
+        .limit(1);
+      const policy = await getRetrainingPolicy(tx, tenantId);
+      if (!row || policy.trigger !== "schedule") return null;
+      if (row.lastScheduledAt !== null && now - row.lastScheduledAt < policy.everyHours * HOUR_MS)
+        return null;
+      await tx
+        .update(retrainingPolicies)
+        .set({ lastScheduledAt: now })
+        .where(eq(retrainingPolicies.tenantId, tenantId));
+      if (policy.dataSource === null || (await openJobOf(tx, tenantId))) return null;
+      const job = await requestJobInTx(tx, SCHEDULER_AUDIT, tenantId, policy, {
+        trigger: "schedule",
+        reason: `every ${policy.everyHours} h`,
+        now,
+      });
+      return job.id;
+    });
     if (jobId) queued.push(jobId);
   }
   return queued;

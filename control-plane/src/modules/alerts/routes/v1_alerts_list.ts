@@ -1,11 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq } from "drizzle-orm";
 import { alertListSchema } from "#shared/alerts.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
-import { alerts } from "../../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { toAlert } from "../evaluate.ts";
+import { listAlerts } from "../evaluate.ts";
 
 export const listAlertsRoute = createRoute({
   method: "get",
@@ -29,13 +27,7 @@ export function registerAlertsList(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(listAlertsRoute, async (c) => {
     const { state, limit } = c.req.valid("query");
     const tenantId = c.get("principal").tenantId;
-    const rows = await c
-      .get("deps")
-      .db.select()
-      .from(alerts)
-      .where(and(eq(alerts.tenantId, tenantId), ...(state ? [eq(alerts.state, state)] : [])))
-      .orderBy(desc(alerts.firedAt), desc(alerts.id))
-      .limit(limit);
-    return c.json(alertListSchema.parse({ alerts: rows.map(toAlert) }), 200);
+    const alerts = await listAlerts(c.get("deps").db, tenantId, state, limit);
+    return c.json(alertListSchema.parse({ alerts }), 200);
   });
 }

@@ -1,11 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, lte, type SQL } from "drizzle-orm";
 import { auditActionSchema, auditEntrySchema } from "#shared/audit.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
-import { auditLog } from "../../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { toAuditEntry } from "../audit-chain.ts";
+import { auditPage } from "../audit-chain.ts";
 
 const query = z.object({
   action: auditActionSchema.optional(),
@@ -36,21 +34,14 @@ export const auditListRoute = createRoute({
 export function registerAuditList(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(auditListRoute, async (c) => {
     const q = c.req.valid("query");
-    const conditions: SQL[] = [eq(auditLog.tenantId, c.get("principal").tenantId)];
-    if (q.action) conditions.push(eq(auditLog.action, q.action));
-    if (q.actorId) conditions.push(eq(auditLog.actorId, q.actorId));
-    if (q.since) conditions.push(gte(auditLog.createdAt, Date.parse(q.since)));
-    if (q.until) conditions.push(lte(auditLog.createdAt, Date.parse(q.until)));
-    if (q.cursor) conditions.push(lt(auditLog.seq, q.cursor));
-    const rows = await c
-      .get("deps")
-      .db.select()
-      .from(auditLog)
-      .where(and(...conditions))
-      .orderBy(desc(auditLog.seq))
-      .limit(q.limit + 1);
-    const page = rows.slice(0, q.limit);
-    const nextCursor = rows.length > q.limit ? page[page.length - 1]!.seq : null;
-    return c.json(pageSchema.parse({ entries: page.map(toAuditEntry), nextCursor }), 200);
+    const page = await auditPage(c.get("deps").db, c.get("principal").tenantId, {
+      action: q.action,
+      actorId: q.actorId,
+      since: q.since === undefined ? undefined : Date.parse(q.since),
+      until: q.until === undefined ? undefined : Date.parse(q.until),
+      cursor: q.cursor,
+      limit: q.limit,
+    });
+    return c.json(pageSchema.parse(page), 200);
   });
 }

@@ -1,9 +1,8 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "#shared/audit.ts";
-import { verifyChain } from "../../audit/audit-chain.ts";
+import { auditPage, verifyChain } from "../../audit/audit-chain.ts";
 import { listUsers } from "../../identity/users.ts";
-import { auditPage } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
 

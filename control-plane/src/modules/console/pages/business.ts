@@ -1,8 +1,10 @@
 import type { Context } from "hono";
 import { html } from "hono/html";
 import { DAY_MS } from "#shared/time.ts";
+import { scoredSince } from "../../monitoring/scored.ts";
+import { modelsWithVersions } from "../../registry/registry.ts";
 import { lineChart } from "../charts.ts";
-import { deploymentOrNull, modelsWithVersions, scoredSince } from "../data.ts";
+import { deploymentOrNull } from "../data.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
 import { snapshotOrNull } from "../monitoring.ts";

@@ -7,7 +7,7 @@ import {
 } from "#shared/identity.ts";
 import { publishTenantLimits } from "../../deployments/rate-limits.ts";
 import {
-  createTenantApiClient,
+  createApiClient,
   revokeApiClient,
   rotateClientSecret,
   updateApiClient,
@@ -52,7 +52,7 @@ export function registerConsoleClients(app: Hono<ConsoleEnv>): void {
     const tenantId = c.get("principal").tenantId;
     const input = formInput(await formOf(c));
     const body = parseForm(createClientRequestSchema, { ...input, rateLimit: input.rateLimit ?? undefined });
-    const created = await createTenantApiClient(deps.db, auditOf(c), { tenantId, ...body });
+    const created = await createApiClient(deps.db, auditOf(c), { tenantId, ...body });
     if (body.rateLimit) await publishTenantLimits(deps.db, deps.edge, tenantId);
     return secretPage(c, {
       clientId: created.client.id,

@@ -8,7 +8,7 @@ import { authenticate, requirePermission } from "../../../platform/middleware/au
 import { idempotencyHeaders, idempotent } from "../../../platform/middleware/idempotency.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
 import { publishTenantLimits } from "../../deployments/rate-limits.ts";
-import { createTenantApiClient } from "../api-clients.ts";
+import { createApiClient } from "../api-clients.ts";
 
 export const createClientRoute = createRoute({
   method: "post",
@@ -47,7 +47,7 @@ export function registerClientsCreate(app: OpenAPIHono<HonoEnv>): void {
     const deps = c.get("deps");
     const tenantId = c.get("principal").tenantId;
     const body = c.req.valid("json");
-    const created = await createTenantApiClient(deps.db, auditContextOf(c), { tenantId, ...body });
+    const created = await createApiClient(deps.db, auditContextOf(c), { tenantId, ...body });
     if (body.rateLimit) await publishTenantLimits(deps.db, deps.edge, tenantId);
     c.header("cache-control", "no-store");
     return c.json(apiClientWithSecretSchema.parse(created), 201);

@@ -1,14 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { and, desc, eq, sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { modelVersionSchema } from "#shared/registry.ts";
 import { BoundedLru } from "../../../platform/cache/bounded-lru.ts";
-import { preparedPerDatabase } from "../../../platform/db/prepared.ts";
-import { models, modelVersions } from "../../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { hasReportSql, toModelVersion } from "../registry.ts";
+import { latestVersionPrepared, modelIdByNamePrepared, newestVersionsPrepared } from "../queries.ts";
+import { toModelVersion } from "../registry.ts";
 
 const listResponse = z.object({ versions: z.array(modelVersionSchema) }).meta({ id: "ModelVersionList" });
 
@@ -32,40 +30,6 @@ export const listVersionsRoute = createRoute({
   },
 });
 
-const modelByName = preparedPerDatabase((db) =>
-  db
-    .select({ id: models.id })
-    .from(models)
-    .where(and(eq(models.tenantId, sql.placeholder("tenantId")), eq(models.name, sql.placeholder("name"))))
-    .limit(1)
-    .prepare(),
-);
-
-const newestVersions = preparedPerDatabase((db) =>
-  db
-    .select({ version: modelVersions, hasReport: hasReportSql })
-    .from(modelVersions)
-    .where(
-      and(
-        eq(modelVersions.modelId, sql.placeholder("modelId")),
-        eq(modelVersions.tenantId, sql.placeholder("tenantId")),
-      ),
-    )
-    .orderBy(desc(modelVersions.version))
-    .limit(100)
-    .prepare(),
-);
-
-const latestVersion = preparedPerDatabase((db) =>
-  db
-    .select({ version: modelVersions.version })
-    .from(modelVersions)
-    .where(eq(modelVersions.modelId, sql.placeholder("modelId")))
-    .orderBy(desc(modelVersions.version))
-    .limit(1)
-    .prepare(),
-);
-
 /**
  * Serialized lists by model id. Versions are immutable and never deleted, so a model's list is fully
  * determined by its latest version number: a cached list is served while one indexed lookup still finds
@@ -83,12 +47,12 @@ export function registerModelVersionsList(app: OpenAPIHono<HonoEnv>): void {
     const { name } = c.req.valid("param");
     const tenantId = c.get("principal").tenantId;
     const db = c.get("deps").db;
-    const [model] = await modelByName(db).all({ tenantId, name });
+    const [model] = await modelIdByNamePrepared(db).all({ tenantId, name });
     if (!model) throw new ChurnError("NOT_FOUND", `Model '${name}' not found`);
-    const [latest] = await latestVersion(db).all({ modelId: model.id });
+    const [latest] = await latestVersionPrepared(db).all({ modelId: model.id });
     let cached = serializedLists.get(model.id);
     if (!cached || cached.latest !== (latest?.version ?? 0)) {
-      const rows = await newestVersions(db).all({ modelId: model.id, tenantId });
+      const rows = await newestVersionsPrepared(db).all({ modelId: model.id, tenantId });
       // Built from stored rows that were validated at publish; not validated again on this hot path.
       const body = JSON.stringify({
         versions: rows.map((r) => toModelVersion(r.version, name, r.hasReport)),

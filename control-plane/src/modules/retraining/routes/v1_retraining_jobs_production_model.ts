@@ -1,12 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
-import { modelVersionArtifacts } from "../../../platform/db/schema/index.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
-import { getTenantVersion } from "../../registry/registry.ts";
+import { getVersionOnnx } from "../../registry/registry.ts";
 import { getJobRow } from "../jobs.ts";
 
 export const retrainingProductionModelRoute = createRoute({
@@ -35,14 +33,8 @@ export function registerRetrainingProductionModel(app: OpenAPIHono<HonoEnv>): vo
     if (!job.productionVersionId) {
       throw new ChurnError("NOT_FOUND", `Job '${job.id}' has no production version to compare with`);
     }
-    const { row } = await getTenantVersion(db, tenantId, job.productionVersionId);
-    const [artifact] = await db
-      .select({ onnx: modelVersionArtifacts.onnx })
-      .from(modelVersionArtifacts)
-      .where(eq(modelVersionArtifacts.modelVersionId, row.id))
-      .limit(1);
-    if (!artifact) throw new ChurnError("NOT_FOUND", `Model version '${row.id}' has no stored bytes`);
-    return c.body(new Uint8Array(artifact.onnx), 200, {
+    const { row, onnx } = await getVersionOnnx(db, tenantId, job.productionVersionId);
+    return c.body(onnx, 200, {
       "content-type": "application/octet-stream",
       "x-model-sha256": row.sha256,
       "x-model-version-id": row.id,
