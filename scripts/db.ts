@@ -18,7 +18,7 @@ import {
   databaseFilePath,
   restoreDatabase,
   verifyBackup,
-} from "../control-plane/src/platform/ops/backup.ts";
+} from "../control-plane/src/platform/db/backup.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

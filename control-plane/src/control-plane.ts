@@ -9,6 +9,7 @@ import { startMonitoringMaintenance } from "./modules/monitoring/retention.ts";
 import { syncEdgeSettingsToEdge } from "./modules/monitoring/settings.ts";
 import { onnxRuntimeValidator } from "./modules/registry/model-validation.ts";
 import { createApp } from "./platform/app.ts";
+import { createProcessCaches } from "./platform/caches.ts";
 import type { Config } from "./platform/config.ts";
 import { type Database, migrateDatabase, openDatabase } from "./platform/db/client.ts";
 import type { EdgeStore } from "./platform/edge-store/edge-store.ts";
@@ -47,6 +48,7 @@ export async function createControlPlane(
     edge,
     validator: onnxRuntimeValidator(),
     log: log ?? jsonLogger(config.LOG_LEVEL, "control-plane"),
+    caches: createProcessCaches(),
   };
   const scheduler =
     config.SCHEDULER_INTERVAL_SECONDS > 0

@@ -3,11 +3,7 @@ import { createClient } from "@libsql/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createControlPlane } from "../../control-plane/src/control-plane.ts";
 import { loadConfig } from "../../control-plane/src/platform/config.ts";
-import {
-  backupDatabase,
-  restoreDatabase,
-  verifyBackup,
-} from "../../control-plane/src/platform/ops/backup.ts";
+import { backupDatabase, restoreDatabase, verifyBackup } from "../../control-plane/src/platform/db/backup.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 let h: ControlPlaneHarness;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClientListSchema, apiClientSchema, apiClientWithSecretSchema } from "#shared/identity.ts";
 import { idPattern } from "#shared/ids.ts";
 import { kvKeys, revokedClientsSchema, tenantLimitsSchema } from "#shared/kv.ts";
-import { authenticateClient, verifiedSecrets } from "../../control-plane/src/modules/identity/clients.ts";
+import { authenticateClient } from "../../control-plane/src/modules/identity/clients.ts";
 import { VerifiedSecretCache } from "../../control-plane/src/modules/identity/verified-secret-cache.ts";
 import { apiClients, auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
@@ -409,16 +409,19 @@ describe("token endpoint: verified-secret cache", () => {
         super.remember(clientId, storedHash, secret);
       }
     })();
-    for (let i = 0; i < 5; i++) await authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache);
+    for (let i = 0; i < 5; i++)
+      await authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache, h.deps.caches.authThrottle);
     expect(scryptSuccesses).toBe(1);
     await expect(
-      authenticateClient(h.deps.db, c.client.id, `${c.clientSecret}x`, cache),
+      authenticateClient(h.deps.db, c.client.id, `${c.clientSecret}x`, cache, h.deps.caches.authThrottle),
     ).rejects.toMatchObject({
       code: "invalid_client",
     });
     // A revoked client misses even with a warm cache entry.
     await post(`/v1/clients/${c.client.id}/revoke`, t.ownerToken);
-    await expect(authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache)).rejects.toMatchObject({
+    await expect(
+      authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache, h.deps.caches.authThrottle),
+    ).rejects.toMatchObject({
       code: "invalid_client",
     });
   });
@@ -444,7 +447,7 @@ describe("token endpoint: verified-secret cache", () => {
     const c = await createClient(t);
     expect((await tokenRequest(c.client.id, c.clientSecret)).status).toBe(200);
     const [row] = await h.deps.db.select().from(apiClients).where(eq(apiClients.id, c.client.id));
-    expect(verifiedSecrets.matches(c.client.id, row!.secretHash, c.clientSecret)).toBe(true);
+    expect(h.deps.caches.verifiedSecrets.matches(c.client.id, row!.secretHash, c.clientSecret)).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Principal } from "../modules/identity/permissions.ts";
 import type { KeyRing } from "../modules/identity/signing-keys.ts";
 import type { ModelValidator } from "../modules/registry/model-validation.ts";
+import type { ProcessCaches } from "./caches.ts";
 import type { Config } from "./config.ts";
 import type { Db } from "./db/client.ts";
 import type { EdgeStore } from "./edge-store/edge-store.ts";
@@ -14,6 +15,7 @@ export interface Deps {
   edge: EdgeStore;
   validator: ModelValidator;
   log: Logger;
+  caches: ProcessCaches;
 }
 
 export interface Logger {

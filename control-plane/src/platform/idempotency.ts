@@ -1,7 +1,7 @@
-import { and, eq, lt } from "drizzle-orm";
 import { DAY_MS } from "#shared/time.ts";
 import type { Db } from "./db/client.ts";
-import { type IdempotencyKeyRow, idempotencyKeys } from "./db/schema/index.ts";
+import { deleteKey, deleteKeysBefore, insertKey, keyRow, updateKey } from "./db/queries/idempotency-keys.ts";
+import type { IdempotencyKeyRow } from "./db/schema/index.ts";
 import { writeTransaction } from "./db/write-transaction.ts";
 
 /** How long a key is remembered: a retry within this window is answered from the first response. */
@@ -23,13 +23,6 @@ export type Claim =
   | { kind: "replay"; row: IdempotencyKeyRow }
   | { kind: "conflict"; reason: "different-request" | "in-progress" };
 
-const where = (s: IdempotencyScope) =>
-  and(
-    eq(idempotencyKeys.tenantId, s.tenantId),
-    eq(idempotencyKeys.principal, s.principal),
-    eq(idempotencyKeys.key, s.key),
-  );
-
 /**
  * Claims the key for this request, or says how to answer instead. One write transaction, so two concurrent
  * requests with the same key cannot both claim it.
@@ -41,7 +34,7 @@ export function claimIdempotencyKey(
   now = Date.now(),
 ): Promise<Claim> {
   return writeTransaction(db, async (tx): Promise<Claim> => {
-    const [row] = await tx.select().from(idempotencyKeys).where(where(scope)).limit(1);
+    const row = await keyRow(tx, scope);
     const live =
       row !== undefined &&
       row.createdAt > now - IDEMPOTENCY_WINDOW_MS &&
@@ -51,10 +44,10 @@ export function claimIdempotencyKey(
       if (row.status === IN_PROGRESS) return { kind: "conflict", reason: "in-progress" };
       return { kind: "replay", row };
     }
-    if (row) await tx.delete(idempotencyKeys).where(where(scope));
+    if (row) await deleteKey(tx, scope);
     // Forget keys past the window as we go: the table stays as small as one day of creations.
-    await tx.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, now - IDEMPOTENCY_WINDOW_MS));
-    await tx.insert(idempotencyKeys).values({
+    await deleteKeysBefore(tx, now - IDEMPOTENCY_WINDOW_MS);
+    await insertKey(tx, {
       ...scope,
       requestHash,
       status: IN_PROGRESS,
@@ -73,13 +66,13 @@ export function completeIdempotencyKey(
   response: { status: number; body: string | null; resourceId: string | null },
 ): Promise<void> {
   return writeTransaction(db, async (tx) => {
-    await tx.update(idempotencyKeys).set(response).where(where(scope));
+    await updateKey(tx, scope, response);
   });
 }
 
 /** Frees the key after a request that changed nothing (an error), so the client can retry with it. */
 export function releaseIdempotencyKey(db: Db, scope: IdempotencyScope): Promise<void> {
   return writeTransaction(db, async (tx) => {
-    await tx.delete(idempotencyKeys).where(and(where(scope), eq(idempotencyKeys.status, IN_PROGRESS)));
+    await deleteKey(tx, scope, IN_PROGRESS);
   });
 }

@@ -5,19 +5,12 @@ import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
 import type { AlertRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
-import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { appendAudit, SCHEDULER_AUDIT } from "../audit/audit.ts";
 import { openJobOf, requestJobInTx } from "../retraining/jobs.ts";
 import { getRetrainingPolicy } from "../retraining/policy.ts";
 import { firingKinds, insertAlert, openAlert, tenantAlerts, updateAlert } from "./queries.ts";
 import { getAlertRules } from "./rules.ts";
 import { enqueueDeliveries } from "./webhooks.ts";
-
-export const SCHEDULER_AUDIT: AuditContext = {
-  actor: { type: "system", id: "scheduler" },
-  requestId: null,
-  ip: null,
-  userAgent: null,
-};
 
 /** The tenant's alerts, newest first. */
 export async function listAlerts(

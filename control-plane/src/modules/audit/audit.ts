@@ -17,6 +17,14 @@ export interface AuditContext {
   userAgent: string | null;
 }
 
+/** The actor of what the control plane does on its own schedule (alerts, retraining jobs, canaries). */
+export const SCHEDULER_AUDIT: AuditContext = {
+  actor: { type: "system", id: "scheduler" },
+  requestId: null,
+  ip: null,
+  userAgent: null,
+};
+
 export interface AuditRecord {
   tenantId: string;
   action: AuditAction;

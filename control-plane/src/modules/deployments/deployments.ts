@@ -4,7 +4,7 @@ import { newId } from "#shared/ids.ts";
 import { type DeployedVersion, type EdgeDeployment, kvKeys } from "#shared/kv.ts";
 import type { Deployment, DeploymentRequest } from "#shared/registry.ts";
 import { toIso } from "#shared/time.ts";
-import type { Db, Tx } from "../../platform/db/client.ts";
+import type { Db, DbOrTx, Tx } from "../../platform/db/client.ts";
 import { preparedPerDatabase } from "../../platform/db/prepared.ts";
 import {
   type DeploymentRow,
@@ -20,6 +20,7 @@ import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { getTenantVersion } from "../registry/registry.ts";
+import { deployedTenantIds } from "./queries/deployments.ts";
 
 type VersionRef = { versionId: string; name: string; version: number; sha256: string };
 
@@ -315,4 +316,9 @@ export async function rollbackDeployment(
     current.revision,
     "deployment.rollback",
   );
+}
+
+/** Tenants that have deployed a model: the ones monitoring and alerts look at. */
+export function deployedTenants(db: DbOrTx): Promise<string[]> {
+  return deployedTenantIds(db);
 }

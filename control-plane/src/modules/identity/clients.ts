@@ -2,10 +2,10 @@ import { ChurnError } from "#shared/errors.ts";
 import { parseScopeString } from "#shared/scopes.ts";
 import type { Db } from "../../platform/db/client.ts";
 import type { ApiClientRow } from "../../platform/db/schema/index.ts";
-import { AuthThrottle } from "./auth-throttle.ts";
+import type { AuthThrottle } from "./auth-throttle.ts";
 import { clientById } from "./queries/api-clients.ts";
 import { hashSecret, verifySecret } from "./secrets.ts";
-import { VerifiedSecretCache } from "./verified-secret-cache.ts";
+import type { VerifiedSecretCache } from "./verified-secret-cache.ts";
 
 const invalidClient = () =>
   new ChurnError("invalid_client", "Unknown client or wrong secret", {
@@ -14,11 +14,6 @@ const invalidClient = () =>
 
 // A fixed hash to verify against when the client id is unknown, so timing does not reveal which ids exist.
 const DUMMY_HASH = await hashSecret("not-a-real-secret");
-
-/** One per process: the token endpoint's verified-secret cache (see VerifiedSecretCache). */
-export const verifiedSecrets = new VerifiedSecretCache();
-/** Failed-authentication limits of this process, shared by every request like the cache above. */
-export const authThrottle = new AuthThrottle();
 
 /** The hashes a secret may match now: the current one, and the previous one during a rotation's overlap. */
 function acceptedHashes(client: ApiClientRow, now: number): string[] {
@@ -37,8 +32,8 @@ export async function authenticateClient(
   db: Db,
   clientId: string,
   secret: string,
-  cache: VerifiedSecretCache = verifiedSecrets,
-  throttle: AuthThrottle = authThrottle,
+  cache: VerifiedSecretCache,
+  throttle: AuthThrottle,
 ): Promise<{ id: string; tenantId: string; scopes: string[] }> {
   const [client] = await clientById(db).all({ id: clientId });
   const hashes = client && client.revokedAt === null ? acceptedHashes(client, Date.now()) : [];

@@ -1,5 +1,4 @@
 import { KeyObject, sign as signBytes, type webcrypto } from "node:crypto";
-import { and, desc, eq, isNotNull, isNull, ne } from "drizzle-orm";
 import {
   createLocalJWKSet,
   exportJWK,
@@ -13,10 +12,16 @@ import { newId } from "#shared/ids.ts";
 import { kvKeys } from "#shared/kv.ts";
 import { MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "#shared/oauth.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { signingKeys } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { type AuditContext, appendAudit, PLATFORM_AUDIT_CHAIN } from "../audit/audit.ts";
+import {
+  activeKeyRow,
+  insertKey,
+  publicKeys,
+  setKeyTimes,
+  unretiredKeysExcept,
+} from "./queries/signing-keys.ts";
 
 const SYSTEM_AUDIT: AuditContext = {
   actor: { type: "system", id: "key-ring" },
@@ -68,12 +73,7 @@ export class KeyRing {
 
   /** Loads the active key, creating and publishing the first one on a new database. */
   async ensureActive(): Promise<void> {
-    const [row] = await this.#db
-      .select()
-      .from(signingKeys)
-      .where(and(isNull(signingKeys.retiredAt), isNotNull(signingKeys.activatedAt)))
-      .orderBy(desc(signingKeys.activatedAt))
-      .limit(1);
+    const row = await activeKeyRow(this.#db);
     if (row) {
       await this.refreshJwks();
       this.#active = await activeKey(row.kid, row.privateJwk);
@@ -99,7 +99,7 @@ export class KeyRing {
     const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: TOKEN_ALG, use: "sig" };
     const privateJwk: JWK = { ...(await exportJWK(privateKey)), kid, alg: TOKEN_ALG };
     await writeTransaction(this.#db, async (tx) => {
-      await tx.insert(signingKeys).values({
+      await insertKey(tx, {
         kid,
         alg: TOKEN_ALG,
         publicJwk: JSON.stringify(publicJwk),
@@ -118,12 +118,9 @@ export class KeyRing {
     await this.publishJwks();
     await writeTransaction(this.#db, async (tx) => {
       const now = Date.now();
-      const previous = await tx
-        .select({ kid: signingKeys.kid })
-        .from(signingKeys)
-        .where(and(isNull(signingKeys.retiredAt), ne(signingKeys.kid, kid)));
+      const previous = await unretiredKeysExcept(tx, kid);
       for (const old of previous) {
-        await tx.update(signingKeys).set({ retiredAt: now }).where(eq(signingKeys.kid, old.kid));
+        await setKeyTimes(tx, old.kid, { retiredAt: now });
         await appendAudit(tx, audit, {
           tenantId: PLATFORM_AUDIT_CHAIN,
           action: "key.retire",
@@ -131,7 +128,7 @@ export class KeyRing {
           details: { replacedBy: kid, publishedUntil: new Date(now + this.#retentionMs).toISOString() },
         });
       }
-      await tx.update(signingKeys).set({ activatedAt: now, retiredAt: null }).where(eq(signingKeys.kid, kid));
+      await setKeyTimes(tx, kid, { activatedAt: now, retiredAt: null });
     });
     this.#active = await activeKey(kid, JSON.stringify(privateJwk));
     return kid;
@@ -165,9 +162,7 @@ export class KeyRing {
 
   async #reloadJwks(): Promise<void> {
     // A retired key stays published until the last token it signed has expired.
-    const rows = await this.#db
-      .select({ publicJwk: signingKeys.publicJwk, retiredAt: signingKeys.retiredAt })
-      .from(signingKeys);
+    const rows = await publicKeys(this.#db);
     const cutoff = Date.now() - this.#retentionMs;
     const keys = rows
       .filter((r) => r.retiredAt === null || r.retiredAt > cutoff)

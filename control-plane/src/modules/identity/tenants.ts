@@ -1,9 +1,10 @@
 import { newId } from "#shared/ids.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { type Role, tenants, users } from "../../platform/db/schema/index.ts";
+import type { Role } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { createPat } from "./pat.ts";
+import { insertTenant, insertUser } from "./queries/users.ts";
 import { createUser } from "./users.ts";
 
 export interface NewTenant {
@@ -27,13 +28,13 @@ export async function createTenant(
       ip: null,
       userAgent: null,
     };
-    await tx.insert(tenants).values({ id: tenantId, name: input.name, createdAt: now });
+    await insertTenant(tx, { id: tenantId, name: input.name, createdAt: now });
     await appendAudit(tx, audit, {
       tenantId,
       action: "tenant.create",
       targets: [{ type: "tenant", id: tenantId }],
     });
-    await tx.insert(users).values({
+    await insertUser(tx, {
       id: ownerId,
       tenantId,
       email: input.ownerEmail,

@@ -1,13 +1,13 @@
-import { and, asc, count, eq } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import type { PersonalAccessTokenInfo, Role, User } from "#shared/identity.ts";
 import { newId } from "#shared/ids.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { type UserRow, users } from "../../platform/db/schema/index.ts";
+import type { UserRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { createPat } from "./pat.ts";
+import { emailTaken, insertUser, ownerCount, setUserRole, tenantUser, tenantUsers } from "./queries/users.ts";
 
 /** A new user's first personal access token lives 30 days: long enough to set up, short if forgotten. */
 const FIRST_TOKEN_TTL_DAYS = 30;
@@ -27,21 +27,12 @@ export function toUser(row: UserRow): User {
 }
 
 export async function listUsers(db: Db, tenantId: string): Promise<User[]> {
-  const rows = await db
-    .select()
-    .from(users)
-    .where(eq(users.tenantId, tenantId))
-    .orderBy(asc(users.createdAt), asc(users.id));
-  return rows.map(toUser);
+  return (await tenantUsers(db, tenantId)).map(toUser);
 }
 
 /** This tenant's user; an unknown id and another tenant's id are the same 404. */
 async function getTenantUser(db: DbOrTx, tenantId: string, userId: string): Promise<UserRow> {
-  const [row] = await db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.tenantId, tenantId)))
-    .limit(1);
+  const row = await tenantUser(db, tenantId, userId);
   if (!row) throw new ChurnError("NOT_FOUND", `User '${userId}' not found`);
   return row;
 }
@@ -57,12 +48,8 @@ export async function createUser(
 ): Promise<{ user: User; token: PersonalAccessTokenInfo & { token: string } }> {
   const email = input.email.trim().toLowerCase();
   return writeTransaction(db, async (tx) => {
-    const [taken] = await tx
-      .select({ id: users.id })
-      .from(users)
-      .where(and(eq(users.tenantId, input.tenantId), eq(users.email, email)))
-      .limit(1);
-    if (taken) throw new ChurnError("CONFLICT", `A user with email '${email}' already exists`);
+    if (await emailTaken(tx, input.tenantId, email))
+      throw new ChurnError("CONFLICT", `A user with email '${email}' already exists`);
     const row: UserRow = {
       id: newId("user"),
       tenantId: input.tenantId,
@@ -73,7 +60,7 @@ export async function createUser(
       oidcSubject: null,
       createdAt: Date.now(),
     };
-    await tx.insert(users).values(row);
+    await insertUser(tx, row);
     await appendAudit(tx, audit, {
       tenantId: input.tenantId,
       action: "user.create",
@@ -120,11 +107,7 @@ export async function changeUserRole(
   return writeTransaction(db, async (tx) => {
     const row = await getTenantUser(tx, tenantId, userId);
     if (row.role === "owner" && role !== "owner") {
-      const [owners] = await tx
-        .select({ n: count() })
-        .from(users)
-        .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")));
-      if ((owners?.n ?? 0) <= 1) {
+      if ((await ownerCount(tx, tenantId)) <= 1) {
         throw new ChurnError(
           "CONFLICT",
           "The tenant's last owner cannot be demoted; make another user an owner first",
@@ -132,7 +115,7 @@ export async function changeUserRole(
       }
     }
     if (row.role !== role) {
-      await tx.update(users).set({ role }).where(eq(users.id, userId));
+      await setUserRole(tx, userId, role);
       await appendAudit(tx, audit, {
         tenantId,
         action: "user.update",

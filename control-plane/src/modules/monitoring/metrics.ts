@@ -1,10 +1,9 @@
-import { and, desc, gte, sql } from "drizzle-orm";
 import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 import { HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
-import { deployments, monitoringHourly } from "../../platform/db/schema/index.ts";
 import { Counter, Histogram } from "../../platform/observability/prometheus.ts";
 import { hourOf, type IngestResult, type VariantTotalsByVariant, variantTotals } from "./ingest.ts";
+import { busiestDeployedTenants, variantsOfHour } from "./queries/hours.ts";
 import { computeSnapshot, liveVersion } from "./snapshot.ts";
 
 /** Tenants with their own label value; the rest are summed under tenant="other". */
@@ -81,24 +80,9 @@ export class MonitoringMetrics {
   /** Recomputes the gauges now: the busiest tenants' snapshots and everyone's traffic of the last full hour. */
   async refresh(db: Db, now = Date.now()): Promise<void> {
     const lastHour = hourOf(now) - HOUR_MS;
-    const busiest = await db
-      .select({ tenantId: deployments.tenantId })
-      .from(deployments)
-      .leftJoin(
-        monitoringHourly,
-        and(
-          sql`${monitoringHourly.tenantId} = ${deployments.tenantId}`,
-          gte(monitoringHourly.hour, hourOf(now) - 24 * HOUR_MS),
-        ),
-      )
-      .groupBy(deployments.tenantId)
-      .orderBy(desc(sql`coalesce(sum(${monitoringHourly.records}), 0)`), deployments.tenantId)
-      .limit(MAX_TENANT_LABELS);
+    const busiest = await busiestDeployedTenants(db, hourOf(now) - 24 * HOUR_MS, MAX_TENANT_LABELS);
     const labelled = new Set(busiest.map((b) => b.tenantId));
-    const traffic = await db
-      .select({ tenantId: monitoringHourly.tenantId, variants: monitoringHourly.variants })
-      .from(monitoringHourly)
-      .where(sql`${monitoringHourly.hour} = ${lastHour}`);
+    const traffic = await variantsOfHour(db, lastHour);
     const perHour = new Map<string, VariantTotalsByVariant>();
     const otherPerHour: VariantTotalsByVariant = {};
     for (const row of traffic) {

@@ -1,17 +1,9 @@
-import { and, eq, lt } from "drizzle-orm";
 import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
-import {
-  ingestedEvents,
-  monitoringHourly,
-  pendingFeedback,
-  predictions,
-  rawRecords,
-  tenants,
-} from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { Deps } from "../../platform/env.ts";
 import { LABEL_WINDOW_DAYS } from "./ingest.ts";
+import { allTenantIds, deleteOlderThan } from "./queries/retention.ts";
 import { getMonitoringSettings } from "./settings.ts";
 
 /**
@@ -52,58 +44,18 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
     pendingFeedback: 0,
     ingestedEvents: 0,
   };
-  const all = await db.select({ id: tenants.id }).from(tenants);
-  for (const { id: tenantId } of all) {
+  for (const tenantId of await allTenantIds(db)) {
     const settings = await getMonitoringSettings(db, tenantId);
-    const rawCutoff = now - settings.rawRecords.retentionDays * DAY_MS;
-    const counts = await writeTransaction(db, async (tx) => {
-      const raw = await tx
-        .delete(rawRecords)
-        .where(and(eq(rawRecords.tenantId, tenantId), lt(rawRecords.storedAt, rawCutoff)));
-      const old = await tx
-        .delete(predictions)
-        .where(
-          and(
-            eq(predictions.tenantId, tenantId),
-            lt(predictions.predictedAt, now - PREDICTION_RETENTION_DAYS * DAY_MS),
-          ),
-        );
-      const hours = await tx
-        .delete(monitoringHourly)
-        .where(
-          and(
-            eq(monitoringHourly.tenantId, tenantId),
-            lt(monitoringHourly.hour, now - HOURLY_RETENTION_DAYS * DAY_MS),
-          ),
-        );
-      const pending = await tx
-        .delete(pendingFeedback)
-        .where(
-          and(
-            eq(pendingFeedback.tenantId, tenantId),
-            lt(pendingFeedback.receivedAt, now - LABEL_WINDOW_DAYS * DAY_MS),
-          ),
-        );
-      const delivered = await tx.delete(ingestedEvents).where(
-        and(
-          eq(ingestedEvents.tenantId, tenantId),
-          // By the edge's time, which the tenant × time index serves; sending follows it within seconds.
-          lt(ingestedEvents.occurredAt, now - INGESTED_EVENT_RETENTION_DAYS * DAY_MS),
-        ),
-      );
-      return {
-        raw: raw.rowsAffected,
-        delivered: delivered.rowsAffected,
-        old: old.rowsAffected,
-        hours: hours.rowsAffected,
-        pending: pending.rowsAffected,
-      };
-    });
-    result.rawRecords += counts.raw;
-    result.predictions += counts.old;
-    result.hours += counts.hours;
-    result.pendingFeedback += counts.pending;
-    result.ingestedEvents += counts.delivered;
+    const counts = await writeTransaction(db, (tx) =>
+      deleteOlderThan(tx, tenantId, {
+        rawRecords: now - settings.rawRecords.retentionDays * DAY_MS,
+        predictions: now - PREDICTION_RETENTION_DAYS * DAY_MS,
+        hours: now - HOURLY_RETENTION_DAYS * DAY_MS,
+        pendingFeedback: now - LABEL_WINDOW_DAYS * DAY_MS,
+        ingestedEvents: now - INGESTED_EVENT_RETENTION_DAYS * DAY_MS,
+      }),
+    );
+    for (const key of Object.keys(result) as (keyof RetentionResult)[]) result[key] += counts[key];
   }
   return result;
 }

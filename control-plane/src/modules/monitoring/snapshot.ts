@@ -1,4 +1,3 @@
-import { and, eq, gte, inArray, isNotNull, lt } from "drizzle-orm";
 import type { Manifest } from "#shared/manifest.ts";
 import {
   type MonitoringSettings,
@@ -11,7 +10,6 @@ import {
 import { DAY_MS, HOUR_MS, toIso } from "#shared/time.ts";
 import { BoundedLru } from "../../platform/cache/bounded-lru.ts";
 import type { DbOrTx } from "../../platform/db/client.ts";
-import { deployments, modelVersions, monitoringHourly, predictions } from "../../platform/db/schema/index.ts";
 import { computeDrift, computeQuality, type DriftResult, type QualityResult } from "./drift.ts";
 import { hourOf, LABEL_WINDOW_DAYS, type VariantTotalsByVariant, variantTotals } from "./ingest.ts";
 import {
@@ -22,6 +20,13 @@ import {
   realizedAuc,
   realizedPrecisionAt,
 } from "./performance.ts";
+import {
+  hourCounts,
+  hourSketchRows,
+  labeledPredictions,
+  manifestText,
+  productionVersionRow,
+} from "./queries/hours.ts";
 import { getMonitoringSettings } from "./settings.ts";
 import { importanceWeights } from "./statistics.ts";
 
@@ -36,15 +41,7 @@ export interface LiveVersion {
 
 /** The tenant's production version from its deployment, or null before the first deployment. */
 export async function liveVersion(db: DbOrTx, tenantId: string): Promise<LiveVersion | null> {
-  const [row] = await db
-    .select({ versionId: modelVersions.id, version: modelVersions.version })
-    .from(deployments)
-    .innerJoin(
-      modelVersions,
-      and(eq(modelVersions.id, deployments.productionVersionId), eq(modelVersions.tenantId, tenantId)),
-    )
-    .where(eq(deployments.tenantId, tenantId))
-    .limit(1);
+  const row = await productionVersionRow(db, tenantId);
   if (!row) return null;
   return { ...row, manifest: await manifestOf(db, tenantId, row.versionId) };
 }
@@ -52,13 +49,8 @@ export async function liveVersion(db: DbOrTx, tenantId: string): Promise<LiveVer
 async function manifestOf(db: DbOrTx, tenantId: string, versionId: string): Promise<Manifest> {
   const cached = manifests.get(versionId);
   if (cached) return cached;
-  const [row] = await db
-    .select({ manifest: modelVersions.manifest })
-    .from(modelVersions)
-    .where(and(eq(modelVersions.id, versionId), eq(modelVersions.tenantId, tenantId)))
-    .limit(1);
   // Stored manifests were validated at publish; the registry reads them back the same way.
-  const manifest = JSON.parse(row!.manifest) as Manifest;
+  const manifest = JSON.parse((await manifestText(db, tenantId, versionId))!) as Manifest;
   manifests.set(versionId, manifest);
   return manifest;
 }
@@ -153,24 +145,7 @@ export async function readHours(
   fromHour: number,
   toHour: number,
 ): Promise<HourRow[]> {
-  const rows = await db
-    .select({
-      hour: monitoringHourly.hour,
-      records: monitoringHourly.records,
-      contacts: monitoringHourly.contacts,
-      rejectedRecords: monitoringHourly.rejectedRecords,
-      variants: monitoringHourly.variants,
-    })
-    .from(monitoringHourly)
-    .where(
-      and(
-        eq(monitoringHourly.tenantId, tenantId),
-        eq(monitoringHourly.versionId, versionId),
-        gte(monitoringHourly.hour, fromHour),
-        lt(monitoringHourly.hour, toHour),
-      ),
-    )
-    .orderBy(monitoringHourly.hour);
+  const rows = await hourCounts(db, tenantId, versionId, fromHour, toHour);
   const sketches = new Map<number, Readonly<Sketch> | null>();
   const recordsAt = new Map(rows.map((r) => [r.hour, r.records]));
   const missing: number[] = [];
@@ -180,20 +155,7 @@ export async function readHours(
     else missing.push(r.hour);
   }
   for (let i = 0; i < missing.length; i += HOURS_PER_QUERY) {
-    const loaded = await db
-      .select({
-        hour: monitoringHourly.hour,
-        records: monitoringHourly.records,
-        sketch: monitoringHourly.sketch,
-      })
-      .from(monitoringHourly)
-      .where(
-        and(
-          eq(monitoringHourly.tenantId, tenantId),
-          eq(monitoringHourly.versionId, versionId),
-          inArray(monitoringHourly.hour, missing.slice(i, i + HOURS_PER_QUERY)),
-        ),
-      );
+    const loaded = await hourSketchRows(db, tenantId, versionId, missing.slice(i, i + HOURS_PER_QUERY));
     for (const l of loaded) {
       const sketch = l.sketch ? (JSON.parse(l.sketch) as Sketch) : null;
       sketches.set(l.hour, sketch);
@@ -214,22 +176,7 @@ export async function readLabeled(
   from: number,
   to: number,
 ): Promise<(Labeled & { predictedAt: number })[]> {
-  const rows = await db
-    .select({
-      probability: predictions.probability,
-      label: predictions.label,
-      predictedAt: predictions.predictedAt,
-    })
-    .from(predictions)
-    .where(
-      and(
-        eq(predictions.tenantId, tenantId),
-        gte(predictions.predictedAt, from),
-        lt(predictions.predictedAt, to),
-        eq(predictions.versionId, versionId),
-        isNotNull(predictions.label),
-      ),
-    );
+  const rows = await labeledPredictions(db, tenantId, versionId, from, to);
   return rows.map((r) => ({ probability: r.probability, label: r.label!, predictedAt: r.predictedAt }));
 }
 

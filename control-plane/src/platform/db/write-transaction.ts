@@ -14,7 +14,7 @@ import { sqliteCodeOf } from "./unavailable.ts";
  * plain statements never hold a connection.
  *
  * The queue is per process: what a second replica on the same database changes is in
- * docs/adr/0012-single-process-state.md.
+ * docs/adr/0006-single-process-state.md.
  */
 interface WriteQueue {
   client: Client;

@@ -11,9 +11,7 @@ import {
 import { parseScopeString } from "#shared/scopes.ts";
 import { PAT_PREFIX } from "../../modules/identity/pat.ts";
 import { isAllowed, type Permission, type Principal } from "../../modules/identity/permissions.ts";
-import type { KeyRing } from "../../modules/identity/signing-keys.ts";
 import { liveClient, liveToken } from "../../modules/identity/tokens.ts";
-import { BoundedLru } from "../cache/bounded-lru.ts";
 import type { Deps, HonoEnv } from "../env.ts";
 
 const unauthorized = (message: string) =>
@@ -51,20 +49,10 @@ async function fromPat(deps: Deps, token: string): Promise<Principal> {
 /** Verifiers accept a token this long past `exp`, for clock skew between machines. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
-/**
- * Tokens whose signature and claims already verified, by the token's sha256, until they expire: the
- * signature check is most of a read request's cost. Only the verification is remembered; the client row is
- * still read on every request, so revocation and scope changes apply at once.
- */
-const verifiedByKeyRing = new WeakMap<KeyRing, BoundedLru<AccessTokenClaims>>();
-
 async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenClaims> {
-  // One cache per key ring: a token is remembered only by the control plane that verified it.
-  let verifiedTokens = verifiedByKeyRing.get(deps.keys);
-  if (!verifiedTokens) {
-    verifiedTokens = new BoundedLru<AccessTokenClaims>({ maxEntries: 10_000 });
-    verifiedByKeyRing.set(deps.keys, verifiedTokens);
-  }
+  // Only the verification is remembered: the client row is still read on every request, so revocation
+  // and scope changes apply at once.
+  const verifiedTokens = deps.caches.verifiedTokens;
   const key = createHash("sha256").update(token).digest("base64url");
   const known = verifiedTokens.get(key);
   if (known) return known;

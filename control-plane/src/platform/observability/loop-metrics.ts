@@ -1,6 +1,5 @@
-import { count, isNull, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client.ts";
-import { alerts, retrainingJobs, webhookDeliveries } from "../db/schema/index.ts";
+import { deliveryOutcomes, firingAlertCounts, jobsByState } from "../db/queries/gauges.ts";
 
 /**
  * The alerting and retraining series, counted in the database at scrape time: they survive restarts and
@@ -16,27 +15,10 @@ function family(name: string, type: "gauge" | "counter", help: string, samples: 
 const label = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
 
 export async function renderLoopMetrics(db: Db, options: { tenantSeries: boolean }): Promise<string> {
-  const jobs = await db
-    .select({ state: retrainingJobs.state, n: count() })
-    .from(retrainingJobs)
-    .groupBy(retrainingJobs.state);
+  const jobs = await jobsByState(db);
   const byState = new Map(jobs.map((j) => [j.state, j.n]));
 
-  // Outcomes of webhook delivery attempts: delivered and failed (given up) per delivery, and every
-  // failed attempt that was retried. Deliveries dropped with their deleted webhook are not outcomes.
-  const [d] = await db
-    .select({
-      delivered: sql<number>`coalesce(sum(case when ${webhookDeliveries.state} = 'delivered' then 1 else 0 end), 0)`,
-      failed: sql<number>`coalesce(sum(case when ${webhookDeliveries.state} = 'failed' then 1 else 0 end), 0)`,
-      retrying: sql<number>`coalesce(sum(case when ${webhookDeliveries.state} = 'pending' then ${webhookDeliveries.attempts} else max(${webhookDeliveries.attempts} - 1, 0) end), 0)`,
-    })
-    .from(webhookDeliveries)
-    .where(or(isNull(webhookDeliveries.lastError), ne(webhookDeliveries.lastError, "webhook deleted")));
-  const outcomes = {
-    delivered: Number(d?.delivered ?? 0),
-    failed: Number(d?.failed ?? 0),
-    retrying: Number(d?.retrying ?? 0),
-  };
+  const outcomes = await deliveryOutcomes(db);
 
   let out =
     family(
@@ -52,11 +34,7 @@ export async function renderLoopMetrics(db: Db, options: { tenantSeries: boolean
       Object.entries(outcomes).map(([o, n]) => [`{outcome="${o}"}`, n]),
     );
   if (options.tenantSeries) {
-    const firing = await db
-      .select({ tenantId: alerts.tenantId, kind: alerts.kind, n: count() })
-      .from(alerts)
-      .where(isNull(alerts.resolvedAt))
-      .groupBy(alerts.tenantId, alerts.kind);
+    const firing = await firingAlertCounts(db);
     out += family(
       "churn_alerts_firing",
       "gauge",

@@ -1,7 +1,6 @@
-import { count } from "drizzle-orm";
 import { MonitoringMetrics } from "../../modules/monitoring/metrics.ts";
 import type { Db } from "../db/client.ts";
-import { deployments, modelVersions, tenants } from "../db/schema/index.ts";
+import { registryCounts } from "../db/queries/gauges.ts";
 import { renderLoopMetrics } from "./loop-metrics.ts";
 import { Counter, Histogram, renderGauge } from "./prometheus.ts";
 
@@ -46,18 +45,14 @@ export class ControlPlaneMetrics {
 
   /** The whole exposition: request metrics from memory, registry gauges counted in the database now. */
   async render(db: Db, options: { tenantSeries: boolean }): Promise<string> {
-    const [[t], [v], [d]] = await Promise.all([
-      db.select({ n: count() }).from(tenants),
-      db.select({ n: count() }).from(modelVersions),
-      db.select({ n: count() }).from(deployments),
-    ]);
+    const counts = await registryCounts(db);
     return [
       this.requests.render(),
       this.latency.render(),
       this.tokensIssued.render(),
-      renderGauge("churn_tenants", "Tenants in the registry", t?.n ?? 0),
-      renderGauge("churn_model_versions", "Model versions in the registry, all tenants", v?.n ?? 0),
-      renderGauge("churn_deployments", "Tenants with a deployment", d?.n ?? 0),
+      renderGauge("churn_tenants", "Tenants in the registry", counts.tenants),
+      renderGauge("churn_model_versions", "Model versions in the registry, all tenants", counts.versions),
+      renderGauge("churn_deployments", "Tenants with a deployment", counts.deployments),
       await this.monitoring.render(db, options),
       await renderLoopMetrics(db, options),
     ].join("");

@@ -1,15 +1,14 @@
-import { eq } from "drizzle-orm";
 import type { MonitoringSnapshot } from "#shared/monitoring.ts";
 import type { Candidate } from "#shared/retraining.ts";
-import { HOUR_MS } from "#shared/time.ts";
-import { type AlertTransition, evaluateAlerts, SCHEDULER_AUDIT } from "../../modules/alerts/evaluate.ts";
+import { type AlertTransition, evaluateAlerts } from "../../modules/alerts/evaluate.ts";
 import { type DeliveryOutcome, deliverDueWebhooks } from "../../modules/alerts/webhooks.ts";
+import { SCHEDULER_AUDIT } from "../../modules/audit/audit.ts";
+import { deployedTenants } from "../../modules/deployments/deployments.ts";
 import { computeSnapshot } from "../../modules/monitoring/snapshot.ts";
 import { checkCanaries } from "../../modules/retraining/candidates.ts";
-import { failExhaustedJobs, openJobOf, requestJobInTx } from "../../modules/retraining/jobs.ts";
-import { getRetrainingPolicy } from "../../modules/retraining/policy.ts";
-import type { Db, DbOrTx } from "../db/client.ts";
-import { deployments, retrainingPolicies } from "../db/schema/index.ts";
+import { failExhaustedJobs } from "../../modules/retraining/jobs.ts";
+import { queueScheduledJobs } from "../../modules/retraining/schedule.ts";
+import type { DbOrTx } from "../db/client.ts";
 import { writeTransaction } from "../db/write-transaction.ts";
 import type { Deps } from "../env.ts";
 
@@ -65,8 +64,7 @@ export async function schedulerTick(
     }
   };
 
-  const tenants = await deps.db.select({ tenantId: deployments.tenantId }).from(deployments);
-  for (const { tenantId } of tenants) {
+  for (const tenantId of await deployedTenants(deps.db)) {
     await attempt(`alerts of ${tenantId}`, async () => {
       report.alerts.push(
         ...(await evaluateAlerts(deps.db, tenantId, await snapshot(deps.db, tenantId, { now }), now)),
@@ -90,38 +88,6 @@ export async function schedulerTick(
     report.candidates = await checkCanaries(deps.db, deps.edge, SCHEDULER_AUDIT, now);
   });
   return report;
-}
-
-/** Queues a job for every `schedule` policy whose interval has passed since its last scheduled run. */
-async function queueScheduledJobs(db: Db, now: number): Promise<string[]> {
-  const rows = await db.select({ tenantId: retrainingPolicies.tenantId }).from(retrainingPolicies);
-  const queued: string[] = [];
-  for (const { tenantId } of rows) {
-    const jobId = await writeTransaction(db, async (tx) => {
-      const [row] = await tx
-        .select()
-        .from(retrainingPolicies)
-        .where(eq(retrainingPolicies.tenantId, tenantId))
-        .limit(1);
-      const policy = await getRetrainingPolicy(tx, tenantId);
-      if (!row || policy.trigger !== "schedule") return null;
-      if (row.lastScheduledAt !== null && now - row.lastScheduledAt < policy.everyHours * HOUR_MS)
-        return null;
-      await tx
-        .update(retrainingPolicies)
-        .set({ lastScheduledAt: now })
-        .where(eq(retrainingPolicies.tenantId, tenantId));
-      if (policy.dataSource === null || (await openJobOf(tx, tenantId))) return null;
-      const job = await requestJobInTx(tx, SCHEDULER_AUDIT, tenantId, policy, {
-        trigger: "schedule",
-        reason: `every ${policy.everyHours} h`,
-        now,
-      });
-      return job.id;
-    });
-    if (jobId) queued.push(jobId);
-  }
-  return queued;
 }
 
 export interface Scheduler {

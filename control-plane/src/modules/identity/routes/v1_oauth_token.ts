@@ -72,7 +72,13 @@ export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
           },
         );
       }
-      const client = await authenticateClient(deps.db, clientId, clientSecret);
+      const client = await authenticateClient(
+        deps.db,
+        clientId,
+        clientSecret,
+        deps.caches.verifiedSecrets,
+        deps.caches.authThrottle,
+      );
       const granted = client.scopes;
       const requested = body.scope ? body.scope.split(" ").filter(Boolean) : granted;
       const notGranted = requested.filter((s) => !granted.includes(s));

@@ -2,7 +2,6 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ChurnError } from "#shared/errors.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import { modelVersionSchema } from "#shared/registry.ts";
-import { BoundedLru } from "../../../platform/cache/bounded-lru.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { latestVersionPrepared, modelIdByNamePrepared, newestVersionsPrepared } from "../queries.ts";
@@ -30,23 +29,15 @@ export const listVersionsRoute = createRoute({
   },
 });
 
-/**
- * Serialized lists by model id. Versions are immutable and never deleted, so a model's list is fully
- * determined by its latest version number: a cached list is served while one indexed lookup still finds
- * that number, instead of reading and serializing up to 100 manifests again. (Whether a version has a report
- * is fixed when it is published, so it cannot change under a cached list either.) Bounded to 64 MiB in total.
- */
-const serializedLists = new BoundedLru<{ latest: number; body: string }>({
-  maxEntries: 1_000,
-  maxWeight: 64 * 1024 * 1024,
-  weigh: (entry) => entry.body.length,
-});
-
 export function registerModelVersionsList(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(listVersionsRoute, async (c) => {
     const { name } = c.req.valid("param");
     const tenantId = c.get("principal").tenantId;
-    const db = c.get("deps").db;
+    const { db, caches } = c.get("deps");
+    // A model's list is fully determined by its latest version number: a cached list is served while one
+    // indexed lookup still finds that number, instead of reading and serializing up to 100 manifests again.
+    // (Whether a version has a report is fixed when it is published, so it cannot change either.)
+    const serializedLists = caches.versionLists;
     const [model] = await modelIdByNamePrepared(db).all({ tenantId, name });
     if (!model) throw new ChurnError("NOT_FOUND", `Model '${name}' not found`);
     const [latest] = await latestVersionPrepared(db).all({ modelId: model.id });

@@ -37,3 +37,16 @@ export function labeledRecordRows(db: DbOrTx, tenantId: string, limit: number) {
     .orderBy(desc(rawRecords.storedAt))
     .limit(limit);
 }
+
+export async function tenantsWithPolicy(db: DbOrTx): Promise<string[]> {
+  return (await db.select({ tenantId: retrainingPolicies.tenantId }).from(retrainingPolicies)).map(
+    (r) => r.tenantId,
+  );
+}
+
+export async function setLastScheduledAt(tx: DbOrTx, tenantId: string, at: number): Promise<void> {
+  await tx
+    .update(retrainingPolicies)
+    .set({ lastScheduledAt: at })
+    .where(eq(retrainingPolicies.tenantId, tenantId));
+}

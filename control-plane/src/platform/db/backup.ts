@@ -3,7 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { type Client, createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { type ChainVerification, verifyChain } from "../../modules/audit/audit-chain.ts";
-import * as schema from "../db/schema/index.ts";
+import * as schema from "./schema/index.ts";
 
 /**
  * Online backup and verified restore of the control plane's libSQL file. Turso databases are backed up

@@ -1,0 +1,52 @@
+import { and, asc, count, eq } from "drizzle-orm";
+import type { DbOrTx } from "../../../platform/db/client.ts";
+import { type Role, tenants, type UserRow, users } from "../../../platform/db/schema/index.ts";
+
+/** People and their tenants. Every lookup names the tenant. */
+
+export async function insertTenant(tx: DbOrTx, row: typeof tenants.$inferInsert): Promise<void> {
+  await tx.insert(tenants).values(row);
+}
+
+export function tenantUsers(db: DbOrTx, tenantId: string): Promise<UserRow[]> {
+  return db
+    .select()
+    .from(users)
+    .where(eq(users.tenantId, tenantId))
+    .orderBy(asc(users.createdAt), asc(users.id));
+}
+
+export async function tenantUser(db: DbOrTx, tenantId: string, userId: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.tenantId, tenantId)))
+    .limit(1);
+  return row;
+}
+
+/** Whether the tenant has a user with this (already normalised) email. */
+export async function emailTaken(tx: DbOrTx, tenantId: string, email: string): Promise<boolean> {
+  const [taken] = await tx
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.email, email)))
+    .limit(1);
+  return taken !== undefined;
+}
+
+export async function insertUser(tx: DbOrTx, row: typeof users.$inferInsert): Promise<void> {
+  await tx.insert(users).values(row);
+}
+
+export async function ownerCount(tx: DbOrTx, tenantId: string): Promise<number> {
+  const [owners] = await tx
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")));
+  return owners?.n ?? 0;
+}
+
+export async function setUserRole(tx: DbOrTx, userId: string, role: Role): Promise<void> {
+  await tx.update(users).set({ role }).where(eq(users.id, userId));
+}
