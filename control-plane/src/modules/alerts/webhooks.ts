@@ -1,21 +1,27 @@
 import { randomBytes } from "node:crypto";
-import { and, asc, desc, eq, inArray, isNull, lte } from "drizzle-orm";
 import type { Alert, Webhook, WebhookDelivery, WebhookPayload } from "#shared/alerts.ts";
 import { ChurnError } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
 import { SIGNATURE_HEADER, signBody } from "#shared/signature.ts";
 import { epochSeconds, HOUR_MS, toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import {
-  type WebhookDeliveryRow,
-  type WebhookRow,
-  webhookDeliveries,
-  webhooks,
-} from "../../platform/db/schema/index.ts";
+import type { WebhookDeliveryRow, WebhookRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { Logger } from "../../platform/env.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { type Lookup, webhookDestinationProblem } from "./destination.ts";
+import {
+  dueDeliveries,
+  insertDelivery,
+  insertWebhook,
+  liveWebhookRow,
+  liveWebhooks,
+  markWebhookDeleted,
+  newestDeliveries,
+  takeDelivery,
+  updateDelivery,
+  webhooksById,
+} from "./queries/webhooks.ts";
 
 /** Attempts per delivery before it is given up (about a day of backoff in all). */
 export const MAX_DELIVERY_ATTEMPTS = 10;
@@ -66,7 +72,7 @@ export async function createWebhook(
     deletedAt: null,
   };
   await writeTransaction(db, async (tx) => {
-    await tx.insert(webhooks).values(row);
+    await insertWebhook(tx, row);
     await appendAudit(tx, audit, {
       tenantId,
       action: "webhook.create",
@@ -78,20 +84,11 @@ export async function createWebhook(
 }
 
 export async function listWebhooks(db: Db, tenantId: string): Promise<Webhook[]> {
-  const rows = await db
-    .select()
-    .from(webhooks)
-    .where(and(eq(webhooks.tenantId, tenantId), isNull(webhooks.deletedAt)))
-    .orderBy(asc(webhooks.createdAt), asc(webhooks.id));
-  return rows.map(toWebhook);
+  return (await liveWebhooks(db, tenantId)).map(toWebhook);
 }
 
 async function liveWebhook(db: DbOrTx, tenantId: string, id: string): Promise<WebhookRow> {
-  const [row] = await db
-    .select()
-    .from(webhooks)
-    .where(and(eq(webhooks.id, id), eq(webhooks.tenantId, tenantId), isNull(webhooks.deletedAt)))
-    .limit(1);
+  const row = await liveWebhookRow(db, tenantId, id);
   if (!row) throw new ChurnError("NOT_FOUND", `Webhook '${id}' not found`);
   return row;
 }
@@ -106,11 +103,7 @@ export async function deleteWebhook(
   await writeTransaction(db, async (tx) => {
     const row = await liveWebhook(tx, tenantId, id);
     const now = Date.now();
-    await tx.update(webhooks).set({ deletedAt: now }).where(eq(webhooks.id, row.id));
-    await tx
-      .update(webhookDeliveries)
-      .set({ state: "failed", lastError: "webhook deleted", nextAttemptAt: null })
-      .where(and(eq(webhookDeliveries.webhookId, row.id), eq(webhookDeliveries.state, "pending")));
+    await markWebhookDeleted(tx, row.id, now);
     await appendAudit(tx, audit, {
       tenantId,
       action: "webhook.delete",
@@ -127,13 +120,7 @@ export async function listDeliveries(
   limit = 100,
 ): Promise<WebhookDelivery[]> {
   await liveWebhook(db, tenantId, webhookId);
-  const rows = await db
-    .select()
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.tenantId, tenantId), eq(webhookDeliveries.webhookId, webhookId)))
-    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
-    .limit(limit);
-  return rows.map(toDelivery);
+  return (await newestDeliveries(db, tenantId, webhookId, limit)).map(toDelivery);
 }
 
 /** Owes the alert event to every live webhook of the tenant. Call in the transaction that fires or resolves. */
@@ -144,14 +131,11 @@ export async function enqueueDeliveries(
   alert: Alert,
   now: number,
 ): Promise<number> {
-  const targets = await tx
-    .select({ id: webhooks.id })
-    .from(webhooks)
-    .where(and(eq(webhooks.tenantId, tenantId), isNull(webhooks.deletedAt)));
+  const targets = await liveWebhooks(tx, tenantId);
   for (const target of targets) {
     const id = newId("webhookDelivery");
     const payload: WebhookPayload = { id, type: event, tenantId, alert, sentAt: toIso(now) };
-    await tx.insert(webhookDeliveries).values({
+    await insertDelivery(tx, {
       id,
       tenantId,
       webhookId: target.id,
@@ -193,37 +177,19 @@ export async function deliverDueWebhooks(
 ): Promise<DeliveryOutcome> {
   const send = options.fetch ?? fetch;
   const outcome: DeliveryOutcome = { sent: 0, delivered: 0, retried: 0, failed: 0 };
-  const due = await db
-    .select()
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.state, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
-    .orderBy(asc(webhookDeliveries.nextAttemptAt))
-    .limit(options.limit ?? 100);
+  const due = await dueDeliveries(db, now, options.limit ?? 100);
   if (due.length === 0) return outcome;
-  const hooks = await db
-    .select()
-    .from(webhooks)
-    .where(inArray(webhooks.id, [...new Set(due.map((d) => d.webhookId))]));
+  const hooks = await webhooksById(db, [...new Set(due.map((d) => d.webhookId))]);
   const hookById = new Map(hooks.map((h) => [h.id, h]));
   for (const delivery of due) {
-    const taken = await db
-      .update(webhookDeliveries)
-      .set({ nextAttemptAt: now + IN_FLIGHT_MS })
-      .where(
-        and(
-          eq(webhookDeliveries.id, delivery.id),
-          eq(webhookDeliveries.state, "pending"),
-          eq(webhookDeliveries.nextAttemptAt, delivery.nextAttemptAt!),
-        ),
-      )
-      .returning({ id: webhookDeliveries.id });
-    if (taken.length === 0) continue;
+    if (!(await takeDelivery(db, delivery, now + IN_FLIGHT_MS))) continue;
     const hook = hookById.get(delivery.webhookId);
     if (!hook || hook.deletedAt !== null) {
-      await db
-        .update(webhookDeliveries)
-        .set({ state: "failed", lastError: "webhook deleted", nextAttemptAt: null })
-        .where(eq(webhookDeliveries.id, delivery.id));
+      await updateDelivery(db, delivery.id, {
+        state: "failed",
+        lastError: "webhook deleted",
+        nextAttemptAt: null,
+      });
       outcome.failed++;
       continue;
     }
@@ -257,24 +223,24 @@ export async function deliverDueWebhooks(
     }
     const attempts = delivery.attempts + 1;
     if (error === null) {
-      await db
-        .update(webhookDeliveries)
-        .set({ state: "delivered", attempts, lastStatus: status, lastError: null, deliveredAt: now })
-        .where(eq(webhookDeliveries.id, delivery.id));
+      await updateDelivery(db, delivery.id, {
+        state: "delivered",
+        attempts,
+        lastStatus: status,
+        lastError: null,
+        deliveredAt: now,
+      });
       outcome.delivered++;
       continue;
     }
     const giveUp = attempts >= MAX_DELIVERY_ATTEMPTS;
-    await db
-      .update(webhookDeliveries)
-      .set({
-        state: giveUp ? "failed" : "pending",
-        attempts,
-        lastStatus: status,
-        lastError: error,
-        nextAttemptAt: giveUp ? null : now + retryDelayMs(attempts),
-      })
-      .where(eq(webhookDeliveries.id, delivery.id));
+    await updateDelivery(db, delivery.id, {
+      state: giveUp ? "failed" : "pending",
+      attempts,
+      lastStatus: status,
+      lastError: error,
+      nextAttemptAt: giveUp ? null : now + retryDelayMs(attempts),
+    });
     if (giveUp) outcome.failed++;
     else outcome.retried++;
     // The URL may carry a token in its query string: log the webhook id, never the URL.

@@ -1,61 +1,31 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
 import { type DeployedVersion, type EdgeDeployment, kvKeys } from "#shared/kv.ts";
 import type { Deployment, DeploymentRequest } from "#shared/registry.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx, Tx } from "../../platform/db/client.ts";
-import { preparedPerDatabase } from "../../platform/db/prepared.ts";
-import {
-  type DeploymentRow,
-  deploymentHistory,
-  deployments,
-  models,
-  modelVersionArtifacts,
-  modelVersions,
-  tenants,
-} from "../../platform/db/schema/index.ts";
+import type { DeploymentRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { getTenantVersion } from "../registry/registry.ts";
-import { deployedTenantIds } from "./queries/deployments.ts";
+import {
+  allDeployments,
+  deployedTenantIds,
+  deploymentPrepared,
+  deploymentRowOf,
+  revisionsBeforeWithConfig,
+  versionArtefacts,
+  versionRefPrepared,
+  writeDeployment,
+} from "./queries/deployments.ts";
+import { allowUnknownFieldsOf } from "./queries/tenant-settings.ts";
 
 type VersionRef = { versionId: string; name: string; version: number; sha256: string };
 
-/** A version's identity, prepared once: deployments are read on every GET and every change. */
-const versionRef = preparedPerDatabase((db) =>
-  db
-    .select({
-      versionId: modelVersions.id,
-      name: models.name,
-      version: modelVersions.version,
-      sha256: modelVersions.sha256,
-    })
-    .from(modelVersions)
-    .innerJoin(models, eq(models.id, modelVersions.modelId))
-    .where(
-      and(
-        eq(modelVersions.id, sql.placeholder("versionId")),
-        eq(modelVersions.tenantId, sql.placeholder("tenantId")),
-      ),
-    )
-    .limit(1)
-    .prepare(),
-);
-
-const deploymentOf = preparedPerDatabase((db) =>
-  db
-    .select()
-    .from(deployments)
-    .where(eq(deployments.tenantId, sql.placeholder("tenantId")))
-    .limit(1)
-    .prepare(),
-);
-
 async function resolveVersion(db: Db, tenantId: string, versionId: string): Promise<VersionRef> {
-  const [ref] = await versionRef(db).all({ versionId, tenantId });
+  const [ref] = await versionRefPrepared(db).all({ versionId, tenantId });
   if (!ref) throw new ChurnError("NOT_FOUND", `Model version '${versionId}' not found`);
   return ref;
 }
@@ -63,11 +33,7 @@ async function resolveVersion(db: Db, tenantId: string, versionId: string): Prom
 /** Writes a version's bytes and manifest under its immutable keys; safe to repeat. */
 async function pushVersion(db: Db, edge: EdgeStore, tenantId: string, versionId: string): Promise<void> {
   const { row } = await getTenantVersion(db, tenantId, versionId);
-  const [artifact] = await db
-    .select()
-    .from(modelVersionArtifacts)
-    .where(eq(modelVersionArtifacts.modelVersionId, row.id))
-    .limit(1);
+  const artifact = await versionArtefacts(db, row.id);
   if (!artifact) throw new Error(`Model version ${row.id} has no stored bytes`);
   try {
     await edge.put(kvKeys.modelBytes(row.id), new Uint8Array(artifact.onnx));
@@ -85,7 +51,7 @@ async function pushVersion(db: Db, edge: EdgeStore, tenantId: string, versionId:
 }
 
 export async function getDeployment(db: Db, tenantId: string): Promise<Deployment> {
-  const [row] = await deploymentOf(db).all({ tenantId });
+  const [row] = await deploymentPrepared(db).all({ tenantId });
   if (!row) throw new ChurnError("NOT_FOUND", "This tenant has no deployment yet");
   return toDeployment(db, row);
 }
@@ -150,7 +116,7 @@ export async function updateDeployment(
   for (const id of refs.keys()) await pushVersion(db, edge, tenantId, id);
 
   const row = await writeTransaction(db, async (tx) => {
-    const [current] = await tx.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+    const current = await deploymentRowOf(tx, tenantId);
     if (expectedRevision !== null && (current?.revision ?? 0) !== expectedRevision) {
       throw new ChurnError(
         "CONFLICT",
@@ -167,9 +133,7 @@ export async function updateDeployment(
       updatedAt: Date.now(),
       updatedBy: `${audit.actor.type}:${audit.actor.id}`,
     };
-    if (current) await tx.update(deployments).set(next).where(eq(deployments.tenantId, tenantId));
-    else await tx.insert(deployments).values(next);
-    await tx.insert(deploymentHistory).values({
+    await writeDeployment(tx, next, current !== undefined, {
       id: newId("deployment"),
       tenantId,
       revision: next.revision,
@@ -221,13 +185,9 @@ const pointerPublishes = new KeyedSerialQueue();
  */
 export function publishPointer(db: Db, edge: EdgeStore, tenantId: string): Promise<void> {
   return pointerPublishes.run(tenantId, async () => {
-    const [row] = await deploymentOf(db).all({ tenantId });
+    const [row] = await deploymentPrepared(db).all({ tenantId });
     if (!row) return;
-    const [tenant] = await db
-      .select({ allowUnknownFields: tenants.allowUnknownFields })
-      .from(tenants)
-      .where(eq(tenants.id, tenantId))
-      .limit(1);
+    const tenant = await allowUnknownFieldsOf(db, tenantId);
     const refs = new Map<string, VersionRef>();
     for (const id of deployedIds(row)) refs.set(id, await resolveVersion(db, tenantId, id));
     const pointer = toEdgeDeployment(row, refs, tenant?.allowUnknownFields ?? false);
@@ -251,7 +211,7 @@ const deployedIds = (row: DeploymentRow): string[] => [
 
 /** Re-sends every tenant's current deployment to the edge, repairing any pointer write that failed. */
 export async function syncDeploymentsToEdge(db: Db, edge: EdgeStore): Promise<number> {
-  const rows = await db.select().from(deployments);
+  const rows = await allDeployments(db);
   for (const row of rows) {
     for (const id of deployedIds(row)) await pushVersion(db, edge, row.tenantId, id);
     await publishPointer(db, edge, row.tenantId);
@@ -280,7 +240,7 @@ export async function rollbackDeployment(
   reason: string | undefined,
   expectedRevision: number | null,
 ): Promise<Deployment> {
-  const [current] = await db.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+  const current = await deploymentRowOf(db, tenantId);
   if (!current) throw new ChurnError("NOT_FOUND", "This tenant has no deployment yet");
   if (expectedRevision !== null && expectedRevision !== current.revision) {
     throw new ChurnError(
@@ -288,11 +248,7 @@ export async function rollbackDeployment(
       `Deployment changed since revision ${expectedRevision} (now ${current.revision}); reload and retry`,
     );
   }
-  const earlier = await db
-    .select({ revision: deploymentHistory.revision, config: deploymentHistory.config })
-    .from(deploymentHistory)
-    .where(and(eq(deploymentHistory.tenantId, tenantId), lt(deploymentHistory.revision, current.revision)))
-    .orderBy(desc(deploymentHistory.revision));
+  const earlier = await revisionsBeforeWithConfig(db, tenantId, current.revision);
   const target = earlier
     .map((r) => ({ revision: r.revision, config: JSON.parse(r.config) as HistoryConfig }))
     .find((r) => r.config.production !== current.productionVersionId);

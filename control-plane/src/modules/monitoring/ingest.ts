@@ -1,16 +1,23 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { EdgeEvent, FeedbackEvent, PredictionEvent, RejectedEvent } from "#shared/events.ts";
 import { mergeSketch, type Sketch } from "#shared/monitoring.ts";
 import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import type { Db, Tx } from "../../platform/db/client.ts";
-import {
-  ingestedEvents,
-  monitoringHourly,
-  pendingFeedback,
-  predictions,
-  rawRecords,
-} from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
+import {
+  deletePendingItem,
+  hasPendingFeedback,
+  insertPendingFeedback,
+  insertPredictionRows,
+  insertRawRecords,
+  labeledAtOf,
+  latestPredictionsOfCustomers,
+  pendingForCustomers,
+  pendingForPredictions,
+  recordEventIds,
+  setLabels,
+  storedHour,
+  upsertHour,
+} from "./queries/ingest.ts";
 import { getMonitoringSettings } from "./settings.ts";
 
 /**
@@ -115,21 +122,18 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
     pending: 0,
     incompatibleSketches: 0,
   };
-  const inserted = await tx
-    .insert(ingestedEvents)
-    .values(
-      events.map((e) => ({
-        eventId: e.eventId,
-        tenantId: e.tenantId,
-        type: e.type,
-        occurredAt: timeOf(e.at, now),
-        receivedAt: now,
-        payload: storedPayload(e),
-      })),
-    )
-    .onConflictDoNothing({ target: ingestedEvents.eventId })
-    .returning({ eventId: ingestedEvents.eventId });
-  const fresh = new Set(inserted.map((r) => r.eventId));
+  const inserted = await recordEventIds(
+    tx,
+    events.map((e) => ({
+      eventId: e.eventId,
+      tenantId: e.tenantId,
+      type: e.type,
+      occurredAt: timeOf(e.at, now),
+      receivedAt: now,
+      payload: storedPayload(e),
+    })),
+  );
+  const fresh = new Set(inserted);
   result.accepted = fresh.size;
   result.duplicates = events.length - fresh.size;
 
@@ -220,22 +224,19 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
     result.labeled += matched.filter(Boolean).length;
     result.pending += waiting.length;
     if (waiting.length > 0) {
-      await tx.run(sql`
-        insert into ${pendingFeedback}
-          (tenant_id, event_id, position, customer_id, prediction_id, churned, observed_at, received_at)
-        select ${tenantId}, value->>'$[0]', value->>'$[1]', value->>'$[2]', value->>'$[3]', value->>'$[4]',
-          value->>'$[5]', ${now}
-        from json_each(${JSON.stringify(
-          waiting.map((w) => [
-            w.eventId,
-            w.position,
-            w.customerId,
-            w.predictionId,
-            w.churned ? 1 : 0,
-            w.observedAt,
-          ]),
-        )}) where true
-        on conflict do nothing`);
+      await insertPendingFeedback(
+        tx,
+        tenantId,
+        waiting.map((w) => [
+          w.eventId,
+          w.position,
+          w.customerId,
+          w.predictionId,
+          w.churned ? 1 : 0,
+          w.observedAt,
+        ]),
+        now,
+      );
     }
   }
   return result;
@@ -297,17 +298,7 @@ function addVariants(into: VariantTotalsByVariant, from: VariantTotalsByVariant)
  */
 async function writeHours(tx: Tx, groups: HourGroup[], result: IngestResult): Promise<void> {
   for (const g of groups) {
-    const [stored] = await tx
-      .select()
-      .from(monitoringHourly)
-      .where(
-        and(
-          eq(monitoringHourly.tenantId, g.tenantId),
-          eq(monitoringHourly.versionId, g.versionId),
-          eq(monitoringHourly.hour, g.hour),
-        ),
-      )
-      .limit(1);
+    const stored = await storedHour(tx, g.tenantId, g.versionId, g.hour);
     let sketch = g.sketch;
     let variants = g.variants;
     let rejectedFields = g.rejectedFields;
@@ -330,13 +321,7 @@ async function writeHours(tx: Tx, groups: HourGroup[], result: IngestResult): Pr
       rejectedRecords: (stored?.rejectedRecords ?? 0) + g.rejectedRecords,
       rejectedFields: JSON.stringify(rejectedFields),
     };
-    await tx
-      .insert(monitoringHourly)
-      .values({ tenantId: g.tenantId, versionId: g.versionId, hour: g.hour, ...row })
-      .onConflictDoUpdate({
-        target: [monitoringHourly.tenantId, monitoringHourly.versionId, monitoringHourly.hour],
-        set: row,
-      });
+    await upsertHour(tx, { tenantId: g.tenantId, versionId: g.versionId, hour: g.hour }, row);
   }
 }
 
@@ -376,21 +361,8 @@ async function insertPredictions(tx: Tx, events: PredictionEvent[], now: number)
       raw.push([e.tenantId, p.predictionId, JSON.stringify(record)]);
     }
   }
-  if (rows.length > 0) {
-    await tx.run(sql`
-      insert into ${predictions} (tenant_id, prediction_id, customer_id, version_id, variant, probability, contact, predicted_at)
-      select value->>'$[0]', value->>'$[1]', value->>'$[2]', value->>'$[3]', value->>'$[4]', value->>'$[5]',
-        value->>'$[6]', value->>'$[7]'
-      from json_each(${JSON.stringify(rows)}) where true
-      on conflict do nothing`);
-  }
-  if (raw.length > 0) {
-    await tx.run(sql`
-      insert into ${rawRecords} (tenant_id, prediction_id, record, stored_at)
-      select value->>'$[0]', value->>'$[1]', value->>'$[2]', ${now}
-      from json_each(${JSON.stringify(raw)}) where true
-      on conflict do nothing`);
-  }
+  if (rows.length > 0) await insertPredictionRows(tx, rows);
+  if (raw.length > 0) await insertRawRecords(tx, raw, now);
 }
 
 /** One outcome, from a feedback event or from `pending_feedback`. */
@@ -415,18 +387,11 @@ async function applyLabels(tx: Tx, tenantId: string, items: PendingItem[]): Prom
   const named = items.flatMap((item, i) => (item.predictionId ? [[item.predictionId, i] as const] : []));
   for (let c = 0; c < named.length; c += INSERT_CHUNK) {
     const chunk = named.slice(c, c + INSERT_CHUNK);
-    const found = await tx
-      .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
-      .from(predictions)
-      .where(
-        and(
-          eq(predictions.tenantId, tenantId),
-          inArray(
-            predictions.predictionId,
-            chunk.map(([id]) => id),
-          ),
-        ),
-      );
+    const found = await labeledAtOf(
+      tx,
+      tenantId,
+      chunk.map(([id]) => id),
+    );
     for (const f of found) labeledAt.set(f.predictionId, f.labeledAt);
     for (const [id, i] of chunk) if (labeledAt.has(id)) target[i] = id;
   }
@@ -434,15 +399,7 @@ async function applyLabels(tx: Tx, tenantId: string, items: PendingItem[]): Prom
     !item.predictionId && item.customerId ? [[item.customerId, item.observedAt, i] as const] : [],
   );
   if (byCustomer.length > 0) {
-    // A scalar subquery per item walks the customer's index backwards from observedAt: one row read each.
-    const found = await tx.all<{ i: number; predictionId: string | null }>(sql`
-      select j.value->>'$[2]' as i, (
-        select prediction_id from ${predictions}
-        where tenant_id = ${tenantId} and customer_id = j.value->>'$[0]'
-          and predicted_at <= j.value->>'$[1]'
-          and predicted_at >= j.value->>'$[1]' - ${LABEL_WINDOW_DAYS * DAY_MS}
-        order by predicted_at desc limit 1) as predictionId
-      from json_each(${JSON.stringify(byCustomer)}) j`);
+    const found = await latestPredictionsOfCustomers(tx, tenantId, byCustomer, LABEL_WINDOW_DAYS * DAY_MS);
     const unknown = new Set<string>();
     for (const f of found) {
       if (f.predictionId === null) continue;
@@ -451,15 +408,7 @@ async function applyLabels(tx: Tx, tenantId: string, items: PendingItem[]): Prom
     }
     const ids = [...unknown];
     for (let c = 0; c < ids.length; c += INSERT_CHUNK) {
-      const rows = await tx
-        .select({ predictionId: predictions.predictionId, labeledAt: predictions.labeledAt })
-        .from(predictions)
-        .where(
-          and(
-            eq(predictions.tenantId, tenantId),
-            inArray(predictions.predictionId, ids.slice(c, c + INSERT_CHUNK)),
-          ),
-        );
+      const rows = await labeledAtOf(tx, tenantId, ids.slice(c, c + INSERT_CHUNK));
       for (const r of rows) labeledAt.set(r.predictionId, r.labeledAt);
     }
   }
@@ -475,14 +424,7 @@ async function applyLabels(tx: Tx, tenantId: string, items: PendingItem[]): Prom
     updates.set(id, [id, items[i]!.churned ? 1 : 0, items[i]!.observedAt]);
   }
   if (updates.size > 0) {
-    // Materialised first, so SQLite loops over the updates and finds each row by its key, rather than
-    // scanning the tenant's predictions once per update.
-    await tx.run(sql`
-      with u(id, label, at) as materialized (
-        select value->>'$[0]', value->>'$[1]', value->>'$[2]'
-        from json_each(${JSON.stringify([...updates.values()])}))
-      update ${predictions} set label = u.label, labeled_at = u.at from u
-      where ${predictions.tenantId} = ${tenantId} and ${predictions.predictionId} = u.id`);
+    await setLabels(tx, tenantId, [...updates.values()]);
   }
   return target.map((id) => id !== null);
 }
@@ -503,49 +445,21 @@ async function resolvePending(tx: Tx, events: PredictionEvent[]): Promise<number
   }
   let labeled = 0;
   for (const [tenantId, ids] of byTenant) {
-    const [any] = await tx
-      .select({ one: sql<number>`1` })
-      .from(pendingFeedback)
-      .where(eq(pendingFeedback.tenantId, tenantId))
-      .limit(1);
-    if (!any) continue;
-    const waiting: (typeof pendingFeedback.$inferSelect)[] = [];
+    if (!(await hasPendingFeedback(tx, tenantId))) continue;
+    const waiting: PendingItem[] = [];
     const predictionIds = [...ids.predictionIds];
     for (let i = 0; i < predictionIds.length; i += INSERT_CHUNK) {
-      waiting.push(
-        ...(await tx
-          .select()
-          .from(pendingFeedback)
-          .where(
-            and(
-              eq(pendingFeedback.tenantId, tenantId),
-              inArray(pendingFeedback.predictionId, predictionIds.slice(i, i + INSERT_CHUNK)),
-            ),
-          )),
-      );
+      waiting.push(...(await pendingForPredictions(tx, tenantId, predictionIds.slice(i, i + INSERT_CHUNK))));
     }
     const customerIds = [...ids.customerIds];
     for (let i = 0; i < customerIds.length; i += INSERT_CHUNK) {
-      waiting.push(
-        ...(await tx
-          .select()
-          .from(pendingFeedback)
-          .where(
-            and(
-              eq(pendingFeedback.tenantId, tenantId),
-              isNull(pendingFeedback.predictionId),
-              inArray(pendingFeedback.customerId, customerIds.slice(i, i + INSERT_CHUNK)),
-            ),
-          )),
-      );
+      waiting.push(...(await pendingForCustomers(tx, tenantId, customerIds.slice(i, i + INSERT_CHUNK))));
     }
     const matched = await applyLabels(tx, tenantId, waiting);
     for (const [i, item] of waiting.entries()) {
       if (!matched[i]) continue;
       labeled++;
-      await tx
-        .delete(pendingFeedback)
-        .where(and(eq(pendingFeedback.eventId, item.eventId), eq(pendingFeedback.position, item.position)));
+      await deletePendingItem(tx, item.eventId, item.position);
     }
   }
   return labeled;

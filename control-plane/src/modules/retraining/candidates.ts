@@ -1,16 +1,9 @@
-import { and, desc, eq, gte, inArray, sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
 import type { Candidate, CompleteRequest, HoldoutScores, RetrainingPolicy } from "#shared/retraining.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, Tx } from "../../platform/db/client.ts";
-import {
-  deployments,
-  predictions,
-  type RetrainingCandidateRow,
-  retrainingCandidates,
-  retrainingJobs,
-} from "../../platform/db/schema/index.ts";
+import type { RetrainingCandidateRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
@@ -19,6 +12,17 @@ import { estimatedAuc } from "../monitoring/performance.ts";
 import { getTenantVersion } from "../registry/registry.ts";
 import { heldJob } from "./jobs.ts";
 import { getRetrainingPolicy } from "./policy.ts";
+import {
+  binnedScores,
+  canaryCandidates,
+  candidateState,
+  deploymentRow,
+  insertCandidate,
+  newestCandidates,
+  tenantCandidate,
+  updateCandidate,
+} from "./queries/candidates.ts";
+import { updateJob } from "./queries/jobs.ts";
 
 export function toCandidate(row: RetrainingCandidateRow): Candidate {
   return {
@@ -86,7 +90,7 @@ export async function completeJob(
   const job = await heldJob(db, tenantId, jobId, report.leaseToken, now);
   await getTenantVersion(db, tenantId, report.candidateVersionId);
   const policy = await getRetrainingPolicy(db, tenantId);
-  const [deployment] = await db.select().from(deployments).where(eq(deployments.tenantId, tenantId)).limit(1);
+  const deployment = await deploymentRow(db, tenantId);
 
   let verdict = judgeCandidate(policy.gate, report.holdout.candidate, report.holdout.production);
   if (verdict.pass && (!deployment || deployment.productionVersionId !== job.productionVersionId)) {
@@ -117,11 +121,8 @@ export async function completeJob(
   };
   const record = async (tx: Tx) => {
     await heldJob(tx, tenantId, jobId, report.leaseToken, now);
-    await tx.insert(retrainingCandidates).values(row);
-    await tx
-      .update(retrainingJobs)
-      .set({ state: "succeeded", leaseToken: null, candidateId: row.id, updatedAt: now })
-      .where(eq(retrainingJobs.id, jobId));
+    await insertCandidate(tx, row);
+    await updateJob(tx, jobId, { state: "succeeded", leaseToken: null, candidateId: row.id, updatedAt: now });
     await appendAudit(tx, audit, {
       tenantId,
       action: "retraining.complete",
@@ -166,21 +167,11 @@ export async function completeJob(
 }
 
 export async function listCandidates(db: Db, tenantId: string, limit = 50): Promise<Candidate[]> {
-  const rows = await db
-    .select()
-    .from(retrainingCandidates)
-    .where(eq(retrainingCandidates.tenantId, tenantId))
-    .orderBy(desc(retrainingCandidates.createdAt), desc(retrainingCandidates.id))
-    .limit(limit);
-  return rows.map(toCandidate);
+  return (await newestCandidates(db, tenantId, limit)).map(toCandidate);
 }
 
 async function getCandidateRow(db: Db, tenantId: string, id: string): Promise<RetrainingCandidateRow> {
-  const [row] = await db
-    .select()
-    .from(retrainingCandidates)
-    .where(and(eq(retrainingCandidates.id, id), eq(retrainingCandidates.tenantId, tenantId)))
-    .limit(1);
+  const row = await tenantCandidate(db, tenantId, id);
   if (!row) throw new ChurnError("NOT_FOUND", `Candidate '${id}' not found`);
   return row;
 }
@@ -197,27 +188,13 @@ const BINS = 100;
  * over them, from the stored predictions' probabilities binned in SQL (the rows never leave the database).
  */
 export async function canaryStats(db: Db, row: RetrainingCandidateRow): Promise<CanaryStats> {
-  const bin = sql<number>`min(${BINS - 1}, max(0, cast(${predictions.probability} * ${BINS} as integer)))`;
-  const binned = await db
-    .select({
-      versionId: predictions.versionId,
-      variant: predictions.variant,
-      bin,
-      n: sql<number>`count(*)`,
-      sum: sql<number>`sum(${predictions.probability})`,
-    })
-    .from(predictions)
-    .where(
-      and(
-        eq(predictions.tenantId, row.tenantId),
-        gte(predictions.predictedAt, row.canaryStartedAt ?? 0),
-        inArray(predictions.versionId, [
-          row.versionId,
-          ...(row.productionVersionId ? [row.productionVersionId] : []),
-        ]),
-      ),
-    )
-    .groupBy(predictions.versionId, predictions.variant, bin);
+  const binned = await binnedScores(
+    db,
+    row.tenantId,
+    [row.versionId, ...(row.productionVersionId ? [row.productionVersionId] : [])],
+    row.canaryStartedAt ?? 0,
+    BINS,
+  );
   const side = (variant: "canary" | "production", versionId: string | null) => {
     const counts = new Array<number>(BINS).fill(0);
     const sums = new Array<number>(BINS).fill(0);
@@ -242,24 +219,13 @@ async function endCanary(
   outcome: { promote: true; why: string } | { promote: false; why: string },
   now: number,
 ): Promise<Candidate> {
-  const [deployment] = await db
-    .select()
-    .from(deployments)
-    .where(eq(deployments.tenantId, row.tenantId))
-    .limit(1);
+  const deployment = await deploymentRow(db, row.tenantId);
   const state: RetrainingCandidateRow["state"] = outcome.promote ? "promoted" : "rolled_back";
   const record = async (tx: Tx) => {
-    const [current] = await tx
-      .select({ state: retrainingCandidates.state })
-      .from(retrainingCandidates)
-      .where(eq(retrainingCandidates.id, row.id))
-      .limit(1);
-    if (current?.state !== "canary")
-      throw new ChurnError("CONFLICT", `Candidate '${row.id}' is ${current?.state}, not in canary`);
-    await tx
-      .update(retrainingCandidates)
-      .set({ state, decidedAt: now, reason: outcome.why })
-      .where(eq(retrainingCandidates.id, row.id));
+    const current = await candidateState(tx, row.id);
+    if (current !== "canary")
+      throw new ChurnError("CONFLICT", `Candidate '${row.id}' is ${current}, not in canary`);
+    await updateCandidate(tx, row.id, { state, decidedAt: now, reason: outcome.why });
     await appendAudit(tx, audit, {
       tenantId: row.tenantId,
       action: outcome.promote ? "candidate.promote" : "candidate.reject",
@@ -333,15 +299,11 @@ export async function checkCanaries(
   audit: AuditContext,
   now: number,
 ): Promise<Candidate[]> {
-  const rows = await db.select().from(retrainingCandidates).where(eq(retrainingCandidates.state, "canary"));
+  const rows = await canaryCandidates(db);
   const decided: Candidate[] = [];
   for (const row of rows) {
-    const [deployment] = await db
-      .select({ canary: deployments.canaryVersionId })
-      .from(deployments)
-      .where(eq(deployments.tenantId, row.tenantId))
-      .limit(1);
-    if (deployment?.canary !== row.versionId) {
+    const deployment = await deploymentRow(db, row.tenantId);
+    if (deployment?.canaryVersionId !== row.versionId) {
       decided.push(
         await endCanary(
           db,

@@ -1,15 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import { ChurnError } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
 import type { RetrainingClaim, RetrainingJob, RetrainingPolicy } from "#shared/retraining.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
-import { deployments, type RetrainingJobRow, retrainingJobs } from "../../platform/db/schema/index.ts";
+import type { RetrainingJobRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
-import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { type AuditContext, appendAudit, SCHEDULER_AUDIT } from "../audit/audit.ts";
 import { getTenantVersion, manifestOf } from "../registry/registry.ts";
 import { getRetrainingPolicy } from "./policy.ts";
+import {
+  exhaustedJobs,
+  insertJob,
+  leaseOldestClaimable,
+  newestJobs,
+  openJobRow,
+  productionVersionIdOf,
+  tenantJob,
+  updateJob,
+} from "./queries/jobs.ts";
 
 export function toJob(row: RetrainingJobRow): RetrainingJob {
   return {
@@ -31,12 +40,7 @@ export function toJob(row: RetrainingJobRow): RetrainingJob {
 
 /** The tenant's queued or running job, if any: a tenant retrains one job at a time. */
 export async function openJobOf(db: DbOrTx, tenantId: string): Promise<RetrainingJobRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(retrainingJobs)
-    .where(and(eq(retrainingJobs.tenantId, tenantId), inArray(retrainingJobs.state, ["queued", "running"])))
-    .limit(1);
-  return row;
+  return openJobRow(db, tenantId);
 }
 
 /** Queues a job and audits the request. Call in the transaction of whatever asked for it. */
@@ -70,7 +74,7 @@ export async function requestJobInTx(
     createdAt: input.now,
     updatedAt: input.now,
   };
-  await tx.insert(retrainingJobs).values(row);
+  await insertJob(tx, row);
   await appendAudit(tx, audit, {
     tenantId,
     action: "retraining.request",
@@ -107,21 +111,11 @@ export async function requestJob(
 }
 
 export async function listJobs(db: Db, tenantId: string, limit = 50): Promise<RetrainingJob[]> {
-  const rows = await db
-    .select()
-    .from(retrainingJobs)
-    .where(eq(retrainingJobs.tenantId, tenantId))
-    .orderBy(desc(retrainingJobs.createdAt), desc(retrainingJobs.id))
-    .limit(limit);
-  return rows.map(toJob);
+  return (await newestJobs(db, tenantId, limit)).map(toJob);
 }
 
 export async function getJobRow(db: DbOrTx, tenantId: string, jobId: string): Promise<RetrainingJobRow> {
-  const [row] = await db
-    .select()
-    .from(retrainingJobs)
-    .where(and(eq(retrainingJobs.id, jobId), eq(retrainingJobs.tenantId, tenantId)))
-    .limit(1);
+  const row = await tenantJob(db, tenantId, jobId);
   if (!row) throw new ChurnError("NOT_FOUND", `Retraining job '${jobId}' not found`);
   return row;
 }
@@ -131,24 +125,11 @@ export async function getJobRow(db: DbOrTx, tenantId: string, jobId: string): Pr
  * the jobs failed. `tenantId` narrows it to one tenant (the claim path); the scheduler passes none.
  */
 export async function failExhaustedJobs(tx: DbOrTx, now: number, tenantId?: string): Promise<string[]> {
-  const exhausted = await tx
-    .select()
-    .from(retrainingJobs)
-    .where(
-      and(
-        eq(retrainingJobs.state, "running"),
-        lt(retrainingJobs.leaseExpiresAt, now),
-        sql`${retrainingJobs.attempts} >= ${retrainingJobs.maxAttempts}`,
-        ...(tenantId ? [eq(retrainingJobs.tenantId, tenantId)] : []),
-      ),
-    );
+  const exhausted = await exhaustedJobs(tx, now, tenantId);
   for (const job of exhausted) {
     const reason = `lease expired on attempt ${job.attempts} of ${job.maxAttempts} (worker ${job.worker ?? "unknown"} stopped reporting)`;
-    await tx
-      .update(retrainingJobs)
-      .set({ state: "failed", failureReason: reason, leaseToken: null, updatedAt: now })
-      .where(eq(retrainingJobs.id, job.id));
-    await appendAudit(tx, SYSTEM_AUDIT, {
+    await updateJob(tx, job.id, { state: "failed", failureReason: reason, leaseToken: null, updatedAt: now });
+    await appendAudit(tx, SCHEDULER_AUDIT, {
       tenantId: job.tenantId,
       action: "retraining.fail",
       targets: [{ type: "retraining_job", id: job.id }],
@@ -157,13 +138,6 @@ export async function failExhaustedJobs(tx: DbOrTx, now: number, tenantId?: stri
   }
   return exhausted.map((j) => j.id);
 }
-
-const SYSTEM_AUDIT: AuditContext = {
-  actor: { type: "system", id: "scheduler" },
-  requestId: null,
-  ip: null,
-  userAgent: null,
-};
 
 /**
  * Leases the tenant's oldest claimable job to a worker: queued, or running under an expired lease with
@@ -182,39 +156,12 @@ export async function claimJob(
     const policy = await getRetrainingPolicy(tx, tenantId);
     const leaseToken = `lease_${randomBytes(24).toString("base64url")}`;
     const leaseExpiresAt = now + policy.leaseSeconds * 1000;
-    const [current] = await tx
-      .select({ production: deployments.productionVersionId })
-      .from(deployments)
-      .where(eq(deployments.tenantId, tenantId))
-      .limit(1);
-    const claimable = tx
-      .select({ id: retrainingJobs.id })
-      .from(retrainingJobs)
-      .where(
-        and(
-          eq(retrainingJobs.tenantId, tenantId),
-          or(
-            eq(retrainingJobs.state, "queued"),
-            and(eq(retrainingJobs.state, "running"), lt(retrainingJobs.leaseExpiresAt, now)),
-          ),
-          lt(retrainingJobs.attempts, retrainingJobs.maxAttempts),
-        ),
-      )
-      .orderBy(retrainingJobs.createdAt, retrainingJobs.id)
-      .limit(1);
-    const [row] = await tx
-      .update(retrainingJobs)
-      .set({
-        state: "running",
-        attempts: sql`${retrainingJobs.attempts} + 1`,
-        leaseToken,
-        leaseExpiresAt,
-        worker,
-        productionVersionId: current?.production ?? null,
-        updatedAt: now,
-      })
-      .where(inArray(retrainingJobs.id, claimable))
-      .returning();
+    const row = await leaseOldestClaimable(tx, tenantId, now, {
+      leaseToken,
+      leaseExpiresAt,
+      worker,
+      productionVersionId: await productionVersionIdOf(tx, tenantId),
+    });
     if (!row) return null;
     await appendAudit(tx, audit, {
       tenantId,
@@ -278,10 +225,7 @@ export async function heartbeatJob(
     await heldJob(tx, tenantId, jobId, leaseToken, now);
     const policy = await getRetrainingPolicy(tx, tenantId);
     const leaseExpiresAt = now + policy.leaseSeconds * 1000;
-    await tx
-      .update(retrainingJobs)
-      .set({ leaseExpiresAt, updatedAt: now })
-      .where(eq(retrainingJobs.id, jobId));
+    await updateJob(tx, jobId, { leaseExpiresAt, updatedAt: now });
     return { leaseExpiresAt: toIso(leaseExpiresAt) };
   });
 }
@@ -298,11 +242,12 @@ export async function failJob(
 ): Promise<RetrainingJob> {
   return writeTransaction(db, async (tx) => {
     const row = await heldJob(tx, tenantId, jobId, leaseToken, now);
-    const [failed] = await tx
-      .update(retrainingJobs)
-      .set({ state: "failed", failureReason: reason, leaseToken: null, updatedAt: now })
-      .where(eq(retrainingJobs.id, row.id))
-      .returning();
+    const failed = await updateJob(tx, row.id, {
+      state: "failed",
+      failureReason: reason,
+      leaseToken: null,
+      updatedAt: now,
+    });
     await appendAudit(tx, audit, {
       tenantId,
       action: "retraining.fail",
