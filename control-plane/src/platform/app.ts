@@ -63,6 +63,7 @@ import { registerDocsAssets } from "./routes/docs_assets.ts";
 import { registerDocsPage } from "./routes/docs_page.ts";
 import { registerMetrics } from "./routes/metrics.ts";
 import { registerHealth } from "./routes/v1_health.ts";
+import { registerReady } from "./routes/v1_ready.ts";
 import { SERVICE_VERSION } from "./version.ts";
 
 /** Builds the control-plane app. server.ts and the tests only wire dependencies into it. */
@@ -78,6 +79,7 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   app.notFound(notFound);
 
   registerHealth(app, SERVICE_VERSION);
+  registerReady(app, SERVICE_VERSION);
   registerMetrics(app);
   registerDocsPage(app);
   registerDocsAssets(app);

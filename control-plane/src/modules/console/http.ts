@@ -57,3 +57,18 @@ export function parseForm<T extends z.ZodType>(schema: T, value: unknown): z.inf
 }
 
 export const reasonSchema = z.string().trim().min(3, "give a reason of at least 3 characters").max(500);
+
+/** Done-messages after an action; fixed texts chosen by key, never echoed from the URL. */
+const DONE: Record<string, string> = {
+  promoted: "Promoted: the version now serves production.",
+  canary: "Canary updated.",
+  "canary-ended": "Canary ended: all traffic goes to production.",
+  "shadow-added": "Shadow added.",
+  "shadow-removed": "Shadow removed.",
+  "rolled-back": "Rolled back to the previous production version.",
+  updated: "Client updated.",
+  revoked: "Client revoked: its secret and tokens are refused.",
+};
+
+export const doneFlash = (key: string | undefined) =>
+  key && DONE[key] ? { kind: "ok" as const, text: DONE[key] } : undefined;

@@ -171,11 +171,26 @@ export function barePage(title: string, body: Html): Html {
 }
 
 /** Hidden CSRF field for forms that change something. */
-export const csrfField = (c: Context<ConsoleEnv>) =>
-  html`<input type="hidden" name="_csrf" value="${c.get("consoleUser").csrfToken}">`;
+/** The hidden field every form that changes something carries (views get the token in their data). */
+export const csrfInput = (token: string) => html`<input type="hidden" name="_csrf" value="${token}">`;
+export const csrfField = (c: Context<ConsoleEnv>) => csrfInput(c.get("consoleUser").csrfToken);
 
 export function pageHeader(title: string, lead?: Html | string, actions?: Html | string): Html {
   return html`<div class="page-head"><div><h1>${title}</h1>${lead ? html`<p class="lead">${lead}</p>` : ""}</div>${actions ? html`<div class="page-actions">${actions}</div>` : ""}</div>`;
+}
+
+/** A key figure: its label and value, then anything shown beside the value, then a note. */
+export function statCard(o: {
+  label: string;
+  value: Html | string;
+  note?: Html | string;
+  after?: Html | string;
+  testId?: string;
+  muted?: boolean;
+}): Html {
+  const testId = o.testId ? html` data-testid="${o.testId}"` : "";
+  const note = o.note === undefined ? "" : html`<span class="stat-note">${o.note}</span>`;
+  return html`<div class="stat"><span class="stat-label">${o.label}</span><span class="stat-value${o.muted ? " muted" : ""}"${testId}>${o.value}</span>${o.after ?? ""}${note}</div>`;
 }
 
 export function emptyState(title: string, text: Html | string, action?: Html): Html {

@@ -1,29 +1,30 @@
-import type { Context } from "hono";
 import { html } from "hono/html";
-import { DAY_MS } from "#shared/time.ts";
-import { scoredSince } from "../../monitoring/scored.ts";
-import { modelsWithVersions } from "../../registry/registry.ts";
+import type { MonitoringSnapshot } from "#shared/monitoring.ts";
+import type { Deployment } from "#shared/registry.ts";
+import type { ScoredWindow } from "../../monitoring/scored.ts";
+import type { ModelWithVersions } from "../../registry/registry.ts";
 import { lineChart } from "../charts.ts";
-import { deploymentOrNull } from "../data.ts";
-import type { ConsoleEnv } from "../env.ts";
-import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
-import { snapshotOrNull } from "../monitoring.ts";
+import { emptyState, fmt, type PageOptions, pageHeader, statCard } from "../layout.ts";
 import { gettingStarted } from "./overview.ts";
 
-export async function businessPage(c: Context<ConsoleEnv>): Promise<Html> {
-  const deps = c.get("deps");
-  const tenantId = c.get("principal").tenantId;
-  const now = Date.now();
-  const [deployment, all, week] = await Promise.all([
-    deploymentOrNull(deps.db, tenantId),
-    modelsWithVersions(deps.db, tenantId, 100),
-    scoredSince(deps.db, tenantId, now - 7 * DAY_MS),
-  ]);
+/** What the business view shows, gathered by its handler through the modules' services. */
+export interface BusinessData {
+  deployment: Deployment | null;
+  models: ModelWithVersions[];
+  week: ScoredWindow;
+  /** The last week's monitoring snapshot, when the tenant has a deployment and summarised traffic. */
+  snapshot: MonitoringSnapshot | null;
+}
+
+/** The business view: revenue at risk and what the retention campaign is expected to save. */
+export function businessView(view: BusinessData): PageOptions {
+  const { deployment, week, snapshot } = view;
+  const all = view.models;
   const live =
     deployment && all.flatMap((m) => m.versions).find((v) => v.id === deployment.production.versionId);
   const decision = live?.manifest.decision;
   if (!deployment || !live || !decision || decision.curve.length < 2) {
-    return page(c, {
+    return {
       title: "Business",
       active: "business",
       body: html`${pageHeader("Business view", "Revenue at risk and what the retention campaign is expected to save.")}${
@@ -38,9 +39,8 @@ export async function businessPage(c: Context<ConsoleEnv>): Promise<Html> {
               html`Models trained with <code>churn train</code> store the expected-profit curve in their manifest (<code>decision.curve</code>). Retrain with <code>--value-per-customer</code>, <code>--offer-cost</code> and <code>--offer-acceptance</code> to see it here.`,
             )
       }`,
-    });
+    };
   }
-  const snapshot = await snapshotOrNull(deps.db, tenantId, now, 24 * 7);
   const { valuePerCustomer, offerCost, offerAcceptance, curve } = decision;
   const revenueAtRisk = snapshot?.business.revenueAtRisk ?? week.expectedChurners * valuePerCustomer;
   const expectedSaved =
@@ -58,14 +58,26 @@ export async function businessPage(c: Context<ConsoleEnv>): Promise<Html> {
   const atThreshold = curve[thresholdIndex]!;
   const perWeek = week.predictions;
 
-  return page(c, {
+  return {
     title: "Business",
     active: "business",
     body: html`${pageHeader("Business view", html`From ${live.name} v${live.version}'s profit curve and the last 7 days of scored customers.`)}
 <section class="stats" aria-label="Business figures">
-  <div class="stat"><span class="stat-label">Revenue at risk, 7 days</span><span class="stat-value">${fmt.money(revenueAtRisk)}</span><span class="stat-note">Expected churners among ${fmt.int(week.predictions)} scored customers × ${fmt.money(valuePerCustomer)} each</span></div>
-  <div class="stat"><span class="stat-label">Expected saved revenue</span><span class="stat-value">${fmt.money(expectedSaved)}</span><span class="stat-note">At threshold ${live.manifest.threshold.toFixed(2)}: offers accepted by ${fmt.pct(offerAcceptance, 0)} of churners, net of ${fmt.money(offerCost)} per offer</span></div>
-  <div class="stat"><span class="stat-label">Customers flagged, 7 days</span><span class="stat-value">${fmt.int(flagged)}</span><span class="stat-note">Contact rate on the training holdout: ${fmt.pct(atThreshold.contactRate)}</span></div>
+  ${statCard({
+    label: "Revenue at risk, 7 days",
+    value: fmt.money(revenueAtRisk),
+    note: `Expected churners among ${fmt.int(week.predictions)} scored customers × ${fmt.money(valuePerCustomer)} each`,
+  })}
+  ${statCard({
+    label: "Expected saved revenue",
+    value: fmt.money(expectedSaved),
+    note: `At threshold ${live.manifest.threshold.toFixed(2)}: offers accepted by ${fmt.pct(offerAcceptance, 0)} of churners, net of ${fmt.money(offerCost)} per offer`,
+  })}
+  ${statCard({
+    label: "Customers flagged, 7 days",
+    value: fmt.int(flagged),
+    note: `Contact rate on the training holdout: ${fmt.pct(atThreshold.contactRate)}`,
+  })}
 </section>
 ${week.predictions === 0 ? html`<p class="note" role="note">No customers scored in the last 7 days yet: the figures above fill in as the edge scores traffic. The what-if below works from the model's holdout data.</p>` : ""}
 <section class="card" aria-labelledby="whatif-h" id="what-if" data-curve="${JSON.stringify(curve)}" data-value="${valuePerCustomer}" data-cost="${offerCost}" data-acceptance="${offerAcceptance}" data-per-week="${perWeek}" data-threshold="${live.manifest.threshold}">
@@ -96,5 +108,5 @@ ${lineChart({
 })}
 </div>
 </section>`,
-  });
+  };
 }

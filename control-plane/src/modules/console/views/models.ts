@@ -1,12 +1,8 @@
-import type { Context } from "hono";
 import { html } from "hono/html";
 import type { Deployment, ModelVersion } from "#shared/registry.ts";
-import { isAllowed } from "../../identity/permissions.ts";
-import { modelsWithVersions } from "../../registry/registry.ts";
+import type { ModelWithVersions } from "../../registry/registry.ts";
 import { lineChart } from "../charts.ts";
-import { deploymentOrNull } from "../data.ts";
-import type { ConsoleEnv } from "../env.ts";
-import { csrfField, emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
+import { csrfInput, emptyState, fmt, type Html, type PageOptions, pageHeader } from "../layout.ts";
 import { reportPageHref } from "./model-report.ts";
 import { gettingStarted } from "./overview.ts";
 
@@ -63,7 +59,7 @@ function metricsOf(v: ModelVersion): [string, number][] {
 
 /** A confirmation dialog holding one action's form: reason required, the revision read pins the change. */
 function actionDialog(
-  c: Context<ConsoleEnv>,
+  csrfToken: string,
   o: {
     id: string;
     title: string;
@@ -76,7 +72,7 @@ function actionDialog(
 ): Html {
   return html`<dialog id="${o.id}" class="dialog" aria-labelledby="${o.id}-title">
 <form method="post" action="${o.action}" class="stack">
-  ${csrfField(c)}
+  ${csrfInput(csrfToken)}
   <h2 id="${o.id}-title">${o.title}</h2>
   <p class="muted">${o.text}</p>
   ${o.fields}
@@ -93,7 +89,7 @@ function actionDialog(
 const opener = (id: string, label: string, cls = "btn-secondary") =>
   html`<button type="button" class="btn btn-sm ${cls}" data-open="${id}" aria-haspopup="dialog">${label}</button>`;
 
-function rowActions(c: Context<ConsoleEnv>, v: ModelVersion, d: Deployment | null): Html {
+function rowActions(csrfToken: string, v: ModelVersion, d: Deployment | null): Html {
   const role = roleOf(v, d);
   const hidden = (name: string, value: string | number) =>
     html`<input type="hidden" name="${name}" value="${value}">`;
@@ -102,7 +98,7 @@ function rowActions(c: Context<ConsoleEnv>, v: ModelVersion, d: Deployment | nul
   if (role !== "production") {
     parts.push(opener(`promote-${v.id}`, d ? "Promote" : "Deploy", "btn-primary"));
     parts.push(
-      actionDialog(c, {
+      actionDialog(csrfToken, {
         id: `promote-${v.id}`,
         title: d ? `Promote v${v.version} to production` : `Deploy v${v.version}`,
         action: "/console/deployment/promote",
@@ -118,7 +114,7 @@ function rowActions(c: Context<ConsoleEnv>, v: ModelVersion, d: Deployment | nul
     const weight = role === "canary" ? d.canary!.weight : 10;
     parts.push(opener(`canary-${v.id}`, role === "canary" ? "Set weight" : "Canary"));
     parts.push(
-      actionDialog(c, {
+      actionDialog(csrfToken, {
         id: `canary-${v.id}`,
         title: `Canary v${v.version}`,
         action: "/console/deployment/canary",
@@ -130,7 +126,7 @@ function rowActions(c: Context<ConsoleEnv>, v: ModelVersion, d: Deployment | nul
     if (role === "canary") {
       parts.push(opener(`endcanary-${v.id}`, "End canary", "btn-ghost"));
       parts.push(
-        actionDialog(c, {
+        actionDialog(csrfToken, {
           id: `endcanary-${v.id}`,
           title: `End the canary of v${v.version}`,
           action: "/console/deployment/canary/end",
@@ -144,7 +140,7 @@ function rowActions(c: Context<ConsoleEnv>, v: ModelVersion, d: Deployment | nul
     if (role === "shadow") {
       parts.push(opener(`unshadow-${v.id}`, "Remove shadow", "btn-ghost"));
       parts.push(
-        actionDialog(c, {
+        actionDialog(csrfToken, {
           id: `unshadow-${v.id}`,
           title: `Stop shadowing v${v.version}`,
           action: "/console/deployment/shadow/remove",
@@ -157,7 +153,7 @@ function rowActions(c: Context<ConsoleEnv>, v: ModelVersion, d: Deployment | nul
     } else if (role === null && d.shadows.length < 3) {
       parts.push(opener(`shadow-${v.id}`, "Shadow", "btn-ghost"));
       parts.push(
-        actionDialog(c, {
+        actionDialog(csrfToken, {
           id: `shadow-${v.id}`,
           title: `Shadow v${v.version}`,
           action: "/console/deployment/shadow/add",
@@ -228,38 +224,42 @@ ${
 </section>`;
 }
 
-export async function modelsPage(
-  c: Context<ConsoleEnv>,
-  flash?: { kind: "ok" | "error"; text: string },
-): Promise<Html> {
-  const deps = c.get("deps");
-  const principal = c.get("principal");
-  const [all, deployment] = await Promise.all([
-    modelsWithVersions(deps.db, principal.tenantId),
-    deploymentOrNull(deps.db, principal.tenantId),
-  ]);
-  const canWrite = isAllowed(principal, "deployments:write");
+/** What the models page shows, gathered by its handler through the registry and deployments. */
+export interface ModelsData {
+  models: ModelWithVersions[];
+  deployment: Deployment | null;
+  canWrite: boolean;
+  csrfToken: string;
+  /** The model asked for (`?model=`), and two version ids to compare (`?a=&b=`). */
+  selected: { model?: string | undefined; a?: string | undefined; b?: string | undefined };
+  flash?: { kind: "ok" | "error"; text: string } | undefined;
+}
+
+/** The models page: the registry's versions with metrics, lineage and deployment actions. */
+export function modelsView(view: ModelsData): PageOptions {
+  const { deployment, canWrite, csrfToken, flash } = view;
+  const all = view.models;
   if (all.length === 0) {
-    return page(c, {
+    return {
       title: "Models",
       active: "models",
       flash,
       body: html`${pageHeader("Models", "Versions in the registry, their metrics and lineage.")}${emptyState("No models published yet", "Publish a trained model to see its versions here:", gettingStarted)}`,
-    });
+    };
   }
-  const selectedName = c.req.query("model");
+  const selectedName = view.selected.model;
   const model =
     all.find((m) => m.name === selectedName) ??
     all.find((m) => m.versions.some((v) => v.id === deployment?.production.versionId)) ??
     all[0]!;
-  const a = model.versions.find((v) => v.id === c.req.query("a"));
-  const b = model.versions.find((v) => v.id === c.req.query("b"));
+  const a = model.versions.find((v) => v.id === view.selected.a);
+  const b = model.versions.find((v) => v.id === view.selected.b);
   const rollback =
     canWrite && deployment
       ? html`<button type="button" class="btn btn-secondary" data-open="rollback" aria-haspopup="dialog">Roll back</button>
 <dialog id="rollback" class="dialog" aria-labelledby="rollback-title">
 <form method="post" action="/console/deployment/rollback" class="stack">
-  ${csrfField(c)}
+  ${csrfInput(csrfToken)}
   <input type="hidden" name="revision" value="${deployment.revision}">
   <h2 id="rollback-title">Roll back production</h2>
   <p class="muted">Production returns to the version that served before ${deployment.production.name} v${deployment.production.version}; the canary ends, shadows stay.</p>
@@ -270,7 +270,7 @@ export async function modelsPage(
 </dialog>`
       : "";
 
-  return page(c, {
+  return {
     title: "Models",
     active: "models",
     flash,
@@ -299,7 +299,7 @@ ${model.versions.map(
     .map(([k, x]) => html`<div><dt>${METRIC_LABEL[k] ?? k}</dt><dd>${x.toFixed(3)}</dd></div>`)}</dl></td>
   <td class="small"><span title="Data fingerprint">data ${v.manifest.lineage.dataFingerprint.slice(0, 10)}</span><span class="block muted">trainer ${v.manifest.lineage.trainerVersion} · seed ${v.manifest.lineage.seed}${v.manifest.lineage.rows ? ` · ${fmt.int(v.manifest.lineage.rows.train)} rows` : ""}</span></td>
   <td class="small">${fmt.date(v.createdAt)}<span class="block muted">${v.publishedBy}</span></td>
-  ${canWrite ? html`<td class="actions-cell">${rowActions(c, v, deployment)}</td>` : ""}
+  ${canWrite ? html`<td class="actions-cell">${rowActions(csrfToken, v, deployment)}</td>` : ""}
 </tr>`,
 )}
 </tbody></table></div>
@@ -325,5 +325,5 @@ ${
     ? html`<p class="note">Versions marked “No report” were published without the trainer's <code>report.html</code>: their metrics above come from the manifest. Open that report from the training run's output folder; <code>churn publish</code> sends it with the next version it creates.</p>`
     : ""
 }`,
-  });
+  };
 }

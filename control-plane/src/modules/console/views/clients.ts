@@ -1,11 +1,7 @@
-import type { Context } from "hono";
 import { html } from "hono/html";
 import type { ApiClient } from "#shared/identity.ts";
 import { SCOPES } from "#shared/scopes.ts";
-import { listApiClients } from "../../identity/api-clients.ts";
-import { isAllowed } from "../../identity/permissions.ts";
-import type { ConsoleEnv } from "../env.ts";
-import { csrfField, emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
+import { csrfInput, emptyState, fmt, type Html, type PageOptions, pageHeader } from "../layout.ts";
 
 const SCOPE_HELP: Record<string, string> = {
   predict: "score records at the edge",
@@ -39,7 +35,7 @@ export interface ShownSecret {
 }
 
 function dialog(
-  c: Context<ConsoleEnv>,
+  csrfToken: string,
   id: string,
   title: string,
   action: string,
@@ -47,17 +43,25 @@ function dialog(
   submit: string,
   danger = false,
 ): Html {
-  return html`<dialog id="${id}" class="dialog" aria-labelledby="${id}-title"><form method="post" action="${action}" class="stack">${csrfField(c)}<h2 id="${id}-title">${title}</h2>${body}<div class="dialog-actions"><button type="button" class="btn btn-ghost" data-close>Cancel</button><button type="submit" class="btn ${danger ? "btn-danger" : "btn-primary"}">${submit}</button></div></form></dialog>`;
+  const cancel = html`<button type="button" class="btn btn-ghost" data-close>Cancel</button>`;
+  const confirm = html`<button type="submit" class="btn ${danger ? "btn-danger" : "btn-primary"}">${submit}</button>`;
+  const form = html`<form method="post" action="${action}" class="stack">${csrfInput(csrfToken)}<h2 id="${id}-title">${title}</h2>${body}<div class="dialog-actions">${cancel}${confirm}</div></form>`;
+  return html`<dialog id="${id}" class="dialog" aria-labelledby="${id}-title">${form}</dialog>`;
 }
 
-export async function clientsPage(
-  c: Context<ConsoleEnv>,
-  options: { secret?: ShownSecret; flash?: { kind: "ok" | "error"; text: string } } = {},
-): Promise<Html> {
-  const deps = c.get("deps");
-  const principal = c.get("principal");
-  const clients = await listApiClients(deps.db, principal.tenantId);
-  const canWrite = isAllowed(principal, "clients:write");
+/** What the clients page shows, gathered by its handler through the identity module. */
+export interface ClientsData {
+  clients: ApiClient[];
+  canWrite: boolean;
+  csrfToken: string;
+  /** A secret just created or rotated: shown in this one response only. */
+  secret?: ShownSecret | undefined;
+  flash?: { kind: "ok" | "error"; text: string } | undefined;
+}
+
+/** The API clients page: active and revoked clients, and (for writers) the forms that change them. */
+export function clientsView(options: ClientsData): PageOptions {
+  const { clients, canWrite, csrfToken } = options;
   const active = clients.filter((x) => x.revokedAt === null);
   const revoked = clients.filter((x) => x.revokedAt !== null);
   const secretPanel = options.secret
@@ -73,7 +77,7 @@ export async function clientsPage(
     ? html`<section class="card" aria-labelledby="create-h">
 <h2 id="create-h">New API client</h2>
 <form method="post" action="/console/clients" class="create-form">
-  ${csrfField(c)}
+  ${csrfInput(csrfToken)}
   <div class="stack">
     <div class="field"><label for="new-name">Name</label><input id="new-name" name="name" required maxlength="64" placeholder="e.g. crm-scoring"></div>
     ${limitFields("new", null)}
@@ -84,6 +88,19 @@ export async function clientsPage(
 </section>`
     : html`<p class="note" role="note">Your role can review API clients but not change them.</p>`;
 
+  /** The edit, rotate and revoke dialogs of one client. */
+  const dialogs = (client: ApiClient) => {
+    const id = client.id;
+    const name = html`<div class="field"><label for="edit-${id}-name">Name</label><input id="edit-${id}-name" name="name" required maxlength="64" value="${client.name}"></div>`;
+    const scopesNote = html`<p class="muted small">Narrowed scopes apply at once here; tokens already issued keep theirs at the edge until they expire (15 minutes).</p>`;
+    const overlap = html`<div class="field"><label for="rotate-${id}-overlap">Keep the old secret working for</label><select id="rotate-${id}-overlap" name="overlapHours"><option value="0">No overlap: it stops now</option><option value="1">1 hour</option><option value="24" selected>24 hours</option><option value="168">7 days</option></select></div>`;
+    const revokeText = html`<p>The secret stops working now and the edge refuses the client's tokens within seconds. This cannot be undone.</p><label class="check"><input type="checkbox" name="confirm" value="yes" required><span>I understand that ${client.name} stops working</span></label>`;
+    const edit = html`${name}${scopeBoxes(`edit-${id}`, client.scopes)}${limitFields(`edit-${id}`, client.rateLimit)}${scopesNote}`;
+    return html`${dialog(csrfToken, `edit-${id}`, `Edit ${client.name}`, `/console/clients/${id}`, edit, "Save changes")}
+${dialog(csrfToken, `rotate-${id}`, `Rotate the secret of ${client.name}`, `/console/clients/${id}/rotate`, overlap, "Rotate")}
+${dialog(csrfToken, `revoke-${id}`, `Revoke ${client.name}?`, `/console/clients/${id}/revoke`, revokeText, "Revoke client", true)}`;
+  };
+
   const row = (client: ApiClient) => {
     const isRevoked = client.revokedAt !== null;
     const actions =
@@ -92,9 +109,7 @@ export async function clientsPage(
 <button type="button" class="btn btn-sm btn-secondary" data-open="edit-${client.id}" aria-haspopup="dialog">Edit</button>
 <button type="button" class="btn btn-sm btn-secondary" data-open="rotate-${client.id}" aria-haspopup="dialog">Rotate</button>
 <button type="button" class="btn btn-sm btn-danger-ghost" data-open="revoke-${client.id}" aria-haspopup="dialog">Revoke</button>
-${dialog(c, `edit-${client.id}`, `Edit ${client.name}`, `/console/clients/${client.id}`, html`<div class="field"><label for="edit-${client.id}-name">Name</label><input id="edit-${client.id}-name" name="name" required maxlength="64" value="${client.name}"></div>${scopeBoxes(`edit-${client.id}`, client.scopes)}${limitFields(`edit-${client.id}`, client.rateLimit)}<p class="muted small">Narrowed scopes apply at once here; tokens already issued keep theirs at the edge until they expire (15 minutes).</p>`, "Save changes")}
-${dialog(c, `rotate-${client.id}`, `Rotate the secret of ${client.name}`, `/console/clients/${client.id}/rotate`, html`<div class="field"><label for="rotate-${client.id}-overlap">Keep the old secret working for</label><select id="rotate-${client.id}-overlap" name="overlapHours"><option value="0">No overlap: it stops now</option><option value="1">1 hour</option><option value="24" selected>24 hours</option><option value="168">7 days</option></select></div>`, "Rotate")}
-${dialog(c, `revoke-${client.id}`, `Revoke ${client.name}?`, `/console/clients/${client.id}/revoke`, html`<p>The secret stops working now and the edge refuses the client's tokens within seconds. This cannot be undone.</p><label class="check"><input type="checkbox" name="confirm" value="yes" required><span>I understand that ${client.name} stops working</span></label>`, "Revoke client", true)}
+${dialogs(client)}
 </div>`
         : "";
     return html`<tr data-client="${client.id}">
@@ -112,7 +127,7 @@ ${canWrite ? html`<td class="actions-cell">${actions}</td>` : ""}
 <thead><tr><th scope="col">Client</th><th scope="col">Scopes</th><th scope="col">Rate limit</th><th scope="col">Created</th><th scope="col">Status</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
 <tbody>${list.map(row)}</tbody></table></div>`;
 
-  return page(c, {
+  return {
     title: "API clients",
     active: "clients",
     flash: options.flash,
@@ -124,5 +139,5 @@ ${active.length === 0 ? emptyState("No active clients", canWrite ? "Create a cli
 ${revoked.length > 0 ? html`<details class="revoked"><summary>Revoked clients (${revoked.length})</summary>${table(revoked, "Revoked clients")}</details>` : ""}
 </section>
 ${createForm}`,
-  });
+  };
 }

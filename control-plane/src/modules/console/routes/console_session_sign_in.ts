@@ -4,23 +4,11 @@ import type { HonoEnv } from "../../../platform/env.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { field, formOf } from "../http.ts";
 import { homeFor } from "../layout.ts";
-import { signInPage } from "../pages/sign-in.ts";
-import { consoleSession, issueSignInNonce, requireCsrf, signIn, signOut } from "../session.ts";
+import { issueSignInNonce, signIn } from "../session.ts";
+import { signInPage } from "../views/sign-in.ts";
 
-/** Sign-in with a personal access token, and sign-out. */
-export function registerConsoleSession(app: Hono<ConsoleEnv>): void {
-  app.get("/sign-in", (c) => {
-    c.header("cache-control", "no-store");
-    const signedOut = c.req.query("signed-out") !== undefined;
-    return c.html(
-      signInPage(
-        issueSignInNonce(c as unknown as Context<HonoEnv>),
-        undefined,
-        signedOut ? "You are signed out." : undefined,
-      ),
-    );
-  });
-
+/** POST /console/sign-in. */
+export function registerConsoleSessionSignIn(app: Hono<ConsoleEnv>): void {
   app.post("/sign-in", async (c) => {
     c.header("cache-control", "no-store");
     const form = await formOf(c);
@@ -35,10 +23,5 @@ export function registerConsoleSession(app: Hono<ConsoleEnv>): void {
       throw err;
     }
     return c.redirect(homeFor(c.get("principal")), 303);
-  });
-
-  app.post("/sign-out", consoleSession(), requireCsrf(), async (c) => {
-    await signOut(c);
-    return c.redirect("/console/sign-in?signed-out", 303);
   });
 }

@@ -1,12 +1,11 @@
-import type { Context } from "hono";
 import { html } from "hono/html";
 import { AUDIT_ACTIONS, type AuditAction, type AuditEntry } from "#shared/audit.ts";
-import { auditPage, verifyChain } from "../../audit/audit-chain.ts";
-import { listUsers } from "../../identity/users.ts";
-import type { ConsoleEnv } from "../env.ts";
-import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
+import type { User } from "#shared/identity.ts";
+import type { ChainVerification } from "../../audit/audit-chain.ts";
+import { emptyState, fmt, type PageOptions, pageHeader } from "../layout.ts";
 
-const PAGE_SIZE = 25;
+/** Entries per page of the console's audit log. */
+export const AUDIT_PAGE_SIZE = 25;
 
 export interface AuditQuery {
   action?: AuditAction | undefined;
@@ -39,23 +38,18 @@ function summary(e: AuditEntry): string {
   }
 }
 
-export async function auditLogPage(c: Context<ConsoleEnv>, q: AuditQuery): Promise<Html> {
-  const db = c.get("deps").db;
-  const tenantId = c.get("principal").tenantId;
-  const dayStart = (d: string | undefined) => (d ? Date.parse(`${d}T00:00:00Z`) : undefined);
-  const dayEnd = (d: string | undefined) => (d ? Date.parse(`${d}T23:59:59.999Z`) : undefined);
-  const [result, chain, people] = await Promise.all([
-    auditPage(db, tenantId, {
-      action: q.action,
-      actorId: q.actorId,
-      since: dayStart(q.since),
-      until: dayEnd(q.until),
-      cursor: q.cursor,
-      limit: PAGE_SIZE,
-    }),
-    verifyChain(db, tenantId),
-    listUsers(db, tenantId),
-  ]);
+/** What the audit page shows, gathered by its handler through the modules' services. */
+export interface AuditData {
+  query: AuditQuery;
+  page: { entries: AuditEntry[]; nextCursor: number | null };
+  chain: ChainVerification;
+  people: User[];
+}
+
+/** The audit page: the tenant's log, newest first, with filters and the chain's verification. */
+export function auditView(view: AuditData): PageOptions {
+  const { query: q, chain, people } = view;
+  const result = view.page;
   const names = new Map(people.map((u) => [u.id, u.name === u.email ? u.email : `${u.name} (${u.email})`]));
   const params = new URLSearchParams();
   if (q.action) params.set("action", q.action);
@@ -72,7 +66,7 @@ export async function auditLogPage(c: Context<ConsoleEnv>, q: AuditQuery): Promi
     ? html`<div class="chain chain-ok" role="status" data-testid="chain-status"><strong>Chain verified.</strong> All ${fmt.int(chain.entries)} entries hash-link back to the first; head <code>${chain.headHash.slice(0, 16)}…</code></div>`
     : html`<div class="chain chain-bad" role="alert" data-testid="chain-status"><strong>Chain broken at entry ${chain.firstBad!.seq}:</strong> ${chain.firstBad!.reason}. Entries after it cannot be trusted; export the log and investigate.</div>`;
 
-  return page(c, {
+  return {
     title: "Audit log",
     active: "audit",
     body: html`${pageHeader("Audit log", "Every change, who made it and why, in a tamper-evident hash chain.", html`<a class="btn btn-secondary" href="/console/audit/export" download>Export (JSON Lines)</a>`)}
@@ -110,5 +104,5 @@ ${result.entries.map(
 <nav class="pager" aria-label="Pages">${q.cursor ? html`<a class="btn btn-ghost" href="/console/audit${params.size > 0 ? `?${params}` : ""}">Newest</a>` : ""}${next ? html`<a class="btn btn-secondary" href="${next}" rel="next">Older entries</a>` : html`<span class="muted small">End of the log</span>`}</nav>
 </section>`
 }`,
-  });
+  };
 }

@@ -1,14 +1,9 @@
-import type { Context } from "hono";
 import { html } from "hono/html";
-import type { MonitoringSnapshot } from "#shared/monitoring.ts";
-import { DAY_MS } from "#shared/time.ts";
-import { scoreHistogram } from "../../monitoring/scored.ts";
-import { modelsWithVersions } from "../../registry/registry.ts";
+import type { MonitoringSnapshot, MonitoringTimeseries } from "#shared/monitoring.ts";
+import type { Deployment } from "#shared/registry.ts";
+import type { ModelWithVersions } from "../../registry/registry.ts";
 import { barChart, lineChart } from "../charts.ts";
-import { deploymentOrNull } from "../data.ts";
-import type { ConsoleEnv } from "../env.ts";
-import { emptyState, fmt, type Html, page, pageHeader } from "../layout.ts";
-import { snapshotOrNull, timeseriesOrNull } from "../monitoring.ts";
+import { emptyState, fmt, type Html, type PageOptions, pageHeader } from "../layout.ts";
 import { gettingStarted } from "./overview.ts";
 
 const rate = (v: number | null) => (v === null ? "—" : fmt.pct(v, 2));
@@ -23,35 +18,35 @@ function qualityCards(s: MonitoringSnapshot): Html {
 </div>`;
 }
 
-export async function monitoringPage(c: Context<ConsoleEnv>): Promise<Html> {
-  const deps = c.get("deps");
-  const tenantId = c.get("principal").tenantId;
-  const now = Date.now();
-  const [deployment, all] = await Promise.all([
-    deploymentOrNull(deps.db, tenantId),
-    modelsWithVersions(deps.db, tenantId, 100),
-  ]);
+/** What the monitoring page shows, gathered by its handler through the modules' services. */
+export interface MonitoringData {
+  deployment: Deployment | null;
+  models: ModelWithVersions[];
+  /** The last 24 hours' snapshot and the last 7 days by day (null: no summarised traffic). */
+  current: MonitoringSnapshot | null;
+  series: MonitoringTimeseries | null;
+  /** The live version's scores of the last day on its reference's bins (null: no reference). */
+  liveScores: number[] | null;
+}
+
+/** The monitoring page: drift, data quality and the live version's score distribution. */
+export function monitoringView(view: MonitoringData): PageOptions {
+  const { deployment, current, series, liveScores } = view;
+  const all = view.models;
   const head = pageHeader(
     "Monitoring",
     "Drift, data quality and the score distribution of the live version.",
   );
   if (!deployment) {
-    return page(c, {
+    return {
       title: "Monitoring",
       active: "monitoring",
       body: html`${head}${emptyState("Nothing to monitor yet", "Deploy a model and send traffic to the edge:", gettingStarted)}`,
-    });
+    };
   }
   const live = all.flatMap((m) => m.versions).find((v) => v.id === deployment.production.versionId);
-  const [current, series] = await Promise.all([
-    snapshotOrNull(deps.db, tenantId, now, 24),
-    timeseriesOrNull(deps.db, tenantId, now, 7, "day"),
-  ]);
 
   const reference = live?.manifest.reference?.score;
-  const liveScores = reference
-    ? await scoreHistogram(deps.db, tenantId, deployment.production.versionId, now - DAY_MS, reference.edges)
-    : null;
   const liveTotal = liveScores?.reduce((a, b) => a + b, 0) ?? 0;
   const refTotal = reference?.counts.reduce((a, b) => a + b, 0) ?? 0;
   const binLabel = (i: number, edges: number[]) => `${i === 0 ? "0" : edges[i - 1]!.toFixed(2)}`;
@@ -87,7 +82,7 @@ ${
 </section>`;
 
   if (!current) {
-    return page(c, {
+    return {
       title: "Monitoring",
       active: "monitoring",
       body: html`${head}
@@ -96,7 +91,7 @@ ${emptyState(
   html`Drift, data-quality rates and estimated performance appear once the control plane has summarised scored traffic for ${deployment.production.name} v${deployment.production.version}. Send predictions through the edge; each delivered batch is summarised within minutes.`,
 )}
 ${scoreSection}`,
-    });
+    };
   }
 
   const features = [...current.drift.features].sort((a, b) => (b.psi ?? -1) - (a.psi ?? -1));
@@ -121,7 +116,7 @@ ${scoreSection}`,
     ],
   });
 
-  return page(c, {
+  return {
     title: "Monitoring",
     active: "monitoring",
     body: html`${head}
@@ -147,5 +142,5 @@ ${scoreSection}
 <section class="card" aria-labelledby="quality-h"><h2 id="quality-h">Data quality, last 24 hours</h2>${qualityCards(current)}</section>
 </div>
 </div>`,
-  });
+  };
 }

@@ -1,7 +1,5 @@
-import type { Context } from "hono";
 import { html } from "hono/html";
-import type { ConsoleEnv } from "../env.ts";
-import { type Html, page, pageHeader } from "../layout.ts";
+import { type PageOptions, pageHeader } from "../layout.ts";
 
 /** Where the console serves a version's report bytes, for the frame and for opening it on its own. */
 export const reportHref = (name: string, version: number) =>
@@ -15,9 +13,9 @@ export const reportPageHref = (name: string, version: number) =>
  * A version's training report inside the console. The frame is sandboxed with no permissions (no script,
  * no forms, an opaque origin) and its document carries its own CSP, so a report can only be looked at.
  */
-export function modelReportPage(c: Context<ConsoleEnv>, name: string, version: number): Html {
+export function modelReportView(name: string, version: number): PageOptions {
   const models = `/console/models?model=${encodeURIComponent(name)}`;
-  return page(c, {
+  return {
     title: `Report of ${name} v${version}`,
     active: "models",
     body: html`${pageHeader(
@@ -30,5 +28,5 @@ export function modelReportPage(c: Context<ConsoleEnv>, name: string, version: n
   <a href="${reportPageHref(name, version)}" aria-current="page">Report</a>
 </nav>
 <iframe class="report-frame" src="${reportHref(name, version)}" sandbox="" title="Training report of ${name} v${version}" loading="eager"></iframe>`,
-  });
+  };
 }
