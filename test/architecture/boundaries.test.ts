@@ -35,6 +35,8 @@ describe("service boundaries", () => {
   const allowed = "edge/src/imports-shared.ts";
   const drizzleInService = "control-plane/src/modules/probe/service.ts";
   const drizzleInQueries = "control-plane/src/modules/probe/queries.ts";
+  const foreignQueries = "control-plane/src/modules/other/routes/v1_other.ts";
+  const ownQueries = "control-plane/src/modules/probe/routes/v1_probe.ts";
 
   beforeAll(async () => {
     sandbox = await mkdtemp(join(tmpdir(), "churn-boundaries-"));
@@ -44,6 +46,8 @@ describe("service boundaries", () => {
       [allowed]: 'import { x } from "#shared/ids.ts";',
       [drizzleInService]: 'import { eq as x } from "drizzle-orm";',
       [drizzleInQueries]: 'import { eq as x } from "drizzle-orm";',
+      [foreignQueries]: 'import { x } from "../../probe/queries.ts";',
+      [ownQueries]: 'import { x } from "../queries.ts";',
     };
     for (const [path, line] of Object.entries(files)) {
       await mkdir(dirname(join(sandbox, path)), { recursive: true });
@@ -72,6 +76,12 @@ describe("service boundaries", () => {
     expect(lint.output).toMatch(new RegExp(`${drizzleInService}:1:\\d+ lint/style/noRestrictedImports`));
     expect(lint.output).toContain("Only query files import drizzle");
     expect(lint.output).not.toContain(drizzleInQueries);
+  });
+
+  it("keeps a module's query files to itself", () => {
+    expect(lint.output).toMatch(new RegExp(`${foreignQueries}:1:\\d+ lint/style/noRestrictedImports`));
+    expect(lint.output).toContain("never its query files");
+    expect(lint.output).not.toContain(ownQueries);
   });
 
   it("type-checks the edge against the Workers runtime only: Node and DOM globals fail", async () => {

@@ -1,3 +1,5 @@
+import { esc } from "#shared/charts/primitives.ts";
+import { columnChart, rankingChart, type StripRow, stripChart, xyChart } from "#shared/charts/xy.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import type { Run } from "../../ml/automl/runs.ts";
 import type { CalibrationMethod, CalibrationScores } from "../../ml/calibration.ts";
@@ -6,7 +8,6 @@ import type { ImportanceShare } from "../../ml/importance.ts";
 import type { Curve, DecileRow, ReliabilityBin } from "../../ml/metrics.ts";
 import type { ParityReport } from "../../ml/parity.ts";
 import { type DataQualityReport, LEAKAGE_STOP_AUC } from "../../ml/quality.ts";
-import { barChart, columnChart, esc, lineChart, type StripRow, stripChart } from "./svg.ts";
 
 /** Contributions of a sample of holdout rows (margin space), with the rows' raw feature values. */
 export interface ShapSample {
@@ -146,7 +147,7 @@ function performanceSection(d: ReportData): string {
     })
     .join("")}</tbody></table></div>`;
   const charts = [
-    lineChart({
+    xyChart({
       title: `ROC curve (holdout AUC ${fmt.p(d.holdout["roc_auc"])})`,
       series: [{ x: d.roc.x, y: d.roc.y, tone: "s1", label: "model" }],
       xLabel: "False-positive rate",
@@ -155,7 +156,7 @@ function performanceSection(d: ReportData): string {
       yDomain: [0, 1],
       diagonal: true,
     }),
-    lineChart({
+    xyChart({
       title: `Precision-recall curve (holdout AP ${fmt.p(d.holdout["pr_auc"])})`,
       series: [
         { x: d.pr.x, y: d.pr.y, tone: "s1", label: "model" },
@@ -172,7 +173,7 @@ function performanceSection(d: ReportData): string {
       xDomain: [0, 1],
       yDomain: [0, 1],
     }),
-    lineChart({
+    xyChart({
       title: `Reliability diagram (holdout ECE ${fmt.p(d.holdout["ece"], 4)})`,
       series: [
         {
@@ -198,7 +199,7 @@ function performanceSection(d: ReportData): string {
       "Lift over base rate",
       1,
     ),
-    lineChart({
+    xyChart({
       title: "Cumulative gain (holdout)",
       series: [
         {
@@ -223,7 +224,7 @@ function performanceSection(d: ReportData): string {
 
 function decisionSection(d: ReportData): string {
   const dec = d.decision;
-  const chart = lineChart({
+  const chart = xyChart({
     title: "Expected profit per customer vs threshold",
     series: [
       {
@@ -250,7 +251,7 @@ function decisionSection(d: ReportData): string {
         : []),
     ],
   });
-  const contact = lineChart({
+  const contact = xyChart({
     title: "Share of customers contacted vs threshold",
     series: [
       {
@@ -273,7 +274,7 @@ function decisionSection(d: ReportData): string {
 
 function explanationSection(d: ReportData): string {
   const top = d.importance.slice(0, TOP_FEATURES);
-  const importance = barChart(
+  const importance = rankingChart(
     "Global importance (share)",
     top.map((i) => ({
       label: i.feature,

@@ -1,13 +1,10 @@
-/**
- * Small inline-SVG charts for the HTML report: no scripts, no external assets. Every chart scales with
- * its container (viewBox + CSS width 100%) and colours come from CSS classes, so the page's stylesheet
- * styles them.
- */
+import { esc, extent, niceTicks, tick, truncate } from "./primitives.ts";
 
-/** Escapes text for HTML/SVG content and attribute values. */
-export function esc(text: string | number): string {
-  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
+/**
+ * Charts on numeric axes (curves, scatter, rankings, deciles, SHAP strips), drawn as inline SVG: no
+ * scripts, no external assets. Every chart scales with its container (viewBox + CSS width 100%) and
+ * colours come from CSS classes, so the page's stylesheet styles them. The training report uses them.
+ */
 
 export interface Series {
   x: readonly number[];
@@ -27,7 +24,7 @@ export interface Marker {
   tone: "s1" | "s2" | "s3" | "muted";
 }
 
-export interface LineChartSpec {
+export interface XyChartSpec {
   title: string;
   series: Series[];
   xLabel: string;
@@ -45,39 +42,7 @@ const W = 420;
 const H = 300;
 const M = { top: 16, right: 16, bottom: 44, left: 56 };
 
-/** Rounds to a readable number of decimals for tick labels. */
-export function tick(v: number): string {
-  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString("en-US");
-  if (Math.abs(v) >= 10) return v.toFixed(0);
-  return Number(v.toFixed(2)).toString();
-}
-
-/** About five round tick values covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toFixed(10)));
-  return out;
-}
-
-function extent(values: readonly number[], pad = 0): [number, number] {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const v of values) {
-    if (!Number.isFinite(v)) continue;
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
-  }
-  if (!Number.isFinite(lo)) return [0, 1];
-  if (lo === hi) return [lo - 1, hi + 1];
-  const span = hi - lo;
-  return [lo - pad * span, hi + pad * span];
-}
-
-export function lineChart(spec: LineChartSpec): string {
+export function xyChart(spec: XyChartSpec): string {
   const xDomain = spec.xDomain ?? extent(spec.series.flatMap((s) => [...s.x]));
   const yDomain =
     spec.yDomain ??
@@ -154,7 +119,7 @@ export interface Bar {
 }
 
 /** Horizontal bars, largest first, for importance rankings. */
-export function barChart(title: string, bars: readonly Bar[], format: (v: number) => string): string {
+export function rankingChart(title: string, bars: readonly Bar[], format: (v: number) => string): string {
   const rowH = 22;
   const labelW = 150;
   const height = M.top + bars.length * rowH + 8;
@@ -293,8 +258,4 @@ function figure(
           .join("")}</div>`
       : "";
   return `<figure class="chart ${extra}"><figcaption>${esc(title)}</figcaption><svg viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(title)}">${body}</svg>${legendHtml}</figure>`;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
