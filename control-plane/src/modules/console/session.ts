@@ -29,9 +29,13 @@ function secureRequest(c: Context): boolean {
   return new URL(c.req.url).protocol === "https:" || (publicUrl?.startsWith("https:") ?? false);
 }
 
-/** `__Host-` binds the cookie to this origin, but browsers only accept it over https. */
+/**
+ * Over https the session cookie is `__Secure-`: browsers then accept it only with Secure, from a secure
+ * origin, and (with no Domain attribute) for this host alone. Not `__Host-`: that prefix demands Path=/,
+ * and the session belongs to /console only.
+ */
 function sessionCookieName(c: Context): string {
-  return secureRequest(c) ? "__Host-churn_console" : "churn_console";
+  return secureRequest(c) ? "__Secure-churn_console" : "churn_console";
 }
 
 type SessionRow = NonNullable<Awaited<ReturnType<typeof liveToken>>>;
@@ -168,14 +172,25 @@ export async function signIn(c: Context<HonoEnv>, form: { token: string; nonce: 
     { tenantId: row.user.tenantId, userId: row.user.id },
     { name: SESSION_TOKEN_NAME, ttlDays: hours / 24 },
   );
-  deleteCookie(c, SIGN_IN_COOKIE, { path: CONSOLE_PATH });
-  setCookie(c, sessionCookieName(c), session.token, {
-    path: CONSOLE_PATH,
-    httpOnly: true,
-    sameSite: "Strict",
-    secure: secureRequest(c),
-    maxAge: Math.floor(hours * 3600),
-  });
+  try {
+    deleteCookie(c, SIGN_IN_COOKIE, { path: CONSOLE_PATH });
+    setCookie(c, sessionCookieName(c), session.token, {
+      path: CONSOLE_PATH,
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: secureRequest(c),
+      maxAge: Math.floor(hours * 3600),
+    });
+  } catch (err) {
+    // A session the browser never receives must not stay valid: nobody could end it.
+    await revokeOwnToken(
+      deps.db,
+      auditContextOf(c),
+      { tenantId: row.user.tenantId, userId: row.user.id },
+      session.id,
+    );
+    throw err;
+  }
 }
 
 /** Ends the session: its token is revoked at once (audited) and the cookie cleared. */
