@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { sha256Hex } from "#shared/hash.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import { createControlPlane, listen } from "../control-plane/src/control-plane.ts";
@@ -78,13 +78,15 @@ async function manifestFor(bytes: Uint8Array): Promise<Manifest> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), "churn-bench-cp-"));
-const mf = new Miniflare({
-  modules: true,
-  script: "export default { fetch() { return new Response('') } }",
-  kvNamespaces: ["EDGE_KV"],
-  compatibilityDate: "2026-07-01",
-  cf: false,
-});
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    modules: true,
+    script: "export default { fetch() { return new Response('') } }",
+    kvNamespaces: ["EDGE_KV"],
+    compatibilityDate: "2026-07-01",
+    cf: false,
+  }),
+);
 try {
   const kv = (await mf.getKVNamespace("EDGE_KV")) as unknown as KvLike;
   const config = loadConfig({ DATABASE_URL: `file:${join(dir, "cp.db")}`, LOG_LEVEL: "silent" });

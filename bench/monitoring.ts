@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import type { EdgeEvent } from "#shared/events.ts";
 import { newId } from "#shared/ids.ts";
 import type { DriftReference, FeatureSpec, Manifest } from "#shared/manifest.ts";
@@ -155,13 +155,15 @@ function batchTemplate(tenantId: string, versionId: string, events: number, perE
 }
 
 const dir = await mkdtemp(join(tmpdir(), "churn-bench-monitoring-"));
-const mf = new Miniflare({
-  modules: true,
-  script: "export default { fetch() { return new Response('') } }",
-  kvNamespaces: ["EDGE_KV"],
-  compatibilityDate: "2026-07-01",
-  cf: false,
-});
+const mf = new Miniflare(
+  convertV4MiniflareOptions({
+    modules: true,
+    script: "export default { fetch() { return new Response('') } }",
+    kvNamespaces: ["EDGE_KV"],
+    compatibilityDate: "2026-07-01",
+    cf: false,
+  }),
+);
 try {
   const kv = (await mf.getKVNamespace("EDGE_KV")) as unknown as KvLike;
   const config = loadConfig({

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { Log, LogLevel, Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 
 export const EDGE_BUNDLE_DIR = resolve(import.meta.dirname, "../../dist/edge");
 const COMPATIBILITY_DATE = "2026-07-01";
@@ -35,44 +35,46 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
   if (!existsSync(scriptPath))
     throw new Error(`Edge bundle not built: run \`npm run build:edge\` (${scriptPath})`);
   if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
-  const miniflare = new Miniflare({
-    name: "churn-edge",
-    // Listing the modules explicitly keeps Miniflare from walking the bundle (ORT contains dynamic imports).
-    modulesRoot: EDGE_BUNDLE_DIR,
-    modules: [
-      { type: "ESModule", path: scriptPath },
-      ...readdirSync(EDGE_BUNDLE_DIR)
-        .filter((f) => f.endsWith(".wasm"))
-        .map((f) => ({ type: "CompiledWasm" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
-      ...readdirSync(EDGE_BUNDLE_DIR)
-        .filter((f) => f.endsWith(".bin"))
-        .map((f) => ({ type: "Data" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
-    ],
-    compatibilityDate: COMPATIBILITY_DATE,
-    kvNamespaces: { EDGE_KV: "churn-edge-kv" },
-    queueProducers: { EVENTS: "churn-events" },
-    durableObjects: { RATE_LIMITER: "RateLimiter" },
-    queueConsumers: {
-      "churn-events": {
-        maxBatchSize: 100,
-        maxBatchTimeout: 1,
-        maxRetries: 100,
-        retryDelay: 2,
-        deadLetterQueue: "churn-events-dlq",
+  const miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      name: "churn-edge",
+      // Listing the modules explicitly keeps Miniflare from walking the bundle (ORT contains dynamic imports).
+      modulesRoot: EDGE_BUNDLE_DIR,
+      modules: [
+        { type: "ESModule", path: scriptPath },
+        ...readdirSync(EDGE_BUNDLE_DIR)
+          .filter((f) => f.endsWith(".wasm"))
+          .map((f) => ({ type: "CompiledWasm" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
+        ...readdirSync(EDGE_BUNDLE_DIR)
+          .filter((f) => f.endsWith(".bin"))
+          .map((f) => ({ type: "Data" as const, path: resolve(EDGE_BUNDLE_DIR, f) })),
+      ],
+      compatibilityDate: COMPATIBILITY_DATE,
+      kvNamespaces: { EDGE_KV: "churn-edge-kv" },
+      queueProducers: { EVENTS: "churn-events" },
+      durableObjects: { RATE_LIMITER: "RateLimiter" },
+      queueConsumers: {
+        "churn-events": {
+          maxBatchSize: 100,
+          maxBatchTimeout: 1,
+          maxRetries: 100,
+          retryDelay: 2,
+          deadLetterQueue: "churn-events-dlq",
+        },
       },
-    },
-    bindings: {
-      TOKEN_ISSUER: options.issuer,
-      TOKEN_AUDIENCE: options.audience,
-      INGEST_SECRET: options.ingestSecret,
-    },
-    host: options.host ?? "127.0.0.1",
-    port: options.port,
-    log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),
-    cf: false,
-    ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
-    ...(options.persistDir ? { kvPersist: resolve(options.persistDir, "kv") } : {}),
-  });
+      bindings: {
+        TOKEN_ISSUER: options.issuer,
+        TOKEN_AUDIENCE: options.audience,
+        INGEST_SECRET: options.ingestSecret,
+      },
+      host: options.host ?? "127.0.0.1",
+      port: options.port,
+      log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),
+      cf: false,
+      ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      ...(options.persistDir ? { kvPersist: resolve(options.persistDir, "kv") } : {}),
+    }),
+  );
   const url = await miniflare.ready;
   const kv = (await miniflare.getKVNamespace("EDGE_KV")) as unknown as KVNamespace;
   return {

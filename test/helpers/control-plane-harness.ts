@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { generateKeyPair, type JWTPayload, SignJWT, UnsecuredJWT } from "jose";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { expect } from "vitest";
 import { type ErrorCode, errorEnvelopeSchema } from "#shared/errors.ts";
 import type { EdgeEvent } from "#shared/events.ts";
@@ -118,13 +118,15 @@ export async function startControlPlane(
   overrides: Record<string, string> = {},
 ): Promise<ControlPlaneHarness> {
   const dir = await mkdtemp(join(tmpdir(), "churn-cp-test-"));
-  const mf = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response('') } }",
-    kvNamespaces: ["EDGE_KV"],
-    compatibilityDate: "2026-07-01",
-    cf: false,
-  });
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: "export default { fetch() { return new Response('') } }",
+      kvNamespaces: ["EDGE_KV"],
+      compatibilityDate: "2026-07-01",
+      cf: false,
+    }),
+  );
   let cp: ControlPlane | undefined;
   try {
     const kv = (await mf.getKVNamespace("EDGE_KV")) as unknown as EdgeKv;

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
-import { Miniflare } from "miniflare";
+import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { renderError } from "#shared/http-errors.ts";
 import { newId } from "#shared/ids.ts";
@@ -22,13 +22,15 @@ const AUDIENCE = "urn:churn:test-edge";
 let mf: Miniflare;
 let kv: KVNamespace;
 beforeAll(async () => {
-  mf = new Miniflare({
-    modules: true,
-    script: "export default { fetch() { return new Response('') } }",
-    kvNamespaces: ["EDGE_KV"],
-    compatibilityDate: "2026-07-01",
-    cf: false,
-  });
+  mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: "export default { fetch() { return new Response('') } }",
+      kvNamespaces: ["EDGE_KV"],
+      compatibilityDate: "2026-07-01",
+      cf: false,
+    }),
+  );
   kv = (await mf.getKVNamespace("EDGE_KV")) as unknown as KVNamespace;
 });
 afterAll(() => mf?.dispose());
