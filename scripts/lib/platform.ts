@@ -50,6 +50,8 @@ export interface PlatformOptions {
   demoRows?: number;
   /** AutoML budget for the first model, in seconds. */
   demoTimeBudget?: number;
+  /** The https address a TLS-terminating proxy serves the control plane at (PUBLIC_URL). */
+  publicUrl?: string;
 }
 
 export interface Platform {
@@ -107,6 +109,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       METRICS_TOKEN: metricsToken,
       // Local receivers (a webhook on localhost) are the point of the local platform.
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] ?? "true",
+      ...(options.publicUrl ? { PUBLIC_URL: options.publicUrl } : {}),
     });
     const cp = await createControlPlane(config, kvEdgeStore(edge.kv), options.log);
     closeDb = cp.close;
