@@ -4,6 +4,9 @@
  *   npm run db -- backup [--to <file>]              online, while the control plane serves
  *   npm run db -- verify <file>                     integrity and every audit chain
  *   npm run db -- restore <file> [--to <file>] [--replace]
+ *   npm run db -- tenant create --name <name> --owner-email <email> [--owner-name <name>]
+ *                                                   the first tenant of a new deployment, and its owner's
+ *                                                   token (shown once); any database, Turso included
  *
  * The database is DATABASE_URL's (default file:.data/control-plane.db). See docs/runbooks/backup-restore.md.
  */
@@ -11,6 +14,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "@libsql/client";
+import { createTenant } from "../control-plane/src/modules/identity/tenants.ts";
 import { loadConfig } from "../control-plane/src/platform/config.ts";
 import {
   type BackupVerification,
@@ -19,10 +23,17 @@ import {
   restoreDatabase,
   verifyBackup,
 } from "../control-plane/src/platform/db/backup.ts";
+import { migrateDatabase, openDatabase } from "../control-plane/src/platform/db/client.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { to: { type: "string" }, replace: { type: "boolean", default: false } },
+  options: {
+    to: { type: "string" },
+    replace: { type: "boolean", default: false },
+    name: { type: "string" },
+    "owner-email": { type: "string" },
+    "owner-name": { type: "string" },
+  },
 });
 const [command, file] = positionals;
 
@@ -39,9 +50,31 @@ function report(v: BackupVerification): void {
   );
 }
 
+/** Creates a tenant with its owner on DATABASE_URL (migrating it first) and prints the owner's token. */
+async function createFirstTenant(): Promise<void> {
+  const name = values.name;
+  const ownerEmail = values["owner-email"];
+  if (!name || !ownerEmail) throw new Error("tenant create needs --name and --owner-email");
+  const config = loadConfig();
+  const database = await openDatabase(config.DATABASE_URL, config.DATABASE_AUTH_TOKEN);
+  try {
+    await migrateDatabase(database);
+    const created = await createTenant(database.db, {
+      name,
+      ownerEmail,
+      ownerName: values["owner-name"] ?? ownerEmail,
+    });
+    console.log(JSON.stringify(created));
+  } finally {
+    database.close();
+  }
+}
+
 try {
-  const live = databaseFilePath(loadConfig().DATABASE_URL);
-  if (command === "backup") {
+  const live = command === "tenant" ? "" : databaseFilePath(loadConfig().DATABASE_URL);
+  if (command === "tenant" && file === "create") {
+    await createFirstTenant();
+  } else if (command === "backup") {
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const to = values.to ?? join(dirname(live), "backups", `control-plane-${stamp}.db`);
     if (!existsSync(live))
@@ -67,7 +100,7 @@ try {
     console.log(JSON.stringify({ restored: to }));
   } else {
     console.error(
-      "usage: npm run db -- backup [--to <file>] | verify <file> | restore <file> [--to <file>] [--replace]",
+      "usage: npm run db -- backup [--to <file>] | verify <file> | restore <file> [--to <file>] [--replace] | tenant create --name <name> --owner-email <email> [--owner-name <name>]",
     );
     process.exitCode = 2;
   }

@@ -17,6 +17,7 @@ const edge = cloudflareKvStore({
   accountId: config.CLOUDFLARE_ACCOUNT_ID,
   apiToken: config.CLOUDFLARE_API_TOKEN,
   namespaceId: config.CLOUDFLARE_KV_NAMESPACE_ID,
+  ...(config.CLOUDFLARE_API_BASE ? { apiBase: config.CLOUDFLARE_API_BASE } : {}),
 });
 const cp = await createControlPlane(config, edge);
 const server = await listen(cp.app, config.CONTROL_PLANE_HOST, config.CONTROL_PLANE_PORT);

@@ -217,6 +217,25 @@ describe("promtool", () => {
     expect(config).toContain(`job_name: ${JOB}`);
   });
 
+  it("accepts compose.yaml's scrape config, with the token file where compose mounts its secret", async () => {
+    const layout = await mkdtemp(join(tmpdir(), "churn-prometheus-compose-"));
+    try {
+      const token = join(layout, "metrics_token");
+      await writeFile(token, "t".repeat(43));
+      const config = await readFile(join(import.meta.dirname, "../../ops/compose/prometheus.yml"), "utf8");
+      expect(config).toContain("credentials_file: /run/secrets/metrics_token");
+      expect(config).toContain('"control-plane:8788"');
+      expect(config).toContain(`job_name: ${JOB}`);
+      await writeFile(join(layout, "prometheus.yml"), config.replace("/run/secrets/metrics_token", token));
+      await copyFile(RULES, join(layout, "rules.yml"));
+      const r = await run(promtool, ["check", "config", join(layout, "prometheus.yml")]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain("1 rule files found");
+    } finally {
+      await rm(layout, { recursive: true, force: true });
+    }
+  });
+
   it("passes the rules' unit tests", async () => {
     const r = await run(promtool, ["test", "rules", RULE_TESTS]);
     expect(r.code, r.stdout + r.stderr).toBe(0);

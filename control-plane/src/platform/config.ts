@@ -19,6 +19,8 @@ export const configSchema = z.object({
   CLOUDFLARE_ACCOUNT_ID: z.string().optional(),
   CLOUDFLARE_API_TOKEN: z.string().optional(),
   CLOUDFLARE_KV_NAMESPACE_ID: z.string().optional(),
+  /** The Cloudflare API the KV store calls (a compatible endpoint in tests); the public API by default. */
+  CLOUDFLARE_API_BASE: z.string().url().optional(),
   /** Shared with the edge worker: verifies event deliveries from its queue consumer. */
   INGEST_SECRET: z.string().min(16).optional(),
   /** The URL the edge's queue consumer delivers to; published to KV at start-up when set. */
