@@ -17,6 +17,9 @@ import type { Deps, HonoEnv, Logger } from "./platform/env.ts";
 import { jsonLogger } from "./platform/logger.ts";
 import { type Scheduler, startScheduler } from "./platform/scheduler/tick.ts";
 
+/** How often the signing keys are re-read from the database (another process may have rotated them). */
+const KEY_SYNC_MS = 5_000;
+
 export interface ControlPlane {
   app: OpenAPIHono<HonoEnv>;
   deps: Deps;
@@ -56,6 +59,10 @@ export async function createControlPlane(
       : null;
   // Raw-record and prediction retention, hourly; independent of the scheduler's interval.
   const maintenance = startMonitoringMaintenance(deps);
+  // Rotations made by another process on the same database reach this one within seconds.
+  const stopKeySync = keys.watch(KEY_SYNC_MS, (err) =>
+    deps.log.error({ event: "keys.sync_failed", error: err instanceof Error ? err.message : String(err) }),
+  );
   return {
     app: createApp(deps),
     deps,
@@ -64,6 +71,7 @@ export async function createControlPlane(
     close: () => {
       scheduler?.stop();
       maintenance.stop();
+      stopKeySync();
       database.close();
     },
   };

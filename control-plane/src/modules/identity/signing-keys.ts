@@ -46,6 +46,7 @@ export class KeyRing {
   #jwks: JSONWebKeySet = { keys: [] };
   #verifyKey: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
   #rotations: Promise<unknown> = Promise.resolve();
+  #lastUnknownKeyReload = 0;
   readonly #db: Db;
   readonly #edge: EdgeStore;
   readonly #retentionMs: number;
@@ -80,6 +81,38 @@ export class KeyRing {
       return;
     }
     await this.rotate();
+  }
+
+  /**
+   * Picks up a rotation another control-plane process made on the same database: when the active key
+   * there is not the one in memory, reloads the published keys and the signer. One indexed read of a tiny
+   * table, so it runs every few seconds (see `watch`).
+   */
+  async syncFromDatabase(): Promise<boolean> {
+    const row = await activeKeyRow(this.#db);
+    if (!row || row.kid === this.#active?.kid) return false;
+    await this.#reloadJwks();
+    this.#active = await activeKey(row.kid, row.privateJwk);
+    return true;
+  }
+
+  /**
+   * A token named a key this process does not know: another process may have just rotated. Syncs at most
+   * once a second, so tokens with made-up key ids cannot turn into a database read each.
+   */
+  async reloadForUnknownKey(now = Date.now()): Promise<boolean> {
+    if (now - this.#lastUnknownKeyReload < 1000) return false;
+    this.#lastUnknownKeyReload = now;
+    return this.syncFromDatabase();
+  }
+
+  /** Syncs every `intervalMs` on an unref'd timer; returns what stops it. */
+  watch(intervalMs: number, onError: (err: unknown) => void): () => void {
+    const timer = setInterval(() => {
+      this.syncFromDatabase().catch(onError);
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /**

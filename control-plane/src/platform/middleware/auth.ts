@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import { jwtVerify } from "jose";
+import { errors, jwtVerify } from "jose";
 import { ChurnError } from "#shared/errors.ts";
 import {
   type AccessTokenClaims,
@@ -56,16 +56,24 @@ async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenCla
   const key = createHash("sha256").update(token).digest("base64url");
   const known = verifiedTokens.get(key);
   if (known) return known;
-  let payload: unknown;
-  try {
-    ({ payload } = await jwtVerify(token, deps.keys.verifyKey, {
+  const verify = () =>
+    jwtVerify(token, deps.keys.verifyKey, {
       algorithms: [TOKEN_ALG],
       issuer: deps.config.TOKEN_ISSUER,
       audience: deps.config.TOKEN_AUDIENCE,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       // Requires `iat` and bounds a token's life whatever its `exp` claims.
       maxTokenAge: MAX_TOKEN_TTL_SECONDS,
-    }));
+    });
+  let payload: unknown;
+  try {
+    try {
+      ({ payload } = await verify());
+    } catch (err) {
+      // A key another control-plane process rotated in a moment ago: load it once, then verify again.
+      if (!(err instanceof errors.JWKSNoMatchingKey) || !(await deps.keys.reloadForUnknownKey())) throw err;
+      ({ payload } = await verify());
+    }
   } catch {
     throw unauthorized("Access token is invalid or expired");
   }

@@ -1,0 +1,61 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
+
+/**
+ * Two control-plane processes on one database: a key rotated on one must not make tokens it signs fail on
+ * the other, and the other must start signing with the new key too.
+ */
+let dir: string;
+let a: ControlPlaneHarness;
+let b: ControlPlaneHarness;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "churn-replicas-"));
+  const shared = { DATABASE_URL: `file:${join(dir, "shared.db")}` };
+  a = await startControlPlane(shared);
+  b = await startControlPlane(shared);
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const kidOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()) as { kid: string }).kid;
+
+describe("key rotation across control-plane processes", () => {
+  it("verifies on one process a token signed with a key the other rotated in a moment ago", async () => {
+    const tenant = await a.newTenant("replicas");
+    const before = await tenant.clientToken(["models:read"]);
+    expect((await b.request("/v1/models/none/versions", { token: before })).status).toBe(404);
+
+    const rotated = await a.deps.keys.rotate();
+    const after = await tenant.clientToken(["models:read"]);
+    expect(kidOf(after)).toBe(rotated);
+    // B has not synced yet: the unknown key id makes it reload the keys once, then the token verifies.
+    expect((await b.request("/v1/models/none/versions", { token: after })).status).toBe(404);
+    expect(b.deps.keys.jwks.keys.map((k) => k.kid)).toContain(rotated);
+  });
+
+  it("moves the other process's signer to the new key when it syncs", async () => {
+    const rotated = await a.deps.keys.rotate();
+    expect(b.deps.keys.active().kid).not.toBe(rotated);
+    expect(await b.deps.keys.syncFromDatabase()).toBe(true);
+    expect(b.deps.keys.active().kid).toBe(rotated);
+    expect(await b.deps.keys.syncFromDatabase()).toBe(false);
+  });
+
+  it("reloads for unknown key ids at most once a second, so made-up ids cost no database read each", async () => {
+    const now = Date.now() + 10_000;
+    expect(await b.deps.keys.reloadForUnknownKey(now)).toBe(false); // nothing new to load, but it looked
+    const rotated = await a.deps.keys.rotate();
+    expect(await b.deps.keys.reloadForUnknownKey(now + 500)).toBe(false); // too soon: not even looked
+    expect(b.deps.keys.active().kid).not.toBe(rotated);
+    expect(await b.deps.keys.reloadForUnknownKey(now + 1500)).toBe(true);
+    expect(b.deps.keys.active().kid).toBe(rotated);
+  });
+});
