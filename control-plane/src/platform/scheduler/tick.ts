@@ -11,6 +11,7 @@ import { queueScheduledJobs } from "../../modules/retraining/schedule.ts";
 import type { DbOrTx } from "../db/client.ts";
 import { writeTransaction } from "../db/write-transaction.ts";
 import type { Deps } from "../env.ts";
+import { Lease } from "../lease.ts";
 
 export type SnapshotSource = (
   db: DbOrTx,
@@ -91,8 +92,10 @@ export async function schedulerTick(
 }
 
 export interface Scheduler {
-  /** Runs one tick now (waits for a running one first); for tests and operators. */
+  /** Runs one tick now (waits for a running one first), lease or not; for tests and operators. */
   tickNow(options?: Omit<TickOptions, "now">): Promise<TickReport>;
+  /** The database lease the interval's ticks run under. */
+  lease: Lease;
   stop(): void;
 }
 
@@ -100,10 +103,15 @@ export interface Scheduler {
  * Runs the tick every `intervalMs` on an unref'd timer (it never keeps the process alive). Ticks never
  * overlap: a tick that outlasts the interval delays the next one.
  */
+/** The lease name the scheduler runs under: one process on the database ticks at a time. */
+export const SCHEDULER_LEASE = "scheduler";
+
 export function startScheduler(
   deps: Pick<Deps, "db" | "edge" | "log" | "config">,
   intervalMs: number,
 ): Scheduler {
+  // Held for three intervals: a holder that stops ticking is replaced within that.
+  const lease = new Lease(deps.db, SCHEDULER_LEASE, 3 * intervalMs);
   let running: Promise<TickReport> | null = null;
   const run = (options: Omit<TickOptions, "now"> = {}) => {
     const previous = running ?? Promise.resolve(null);
@@ -116,10 +124,23 @@ export function startScheduler(
   };
   const timer = setInterval(() => {
     if (running) return;
-    run().catch((err: unknown) =>
-      deps.log.error({ event: "scheduler.error", message: err instanceof Error ? err.message : String(err) }),
-    );
+    lease
+      .acquire()
+      .then((held) => (held ? run() : null))
+      .catch((err: unknown) =>
+        deps.log.error({
+          event: "scheduler.error",
+          message: err instanceof Error ? err.message : String(err),
+        }),
+      );
   }, intervalMs);
   timer.unref();
-  return { tickNow: run, stop: () => clearInterval(timer) };
+  return {
+    tickNow: run,
+    lease,
+    stop: () => {
+      clearInterval(timer);
+      void lease.release().catch(() => undefined);
+    },
+  };
 }

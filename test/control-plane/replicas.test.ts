@@ -2,11 +2,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Lease } from "../../control-plane/src/platform/lease.ts";
+import { startScheduler } from "../../control-plane/src/platform/scheduler/tick.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
 
 /**
  * Two control-plane processes on one database: a key rotated on one must not make tokens it signs fail on
- * the other, and the other must start signing with the new key too.
+ * the other, the other must start signing with the new key too, and only one runs the scheduler.
  */
 let dir: string;
 let a: ControlPlaneHarness;
@@ -57,5 +59,34 @@ describe("key rotation across control-plane processes", () => {
     expect(b.deps.keys.active().kid).not.toBe(rotated);
     expect(await b.deps.keys.reloadForUnknownKey(now + 1500)).toBe(true);
     expect(b.deps.keys.active().kid).toBe(rotated);
+  });
+});
+
+describe("the scheduler's lease across control-plane processes", () => {
+  it("lets one process hold it, renew it, and another take it only once it expires or is released", async () => {
+    const name = "test-lease";
+    const first = new Lease(a.deps.db, name, 1_000);
+    const second = new Lease(b.deps.db, name, 1_000);
+    const t = Date.now();
+    expect(await first.acquire(t)).toBe(true);
+    expect(await second.acquire(t + 10)).toBe(false);
+    expect(await first.acquire(t + 500)).toBe(true); // renewed until t + 1500
+    expect(await second.acquire(t + 1_200)).toBe(false);
+    expect(await second.acquire(t + 1_600)).toBe(true); // the first stopped renewing
+    expect(await first.acquire(t + 1_700)).toBe(false);
+    await second.release();
+    expect(await first.acquire(t + 1_800)).toBe(true);
+  });
+
+  it("runs each process's scheduler under the same lease, so one ticks at a time", async () => {
+    const one = startScheduler(a.deps, 60_000);
+    const two = startScheduler(b.deps, 60_000);
+    try {
+      expect(await one.lease.acquire()).toBe(true);
+      expect(await two.lease.acquire()).toBe(false);
+    } finally {
+      one.stop();
+      two.stop();
+    }
   });
 });
