@@ -1,7 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kvKeys } from "#shared/kv.ts";
+import { publishPointer } from "../../control-plane/src/modules/deployments/deployments.ts";
+import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
+import type { EdgeStore } from "../../control-plane/src/platform/edge-store/edge-store.ts";
 import { Lease } from "../../control-plane/src/platform/lease.ts";
 import { startScheduler } from "../../control-plane/src/platform/scheduler/tick.ts";
 import { type ControlPlaneHarness, startControlPlane } from "../helpers/control-plane-harness.ts";
@@ -88,5 +93,34 @@ describe("the scheduler's lease across control-plane processes", () => {
       one.stop();
       two.stop();
     }
+  });
+});
+
+describe("deployment pointers published from several processes", () => {
+  it("leaves the edge with what the database says when another process commits between the read and the put", async () => {
+    const tenant = await a.newTenant("pointer-race");
+    const version = await tenant.publish(await a.fixture());
+    await tenant.deploy(version.id);
+    // The edge store acts as if another process changed the tenant's settings (and published them first)
+    // while this process's put was in flight: the put it is doing is already stale when it lands.
+    let raced = false;
+    const racing: EdgeStore = {
+      ...a.edge,
+      async put(key, value) {
+        await a.edge.put(key, value);
+        if (!raced) {
+          raced = true;
+          await writeTransaction(a.deps.db, (tx) =>
+            tx.run(sql`update tenants set allow_unknown_fields = 1 where id = ${tenant.tenantId}`),
+          );
+        }
+      },
+    };
+    await publishPointer(a.deps.db, racing, tenant.tenantId);
+    const pointer = JSON.parse((await a.edge.get(kvKeys.deployment(tenant.tenantId)))!) as {
+      allowUnknownFields: boolean;
+    };
+    expect(raced).toBe(true);
+    expect(pointer.allowUnknownFields).toBe(true);
   });
 });
