@@ -14,11 +14,15 @@ import type { Config } from "./platform/config.ts";
 import { type Database, migrateDatabase, openDatabase } from "./platform/db/client.ts";
 import type { EdgeStore } from "./platform/edge-store/edge-store.ts";
 import type { Deps, HonoEnv, Logger } from "./platform/env.ts";
+import { Lease } from "./platform/lease.ts";
 import { jsonLogger } from "./platform/logger.ts";
 import { type Scheduler, startScheduler } from "./platform/scheduler/tick.ts";
 
 /** How often the signing keys are re-read from the database (another process may have rotated them). */
 const KEY_SYNC_MS = 5_000;
+/** The start-up sync's lease; a minute covers the sync, and frees it if its holder dies midway. */
+export const STARTUP_SYNC_LEASE = "startup-sync";
+const STARTUP_SYNC_LEASE_MS = 60_000;
 
 export interface ControlPlane {
   app: OpenAPIHono<HonoEnv>;
@@ -39,11 +43,21 @@ export async function createControlPlane(
   await migrateDatabase(database);
   const keys = new KeyRing(database.db, edge);
   await keys.ensureActive();
-  await syncDeploymentsToEdge(database.db, edge);
-  // Repairs a revocation list the edge store refused earlier (revocations are the database's, not KV's).
-  await publishRevokedClients(database.db, edge);
-  await syncEdgeSettingsToEdge(database.db, edge);
-  await syncTenantLimitsToEdge(database.db, edge);
+  // Re-sends what the edge reads, repairing any put the edge store refused earlier. Of processes starting
+  // together on one database one does it while the others skip the same puts; it is released when done,
+  // so a process started later repairs again.
+  const startupSync = new Lease(database.db, STARTUP_SYNC_LEASE, STARTUP_SYNC_LEASE_MS);
+  if (await startupSync.acquire()) {
+    try {
+      await syncDeploymentsToEdge(database.db, edge);
+      // Revocations are the database's, not KV's: the list is rebuilt from it.
+      await publishRevokedClients(database.db, edge);
+      await syncEdgeSettingsToEdge(database.db, edge);
+      await syncTenantLimitsToEdge(database.db, edge);
+    } finally {
+      await startupSync.release();
+    }
+  }
   const deps: Deps = {
     config,
     db: database.db,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kvKeys } from "#shared/kv.ts";
+import { STARTUP_SYNC_LEASE } from "../../control-plane/src/control-plane.ts";
 import { publishPointer } from "../../control-plane/src/modules/deployments/deployments.ts";
 import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../control-plane/src/platform/edge-store/edge-store.ts";
@@ -90,8 +91,8 @@ describe("the scheduler's lease across control-plane processes", () => {
       expect(await one.lease.acquire()).toBe(true);
       expect(await two.lease.acquire()).toBe(false);
     } finally {
-      one.stop();
-      two.stop();
+      await one.stop();
+      await two.stop();
     }
   });
 });
@@ -122,5 +123,31 @@ describe("deployment pointers published from several processes", () => {
     };
     expect(raced).toBe(true);
     expect(pointer.allowUnknownFields).toBe(true);
+  });
+});
+
+describe("the start-up sync across control-plane processes", () => {
+  it("is left to the process holding its lease, and done again by one started after", async () => {
+    const tenant = await a.newTenant("startup-sync");
+    await tenant.deploy((await tenant.publish(await a.fixture())).id);
+    const pointerKey = kvKeys.deployment(tenant.tenantId);
+    const shared = { DATABASE_URL: `file:${join(dir, "shared.db")}` };
+
+    // Each harness has its own empty KV: the pointer is there after start-up only if that process synced.
+    const holder = new Lease(a.deps.db, STARTUP_SYNC_LEASE, 60_000);
+    expect(await holder.acquire()).toBe(true);
+    const whileHeld = await startControlPlane(shared);
+    try {
+      expect(await whileHeld.edge.get(pointerKey)).toBeNull();
+    } finally {
+      await whileHeld.close();
+      await holder.release();
+    }
+    const afterwards = await startControlPlane(shared);
+    try {
+      expect(await afterwards.edge.get(pointerKey)).not.toBeNull();
+    } finally {
+      await afterwards.close();
+    }
   });
 });

@@ -7,6 +7,7 @@ import type { Db, DbOrTx, Tx } from "../../platform/db/client.ts";
 import type { DeploymentRow } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
+import { publishCurrent } from "../../platform/edge-store/publish-current.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { getTenantVersion } from "../registry/registry.ts";
@@ -185,38 +186,31 @@ const pointerPublishes = new KeyedSerialQueue();
  */
 export function publishPointer(db: Db, edge: EdgeStore, tenantId: string): Promise<void> {
   return pointerPublishes.run(tenantId, async () => {
-    // Another control-plane process may commit a newer deployment or settings between this read and the
-    // put, and its own put may land first: so after each put the pointer is rebuilt, and put again until
-    // what the edge holds is what the database says (a few rounds at most: each needs a newer commit).
-    let published: string | null = null;
-    for (let round = 0; round < MAX_PUBLISH_ROUNDS; round++) {
-      const pointer = await currentPointer(db, tenantId);
-      if (pointer === null || pointer === published) return;
-      try {
-        await edge.put(kvKeys.deployment(tenantId), pointer);
-      } catch (err) {
-        throw new ChurnError(
-          "UNAVAILABLE",
-          "The deployment is recorded but the edge store refused it; it is re-sent at the next start-up or deployment",
-          { cause: err },
-        );
-      }
-      published = pointer;
-    }
+    await publishCurrent(
+      () => currentPointer(db, tenantId),
+      async (text) => {
+        try {
+          await edge.put(kvKeys.deployment(tenantId), text);
+        } catch (err) {
+          throw new ChurnError(
+            "UNAVAILABLE",
+            "The deployment is recorded but the edge store refused it; it is re-sent at the next start-up or deployment",
+            { cause: err },
+          );
+        }
+      },
+    );
   });
 }
 
-/** Rounds of rebuild-and-put before giving up on a tenant whose deployment keeps changing meanwhile. */
-const MAX_PUBLISH_ROUNDS = 5;
-
-/** The tenant's pointer as the edge should read it now, serialised; null without a deployment. */
-async function currentPointer(db: Db, tenantId: string): Promise<string | null> {
+/** The tenant's pointer as the edge should read it now; null without a deployment. */
+async function currentPointer(db: Db, tenantId: string): Promise<EdgeDeployment | null> {
   const [row] = await deploymentPrepared(db).all({ tenantId });
   if (!row) return null;
   const tenant = await allowUnknownFieldsOf(db, tenantId);
   const refs = new Map<string, VersionRef>();
   for (const id of deployedIds(row)) refs.set(id, await resolveVersion(db, tenantId, id));
-  return JSON.stringify(toEdgeDeployment(row, refs, tenant?.allowUnknownFields ?? false));
+  return toEdgeDeployment(row, refs, tenant?.allowUnknownFields ?? false);
 }
 
 const deployedIds = (row: DeploymentRow): string[] => [

@@ -9,6 +9,7 @@ import {
 import type { Db } from "../../platform/db/client.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
+import { publishCurrent } from "../../platform/edge-store/publish-current.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import {
@@ -43,17 +44,21 @@ export async function tenantLimitsOf(db: Db, tenantId: string): Promise<TenantLi
  */
 export function publishTenantLimits(db: Db, edge: EdgeStore, tenantId: string): Promise<TenantLimits> {
   return publishes.run(tenantId, async () => {
-    const limits = await tenantLimitsOf(db, tenantId);
-    try {
-      await edge.put(kvKeys.limits(tenantId), JSON.stringify(limits));
-    } catch (err) {
-      throw new ChurnError(
-        "UNAVAILABLE",
-        "The rate limit is recorded, but the edge store refused it; it is re-sent with the next limit change or restart",
-        { cause: err },
-      );
-    }
-    return limits;
+    const limits = await publishCurrent(
+      () => tenantLimitsOf(db, tenantId),
+      async (text) => {
+        try {
+          await edge.put(kvKeys.limits(tenantId), text);
+        } catch (err) {
+          throw new ChurnError(
+            "UNAVAILABLE",
+            "The rate limit is recorded, but the edge store refused it; it is re-sent with the next limit change or restart",
+            { cause: err },
+          );
+        }
+      },
+    );
+    return limits!;
   });
 }
 

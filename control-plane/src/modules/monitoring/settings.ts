@@ -4,6 +4,7 @@ import { type MonitoringSettings, monitoringSettingsSchema } from "#shared/monit
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../platform/edge-store/edge-store.ts";
+import { publishCurrent } from "../../platform/edge-store/publish-current.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import { settingsText, tenantsWithSettings, upsertSettings } from "./queries/settings.ts";
@@ -32,17 +33,21 @@ export function edgeSettingsOf(settings: MonitoringSettings): EdgeTenantSettings
  */
 export function publishEdgeSettings(db: Db, edge: EdgeStore, tenantId: string): Promise<EdgeTenantSettings> {
   return publishes.run(tenantId, async () => {
-    const settings = edgeSettingsOf(await getMonitoringSettings(db, tenantId));
-    try {
-      await edge.put(kvKeys.edgeSettings(tenantId), JSON.stringify(settings));
-    } catch (err) {
-      throw new ChurnError(
-        "UNAVAILABLE",
-        "The monitoring settings are saved, but the edge store refused them; they are re-sent with the next change or restart",
-        { cause: err },
-      );
-    }
-    return settings;
+    const settings = await publishCurrent(
+      async () => edgeSettingsOf(await getMonitoringSettings(db, tenantId)),
+      async (text) => {
+        try {
+          await edge.put(kvKeys.edgeSettings(tenantId), text);
+        } catch (err) {
+          throw new ChurnError(
+            "UNAVAILABLE",
+            "The monitoring settings are saved, but the edge store refused them; they are re-sent with the next change or restart",
+            { cause: err },
+          );
+        }
+      },
+    );
+    return settings!;
   });
 }
 

@@ -96,7 +96,8 @@ export interface Scheduler {
   tickNow(options?: Omit<TickOptions, "now">): Promise<TickReport>;
   /** The database lease the interval's ticks run under. */
   lease: Lease;
-  stop(): void;
+  /** Stops ticking and gives the lease up; resolves once it is released. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -140,7 +141,7 @@ export function startScheduler(
     lease,
     stop: () => {
       clearInterval(timer);
-      void lease.release().catch(() => undefined);
+      return lease.release().catch(() => undefined);
     },
   };
 }
