@@ -105,6 +105,17 @@ describe("migrations", () => {
       second.close();
     }
   });
+
+  it("lets processes starting together on a fresh database all migrate it, once", async () => {
+    const [a, b, c] = await Promise.all([open("race.db"), open("race.db"), open("race.db")]);
+    try {
+      const results = await Promise.allSettled([migrateDatabase(a), migrateDatabase(b), migrateDatabase(c)]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "fulfilled"]);
+      expect(await appliedMigrations(a)).toBe(journal.entries.length);
+    } finally {
+      for (const d of [a, b, c]) d.close();
+    }
+  });
 });
 
 describe("migrating data", () => {

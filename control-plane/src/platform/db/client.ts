@@ -36,9 +36,25 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
   return { db, client, close: () => client.close() };
 }
 
+/**
+ * Applies pending migrations. Processes starting together on one database race here: each reads the
+ * applied list, and all but the first fail on a table that now exists (their transaction rolls back, the
+ * database's write lock keeps the first whole). Trying again then finds nothing pending, so every process
+ * starts on the same schema.
+ */
 export async function migrateDatabase(database: Database): Promise<void> {
-  await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrate(database.db, { migrationsFolder: MIGRATIONS_FOLDER });
+      return;
+    } catch (err) {
+      if (attempt >= MIGRATION_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
 }
+
+const MIGRATION_ATTEMPTS = 5;
 
 /** Whether the database answers: the readiness probe. */
 export async function ping(db: Db): Promise<void> {
