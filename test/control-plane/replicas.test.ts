@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kvKeys } from "#shared/kv.ts";
 import { STARTUP_SYNC_LEASE } from "../../control-plane/src/control-plane.ts";
 import { publishPointer } from "../../control-plane/src/modules/deployments/deployments.ts";
+import { startMonitoringMaintenance } from "../../control-plane/src/modules/monitoring/retention.ts";
 import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import type { EdgeStore } from "../../control-plane/src/platform/edge-store/edge-store.ts";
 import { Lease } from "../../control-plane/src/platform/lease.ts";
@@ -82,6 +83,19 @@ describe("the scheduler's lease across control-plane processes", () => {
     expect(await first.acquire(t + 1_700)).toBe(false);
     await second.release();
     expect(await first.acquire(t + 1_800)).toBe(true);
+  });
+
+  it("runs each process's monitoring retention under one lease too", async () => {
+    const one = startMonitoringMaintenance(a.deps, 60_000);
+    const two = startMonitoringMaintenance(b.deps, 60_000);
+    try {
+      expect(await one.lease.acquire()).toBe(true);
+      expect(await two.lease.acquire()).toBe(false);
+    } finally {
+      one.stop();
+      two.stop();
+      await one.lease.release();
+    }
   });
 
   it("runs each process's scheduler under the same lease, so one ticks at a time", async () => {

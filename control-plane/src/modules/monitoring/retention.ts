@@ -2,6 +2,7 @@ import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import type { Db } from "../../platform/db/client.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { Deps } from "../../platform/env.ts";
+import { Lease } from "../../platform/lease.ts";
 import { LABEL_WINDOW_DAYS } from "./ingest.ts";
 import { allTenantIds, deleteOlderThan } from "./queries/retention.ts";
 import { getMonitoringSettings } from "./settings.ts";
@@ -61,6 +62,8 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
 }
 
 export interface Maintenance {
+  /** The database lease each run takes first. */
+  lease: Lease;
   stop(): void;
 }
 
@@ -68,16 +71,25 @@ export interface Maintenance {
  * Runs `runMonitoringRetention` every `intervalMs` on an unref'd timer (it never keeps the process alive);
  * a run still going when the next is due is not overlapped.
  */
+/** The lease the hourly retention runs under: one process on the database deletes at a time. */
+export const RETENTION_LEASE = "monitoring-retention";
+
 export function startMonitoringMaintenance(
   deps: Pick<Deps, "db" | "log">,
   intervalMs = MAINTENANCE_INTERVAL_MS,
 ): Maintenance {
+  // Held for two intervals: if its holder stops, another process takes the next run over.
+  const lease = new Lease(deps.db, RETENTION_LEASE, 2 * intervalMs);
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    runMonitoringRetention(deps.db)
-      .then((deleted) => deps.log.info({ event: "monitoring.retention", ...deleted }))
+    lease
+      .acquire()
+      .then(async (held) => {
+        if (held)
+          deps.log.info({ event: "monitoring.retention", ...(await runMonitoringRetention(deps.db)) });
+      })
       .catch((err: unknown) =>
         deps.log.error({
           event: "monitoring.retention_failed",
@@ -89,5 +101,5 @@ export function startMonitoringMaintenance(
       });
   }, intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { lease, stop: () => clearInterval(timer) };
 }
