@@ -6,7 +6,15 @@ import { EDGE_BUNDLE_DIR } from "./local-edge.ts";
 import { writeWarmUpModel } from "./warm-up-model.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const SOURCES = ["edge/src", "shared/src", "wrangler.toml", "package-lock.json"];
+// The warm-up graph is generated from the trainer's ONNX writer, so its generator and encoder count too.
+const SOURCES = [
+  "edge/src",
+  "shared/src",
+  "wrangler.toml",
+  "package-lock.json",
+  "scripts/lib/warm-up-model.ts",
+  "trainer/src/ml/onnx",
+];
 
 function newestMtime(path: string): number {
   const stat = statSync(path);

