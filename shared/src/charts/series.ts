@@ -140,7 +140,7 @@ export function categoryBarChart(o: CategoryBarOptions): string {
       .map((v, i) => {
         if (v === null || v <= 0) return "";
         const x0 = PAD.left + slotW * i + slotW * 0.1 + barW * g;
-        const tip = `${o.labels[i]}: ${s.label} ${o.format(v)}`;
+        const tip = `${o.labels[i] ?? ""}: ${s.label} ${o.format(v)}`;
         return `<rect class="bar ${esc(s.tone)}" x="${r(x0)}" y="${r(y(v))}" width="${r(barW)}" height="${r(H - PAD.bottom - y(v))}"><title>${esc(tip)}</title></rect>`;
       })
       .join(""),

@@ -188,13 +188,13 @@ export function publishPointer(db: Db, edge: EdgeStore, tenantId: string): Promi
   return pointerPublishes.run(tenantId, async () => {
     await publishCurrent(
       () => currentPointer(db, tenantId),
-      async (text) => {
+      async (text, pointer) => {
         try {
           await edge.put(kvKeys.deployment(tenantId), text);
         } catch (err) {
           throw new ChurnError(
             "UNAVAILABLE",
-            "The deployment is recorded but the edge store refused it; it is re-sent at the next start-up or deployment",
+            `Deployment revision ${pointer.revision} is recorded but the edge store refused it; it is re-sent at the next start-up or deployment`,
             { cause: err },
           );
         }

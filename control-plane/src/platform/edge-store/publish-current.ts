@@ -10,7 +10,7 @@ const MAX_ROUNDS = 5;
  */
 export async function publishCurrent<T>(
   build: () => Promise<T | null>,
-  put: (text: string) => Promise<void>,
+  put: (text: string, value: T) => Promise<void>,
 ): Promise<T | null> {
   let published: string | null = null;
   let value: T | null = null;
@@ -19,7 +19,7 @@ export async function publishCurrent<T>(
     if (next === null) return value;
     const text = JSON.stringify(next);
     if (text === published) return value;
-    await put(text);
+    await put(text, next);
     published = text;
     value = next;
   }

@@ -20,7 +20,12 @@ export function registerConsoleBusiness(app: Hono<ConsoleEnv>): void {
       modelsWithVersions(db, tenantId, 100),
       scoredSince(db, tenantId, now - 7 * DAY_MS),
     ]);
-    const snapshot = deployment ? await snapshotOrNull(db, tenantId, now, 24 * 7) : null;
+    // The snapshot feeds the figures beside the live model's profit curve: without a curve, the page is an
+    // empty state and the (costly) snapshot is not read.
+    const live =
+      deployment && models.flatMap((m) => m.versions).find((v) => v.id === deployment.production.versionId);
+    const hasCurve = (live?.manifest.decision?.curve.length ?? 0) >= 2;
+    const snapshot = hasCurve ? await snapshotOrNull(db, tenantId, now, 24 * 7) : null;
     return c.html(page(c, businessView({ deployment, models, week, snapshot })));
   });
 }
