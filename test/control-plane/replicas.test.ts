@@ -165,3 +165,22 @@ describe("the start-up sync across control-plane processes", () => {
     }
   });
 });
+
+describe("login throttles across control-plane processes", () => {
+  it("counts a source's failed secrets on one process against it on the other", async () => {
+    const tenant = await a.newTenant("throttle-replicas");
+    const client = await tenant.addApiClient(["predict"]);
+    const exchange = (on: ControlPlaneHarness, secret: string) =>
+      on.request("/v1/oauth/token", {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: `Basic ${Buffer.from(`${client.clientId}:${secret}`).toString("base64")}`,
+        },
+        body: "grant_type=client_credentials",
+      });
+    for (let i = 0; i < 10; i++) expect((await exchange(i % 2 ? a : b, `wrong-${i}`)).status).toBe(401);
+    expect((await exchange(a, "wrong")).status).toBe(429);
+    expect((await exchange(b, "wrong")).status).toBe(429);
+  });
+});

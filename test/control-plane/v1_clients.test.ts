@@ -410,17 +410,31 @@ describe("token endpoint: verified-secret cache", () => {
       }
     })();
     for (let i = 0; i < 5; i++)
-      await authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache, h.deps.caches.authThrottle);
+      await authenticateClient(
+        h.deps.db,
+        c.client.id,
+        c.clientSecret,
+        cache,
+        h.deps.caches.authThrottle,
+        "test",
+      );
     expect(scryptSuccesses).toBe(1);
     await expect(
-      authenticateClient(h.deps.db, c.client.id, `${c.clientSecret}x`, cache, h.deps.caches.authThrottle),
+      authenticateClient(
+        h.deps.db,
+        c.client.id,
+        `${c.clientSecret}x`,
+        cache,
+        h.deps.caches.authThrottle,
+        "test",
+      ),
     ).rejects.toMatchObject({
       code: "invalid_client",
     });
     // A revoked client misses even with a warm cache entry.
     await post(`/v1/clients/${c.client.id}/revoke`, t.ownerToken);
     await expect(
-      authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache, h.deps.caches.authThrottle),
+      authenticateClient(h.deps.db, c.client.id, c.clientSecret, cache, h.deps.caches.authThrottle, "test"),
     ).rejects.toMatchObject({
       code: "invalid_client",
     });

@@ -60,6 +60,21 @@ describe("Kubernetes manifests", () => {
     expect(Object.keys(config.data).filter((k) => /(_TOKEN|SECRET)$/.test(k))).toEqual([]);
   });
 
+  it("keeps two or more replicas serving through rolling updates, and trusts one proxy hop", async () => {
+    const docs = await manifests();
+    const deployment = docs.find((d) => d.kind === "Deployment") as unknown as Deployment;
+    const hpa = docs.find((d) => d.kind === "HorizontalPodAutoscaler") as unknown as HorizontalPodAutoscaler;
+    const config = docs.find((d) => d.kind === "ConfigMap") as unknown as { data: Record<string, string> };
+    expect(deployment.spec!.replicas).toBeGreaterThanOrEqual(2);
+    expect(deployment.spec!.strategy).toMatchObject({
+      type: "RollingUpdate",
+      rollingUpdate: { maxUnavailable: 0 },
+    });
+    expect(hpa.spec!.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(hpa.spec!.maxReplicas).toBeGreaterThan(hpa.spec!.minReplicas!);
+    expect(config.data["TRUST_PROXY_HOPS"]).toBe("1");
+  });
+
   it("would catch a manifest that breaks the schema", () => {
     expect(() =>
       validate({

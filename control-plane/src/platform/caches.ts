@@ -11,7 +11,7 @@ import { BoundedLru } from "./cache/bounded-lru.ts";
 export interface ProcessCaches {
   /** The token endpoint's verified client secrets (see VerifiedSecretCache). */
   verifiedSecrets: VerifiedSecretCache;
-  /** Failed client authentications and concurrent hashing, per client id. */
+  /** Client-secret checks: failures counted in the database per client and source, hashing capped here. */
   authThrottle: AuthThrottle;
   /**
    * Access tokens whose signature and claims verified, by the token's sha256, until they expire: the

@@ -42,6 +42,12 @@ export const configSchema = z.object({
    * must not make the control plane call into its own network); the local platform turns it on.
    */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
+  /**
+   * Proxies in front of the control plane that append to X-Forwarded-For (a load balancer, Caddy, an
+   * ingress): the client's address, used by the login throttle and the audit log, is read that many
+   * entries from the end. 0 ignores the header.
+   */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 export type Config = z.infer<typeof configSchema>;

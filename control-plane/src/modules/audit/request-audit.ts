@@ -1,6 +1,6 @@
-import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Context } from "hono";
 import type { HonoEnv } from "../../platform/env.ts";
+import { clientAddress } from "../../platform/http/client-address.ts";
 import type { AuditContext } from "./audit.ts";
 
 /** The audit context of the authenticated request: actor, request id, client address and agent. */
@@ -12,12 +12,4 @@ export function auditContextOf(c: Context<HonoEnv>): AuditContext {
     ip: clientAddress(c),
     userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null,
   };
-}
-
-function clientAddress(c: Context<HonoEnv>): string | null {
-  try {
-    return getConnInfo(c).remote.address ?? null;
-  } catch {
-    return null; // not served by the Node adapter (e.g. app.request in tests)
-  }
 }

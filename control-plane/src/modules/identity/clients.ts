@@ -34,12 +34,13 @@ export async function authenticateClient(
   secret: string,
   cache: VerifiedSecretCache,
   throttle: AuthThrottle,
+  source: string,
 ): Promise<{ id: string; tenantId: string; scopes: string[] }> {
   const [client] = await clientById(db).all({ id: clientId });
   const hashes = client && client.revokedAt === null ? acceptedHashes(client, Date.now()) : [];
   if (client && hashes.some((hash) => cache.matches(client.id, hash, secret)))
     return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
-  throttle.check(clientId);
+  await throttle.check(db, clientId, source);
   const verified = await throttle.hashing(async () => {
     // Unknown and revoked ids cost the same scrypt as a wrong secret, so timing does not tell them apart.
     if (hashes.length === 0) {
@@ -50,10 +51,10 @@ export async function authenticateClient(
     return undefined;
   });
   if (!client || verified === undefined) {
-    throttle.recordFailure(clientId);
+    await throttle.recordFailure(db, clientId, source);
     throw invalidClient();
   }
-  throttle.recordSuccess(clientId);
+  await throttle.recordSuccess(db, clientId, source);
   cache.remember(client.id, verified, secret);
   return { id: client.id, tenantId: client.tenantId, scopes: parseScopeString(client.scopes) };
 }

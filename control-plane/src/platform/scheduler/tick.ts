@@ -4,6 +4,7 @@ import { type AlertTransition, evaluateAlerts } from "../../modules/alerts/evalu
 import { type DeliveryOutcome, deliverDueWebhooks } from "../../modules/alerts/webhooks.ts";
 import { SCHEDULER_AUDIT } from "../../modules/audit/audit.ts";
 import { deployedTenants } from "../../modules/deployments/deployments.ts";
+import { pruneAuthFailures } from "../../modules/identity/auth-throttle.ts";
 import { computeSnapshot } from "../../modules/monitoring/snapshot.ts";
 import { checkCanaries } from "../../modules/retraining/candidates.ts";
 import { failExhaustedJobs } from "../../modules/retraining/jobs.ts";
@@ -38,8 +39,9 @@ export interface TickReport {
 /**
  * One pass of the control plane's background work, in order: evaluate every deployed tenant's alert rules
  * (firing or resolving alerts, queueing their webhooks and alert-triggered jobs), send due webhook
- * deliveries, queue scheduled retraining jobs, fail jobs whose lease ran out on their last attempt, and
- * promote or take out canaries. A failure in one tenant's step is reported and does not stop the others.
+ * deliveries, queue scheduled retraining jobs, fail jobs whose lease ran out on their last attempt,
+ * promote or take out canaries, and forget login-failure windows that have ended. A failure in one
+ * tenant's step is reported and does not stop the others.
  */
 export async function schedulerTick(
   deps: Pick<Deps, "db" | "edge" | "log" | "config">,
@@ -87,6 +89,9 @@ export async function schedulerTick(
   });
   await attempt("canaries", async () => {
     report.candidates = await checkCanaries(deps.db, deps.edge, SCHEDULER_AUDIT, now);
+  });
+  await attempt("ended login-failure windows", async () => {
+    await pruneAuthFailures(deps.db, now);
   });
   return report;
 }

@@ -1,8 +1,8 @@
-import { getConnInfo } from "@hono/node-server/conninfo";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { clientAddress } from "../../../platform/http/client-address.ts";
 import type { AuditContext } from "../../audit/audit.ts";
 import { requireOperator } from "../operator.ts";
 
@@ -33,16 +33,10 @@ export function createRotateKeysRoute(operatorToken: string) {
 }
 
 function operatorAudit(c: Context<HonoEnv>): AuditContext {
-  let ip: string | null = null;
-  try {
-    ip = getConnInfo(c).remote.address ?? null;
-  } catch {
-    // not served by the Node adapter (app.request in tests)
-  }
   return {
     actor: { type: "system", id: "operator" },
     requestId: c.get("requestId"),
-    ip,
+    ip: clientAddress(c),
     userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null,
   };
 }

@@ -4,6 +4,7 @@ import { ChurnError, issuesFromZod } from "#shared/errors.ts";
 import { tokenRequestSchema, tokenResponseSchema } from "#shared/oauth.ts";
 import { errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
+import { clientAddress } from "../../../platform/http/client-address.ts";
 import { authenticateClient } from "../clients.ts";
 
 export const tokenRoute = createRoute({
@@ -78,6 +79,7 @@ export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
         clientSecret,
         deps.caches.verifiedSecrets,
         deps.caches.authThrottle,
+        clientAddress(c) ?? "unknown",
       );
       const granted = client.scopes;
       const requested = body.scope ? body.scope.split(" ").filter(Boolean) : granted;

@@ -2,6 +2,7 @@ export * from "./alert_rules/index.ts";
 export * from "./alerts/index.ts";
 export * from "./api_clients/index.ts";
 export * from "./audit_log/index.ts";
+export * from "./auth_failures/index.ts";
 export * from "./deployment_history/index.ts";
 export * from "./deployments/index.ts";
 export * from "./experiment_runs/index.ts";
