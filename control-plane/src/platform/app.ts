@@ -33,12 +33,15 @@ import { registerOwnTokensList } from "../modules/identity/routes/v1_users_me_to
 import { registerUsersUpdate } from "../modules/identity/routes/v1_users_update.ts";
 import { registerJwks } from "../modules/identity/routes/well_known_jwks.ts";
 import { registerErasuresCreate } from "../modules/monitoring/routes/v1_erasures_create.ts";
-import { registerIngestEvents } from "../modules/monitoring/routes/v1_ingest_events.ts";
+import { INGEST_MAX_BYTES, registerIngestEvents } from "../modules/monitoring/routes/v1_ingest_events.ts";
 import { registerMonitoringSettingsGet } from "../modules/monitoring/routes/v1_monitoring_settings_get.ts";
 import { registerMonitoringSnapshot } from "../modules/monitoring/routes/v1_monitoring_snapshot.ts";
 import { registerMonitoringTimeseries } from "../modules/monitoring/routes/v1_monitoring_timeseries.ts";
 import { registerSettingsMonitoringPut } from "../modules/monitoring/routes/v1_settings_monitoring_put.ts";
-import { registerModelVersionsCreate } from "../modules/registry/routes/v1_models_versions_create.ts";
+import {
+  publishMaxBytes,
+  registerModelVersionsCreate,
+} from "../modules/registry/routes/v1_models_versions_create.ts";
 import { registerModelVersionsList } from "../modules/registry/routes/v1_models_versions_list.ts";
 import { registerModelVersionReport } from "../modules/registry/routes/v1_models_versions_report.ts";
 import { registerModelVersionRuns } from "../modules/registry/routes/v1_models_versions_runs.ts";
@@ -56,6 +59,7 @@ import { registerRetrainingJobRecords } from "../modules/retraining/routes/v1_re
 import { registerRetrainingPolicyGet } from "../modules/retraining/routes/v1_retraining_policy_get.ts";
 import { registerRetrainingPolicyPut } from "../modules/retraining/routes/v1_retraining_policy_put.ts";
 import type { Deps, HonoEnv } from "./env.ts";
+import { bodyCeiling } from "./http/body-limits.ts";
 import { notFound, onError } from "./middleware/errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { ControlPlaneMetrics } from "./observability/metrics.ts";
@@ -75,6 +79,17 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
     },
   });
   app.use("*", requestContext(deps, new ControlPlaneMetrics()));
+  app.use(
+    "*",
+    bodyCeiling([
+      {
+        method: "POST",
+        path: /^\/v1\/models\/[^/]+\/versions$/,
+        maxBytes: publishMaxBytes(deps.config.MAX_MODEL_BYTES),
+      },
+      { method: "POST", path: /^\/v1\/ingest\/events$/, maxBytes: INGEST_MAX_BYTES },
+    ]),
+  );
   app.onError(onError);
   app.notFound(notFound);
 

@@ -7,14 +7,15 @@ import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
 import { ingestEvents } from "../ingest.ts";
 
-const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** An event batch from the edge's queue consumer: at most 100 events with their records. */
+export const INGEST_MAX_BYTES = 16 * 1024 * 1024;
 
 export const ingestRoute = createRoute({
   method: "post",
   path: "/v1/ingest/events",
   summary: "Event batches from the edge's queue consumer (HMAC-signed, idempotent by event id)",
   description: `Signed with the shared INGEST_SECRET in the \`${SIGNATURE_HEADER}\` header: \`t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>\`.`,
-  middleware: [...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: [...jsonBody(INGEST_MAX_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: ingestRequestSchema } } } },
   responses: {
     200: { description: "Stored", content: { "application/json": { schema: ingestResponseSchema } } },

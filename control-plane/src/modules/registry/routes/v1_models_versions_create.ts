@@ -50,6 +50,10 @@ const publishForm = z.object({
 /** The runs field is JSON text; a few hundred runs with parameters fit well within this. */
 const MAX_RUNS_FIELD_BYTES = 4 * 1024 * 1024;
 
+/** The whole multipart upload: the model, its runs and report, and room for the form's other fields. */
+export const publishMaxBytes = (maxModelBytes: number) =>
+  maxModelBytes + MAX_RUNS_FIELD_BYTES + MAX_REPORT_BYTES + 1024 * 1024;
+
 function parseRuns(field: unknown): ExperimentRunInput[] | undefined {
   if (field === undefined) return undefined;
   if (typeof field !== "string") {
@@ -143,7 +147,7 @@ export function createPublishRoute(maxBytes: number) {
       requirePermission("models:publish"),
       requireContentType("multipart/form-data"),
       bodyLimit({
-        maxSize: maxBytes + MAX_RUNS_FIELD_BYTES + MAX_REPORT_BYTES + 1024 * 1024,
+        maxSize: publishMaxBytes(maxBytes),
         onError: () => {
           throw new ChurnError("PAYLOAD_TOO_LARGE", `Upload exceeds ${maxBytes} bytes`);
         },
