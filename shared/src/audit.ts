@@ -35,6 +35,11 @@ export const AUDIT_ACTIONS = [
   "candidate.promote",
   "predict_settings.update",
   "customer.erase",
+  "user.disable",
+  "user.delete",
+  "user.tokens_revoke",
+  "invitation.create",
+  "invitation.redeem",
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;

@@ -18,6 +18,11 @@ export const userSchema = z
     role: roleSchema,
     /** Set once the person signs in through an OIDC provider (issuer + subject identify them). */
     oidc: z.object({ issuer: z.string(), subject: z.string() }).nullable(),
+    status: z
+      .enum(["invited", "active", "disabled", "deleted"])
+      .describe(
+        "invited until the person redeems their invitation; disabled and deleted users cannot authenticate",
+      ),
     createdAt: z.string(),
   })
   .meta({ id: "User" });
@@ -63,9 +68,36 @@ export const createPatRequestSchema = z
   })
   .meta({ id: "CreatePersonalAccessTokenRequest" });
 
+/** An invitation as created: the only time its code is shown. */
+export const invitationSchema = z
+  .object({
+    id: z.string(),
+    code: z
+      .string()
+      .describe(
+        "Shown once; hand it to the person, who redeems it at POST /v1/invitations/redeem for their first token",
+      ),
+    expiresAt: z.string(),
+  })
+  .meta({ id: "Invitation" });
+export type Invitation = z.infer<typeof invitationSchema>;
+
+/** Creating a user hands the creator an invitation, never a credential of the new user. */
 export const createUserResponseSchema = z
-  .object({ user: userSchema, token: newPersonalAccessTokenSchema })
+  .object({ user: userSchema, invitation: invitationSchema })
   .meta({ id: "CreateUserResponse" });
+
+export const redeemInvitationRequestSchema = z
+  .object({ code: z.string().min(1).max(128) })
+  .meta({ id: "RedeemInvitationRequest" });
+
+export const redeemInvitationResponseSchema = z
+  .object({ user: userSchema, token: newPersonalAccessTokenSchema })
+  .meta({ id: "RedeemInvitationResponse" });
+
+export const revokeUserTokensResponseSchema = z
+  .object({ revoked: z.number().int().describe("Personal access tokens and console sessions revoked") })
+  .meta({ id: "RevokeUserTokensResponse" });
 
 export const apiClientSchema = z
   .object({

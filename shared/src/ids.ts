@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   retrainingJob: "job",
   candidate: "cnd",
   erasure: "era",
+  invitation: "inv",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

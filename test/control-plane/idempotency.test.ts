@@ -65,22 +65,22 @@ describe("Idempotency-Key: happy", () => {
     ).toHaveLength(1);
   });
 
-  it("creates a user once; the retry is 409 naming the user and never shows the token again", async () => {
+  it("creates a user once; the retry is 409 naming the user and never shows the invitation code again", async () => {
     const t = await h.newTenant();
     const body = { email: "once@example.test", role: "analyst" };
     const first = await post("/v1/users", t.ownerToken, "user-1", body);
     expect(first.status).toBe(201);
-    const created = (await first.json()) as { user: { id: string }; token: { token: string } };
+    const created = (await first.json()) as { user: { id: string }; invitation: { code: string } };
     const retry = await post("/v1/users", t.ownerToken, "user-1", body);
     const text = await retry.clone().text();
     const err = await expectError(retry, 409, "CONFLICT");
     expect(err.error.message).toContain(created.user.id);
     expect(err.error.message).toContain("Already processed");
     expect(retry.headers.get("idempotent-replayed")).toBe("true");
-    expect(text).not.toContain(created.token.token);
+    expect(text).not.toContain(created.invitation.code);
     expect(await h.deps.db.select().from(users).where(eq(users.tenantId, t.tenantId))).toHaveLength(2);
     const stored = await h.cp.database.client.execute("select * from idempotency_keys");
-    expect(JSON.stringify(stored.rows)).not.toContain(created.token.token);
+    expect(JSON.stringify(stored.rows)).not.toContain(created.invitation.code);
   });
 
   it("creates a client and a personal access token once each; secrets are never stored for replay", async () => {

@@ -9,6 +9,8 @@ import { createWebhook } from "../../control-plane/src/modules/alerts/webhooks.t
 import type { AuditContext } from "../../control-plane/src/modules/audit/audit.ts";
 import { getDeployment } from "../../control-plane/src/modules/deployments/deployments.ts";
 import { PERMISSIONS, type Permission } from "../../control-plane/src/modules/identity/permissions.ts";
+import { addUser } from "../../control-plane/src/modules/identity/tenants.ts";
+import { createUser } from "../../control-plane/src/modules/identity/users.ts";
 import { publishModelVersion } from "../../control-plane/src/modules/registry/registry.ts";
 import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
 import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
@@ -43,6 +45,20 @@ interface RouteContext {
   revocableClientId: string;
   /** The caller's tenant, for setting up retraining jobs and candidates directly. */
   tenantId: string;
+}
+
+let analysts = 0;
+/** A new analyst of the tenant, for routes that cut a user off (each call needs its own). */
+async function freshAnalyst(tenantId: string): Promise<string> {
+  const email = `offboard-${++analysts}@example.test`;
+  return (await addUser(h.deps.db, MATRIX_AUDIT, { tenantId, email, role: "analyst" })).userId;
+}
+
+/** A new user of the tenant who has not redeemed their invitation yet. */
+async function freshInvitee(tenantId: string): Promise<string> {
+  const owner = { tenantId, kind: "user", id: "matrix", role: "owner", scopes: new Set<string>() } as const;
+  const email = `invitee-${++analysts}@example.test`;
+  return (await createUser(h.deps.db, MATRIX_AUDIT, owner, { email, role: "analyst" })).user.id;
 }
 
 interface RouteCase {
@@ -143,6 +159,30 @@ const ROUTES: RouteCase[] = [
     operation: "PATCH /v1/users/{id}",
     permission: "users:roles",
     call: (token, { userId }) => h.request(`/v1/users/${userId}`, json("PATCH", token, { role: "analyst" })),
+  },
+  {
+    operation: "POST /v1/users/{id}/disable",
+    permission: "users:write",
+    call: async (token, { tenantId }) =>
+      h.request(`/v1/users/${await freshAnalyst(tenantId)}/disable`, { method: "POST", token }),
+  },
+  {
+    operation: "DELETE /v1/users/{id}",
+    permission: "users:write",
+    call: async (token, { tenantId }) =>
+      h.request(`/v1/users/${await freshAnalyst(tenantId)}`, { method: "DELETE", token }),
+  },
+  {
+    operation: "POST /v1/users/{id}/tokens/revoke",
+    permission: "users:write",
+    call: async (token, { tenantId }) =>
+      h.request(`/v1/users/${await freshAnalyst(tenantId)}/tokens/revoke`, { method: "POST", token }),
+  },
+  {
+    operation: "POST /v1/users/{id}/invitation",
+    permission: "users:write",
+    call: async (token, { tenantId }) =>
+      h.request(`/v1/users/${await freshInvitee(tenantId)}/invitation`, { method: "POST", token }),
   },
   {
     operation: "POST /v1/users/me/tokens",

@@ -5,6 +5,7 @@ import {
   createUserResponseSchema,
   newPersonalAccessTokenSchema,
   personalAccessTokenListSchema,
+  redeemInvitationResponseSchema,
   userListSchema,
   userSchema,
 } from "#shared/identity.ts";
@@ -34,6 +35,14 @@ const json = (method: string, token: string, body: unknown, headers: Record<stri
 
 function addUser(t: TestTenant, body: unknown, token = t.ownerToken) {
   return h.request("/v1/users", json("POST", token, body));
+}
+
+function redeem(code: string) {
+  return h.request("/v1/invitations/redeem", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code }),
+  });
 }
 
 function setRole(token: string, userId: string, role: unknown) {
@@ -80,7 +89,7 @@ describe("GET /v1/users", () => {
 });
 
 describe("POST /v1/users: happy", () => {
-  it("adds a user with a role and returns a working first token once; only its hash is stored", async () => {
+  it("adds a user with an invitation, never a credential; the person redeems it for a working first token", async () => {
     const t = await h.newTenant();
     const res = await addUser(t, { email: "Ada@Example.Test", name: "Ada", role: "ml-engineer" });
     expect(res.status).toBe(201);
@@ -91,27 +100,49 @@ describe("POST /v1/users: happy", () => {
       name: "Ada",
       role: "ml-engineer",
       oidc: null,
+      status: "invited",
     });
     expect(body.user.id).toMatch(idPattern("user"));
-    expect(body.token.token).toMatch(/^churn_pat_/);
-    expect(Date.parse(body.token.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    expect(JSON.stringify(body)).not.toContain("churn_pat_");
+    expect(body.invitation.code).toMatch(/^churn_inv_/);
+    expect(Date.parse(body.invitation.expiresAt) - Date.now()).toBeGreaterThan(6 * 86_400_000);
+    // The user has no token until the invitation is redeemed.
+    const none = await h.deps.db
+      .select()
+      .from(personalAccessTokens)
+      .where(eq(personalAccessTokens.userId, body.user.id));
+    expect(none).toEqual([]);
+
+    const redeemed = await redeem(body.invitation.code);
+    expect(redeemed.status).toBe(201);
+    const first = redeemInvitationResponseSchema.parse(await redeemed.json());
+    expect(first.user).toMatchObject({ id: body.user.id, status: "active" });
+    expect(first.token.token).toMatch(/^churn_pat_/);
+    expect(Date.parse(first.token.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    // The code works once.
+    await expectError(await redeem(body.invitation.code), 401, "UNAUTHORIZED");
 
     // The token works and carries the role: an ml-engineer may read models but not users.
-    expect((await h.request("/v1/deployment", { token: body.token.token })).status).toBe(404);
-    await expectError(await h.request("/v1/users", { token: body.token.token }), 403, "FORBIDDEN");
+    expect((await h.request("/v1/deployment", { token: first.token.token })).status).toBe(404);
+    await expectError(await h.request("/v1/users", { token: first.token.token }), 403, "FORBIDDEN");
 
     const [row] = await h.deps.db
       .select()
       .from(personalAccessTokens)
-      .where(eq(personalAccessTokens.id, body.token.id));
-    expect(row!.tokenHash).toBe(await sha256Hex(body.token.token));
-    const dump = await h.cp.database.client.execute("select * from personal_access_tokens");
-    expect(JSON.stringify(dump.rows)).not.toContain(body.token.token);
-    expect(JSON.stringify(h.logs)).not.toContain(body.token.token);
+      .where(eq(personalAccessTokens.id, first.token.id));
+    expect(row!.tokenHash).toBe(await sha256Hex(first.token.token));
+    const dump = await h.cp.database.client.execute("select * from personal_access_tokens, invitations");
+    expect(JSON.stringify(dump.rows)).not.toContain(first.token.token);
+    expect(JSON.stringify(dump.rows)).not.toContain(body.invitation.code);
+    expect(JSON.stringify(h.logs)).not.toContain(body.invitation.code);
 
     const chain = await expectValidAuditChain(h, t.tenantId);
-    expect(chain.slice(-2).map((r) => r.action)).toEqual(["user.create", "pat.create"]);
-    expect(chain.at(-2)!.requestId).toBe(res.headers.get("x-request-id"));
+    expect(chain.slice(-3).map((r) => [r.action, r.actorId])).toEqual([
+      ["user.create", t.ownerId],
+      ["invitation.create", t.ownerId],
+      ["invitation.redeem", body.user.id],
+    ]);
+    expect(chain.at(-3)!.requestId).toBe(res.headers.get("x-request-id"));
   });
 
   it("lets an admin add users, and an owner add another owner", async () => {
@@ -176,7 +207,7 @@ describe("POST /v1/users: security", () => {
     );
   });
 
-  it("refuses an admin granting the owner role (no escalation), and non-admins entirely", async () => {
+  it("refuses an admin granting a role with permissions the admin lacks (owner, auditor), and non-admins entirely", async () => {
     const t = await h.newTenant();
     const err = await expectError(
       await addUser(t, { email: "boss@example.test", role: "owner" }, await t.tokenFor("admin")),
@@ -184,6 +215,13 @@ describe("POST /v1/users: security", () => {
       "FORBIDDEN",
     );
     expect(err.error.message).toContain("owner");
+    // An auditor reads the audit log, which an admin cannot: creating one would be a way in.
+    const auditor = await expectError(
+      await addUser(t, { email: "eyes@example.test", role: "auditor" }, await t.tokenFor("admin")),
+      403,
+      "FORBIDDEN",
+    );
+    expect(auditor.error.message).toContain("audit:read");
     for (const role of ["ml-engineer", "analyst", "auditor"] as const) {
       await expectError(
         await addUser(t, { email: `${role}@example.test`, role: "admin" }, await t.tokenFor(role)),
@@ -193,6 +231,7 @@ describe("POST /v1/users: security", () => {
     }
     const rows = await h.deps.db.select().from(users).where(eq(users.tenantId, t.tenantId));
     expect(rows.map((r) => r.email)).not.toContain("boss@example.test");
+    expect(rows.map((r) => r.email)).not.toContain("eyes@example.test");
   });
 });
 
@@ -367,7 +406,7 @@ describe("GET /v1/users/me/tokens", () => {
     expect(tokens.map((x) => x.name)).toContain("bootstrap");
     expect(text).not.toContain(a.token);
     expect(text).not.toContain("churn_pat_");
-    expect((await listTokens(other.token)).map((x) => x.name)).toEqual(["default"]);
+    expect((await listTokens(other.token)).map((x) => x.name)).toEqual(["first"]);
   });
 
   it("error: a client principal has no tokens of its own (403)", async () => {

@@ -57,3 +57,19 @@ export function isAllowed(principal: Principal, permission: Permission): boolean
     return principal.role !== null && (rule.roles as readonly Role[]).includes(principal.role);
   return (rule.scopes as readonly string[]).some((s) => principal.scopes.has(s));
 }
+
+/** The permissions a role holds. */
+export function permissionsOf(role: Role): Permission[] {
+  return (Object.keys(PERMISSIONS) as Permission[]).filter((p) =>
+    (PERMISSIONS[p].roles as readonly Role[]).includes(role),
+  );
+}
+
+/**
+ * The permissions `role` holds that `principal` lacks: granting a role (creating, inviting, re-roling) or
+ * acting on someone who holds it (disabling, deleting, revoking their tokens) needs none missing, so
+ * nobody hands out, or takes away, more power than they have.
+ */
+export function permissionsLackedFor(principal: Principal, role: Role): Permission[] {
+  return permissionsOf(role).filter((p) => !isAllowed(principal, p));
+}

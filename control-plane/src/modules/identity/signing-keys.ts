@@ -46,6 +46,7 @@ export class KeyRing {
   #jwks: JSONWebKeySet = { keys: [] };
   #verifyKey: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
   #rotations: Promise<unknown> = Promise.resolve();
+  #unknownKeyReload: Promise<boolean> | null = null;
   #lastUnknownKeyReload = 0;
   readonly #db: Db;
   readonly #edge: EdgeStore;
@@ -97,13 +98,20 @@ export class KeyRing {
   }
 
   /**
-   * A token named a key this process does not know: another process may have just rotated. Syncs at most
-   * once a second, so tokens with made-up key ids cannot turn into a database read each.
+   * A token named a key this process does not know: another process may have just rotated. Starts a sync
+   * at most once a second, so tokens with made-up key ids cannot turn into a database read each; callers
+   * arriving while one runs wait for it. Resolves whether it loaded a new key. Either way the caller
+   * verifies again: the periodic sync may have loaded the key meanwhile.
    */
-  async reloadForUnknownKey(now = Date.now()): Promise<boolean> {
-    if (now - this.#lastUnknownKeyReload < 1000) return false;
+  reloadForUnknownKey(now = Date.now()): Promise<boolean> {
+    if (this.#unknownKeyReload) return this.#unknownKeyReload;
+    if (now - this.#lastUnknownKeyReload < 1000) return Promise.resolve(false);
     this.#lastUnknownKeyReload = now;
-    return this.syncFromDatabase();
+    const reload = this.syncFromDatabase().finally(() => {
+      this.#unknownKeyReload = null;
+    });
+    this.#unknownKeyReload = reload;
+    return reload;
   }
 
   /** Syncs every `intervalMs` on an unref'd timer; returns what stops it. */

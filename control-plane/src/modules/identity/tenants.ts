@@ -3,7 +3,9 @@ import type { Db } from "../../platform/db/client.ts";
 import type { Role } from "../../platform/db/schema/index.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
+import { redeemInvitation } from "./invitations.ts";
 import { createPat } from "./pat.ts";
+import type { Principal } from "./permissions.ts";
 import { insertTenant, insertUser } from "./queries/users.ts";
 import { createUser } from "./users.ts";
 
@@ -41,6 +43,7 @@ export async function createTenant(
       name: input.ownerName,
       role: "owner",
       createdAt: now,
+      activatedAt: now,
     });
     await appendAudit(tx, audit, {
       tenantId,
@@ -58,12 +61,24 @@ export async function createTenant(
   });
 }
 
-/** Adds a user with a role and returns a personal access token for them (shown once). */
+/**
+ * Adds a user with a role as the tenant's operator would, and redeems their invitation at once: for
+ * scripted set-ups and tests that need a person's token. The API never does this for a caller.
+ */
 export async function addUser(
   db: Db,
   audit: AuditContext,
   input: { tenantId: string; email: string; role: Role },
 ): Promise<{ userId: string; token: string }> {
-  const created = await createUser(db, audit, input);
-  return { userId: created.user.id, token: created.token.token };
+  // Acting with an owner's permissions: the operator may grant any role.
+  const operator: Principal = {
+    tenantId: input.tenantId,
+    kind: "user",
+    id: "operator",
+    role: "owner",
+    scopes: new Set(),
+  };
+  const created = await createUser(db, audit, operator, input);
+  const redeemed = await redeemInvitation(db, audit, created.invitation.code);
+  return { userId: created.user.id, token: redeemed.token.token };
 }

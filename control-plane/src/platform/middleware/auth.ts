@@ -70,8 +70,10 @@ async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenCla
     try {
       ({ payload } = await verify());
     } catch (err) {
-      // A key another control-plane process rotated in a moment ago: load it once, then verify again.
-      if (!(err instanceof errors.JWKSNoMatchingKey) || !(await deps.keys.reloadForUnknownKey())) throw err;
+      // A key another control-plane process rotated in a moment ago: load it (or wait for the load under
+      // way), then verify again; the periodic sync may also have loaded it since the first attempt.
+      if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
+      await deps.keys.reloadForUnknownKey();
       ({ payload } = await verify());
     }
   } catch {

@@ -18,7 +18,7 @@ ${notice ? html`<div class="flash flash-ok" role="status">${notice}</div>` : ""}
 <details class="help">
   <summary>Where do I get a token?</summary>
   <p>Running locally? <code>npm start</code> prints the demo owner's token and saves it as <code>ownerToken</code> in <code>.data/local.json</code>.</p>
-  <p>Otherwise ask an owner or admin to add you (<code>POST /v1/users</code> returns your first token), or create one for yourself with <code>POST /v1/users/me/tokens</code>.</p>
+  <p>Otherwise ask an owner or admin to invite you, and redeem the invitation code with <code>POST /v1/invitations/redeem</code> for your first token; create more for yourself with <code>POST /v1/users/me/tokens</code>.</p>
 </details>`,
   );
 }

@@ -83,6 +83,7 @@ export const liveTokenByHash = preparedPerDatabase((db: Db) =>
         eq(personalAccessTokens.tokenHash, sql.placeholder("tokenHash")),
         isNull(personalAccessTokens.revokedAt),
         gt(personalAccessTokens.expiresAt, sql.placeholder("now")),
+        isNull(users.disabledAt),
       ),
     )
     .limit(1)
@@ -91,3 +92,13 @@ export const liveTokenByHash = preparedPerDatabase((db: Db) =>
 
 /** A row of liveTokenByHash. */
 export type LiveToken = Awaited<ReturnType<ReturnType<typeof liveTokenByHash>["all"]>>[number];
+
+/** Revokes every live token of the user (sessions included); returns how many. */
+export async function revokeUserTokens(tx: DbOrTx, userId: string, now: number): Promise<number> {
+  const revoked = await tx
+    .update(personalAccessTokens)
+    .set({ revokedAt: now })
+    .where(and(eq(personalAccessTokens.userId, userId), isNull(personalAccessTokens.revokedAt)))
+    .returning({ id: personalAccessTokens.id });
+  return revoked.length;
+}

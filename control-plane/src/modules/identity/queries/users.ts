@@ -1,4 +1,4 @@
-import { and, asc, count, eq } from "drizzle-orm";
+import { and, asc, count, eq, isNull } from "drizzle-orm";
 import type { DbOrTx } from "../../../platform/db/client.ts";
 import { type Role, tenants, type UserRow, users } from "../../../platform/db/schema/index.ts";
 
@@ -39,12 +39,21 @@ export async function insertUser(tx: DbOrTx, row: typeof users.$inferInsert): Pr
   await tx.insert(users).values(row);
 }
 
+/** Owners who can still act: disabled and deleted owners do not count. */
 export async function ownerCount(tx: DbOrTx, tenantId: string): Promise<number> {
   const [owners] = await tx
     .select({ n: count() })
     .from(users)
-    .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner")));
+    .where(and(eq(users.tenantId, tenantId), eq(users.role, "owner"), isNull(users.disabledAt)));
   return owners?.n ?? 0;
+}
+
+export async function updateUser(
+  tx: DbOrTx,
+  userId: string,
+  fields: Partial<Pick<UserRow, "activatedAt" | "disabledAt" | "deletedAt" | "email" | "name">>,
+): Promise<void> {
+  await tx.update(users).set(fields).where(eq(users.id, userId));
 }
 
 export async function setUserRole(tx: DbOrTx, userId: string, role: Role): Promise<void> {

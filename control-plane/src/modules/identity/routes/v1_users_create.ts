@@ -1,6 +1,5 @@
 import { createRoute, type OpenAPIHono } from "@hono/zod-openapi";
 import { jsonBody } from "#shared/content-type.ts";
-import { ChurnError } from "#shared/errors.ts";
 import { createUserRequestSchema, createUserResponseSchema } from "#shared/identity.ts";
 import { bearerSecurity, errorResponses } from "#shared/openapi.ts";
 import type { HonoEnv } from "../../../platform/env.ts";
@@ -13,10 +12,12 @@ import { createUser } from "../users.ts";
 export const createUserRoute = createRoute({
   method: "post",
   path: "/v1/users",
-  summary: "Add a user with a role; returns their first personal access token once",
+  summary: "Invite a user with a role; returns their invitation code once",
   description:
-    "Owners and admins add users; only an owner may add another owner. Send `Idempotency-Key` to retry safely: " +
-    "a replay answers 409 naming the created user, since the token is never stored.",
+    "Owners and admins add users, and only with a role whose permissions they hold themselves (an admin " +
+    "cannot add an owner or an auditor). The creator receives an invitation code, never a credential: the " +
+    "person redeems it at `POST /v1/invitations/redeem` for their first token. Send `Idempotency-Key` to " +
+    "retry safely: a replay answers 409 naming the created user, since the code is never stored.",
   security: bearerSecurity,
   middleware: [
     authenticate(),
@@ -25,7 +26,7 @@ export const createUserRoute = createRoute({
     idempotent({
       oneTimeSecret: {
         resourceId: (body) => (body as { user: { id: string } }).user.id,
-        hint: "the user can create a new personal access token for themselves",
+        hint: "send the user a fresh invitation with POST /v1/users/{id}/invitation",
       },
     }),
   ] as const,
@@ -35,7 +36,7 @@ export const createUserRoute = createRoute({
   },
   responses: {
     201: {
-      description: "Created; `token.token` is shown only here",
+      description: "Created; `invitation.code` is shown only here",
       content: { "application/json": { schema: createUserResponseSchema } },
     },
     ...errorResponses(400, 401, 403, 409, 413, 415),
@@ -45,13 +46,7 @@ export const createUserRoute = createRoute({
 export function registerUsersCreate(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(createUserRoute, async (c) => {
     const body = c.req.valid("json");
-    const principal = c.get("principal");
-    // Granting ownership is changing roles, which only owners may do.
-    if (body.role === "owner" && principal.role !== "owner") {
-      throw new ChurnError("FORBIDDEN", "Only an owner can add another owner");
-    }
-    const created = await createUser(c.get("deps").db, auditContextOf(c), {
-      tenantId: principal.tenantId,
+    const created = await createUser(c.get("deps").db, auditContextOf(c), c.get("principal"), {
       email: body.email,
       name: body.name,
       role: body.role,

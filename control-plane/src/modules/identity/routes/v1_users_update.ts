@@ -33,13 +33,7 @@ export function registerUsersUpdate(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(updateUserRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { role } = c.req.valid("json");
-    const user = await changeUserRole(
-      c.get("deps").db,
-      auditContextOf(c),
-      c.get("principal").tenantId,
-      id,
-      role,
-    );
+    const user = await changeUserRole(c.get("deps").db, auditContextOf(c), c.get("principal"), id, role);
     return c.json(userSchema.parse(user), 200);
   });
 }

@@ -8,6 +8,7 @@ export * from "./deployments/index.ts";
 export * from "./experiment_runs/index.ts";
 export * from "./idempotency_keys/index.ts";
 export * from "./ingested_events/index.ts";
+export * from "./invitations/index.ts";
 export * from "./leases/index.ts";
 export * from "./model_version_artifacts/index.ts";
 export * from "./model_versions/index.ts";

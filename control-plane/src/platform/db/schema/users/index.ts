@@ -1,6 +1,6 @@
 import { index, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { ROLES, type Role } from "#shared/identity.ts";
-import { createdAt } from "../columns.ts";
+import { createdAt, timestampMs } from "../columns.ts";
 import { tenants } from "../tenants/index.ts";
 
 export { ROLES, type Role };
@@ -19,6 +19,12 @@ export const users = sqliteTable(
     oidcIssuer: text("oidc_issuer"),
     oidcSubject: text("oidc_subject"),
     createdAt: createdAt(),
+    /** When the person redeemed their invitation (or signed in through SSO); null while invited. */
+    activatedAt: timestampMs("activated_at"),
+    /** Set when the user is offboarded: none of their tokens or sessions authenticate from then on. */
+    disabledAt: timestampMs("disabled_at"),
+    /** Set when the user is deleted: disabled, with the email and name replaced (audit rows keep the id). */
+    deletedAt: timestampMs("deleted_at"),
   },
   (t) => [
     uniqueIndex("users_tenant_email_uq").on(t.tenantId, t.email),
