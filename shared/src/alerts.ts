@@ -58,7 +58,13 @@ export const webhookCreateRequestSchema = z
 export const webhookSchema = z
   .object({
     id: z.string(),
-    url: z.string(),
+    url: z
+      .string()
+      .describe(
+        "The receiving URL, in full only for principals who may manage webhooks (monitoring:write); " +
+          "for everyone else its scheme and host with the rest elided (`https://hooks.example.com/…`), " +
+          "since the path, query or user-info often carry the receiver's token",
+      ),
     description: z.string().nullable(),
     createdAt: z.string(),
   })

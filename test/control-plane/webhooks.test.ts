@@ -1,9 +1,16 @@
+import dns from "node:dns";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { webhookCreatedSchema, webhookDeliveryListSchema, webhookPayloadSchema } from "#shared/alerts.ts";
+import {
+  webhookCreatedSchema,
+  webhookDeliveryListSchema,
+  webhookListSchema,
+  webhookPayloadSchema,
+} from "#shared/alerts.ts";
+import { auditEntrySchema } from "#shared/audit.ts";
 import { SIGNATURE_HEADER, verifyBodySignature } from "#shared/signature.ts";
 import { evaluateAlerts } from "../../control-plane/src/modules/alerts/evaluate.ts";
 import {
@@ -12,7 +19,7 @@ import {
   retryDelayMs,
 } from "../../control-plane/src/modules/alerts/webhooks.ts";
 import { openDatabase } from "../../control-plane/src/platform/db/client.ts";
-import { webhookDeliveries } from "../../control-plane/src/platform/db/schema/index.ts";
+import { auditLog, webhookDeliveries } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
   type ControlPlaneHarness,
   expectAuthRequired,
@@ -248,8 +255,67 @@ describe("webhooks", () => {
       expect(outcome).toMatchObject({ sent: 1, delivered: 0, retried: 1 });
       expect(receiver.received.some((r) => r.path === "/rebound")).toBe(false);
       const [d] = await deliveries(t, hook.id, strict);
-      expect(d?.lastError).toMatch(/destination refused: .*private or reserved address \(127\.0\.0\.1\)/);
+      // Refused with its reason; the address the name resolved to stays out of the tenant's view.
+      expect(d).toMatchObject({
+        lastStatus: null,
+        lastError: "destination refused: the host resolves to a private or reserved address",
+      });
     } finally {
+      await strict.close();
+    }
+  });
+
+  it("DNS rebinding: a name that answers public when checked and loopback when connecting never reaches loopback", async () => {
+    const strict = await startControlPlane({ SCHEDULER_INTERVAL_SECONDS: "0" });
+    const systemLookup = dns.lookup;
+    try {
+      const t = await strict.newTenant();
+      const res = await strict.request("/v1/webhooks", {
+        method: "POST",
+        token: t.ownerToken,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ url: `http://rebind.example.test:${new URL(receiver.url).port}/rebind` }),
+      });
+      expect(res.status).toBe(201);
+      const hook = (await res.json()) as { id: string };
+      const now = Date.now();
+      await fire(t, now, strict);
+
+      // The attacker's name server: a public address the first time, the loopback receiver ever after.
+      const answers: string[] = [];
+      const rebinding = async () => {
+        const address = answers.length === 0 ? "93.184.216.34" : "127.0.0.1";
+        answers.push(address);
+        return [{ address }];
+      };
+      // The operating system's resolver answers the same way, so code that lets `fetch` resolve the name
+      // again after the check (the bug this guards against) would reach the receiver here.
+      dns.lookup = ((_host: string, options: unknown, callback: unknown) => {
+        const all = typeof options === "object" && options !== null && "all" in options && options.all;
+        const done = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
+        void rebinding().then(([answer]) =>
+          all ? done(null, [{ address: answer!.address, family: 4 }]) : done(null, answer!.address, 4),
+        );
+      }) as typeof dns.lookup;
+      let outcome: Awaited<ReturnType<typeof deliverDueWebhooks>>;
+      try {
+        outcome = await deliverDueWebhooks(strict.deps.db, now, { lookup: rebinding });
+      } finally {
+        dns.lookup = systemLookup;
+      }
+
+      expect(receiver.received.some((r) => r.path === "/rebind")).toBe(false);
+      // The first answer passed the early check; the second, the one the socket would have used, was refused.
+      expect(answers).toEqual(["93.184.216.34", "127.0.0.1"]);
+      expect(outcome).toMatchObject({ sent: 1, delivered: 0, retried: 1 });
+      const [d] = await deliveries(t, hook.id, strict);
+      expect(d).toMatchObject({
+        state: "pending",
+        lastStatus: null,
+        lastError: "destination refused: the host resolves to a private or reserved address",
+      });
+    } finally {
+      dns.lookup = systemLookup;
       await strict.close();
     }
   });
@@ -282,6 +348,65 @@ describe("webhooks", () => {
     expect(value(after, 'churn_retraining_jobs{state="queued"}')).toBeGreaterThanOrEqual(0);
     expect(after).not.toContain("churn_alerts_firing");
     expect(after).not.toContain(t.tenantId);
+  });
+
+  it("shows webhook URLs in full only to those who may manage webhooks; others get scheme and host", async () => {
+    const t = await h.newTenant();
+    const secretPath = "/hooks/T0KEN-in-path?token=s3cret-query";
+    const hook = await createHook(t, secretPath);
+    const full = `${receiver.url}${secretPath}`;
+    const redacted = `${receiver.url}/…`;
+    expect(hook.url).toBe(full);
+
+    const listedUrl = async (token: string) => {
+      const res = await h.request("/v1/webhooks", { token });
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      const [listed] = webhookListSchema.parse(JSON.parse(text)).webhooks;
+      return { url: listed?.url, text };
+    };
+    for (const token of [t.ownerToken, await t.tokenFor("admin")]) {
+      expect((await listedUrl(token)).url).toBe(full);
+    }
+    for (const token of [
+      await t.tokenFor("analyst"),
+      await t.tokenFor("ml-engineer"),
+      await t.clientToken(["models:read"]),
+      await t.clientToken(["deployments:write"]),
+    ]) {
+      const { url, text } = await listedUrl(token);
+      expect(url).toBe(redacted);
+      expect(text).not.toContain("T0KEN");
+      expect(text).not.toContain("s3cret");
+    }
+  });
+
+  it("audits webhook creation and deletion with the redacted URL only", async () => {
+    const t = await h.newTenant();
+    const hook = await createHook(t, "/audited/T0KEN?token=s3cret");
+    const del = await h.request(`/v1/webhooks/${hook.id}`, { method: "DELETE", token: t.ownerToken });
+    expect(del.status).toBe(204);
+
+    const res = await h.request("/v1/audit?limit=500", { token: t.ownerToken });
+    expect(res.status).toBe(200);
+    const entries = ((await res.json()) as { entries: unknown[] }).entries.map((e) =>
+      auditEntrySchema.parse(e),
+    );
+    const hookEntries = entries.filter((e) => e.targets.some((target) => target.id === hook.id));
+    expect(hookEntries.map((e) => [e.action, e.details])).toEqual(
+      expect.arrayContaining([
+        ["webhook.create", { url: `${receiver.url}/…` }],
+        ["webhook.delete", { url: `${receiver.url}/…` }],
+      ]),
+    );
+    // Neither the API nor the stored rows (exports, backups) hold the path or query.
+    const rows = await h.deps.db.select().from(auditLog).where(eq(auditLog.tenantId, t.tenantId));
+    const stored = JSON.stringify(rows);
+    expect(stored).toContain(hook.id);
+    for (const fragment of ["/audited", "T0KEN", "s3cret", "token="]) {
+      expect(stored).not.toContain(fragment);
+      expect(JSON.stringify(entries)).not.toContain(fragment);
+    }
   });
 
   it("requires authentication", async () => {

@@ -1,5 +1,6 @@
+import type { LookupAddress, LookupOptions } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
-import { isIP } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 
 /**
  * Where the control plane may send webhooks. A tenant chooses the URL, so without a check a webhook is a
@@ -8,6 +9,7 @@ import { isIP } from "node:net";
  * refused unless the operator allows private networks (the local platform does: receivers run beside it).
  */
 
+/** Resolves a host name to its addresses; injected in tests to play a name server that changes its mind. */
 export type Lookup = (host: string) => Promise<{ address: string }[]>;
 
 const defaultLookup: Lookup = (host) => dnsLookup(host, { all: true, verbatim: true });
@@ -85,41 +87,132 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 /**
- * Why `url` may not receive a webhook, or null when it may. Checked when a webhook is created (for
- * literal addresses and localhost) and again before every delivery, since DNS can change in between.
+ * Why a destination was refused. `reason` is what the tenant sees on the delivery; `address`, the private
+ * address a name resolved to, goes only to the operator's log: showing it would let a tenant read the
+ * control plane's internal DNS one webhook at a time.
  */
-export async function webhookDestinationProblem(
+export interface Refusal {
+  reason: string;
+  address?: string;
+}
+
+const PRIVATE_REASON = "the host resolves to a private or reserved address";
+
+/** Thrown (as the cause of a failed fetch) when a connection would reach a refused address. */
+export class DestinationRefusedError extends Error {
+  readonly refusal: Refusal;
+  constructor(refusal: Refusal) {
+    super(`destination refused: ${refusal.reason}`);
+    this.name = "DestinationRefusedError";
+    this.refusal = refusal;
+  }
+}
+
+/** The refusal carried by `err` or anything in its `cause` chain (fetch wraps connection errors). */
+export function refusalIn(err: unknown): Refusal | null {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof DestinationRefusedError) return e.refusal;
+  }
+  return null;
+}
+
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, "");
+}
+
+function isLocalhostName(host: string): boolean {
+  const name = host.toLowerCase().replace(/\.$/, "");
+  return name === "localhost" || name.endsWith(".localhost");
+}
+
+/** A refusal when any of `addresses` is private: one bad answer is enough, as a client may pick any. */
+function addressesRefusal(addresses: string[]): Refusal | null {
+  const blocked = addresses.find(isPrivateAddress);
+  return blocked === undefined ? null : { reason: PRIVATE_REASON, address: blocked };
+}
+
+/**
+ * The early check before a delivery: why `url` may not receive a webhook, or null when it may. It saves
+ * opening a socket for a destination that is refused anyway, but it is not what protects the network: a
+ * name can answer differently a moment later. `webhookDispatcher` (egress.ts) checks the addresses the
+ * socket actually connects to.
+ */
+export async function destinationRefusal(
   url: string,
   options: { allowPrivateNetworks: boolean; lookup?: Lookup },
-): Promise<string | null> {
+): Promise<Refusal | null> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return "not a valid URL";
+    return { reason: "not a valid URL" };
   }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return "only http and https URLs";
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+    return { reason: "only http and https URLs" };
   if (options.allowPrivateNetworks) return null;
-  const host = parsed.hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return "localhost is not a public destination";
-  let addresses: string[];
-  if (isIP(host)) addresses = [host];
-  else {
-    try {
-      addresses = (await (options.lookup ?? defaultLookup)(host)).map((a) => a.address);
-    } catch {
-      return `the host ${host} does not resolve`;
-    }
+  const host = hostOf(parsed);
+  if (isLocalhostName(host)) return { reason: "localhost is not a public destination" };
+  if (isIP(host)) return addressesRefusal([host]);
+  try {
+    return addressesRefusal((await (options.lookup ?? defaultLookup)(host)).map((a) => a.address));
+  } catch {
+    return { reason: `the host ${host} does not resolve` };
   }
-  const blocked = addresses.find(isPrivateAddress);
-  return blocked === undefined ? null : `the host resolves to a private or reserved address (${blocked})`;
+}
+
+/** `destinationRefusal` as one line with the address, for operators and tools; never shown to a tenant. */
+export async function webhookDestinationProblem(
+  url: string,
+  options: { allowPrivateNetworks: boolean; lookup?: Lookup },
+): Promise<string | null> {
+  const refusal = await destinationRefusal(url, options);
+  if (refusal === null) return null;
+  return refusal.address === undefined ? refusal.reason : `${refusal.reason} (${refusal.address})`;
+}
+
+function wantedFamily(family: LookupOptions["family"]): 4 | 6 | null {
+  if (family === 4 || family === "IPv4") return 4;
+  if (family === 6 || family === "IPv6") return 6;
+  return null;
+}
+
+/**
+ * A `lookup` for sockets (net.connect, tls.connect) that resolves through `lookup`, refuses the connection
+ * when any answer is private unless private networks are allowed, and hands the socket exactly the
+ * addresses it checked. Nothing resolves the name again between the check and the connection, so a name
+ * server that answers a public address first and a private one next gains nothing.
+ */
+export function checkedLookup(options: { allowPrivateNetworks: boolean; lookup?: Lookup }): LookupFunction {
+  const resolve = options.lookup ?? defaultLookup;
+  const checked = async (hostname: string, family: 4 | 6 | null): Promise<LookupAddress[]> => {
+    const addresses = (await resolve(hostname))
+      .map((a) => ({ address: a.address, family: isIP(a.address) }))
+      .filter((a) => family === null || a.family === family);
+    if (addresses.length === 0) {
+      throw Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" });
+    }
+    if (!options.allowPrivateNetworks) {
+      const refusal = addressesRefusal(addresses.map((a) => a.address));
+      if (refusal !== null) throw new DestinationRefusedError(refusal);
+    }
+    return addresses;
+  };
+  return (hostname, dnsOptions, callback) => {
+    checked(hostname, wantedFamily(dnsOptions.family)).then(
+      (addresses) => {
+        if (dnsOptions.all) callback(null, addresses);
+        else callback(null, addresses[0]!.address, addresses[0]!.family);
+      },
+      (err: unknown) => callback(err as NodeJS.ErrnoException, "", 0),
+    );
+  };
 }
 
 /** The create-time check: only what needs no DNS (a literal address or localhost), so creation never waits on a resolver. */
 export function literalDestinationProblem(url: string, allowPrivateNetworks: boolean): string | null {
   if (allowPrivateNetworks) return null;
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return "localhost is not a public destination";
+  const host = hostOf(new URL(url));
+  if (isLocalhostName(host)) return "localhost is not a public destination";
   if (isIP(host) && isPrivateAddress(host)) return `${host} is a private or reserved address`;
   return null;
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { type Dispatcher, fetch } from "undici";
 import type { Alert, Webhook, WebhookDelivery, WebhookPayload } from "#shared/alerts.ts";
 import { ChurnError } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
@@ -9,7 +10,9 @@ import type { WebhookDeliveryRow, WebhookRow } from "../../platform/db/schema/in
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
 import type { Logger } from "../../platform/env.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
-import { type Lookup, webhookDestinationProblem } from "./destination.ts";
+import { isAllowed, type Permission, type Principal } from "../identity/permissions.ts";
+import { destinationRefusal, type Lookup, type Refusal, refusalIn } from "./destination.ts";
+import { webhookDispatcher } from "./egress.ts";
 import {
   dueDeliveries,
   insertDelivery,
@@ -36,8 +39,30 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1), MAX_RETRY_MS);
 }
 
-function toWebhook(row: WebhookRow): Webhook {
-  return { id: row.id, url: row.url, description: row.description, createdAt: toIso(row.createdAt) };
+/** Who may create and delete webhooks, and so who may read their URLs in full. */
+export const MANAGE_WEBHOOKS = "monitoring:write" satisfies Permission;
+
+/**
+ * A webhook URL as everyone but its managers sees it, and as the audit log records it: scheme and host
+ * only. Receivers often take their token in the path or query (or user-info), which makes the full URL a
+ * credential: whoever holds it can post forged alerts to the receiver.
+ */
+export function redactWebhookUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}/…`;
+  } catch {
+    return "…";
+  }
+}
+
+function toWebhook(row: WebhookRow, fullUrl: boolean): Webhook {
+  return {
+    id: row.id,
+    url: fullUrl ? row.url : redactWebhookUrl(row.url),
+    description: row.description,
+    createdAt: toIso(row.createdAt),
+  };
 }
 
 export function toDelivery(row: WebhookDeliveryRow): WebhookDelivery {
@@ -77,14 +102,17 @@ export async function createWebhook(
       tenantId,
       action: "webhook.create",
       targets: [{ type: "webhook", id: row.id }],
-      details: { url: row.url },
+      details: { url: redactWebhookUrl(row.url) },
     });
   });
-  return { ...toWebhook(row), secret: row.secret };
+  // Only a manager of webhooks gets here (the route requires MANAGE_WEBHOOKS): the URL they just gave.
+  return { ...toWebhook(row, true), secret: row.secret };
 }
 
-export async function listWebhooks(db: Db, tenantId: string): Promise<Webhook[]> {
-  return (await liveWebhooks(db, tenantId)).map(toWebhook);
+/** The tenant's live webhooks, with full URLs only for a viewer who may manage them. */
+export async function listWebhooks(db: Db, viewer: Principal): Promise<Webhook[]> {
+  const fullUrls = isAllowed(viewer, MANAGE_WEBHOOKS);
+  return (await liveWebhooks(db, viewer.tenantId)).map((row) => toWebhook(row, fullUrls));
 }
 
 async function liveWebhook(db: DbOrTx, tenantId: string, id: string): Promise<WebhookRow> {
@@ -108,7 +136,7 @@ export async function deleteWebhook(
       tenantId,
       action: "webhook.delete",
       targets: [{ type: "webhook", id: row.id }],
-      details: { url: row.url },
+      details: { url: redactWebhookUrl(row.url) },
     });
   });
 }
@@ -158,102 +186,150 @@ export interface DeliveryOutcome {
   failed: number;
 }
 
+/** Where webhook requests may go: WEBHOOK_ALLOW_PRIVATE_NETWORKS and the resolver (injected in tests). */
+interface Egress {
+  allowPrivateNetworks: boolean;
+  lookup?: Lookup;
+}
+
+/** One attempt: the receiver's status, or why nothing was delivered; `refusal` when it was never sent. */
+interface Attempt {
+  status: number | null;
+  error: string | null;
+  refusal: Refusal | null;
+}
+
+const refused = (refusal: Refusal): Attempt => ({
+  status: null,
+  error: `destination refused: ${refusal.reason}`,
+  refusal,
+});
+
+/**
+ * Sends one delivery. The early check spares a socket for a destination refused anyway (a name that was
+ * public at creation may point inside later); what protects the network is the dispatcher, which checks
+ * the addresses each connection actually opens to, so a name that changes its answer in between is
+ * caught. A refusal carries no status and no details from any receiver.
+ */
+async function attemptDelivery(
+  hook: WebhookRow,
+  delivery: WebhookDeliveryRow,
+  now: number,
+  egress: Egress,
+  dispatcher: Dispatcher,
+): Promise<Attempt> {
+  const early = await destinationRefusal(hook.url, egress);
+  if (early !== null) return refused(early);
+  try {
+    const res = await fetch(hook.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "churn-webhooks/1",
+        "x-churn-delivery": delivery.id,
+        [SIGNATURE_HEADER]: await signBody(hook.secret, delivery.body, epochSeconds(now)),
+      },
+      body: delivery.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      dispatcher,
+    });
+    await res.body?.cancel();
+    const ok = res.status >= 200 && res.status < 300;
+    return { status: res.status, error: ok ? null : `HTTP ${res.status}`, refusal: null };
+  } catch (err) {
+    const refusal = refusalIn(err);
+    if (refusal !== null) return refused(refusal);
+    return {
+      status: null,
+      error: err instanceof Error ? err.message.slice(0, 500) : String(err),
+      refusal: null,
+    };
+  }
+}
+
 /**
  * Sends every due delivery once, signed with its webhook's secret, and records the attempt: delivered on a
  * 2xx, otherwise retried with backoff until MAX_DELIVERY_ATTEMPTS, then failed. Each row is taken with a
- * conditional update first, so two control-plane processes do not send it at the same moment.
+ * conditional update first, so two control-plane processes do not send it at the same moment. Requests
+ * leave only through `webhookDispatcher`; a refused destination is recorded as `destination refused:
+ * <reason>` and retried like any failure (the reason never names the address a host resolved to).
  */
 export async function deliverDueWebhooks(
   db: Db,
   now: number,
   options: {
-    fetch?: typeof fetch;
     log?: Logger;
     limit?: number;
     /** Deliver to private, loopback and link-local addresses too (WEBHOOK_ALLOW_PRIVATE_NETWORKS). */
     allowPrivateNetworks?: boolean;
+    /** Resolves webhook hosts (the system's resolver by default); tests play a name server with it. */
     lookup?: Lookup;
   } = {},
 ): Promise<DeliveryOutcome> {
-  const send = options.fetch ?? fetch;
   const outcome: DeliveryOutcome = { sent: 0, delivered: 0, retried: 0, failed: 0 };
   const due = await dueDeliveries(db, now, options.limit ?? 100);
   if (due.length === 0) return outcome;
   const hooks = await webhooksById(db, [...new Set(due.map((d) => d.webhookId))]);
   const hookById = new Map(hooks.map((h) => [h.id, h]));
-  for (const delivery of due) {
-    if (!(await takeDelivery(db, delivery, now + IN_FLIGHT_MS))) continue;
-    const hook = hookById.get(delivery.webhookId);
-    if (!hook || hook.deletedAt !== null) {
+  const egress: Egress = {
+    allowPrivateNetworks: options.allowPrivateNetworks ?? false,
+    ...(options.lookup ? { lookup: options.lookup } : {}),
+  };
+  const dispatcher = webhookDispatcher(egress);
+  try {
+    for (const delivery of due) {
+      if (!(await takeDelivery(db, delivery, now + IN_FLIGHT_MS))) continue;
+      const hook = hookById.get(delivery.webhookId);
+      if (!hook || hook.deletedAt !== null) {
+        await updateDelivery(db, delivery.id, {
+          state: "failed",
+          lastError: "webhook deleted",
+          nextAttemptAt: null,
+        });
+        outcome.failed++;
+        continue;
+      }
+      outcome.sent++;
+      const { status, error, refusal } = await attemptDelivery(hook, delivery, now, egress, dispatcher);
+      const attempts = delivery.attempts + 1;
+      if (error === null) {
+        await updateDelivery(db, delivery.id, {
+          state: "delivered",
+          attempts,
+          lastStatus: status,
+          lastError: null,
+          deliveredAt: now,
+        });
+        outcome.delivered++;
+        continue;
+      }
+      const giveUp = attempts >= MAX_DELIVERY_ATTEMPTS;
       await updateDelivery(db, delivery.id, {
-        state: "failed",
-        lastError: "webhook deleted",
-        nextAttemptAt: null,
-      });
-      outcome.failed++;
-      continue;
-    }
-    outcome.sent++;
-    let status: number | null = null;
-    let error: string | null = null;
-    // Resolved again before every attempt: a name that was public at creation may point inside later.
-    const refused = await webhookDestinationProblem(hook.url, {
-      allowPrivateNetworks: options.allowPrivateNetworks ?? false,
-      ...(options.lookup ? { lookup: options.lookup } : {}),
-    });
-    try {
-      if (refused !== null) throw new Error(`destination refused: ${refused}`);
-      const res = await send(hook.url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          "user-agent": "churn-webhooks/1",
-          "x-churn-delivery": delivery.id,
-          [SIGNATURE_HEADER]: await signBody(hook.secret, delivery.body, epochSeconds(now)),
-        },
-        body: delivery.body,
-        redirect: "manual",
-        signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      });
-      status = res.status;
-      await res.body?.cancel();
-      if (status < 200 || status >= 300) error = `HTTP ${status}`;
-    } catch (err) {
-      error = err instanceof Error ? err.message.slice(0, 500) : String(err);
-    }
-    const attempts = delivery.attempts + 1;
-    if (error === null) {
-      await updateDelivery(db, delivery.id, {
-        state: "delivered",
+        state: giveUp ? "failed" : "pending",
         attempts,
         lastStatus: status,
-        lastError: null,
-        deliveredAt: now,
+        lastError: error,
+        nextAttemptAt: giveUp ? null : now + retryDelayMs(attempts),
       });
-      outcome.delivered++;
-      continue;
+      if (giveUp) outcome.failed++;
+      else outcome.retried++;
+      // The URL may carry a token in its query string: log the webhook id, never the URL. The refused
+      // address is for the operator; the tenant's delivery record leaves it out.
+      options.log?.info({
+        event: "webhook.delivery_failed",
+        tenantId: delivery.tenantId,
+        webhookId: hook.id,
+        deliveryId: delivery.id,
+        attempts,
+        status,
+        error,
+        ...(refusal?.address !== undefined ? { refusedAddress: refusal.address } : {}),
+        gaveUp: giveUp,
+      });
     }
-    const giveUp = attempts >= MAX_DELIVERY_ATTEMPTS;
-    await updateDelivery(db, delivery.id, {
-      state: giveUp ? "failed" : "pending",
-      attempts,
-      lastStatus: status,
-      lastError: error,
-      nextAttemptAt: giveUp ? null : now + retryDelayMs(attempts),
-    });
-    if (giveUp) outcome.failed++;
-    else outcome.retried++;
-    // The URL may carry a token in its query string: log the webhook id, never the URL.
-    options.log?.info({
-      event: "webhook.delivery_failed",
-      tenantId: delivery.tenantId,
-      webhookId: hook.id,
-      deliveryId: delivery.id,
-      attempts,
-      status,
-      error,
-      gaveUp: giveUp,
-    });
+  } finally {
+    await dispatcher.destroy();
   }
   return outcome;
 }

@@ -24,7 +24,6 @@ export interface TickOptions {
   /** Injected for tests; the control plane's clock otherwise. */
   now?: number;
   snapshot?: SnapshotSource;
-  fetch?: typeof fetch;
 }
 
 export interface TickReport {
@@ -78,7 +77,6 @@ export async function schedulerTick(
     report.deliveries = await deliverDueWebhooks(deps.db, now, {
       log: deps.log,
       allowPrivateNetworks: deps.config.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   });
   await attempt("scheduled jobs", async () => {

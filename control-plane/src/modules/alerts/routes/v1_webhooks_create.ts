@@ -9,7 +9,7 @@ import { ADMIN_JSON_MAX_BYTES } from "../../../platform/http/body-limits.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
 import { literalDestinationProblem } from "../destination.ts";
-import { createWebhook } from "../webhooks.ts";
+import { createWebhook, MANAGE_WEBHOOKS } from "../webhooks.ts";
 
 export const createWebhookRoute = createRoute({
   method: "post",
@@ -17,11 +17,14 @@ export const createWebhookRoute = createRoute({
   summary: "Add a webhook for alerts; its signing secret is shown once",
   description:
     `Each alert firing or resolving is POSTed as JSON with \`${SIGNATURE_HEADER}: t=<unix>,v1=<hex ` +
-    'HMAC-SHA256(secret, "<t>.<body>")>`. Failed deliveries are retried with backoff.',
+    'HMAC-SHA256(secret, "<t>.<body>")>`. Failed deliveries are retried with backoff. Deliveries only ' +
+    "connect to public addresses (checked as each connection opens) unless the operator allows private " +
+    "networks. The URL is treated as a credential: lists show it in full only to those who may manage " +
+    "webhooks, and the audit log records its scheme and host only.",
   security: bearerSecurity,
   middleware: [
     authenticate(),
-    requirePermission("monitoring:write"),
+    requirePermission(MANAGE_WEBHOOKS),
     ...jsonBody(ADMIN_JSON_MAX_BYTES),
   ] as const,
   request: {

@@ -4,14 +4,14 @@ import type { HonoEnv } from "../../../platform/env.ts";
 import { idParams } from "../../../platform/http/path-params.ts";
 import { authenticate, requirePermission } from "../../../platform/middleware/auth.ts";
 import { auditContextOf } from "../../audit/request-audit.ts";
-import { deleteWebhook } from "../webhooks.ts";
+import { deleteWebhook, MANAGE_WEBHOOKS } from "../webhooks.ts";
 
 export const deleteWebhookRoute = createRoute({
   method: "delete",
   path: "/v1/webhooks/{id}",
   summary: "Delete a webhook: nothing more is sent to it, pending deliveries are dropped",
   security: bearerSecurity,
-  middleware: [authenticate(), requirePermission("monitoring:write")] as const,
+  middleware: [authenticate(), requirePermission(MANAGE_WEBHOOKS)] as const,
   request: { params: idParams("whk_0123456789abcdefghij") },
   responses: {
     204: { description: "Deleted" },

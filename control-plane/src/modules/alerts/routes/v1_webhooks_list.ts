@@ -9,6 +9,10 @@ export const listWebhooksRoute = createRoute({
   method: "get",
   path: "/v1/webhooks",
   summary: "The tenant's webhooks (never their secrets)",
+  description:
+    "URLs are credentials (receivers often take a token in the path or query), so only principals who may " +
+    "manage webhooks (`monitoring:write`) see them in full; everyone else, API clients included, sees the " +
+    "scheme and host only, as `https://hooks.example.com/…`.",
   security: bearerSecurity,
   middleware: [authenticate(), requirePermission("monitoring:read")] as const,
   responses: {
@@ -19,7 +23,7 @@ export const listWebhooksRoute = createRoute({
 
 export function registerWebhooksList(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(listWebhooksRoute, async (c) => {
-    const webhooks = await listWebhooks(c.get("deps").db, c.get("principal").tenantId);
+    const webhooks = await listWebhooks(c.get("deps").db, c.get("principal"));
     return c.json(webhookListSchema.parse({ webhooks }), 200);
   });
 }
