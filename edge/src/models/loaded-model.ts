@@ -3,6 +3,8 @@ import { parseExplainerPackage } from "#shared/explainer.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { type Manifest, manifestSchema } from "#shared/manifest.ts";
 import { createExplainer, type Explainer } from "#shared/model-runtime/explainer.ts";
+import { maxRecordsPerRequest } from "#shared/onnx/inference-budget.ts";
+import { checkModelSafety, type ModelFootprint } from "#shared/onnx/model-safety.ts";
 import { compileSketcher, type Sketcher } from "../monitoring/sketch.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
 import { loadOrt, type Ort, type OrtSession } from "./ort.ts";
@@ -21,6 +23,8 @@ export interface LoadedModel {
   /** Graph outputs to fetch, without and with in-graph contributions; built once per model. */
   fetches: { plain: string[]; explain: string[] };
   bytes: number;
+  /** Records one request may score with this model: the per-request budget over its cost per record. */
+  maxRecords: number;
 }
 
 export interface ModelArtifacts {
@@ -48,6 +52,16 @@ export async function buildModel(
       parseExplainerPackage(JSON.parse(new TextDecoder().decode(artifacts.explainer))),
     );
   }
+  // The publish check again, before ORT sees the bytes: KV may hold versions published before it existed.
+  let footprint: ModelFootprint;
+  try {
+    footprint = checkModelSafety(new Uint8Array(artifacts.bytes));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new ChurnError("MODEL_UNAVAILABLE", `Model ${versionId} cannot be served: ${reason}`, {
+      cause: err,
+    });
+  }
   const ort = await loadOrt();
   const session = await ort.InferenceSession.create(new Uint8Array(artifacts.bytes), {
     executionProviders: ["wasm"],
@@ -69,5 +83,6 @@ export async function buildModel(
       ],
     },
     bytes: artifacts.bytes.byteLength + (artifacts.explainer?.byteLength ?? 0),
+    maxRecords: maxRecordsPerRequest(footprint),
   };
 }

@@ -1,4 +1,4 @@
-import type { FieldIssue } from "#shared/errors.ts";
+import { ChurnError, type FieldIssue } from "#shared/errors.ts";
 import { newId } from "#shared/ids.ts";
 import { riskBand } from "#shared/manifest.ts";
 import type { Prediction, PredictResponse, Reason } from "#shared/predict.ts";
@@ -69,6 +69,11 @@ export async function predictRecords(
     else production.rows.push(...canaryRows);
   } else {
     for (let i = 0; i < records.length; i++) production.rows.push(i);
+  }
+
+  for (const group of groups) {
+    const { maxRecords } = group.serving.model;
+    if (group.rows.length > maxRecords) throw overBudget(maxRecords);
   }
 
   let rejected: RejectedRecords | undefined;
@@ -148,6 +153,18 @@ export async function predictRecords(
   return { response, groups: scored };
 }
 
+/**
+ * A batch larger than the live model may score in one request (its per-request budget): 413, naming the
+ * most it takes, so the client can split it. Never a 5xx: nothing is wrong but the batch's size.
+ */
+function overBudget(maxRecords: number): ChurnError {
+  return new ChurnError(
+    "PAYLOAD_TOO_LARGE",
+    `The live model scores at most ${maxRecords} records per request; send them in batches of ${maxRecords} or fewer`,
+    { issues: [{ path: "records", message: `at most ${maxRecords} records for the live model` }] },
+  );
+}
+
 function topReasons(
   contributions: ArrayLike<number>,
   row: number,
@@ -180,6 +197,12 @@ async function scoreShadows(
   for (const ref of shadows) {
     const shadow = await loadOptional(kv, tenantId, ref, "shadow");
     if (!shadow) continue;
+    if (records.length > shadow.model.maxRecords) {
+      console.log(
+        JSON.stringify({ msg: "shadow skipped", tenantId, versionId: ref.versionId, reason: "budget" }),
+      );
+      continue;
+    }
     const encoded = shadow.model.encoder.encode(records, allowUnknownFields);
     if (encoded.issues.length > 0) {
       console.log(

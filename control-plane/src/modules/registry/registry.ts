@@ -4,6 +4,7 @@ import { type ExplainerPackage, parseExplainerPackage } from "#shared/explainer.
 import { sha256Hex } from "#shared/hash.ts";
 import { newId } from "#shared/ids.ts";
 import type { Manifest } from "#shared/manifest.ts";
+import { checkModelSafety } from "#shared/onnx/model-safety.ts";
 import type { ModelVersion } from "#shared/registry.ts";
 import { toIso } from "#shared/time.ts";
 import type { Db, DbOrTx } from "../../platform/db/client.ts";
@@ -136,6 +137,8 @@ export async function publishModelVersion(
   const existing = await findVersionBySha(db, tenantId, name, sha256);
   if (existing) return { created: false, version: existing };
 
+  // Before onnxruntime sees the bytes, here or at the edge: its isolates are shared by every tenant.
+  checkModelSafety(bytes);
   await validator.validate(bytes, manifest);
   await checkExplainer(manifest, input.explainer);
 
