@@ -79,7 +79,7 @@ try {
     const to = values.to ?? join(dirname(live), "backups", `control-plane-${stamp}.db`);
     if (!existsSync(live))
       throw new Error(`${live} does not exist: nothing to back up (is DATABASE_URL right?)`);
-    mkdirSync(dirname(to), { recursive: true });
+    mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
     const client = createClient({ url: `file:${live}`, timeout: 5000 });
     try {
       const result = await backupDatabase(client, to);

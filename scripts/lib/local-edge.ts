@@ -34,7 +34,7 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
   const scriptPath = resolve(EDGE_BUNDLE_DIR, "worker.js");
   if (!existsSync(scriptPath))
     throw new Error(`Edge bundle not built: run \`npm run build:edge\` (${scriptPath})`);
-  if (options.persistDir) mkdirSync(options.persistDir, { recursive: true });
+  if (options.persistDir) mkdirSync(options.persistDir, { recursive: true, mode: 0o700 });
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
       name: "churn-edge",

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
@@ -77,7 +77,9 @@ const AUDIENCE = "urn:churn:api";
 export async function startPlatform(options: PlatformOptions): Promise<Platform> {
   const progress = options.progress ?? (() => {});
   const dataDir = resolve(options.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  // The platform's own directory: the database, its backups, local.json's secrets and the edge's KV.
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
   const host = options.host ?? "127.0.0.1";
 
   const statePath = join(dataDir, "local.json");

@@ -1,4 +1,4 @@
-import { copyFile, rename, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { type Client, createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
@@ -34,6 +34,8 @@ export async function backupDatabase(client: Client, destination: string): Promi
   const partial = join(dirname(destination), `.${basename(destination)}.partial`);
   await rm(partial, { force: true });
   await client.execute({ sql: "VACUUM INTO ?", args: [partial] });
+  // A backup holds what the database holds (signing keys, webhook secrets): owner-only, like it.
+  await chmod(partial, 0o600);
   // Renamed only once complete, so a crash mid-backup never leaves something that looks like a backup.
   await rename(partial, destination);
   return {
@@ -109,6 +111,7 @@ export async function restoreDatabase(
     throw new Error(`${target} exists; pass --replace (with the control plane stopped) to overwrite it`);
   const staging = join(dirname(target), `.${basename(target)}.restoring`);
   await copyFile(backup, staging);
+  await chmod(staging, 0o600);
   await rm(`${target}-wal`, { force: true });
   await rm(`${target}-shm`, { force: true });
   await rename(staging, target);

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type Client, createClient } from "@libsql/client";
 import { sql } from "drizzle-orm";
@@ -20,9 +20,7 @@ export interface Database {
 const MIGRATIONS_FOLDER = new URL("../../../../migrations", import.meta.url).pathname;
 
 export async function openDatabase(url: string, authToken?: string): Promise<Database> {
-  if (url.startsWith("file:") && !url.startsWith("file::memory:")) {
-    mkdirSync(dirname(url.slice("file:".length)), { recursive: true });
-  }
+  if (url.startsWith("file:") && !url.startsWith("file::memory:")) keepPrivate(url.slice("file:".length));
   // `timeout` is the busy timeout of every pooled connection (a PRAGMA below would reach only one of them).
   const client = createClient({ url, timeout: 5000, ...(authToken ? { authToken } : {}) });
   if (url.startsWith("file:")) {
@@ -34,6 +32,25 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
   const db = drizzle(client, { schema });
   queueWrites(db, client);
   return { db, client, close: () => client.close() };
+}
+
+/**
+ * The database holds signing keys, webhook secrets and hashed credentials: its directory is created
+ * owner-only, and the file itself is made owner-only before SQLite opens it, so the WAL and shared-memory
+ * files SQLite creates beside it take the same mode. An existing directory keeps its mode (it may be a
+ * mounted volume shared with other files); the database files are this process's own.
+ */
+function keepPrivate(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // An empty file is an empty SQLite database; `wx` leaves an existing one alone.
+  try {
+    writeFileSync(path, "", { flag: "wx", mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
 }
 
 /**
