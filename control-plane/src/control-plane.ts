@@ -5,6 +5,7 @@ import { syncDeploymentsToEdge } from "./modules/deployments/deployments.ts";
 import { syncTenantLimitsToEdge } from "./modules/deployments/rate-limits.ts";
 import { publishRevokedClients } from "./modules/identity/revocations.ts";
 import { KeyRing } from "./modules/identity/signing-keys.ts";
+import { TokenIssueAudit } from "./modules/identity/token-issue-audit.ts";
 import { startMonitoringMaintenance } from "./modules/monitoring/retention.ts";
 import { syncEdgeSettingsToEdge } from "./modules/monitoring/settings.ts";
 import { onnxRuntimeValidator } from "./modules/registry/model-validation.ts";
@@ -30,7 +31,8 @@ export interface ControlPlane {
   database: Database;
   /** Background work (alerts, webhooks, retraining schedules, leases, canaries) on an unref'd timer. */
   scheduler: Scheduler | null;
-  close(): void;
+  /** Stops background work, writes the token-issuance audit still gathered, then closes the database. */
+  close(): Promise<void>;
 }
 
 /** Opens and migrates the database, loads (or creates and publishes) the signing key, and builds the app. */
@@ -58,14 +60,16 @@ export async function createControlPlane(
       await startupSync.release();
     }
   }
+  const logger = log ?? jsonLogger(config.LOG_LEVEL, "control-plane");
   const deps: Deps = {
     config,
     db: database.db,
     keys,
     edge,
     validator: onnxRuntimeValidator(),
-    log: log ?? jsonLogger(config.LOG_LEVEL, "control-plane"),
+    log: logger,
     caches: createProcessCaches(),
+    tokenIssueAudit: new TokenIssueAudit(database.db, logger),
   };
   const scheduler =
     config.SCHEDULER_INTERVAL_SECONDS > 0
@@ -82,10 +86,11 @@ export async function createControlPlane(
     deps,
     database,
     scheduler,
-    close: () => {
+    close: async () => {
       scheduler?.stop();
       maintenance.stop();
       stopKeySync();
+      await deps.tokenIssueAudit.close();
       database.close();
     },
   };

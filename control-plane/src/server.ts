@@ -26,7 +26,7 @@ console.log(JSON.stringify({ level: "info", msg: "control plane listening", url:
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, async () => {
     await server.close();
-    cp.close();
+    await cp.close();
     process.exit(0);
   });
 }

@@ -99,7 +99,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   });
   progress(`edge (workerd) on ${edge.url}`);
   let controlPlane: RunningServer | undefined;
-  let closeDb = () => {};
+  let closeDb: () => Promise<void> = async () => {};
   try {
     const config = loadConfig({
       ...process.env,
@@ -181,14 +181,14 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       created: { tenant: createdTenant, model: trainedModel },
       async stop() {
         await platform.controlPlane.close(); // the listener a test may have replaced
-        closeDb();
+        await closeDb();
         await edge.close();
       },
     };
     return platform;
   } catch (err) {
     await controlPlane?.close();
-    closeDb();
+    await closeDb();
     await edge.close();
     throw err;
   }

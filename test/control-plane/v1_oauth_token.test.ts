@@ -131,6 +131,27 @@ describe("POST /v1/oauth/token: happy", () => {
     expect(pa.jti).not.toBe(pb.jti);
     expect(decodeProtectedHeader(a).kid).toBe(decodeProtectedHeader(b).kid);
   });
+
+  it("audits issuance as token.issue, gathered per client and written once per window, with every jti", async () => {
+    const t = await h.newTenant();
+    const client = await t.addApiClient(["predict"]);
+    const tokens = [await t.exchange(client), await t.exchange(client), await t.exchange(client)];
+    await h.deps.tokenIssueAudit.flush();
+    const entries = (await expectValidAuditChain(h, t.tenantId)).filter((r) => r.action === "token.issue");
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ actorType: "client", actorId: client.clientId });
+    const details = JSON.parse(entries[0]!.details) as { count: number; scopes: string[]; jtis: string[] };
+    expect(details.count).toBe(3);
+    expect(details.scopes).toEqual(["predict"]);
+    expect(details.jtis).toEqual(tokens.map((x) => decodeJwt(x).jti));
+    // Neither the tokens nor the secret are written.
+    for (const secret of [...tokens, client.clientSecret]) expect(entries[0]!.details).not.toContain(secret);
+    // The next window starts a new entry.
+    await t.exchange(client);
+    await h.deps.tokenIssueAudit.flush();
+    const again = (await expectValidAuditChain(h, t.tenantId)).filter((r) => r.action === "token.issue");
+    expect(again.map((r) => (JSON.parse(r.details) as { count: number }).count)).toEqual([3, 1]);
+  });
 });
 
 function token(body: Record<string, string> | string, headers: Record<string, string> = FORM) {

@@ -187,14 +187,14 @@ export async function startControlPlane(
       },
       newTenant: (label) => makeTenant(harness, label),
       async close() {
-        built.close();
+        await built.close();
         await mf.dispose();
         await rm(dir, { recursive: true, force: true });
       },
     };
     return harness;
   } catch (err) {
-    cp?.close();
+    await cp?.close();
     await mf.dispose();
     await rm(dir, { recursive: true, force: true });
     throw err;

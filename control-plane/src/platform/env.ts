@@ -1,5 +1,6 @@
 import type { Principal } from "../modules/identity/permissions.ts";
 import type { KeyRing } from "../modules/identity/signing-keys.ts";
+import type { TokenIssueAudit } from "../modules/identity/token-issue-audit.ts";
 import type { ModelValidator } from "../modules/registry/model-validation.ts";
 import type { ProcessCaches } from "./caches.ts";
 import type { Config } from "./config.ts";
@@ -16,6 +17,8 @@ export interface Deps {
   validator: ModelValidator;
   log: Logger;
   caches: ProcessCaches;
+  /** `token.issue` entries, gathered and written to the audit log once per window. */
+  tokenIssueAudit: TokenIssueAudit;
 }
 
 export interface Logger {

@@ -73,13 +73,14 @@ export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
           },
         );
       }
+      const source = clientAddress(c);
       const client = await authenticateClient(
         deps.db,
         clientId,
         clientSecret,
         deps.caches.verifiedSecrets,
         deps.caches.authThrottle,
-        clientAddress(c) ?? "unknown",
+        source ?? "unknown",
       );
       const granted = client.scopes;
       const requested = body.scope ? body.scope.split(" ").filter(Boolean) : granted;
@@ -89,13 +90,23 @@ export function registerOauthToken(app: OpenAPIHono<HonoEnv>): void {
       }
       const scope = requested.join(" ");
       const ttl = deps.config.TOKEN_TTL_SECONDS;
-      const { token } = await deps.keys.sign(
+      const { token, jti } = await deps.keys.sign(
         { tid: client.tenantId, sub: client.id, scope },
         ttl,
         deps.config.TOKEN_ISSUER,
         deps.config.TOKEN_AUDIENCE,
       );
       c.get("metrics").tokensIssued.inc();
+      deps.tokenIssueAudit.record({
+        tenantId: client.tenantId,
+        clientId: client.id,
+        scope,
+        jti,
+        expiresAt: Date.now() + ttl * 1000,
+        ip: source,
+        userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null,
+        requestId: c.get("requestId"),
+      });
       c.header("cache-control", "no-store");
       c.header("pragma", "no-cache");
       return c.json({ access_token: token, token_type: "Bearer" as const, expires_in: ttl, scope }, 200);
