@@ -17,21 +17,34 @@ export class KvSwrCache<T> {
   readonly #freshMs: number;
   readonly #parse: (text: string) => T | null;
   readonly #cacheAbsent: boolean;
+  readonly #minForceIntervalMs: number;
 
   /**
    * `cacheAbsent`: remember that a key is missing (a revocation list that does not exist yet) instead of
    * re-reading it on every request; leave it off where absence is about to end (a tenant's first deployment).
    */
-  constructor(options: { freshMs: number; parse: (text: string) => T | null; cacheAbsent?: boolean }) {
+  /**
+   * `minForceIntervalMs`: a forced read within this long of the last read answers with that read (or the one
+   * under way) instead, so requests that keep forcing (tokens naming made-up key ids) cost no KV read each.
+   */
+  constructor(options: {
+    freshMs: number;
+    parse: (text: string) => T | null;
+    cacheAbsent?: boolean;
+    minForceIntervalMs?: number;
+  }) {
     this.#freshMs = options.freshMs;
     this.#parse = options.parse;
     this.#cacheAbsent = options.cacheAbsent ?? false;
+    this.#minForceIntervalMs = options.minForceIntervalMs ?? 0;
   }
 
   /** `force` re-reads now (e.g. a token names a key the cached JWKS lacks). */
   async get(kv: KVNamespace, key: string, waitUntil: WaitUntil, force = false): Promise<T | null> {
     const entry = this.#entries.get(key);
     if (!entry || (entry.value === null && force)) return this.#read(kv, key);
+    if (force && Date.now() - entry.fetchedAt < this.#minForceIntervalMs)
+      return (await entry.refreshing) ?? entry.value;
     if (force) return (await this.#refresh(kv, key, entry)) ?? entry.value;
     return this.#served(kv, key, entry, waitUntil);
   }

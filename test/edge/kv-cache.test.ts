@@ -51,4 +51,36 @@ describe("stale-while-revalidate KV cache", () => {
     expect(await remembering.get(env.EDGE_KV, key, noop)).toBeNull();
     expect(await forgetting.get(env.EDGE_KV, key, noop)).toEqual({ v: 1 });
   });
+
+  it("answers forced reads within the minimum interval from the last read, so forcing costs no KV read each", async () => {
+    const key = `test:swr:${crypto.randomUUID()}`;
+    const cache = new KvSwrCache({ freshMs: 60_000, parse, minForceIntervalMs: 1_000 });
+    let reads = 0;
+    // The real namespace, counting the reads that reach it.
+    const counted = new Proxy(env.EDGE_KV, {
+      get(target, prop) {
+        if (prop === "get")
+          return (...args: Parameters<KVNamespace["get"]>) => {
+            reads++;
+            return target.get(...args);
+          };
+        const value = Reflect.get(target, prop) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const noop = () => {};
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 1 }));
+    expect(await cache.get(counted, key, noop)).toEqual({ v: 1 });
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 2 }));
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      for (let i = 0; i < 50; i++) expect(await cache.get(counted, key, noop, true)).toEqual({ v: 1 });
+      expect(reads).toBe(1);
+      vi.setSystemTime(Date.now() + 1_100);
+      expect(await cache.get(counted, key, noop, true)).toEqual({ v: 2 });
+      expect(reads).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -23,6 +23,8 @@ export interface KeyResolver {
 }
 
 const JWKS_FRESH_MS = 60_000;
+/** A token naming a key the cached JWKS lacks re-reads it at most once a second per isolate. */
+const JWKS_FORCE_MIN_INTERVAL_MS = 1_000;
 const REVOCATIONS_FRESH_MS = 10_000;
 const VERIFIED_TOKENS_MAX = 10_000;
 
@@ -30,6 +32,7 @@ const VERIFIED_TOKENS_MAX = 10_000;
 export function kvKeyResolver(key: string = kvKeys.jwks()): KeyResolver {
   const cache = new KvSwrCache<JWTVerifyGetKey>({
     freshMs: JWKS_FRESH_MS,
+    minForceIntervalMs: JWKS_FORCE_MIN_INTERVAL_MS,
     parse: (text) => {
       const jwks = parseJsonWith(jwksSchema)(text);
       return jwks ? createLocalJWKSet(jwks) : null;
