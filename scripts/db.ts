@@ -1,29 +1,41 @@
 /**
  * Database maintenance for the embedded libSQL file:
  *
- *   npm run db -- backup [--to <file>]              online, while the control plane serves
- *   npm run db -- verify <file>                     integrity and every audit chain
- *   npm run db -- restore <file> [--to <file>] [--replace]
+ *   npm run db -- backup [--to <file>]              online, while the control plane serves; writes the
+ *                                                   chains' signed checkpoints beside the backup
+ *   npm run db -- verify <file> [--checkpoints <file>]
+ *                                                   integrity and every audit chain, held to the checkpoints
+ *                                                   (by default the file beside the backup)
+ *   npm run db -- restore <file> [--to <file>] [--replace] [--checkpoints <file>]
  *   npm run db -- tenant create --name <name> --owner-email <email> [--owner-name <name>]
  *                                                   the first tenant of a new deployment, and its owner's
  *                                                   token (shown once); any database, Turso included
  *
- * The database is DATABASE_URL's (default file:.data/control-plane.db). See docs/runbooks/backup-restore.md.
+ * The database is DATABASE_URL's (default file:.data/control-plane.db), and the audit key AUDIT_HMAC_KEY or
+ * the key file beside that database. See docs/runbooks/backup-restore.md.
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClient } from "@libsql/client";
+import { prepareAuditKey } from "../control-plane/src/modules/audit/audit.ts";
+import { type AuditKey, loadAuditKey } from "../control-plane/src/modules/audit/audit-key.ts";
+import { AuditCheckpointer } from "../control-plane/src/modules/audit/checkpoints.ts";
 import { createTenant } from "../control-plane/src/modules/identity/tenants.ts";
-import { loadConfig } from "../control-plane/src/platform/config.ts";
+import { type Config, loadConfig } from "../control-plane/src/platform/config.ts";
 import {
   type BackupVerification,
   backupDatabase,
+  checkpointFilePath,
   databaseFilePath,
+  readCheckpointFile,
+  recordRestore,
   restoreDatabase,
   verifyBackup,
+  writeBackupCheckpoints,
 } from "../control-plane/src/platform/db/backup.ts";
 import { migrateDatabase, openDatabase } from "../control-plane/src/platform/db/client.ts";
+import { cloudflareKvStore } from "../control-plane/src/platform/edge-store/cloudflare-kv.ts";
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -33,6 +45,7 @@ const { positionals, values } = parseArgs({
     name: { type: "string" },
     "owner-email": { type: "string" },
     "owner-name": { type: "string" },
+    checkpoints: { type: "string" },
   },
 });
 const [command, file] = positionals;
@@ -45,6 +58,8 @@ function report(v: BackupVerification): void {
       migrations: v.migrations,
       tenants: v.tenants,
       auditEntries: v.chains.reduce((n, c) => n + c.entries, 0),
+      checkpoints: v.checkpoints,
+      ...(v.predatesKeying ? { predatesKeyedAudit: true } : {}),
       problems: v.problems,
     }),
   );
@@ -59,6 +74,7 @@ async function createFirstTenant(): Promise<void> {
   const database = await openDatabase(config.DATABASE_URL, config.DATABASE_AUTH_TOKEN);
   try {
     await migrateDatabase(database);
+    await prepareAuditKey(config, database.db);
     const created = await createTenant(database.db, {
       name,
       ownerEmail,
@@ -70,8 +86,52 @@ async function createFirstTenant(): Promise<void> {
   }
 }
 
+/**
+ * The checkpoints a backup is held to: `--checkpoints`, else the file `backup` wrote beside it. None (a
+ * backup from before checkpoints) leaves tail deletion unchecked, which the report's `checkpoints: 0` says.
+ */
+async function checkpointsFor(backup: string) {
+  const path = values.checkpoints ?? checkpointFilePath(backup);
+  if (values.checkpoints === undefined && !existsSync(path)) return [];
+  return readCheckpointFile(path);
+}
+
+/**
+ * Where Cloudflare KV is configured (production), puts fresh checkpoints of the live chains there too.
+ * The local platform's KV belongs to the running workerd, whose control plane checkpoints on its timer.
+ */
+async function checkpointLiveChainsToKv(config: Config, key: AuditKey): Promise<void> {
+  if (!config.CLOUDFLARE_ACCOUNT_ID || !config.CLOUDFLARE_API_TOKEN || !config.CLOUDFLARE_KV_NAMESPACE_ID)
+    return;
+  const edge = cloudflareKvStore({
+    accountId: config.CLOUDFLARE_ACCOUNT_ID,
+    apiToken: config.CLOUDFLARE_API_TOKEN,
+    namespaceId: config.CLOUDFLARE_KV_NAMESPACE_ID,
+    ...(config.CLOUDFLARE_API_BASE ? { apiBase: config.CLOUDFLARE_API_BASE } : {}),
+  });
+  const database = await openDatabase(config.DATABASE_URL, config.DATABASE_AUTH_TOKEN);
+  try {
+    const errors: Record<string, unknown>[] = [];
+    const log = { info: () => {}, error: (e: Record<string, unknown>) => errors.push(e) };
+    const outcomes = await new AuditCheckpointer({ db: database.db, edge, log }, key).flush();
+    console.log(
+      JSON.stringify({
+        kvCheckpoints: outcomes.filter((o) => o.result === "written").length,
+        refused: outcomes.flatMap((o) => (o.result === "refused" ? [`${o.tenantId}: ${o.reason}`] : [])),
+        failed: errors.length,
+      }),
+    );
+    if (outcomes.some((o) => o.result === "refused") || errors.length > 0) process.exitCode = 1;
+  } finally {
+    database.close();
+  }
+}
+
 try {
-  const live = command === "tenant" ? "" : databaseFilePath(loadConfig().DATABASE_URL);
+  const config = loadConfig();
+  const live = command === "tenant" ? "" : databaseFilePath(config.DATABASE_URL);
+  // Maintenance never makes a key: a missing key here means the chains cannot be checked.
+  const auditKey = () => loadAuditKey(config, { mayCreate: false });
   if (command === "tenant" && file === "create") {
     await createFirstTenant();
   } else if (command === "backup") {
@@ -79,6 +139,8 @@ try {
     const to = values.to ?? join(dirname(live), "backups", `control-plane-${stamp}.db`);
     if (!existsSync(live))
       throw new Error(`${live} does not exist: nothing to back up (is DATABASE_URL right?)`);
+    // Before writing anything: a backup whose chains cannot be checked gets no checkpoints either.
+    const key = await auditKey();
     mkdirSync(dirname(to), { recursive: true, mode: 0o700 });
     const client = createClient({ url: `file:${live}`, timeout: 5000 });
     try {
@@ -89,18 +151,33 @@ try {
     } finally {
       client.close();
     }
-    report(await verifyBackup(to));
+    const verification = await verifyBackup(to, { key });
+    report(verification);
+    if (verification.ok) {
+      const written = await writeBackupCheckpoints(to, key, verification);
+      console.log(JSON.stringify({ checkpoints: written.path, chains: written.file.checkpoints.length }));
+      await checkpointLiveChainsToKv(config, key);
+    } else process.exitCode = 1;
   } else if (command === "verify" && file) {
-    const v = await verifyBackup(file);
+    const v = await verifyBackup(file, { key: await auditKey(), checkpoints: await checkpointsFor(file) });
     report(v);
     if (!v.ok) process.exitCode = 1;
   } else if (command === "restore" && file) {
     const to = values.to ?? live;
-    report(await restoreDatabase(file, to, { replace: values.replace }));
-    console.log(JSON.stringify({ restored: to }));
+    const key = await auditKey();
+    report(
+      await restoreDatabase(file, to, {
+        replace: values.replace,
+        key,
+        checkpoints: await checkpointsFor(file),
+      }),
+    );
+    // Checkpoints signed before now bind the chains no longer: what came after the backup is gone.
+    const chains = await recordRestore(to, key, file);
+    console.log(JSON.stringify({ restored: to, restoreRecordedIn: chains }));
   } else {
     console.error(
-      "usage: npm run db -- backup [--to <file>] | verify <file> | restore <file> [--to <file>] [--replace] | tenant create --name <name> --owner-email <email> [--owner-name <name>]",
+      "usage: npm run db -- backup [--to <file>] | verify <file> [--checkpoints <file>] | restore <file> [--to <file>] [--replace] [--checkpoints <file>] | tenant create --name <name> --owner-email <email> [--owner-name <name>]",
     );
     process.exitCode = 2;
   }

@@ -1,6 +1,9 @@
 import { serve } from "@hono/node-server";
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { kvKeys } from "#shared/kv.ts";
+import { prepareAuditKey, sealUnkeyedChains } from "./modules/audit/audit.ts";
+import type { AuditKey } from "./modules/audit/audit-key.ts";
+import { AuditCheckpointer } from "./modules/audit/checkpoints.ts";
 import { syncDeploymentsToEdge } from "./modules/deployments/deployments.ts";
 import { syncTenantLimitsToEdge } from "./modules/deployments/rate-limits.ts";
 import { publishRevokedClients } from "./modules/identity/revocations.ts";
@@ -31,6 +34,10 @@ export interface ControlPlane {
   database: Database;
   /** Background work (alerts, webhooks, retraining schedules, leases, canaries) on an unref'd timer. */
   scheduler: Scheduler | null;
+  /** The audit chains' HMAC key (AUDIT_HMAC_KEY, or the key file beside a `file:` database). */
+  auditKey: AuditKey;
+  /** Signed checkpoints of the audit chains to edge KV, every AUDIT_CHECKPOINT_INTERVAL_SECONDS. */
+  auditCheckpoints: AuditCheckpointer;
   /** Stops background work, writes the token-issuance audit still gathered, then closes the database. */
   close(): Promise<void>;
 }
@@ -43,6 +50,15 @@ export async function createControlPlane(
 ): Promise<ControlPlane> {
   const database = await openDatabase(config.DATABASE_URL, config.DATABASE_AUTH_TOKEN);
   await migrateDatabase(database);
+  // Before anything appends to a chain: the key, then the keyed cut-over of chains written before keys.
+  let auditKey: AuditKey;
+  try {
+    auditKey = await prepareAuditKey(config, database.db);
+    await sealUnkeyedChains(database.db);
+  } catch (err) {
+    database.close();
+    throw err;
+  }
   const keys = new KeyRing(database.db, edge);
   await keys.ensureActive();
   // Re-sends what the edge reads, repairing any put the edge store refused earlier. Of processes starting
@@ -75,6 +91,8 @@ export async function createControlPlane(
     config.SCHEDULER_INTERVAL_SECONDS > 0
       ? startScheduler(deps, config.SCHEDULER_INTERVAL_SECONDS * 1000)
       : null;
+  const auditCheckpoints = new AuditCheckpointer(deps, auditKey);
+  const stopCheckpoints = auditCheckpoints.start(config.AUDIT_CHECKPOINT_INTERVAL_SECONDS * 1000);
   // Raw-record and prediction retention, hourly; independent of the scheduler's interval.
   const maintenance = startMonitoringMaintenance(deps);
   // Rotations made by another process on the same database reach this one within seconds.
@@ -86,8 +104,13 @@ export async function createControlPlane(
     deps,
     database,
     scheduler,
+    auditKey,
+    auditCheckpoints,
     close: async () => {
-      scheduler?.stop();
+      // Every write still under way (a lease being given up, the last token.issue batch) finishes before
+      // the database closes: closing a client mid-transaction can leave the file locked for other clients.
+      await stopCheckpoints();
+      await scheduler?.stop();
       maintenance.stop();
       stopKeySync();
       await deps.tokenIssueAudit.close();

@@ -111,6 +111,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       METRICS_TOKEN: metricsToken,
       // Local receivers (a webhook on localhost) are the point of the local platform.
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: process.env["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] ?? "true",
+      // Likewise an identity provider run beside it to try single sign-on.
+      SSO_ALLOW_PRIVATE_NETWORKS: process.env["SSO_ALLOW_PRIVATE_NETWORKS"] ?? "true",
       ...(options.publicUrl ? { PUBLIC_URL: options.publicUrl } : {}),
     });
     const cp = await createControlPlane(config, kvEdgeStore(edge.kv), options.log);

@@ -90,5 +90,13 @@ export const ingestRequestSchema = z
   .object({ events: z.array(edgeEventSchema).min(1).max(100) })
   .meta({ id: "IngestRequest" });
 export const ingestResponseSchema = z
-  .object({ accepted: z.number().int(), duplicates: z.number().int() })
+  .object({
+    accepted: z.number().int(),
+    duplicates: z.number().int(),
+    /**
+     * Present when the batch held items of customers (or predictions) erased at or after the time their
+     * event was made: those scored records and feedback items were dropped, not stored.
+     */
+    erased: z.object({ predictions: z.number().int(), feedback: z.number().int() }).optional(),
+  })
   .meta({ id: "IngestResponse" });

@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   retrainingJob: "job",
   candidate: "cnd",
   erasure: "era",
+  customerExport: "cxp",
   invitation: "inv",
 } as const;
 

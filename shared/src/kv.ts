@@ -16,6 +16,11 @@ export const kvKeys = {
   limits: (tenantId: string) => `tenant:${tenantId}:limits`,
   /** Per-tenant edge behaviour set through the control plane's monitoring settings. */
   edgeSettings: (tenantId: string) => `tenant:${tenantId}:edge-settings`,
+  /**
+   * The control plane's latest signed checkpoint of the tenant's audit chain (the platform chain's under
+   * `tenant:platform:…`): kept here because it is outside the database. The edge never reads it.
+   */
+  auditCheckpoint: (tenantId: string) => `tenant:${tenantId}:audit-checkpoint`,
   modelBytes: (versionId: string) => `model:${versionId}:onnx`,
   modelManifest: (versionId: string) => `model:${versionId}:manifest`,
   modelExplainer: (versionId: string) => `model:${versionId}:explainer`,

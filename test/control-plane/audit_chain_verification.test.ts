@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditEntry, auditEntrySchema } from "#shared/audit.ts";
-import { sha256Hex } from "#shared/hash.ts";
 import {
   type AuditContext,
   appendAudit,
@@ -11,6 +10,7 @@ import { auditJsonLines, verifyChain } from "../../control-plane/src/modules/aud
 import { auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import {
+  auditHmac,
   type ControlPlaneHarness,
   expectValidAuditChain,
   startControlPlane,
@@ -70,15 +70,18 @@ async function extendChainInBulk(tenantId: string, count: number): Promise<void>
       userAgent: null,
       createdAt: Date.now(),
     };
-    const hash = await sha256Hex(prevHash + chainPayload(entry));
-    batch.push({ ...entry, prevHash, hash });
+    const hash = auditHmac(h, prevHash + chainPayload(entry));
+    batch.push({ ...entry, prevHash, hash, chainVersion: 2 });
     prevHash = hash;
   }
   for (let i = 0; i < batch.length; i += 200)
     await h.deps.db.insert(auditLog).values(batch.slice(i, i + 200));
 }
 
-/** Inserts an entry directly, as someone with database access but without the application would. */
+/**
+ * Inserts a keyed entry directly, behind the application's back; hashed with the harness's audit key
+ * unless `hash` is given (as a forger, without the key, would have to).
+ */
 async function insertForged(
   tenantId: string,
   entry: { id: string; seq: number; prevHash: string; hash?: string },
@@ -98,11 +101,11 @@ async function insertForged(
     null,
     createdAt,
   ]);
-  const hash = entry.hash ?? (await sha256Hex(entry.prevHash + payload));
+  const hash = entry.hash ?? auditHmac(h, entry.prevHash + payload);
   await h.cp.database.client.execute({
     sql: `INSERT INTO audit_log (id, tenant_id, seq, action, actor_type, actor_id, targets, details,
-            request_id, ip, user_agent, created_at, prev_hash, hash)
-          VALUES (?, ?, ?, 'client.create', 'user', 'usr_forger', '[]', '{}', NULL, NULL, NULL, ?, ?, ?)`,
+            request_id, ip, user_agent, created_at, prev_hash, hash, chain_version)
+          VALUES (?, ?, ?, 'client.create', 'user', 'usr_forger', '[]', '{}', NULL, NULL, NULL, ?, ?, ?, 2)`,
     args: [entry.id, tenantId, entry.seq, createdAt, entry.prevHash, hash],
   });
 }
@@ -139,8 +142,8 @@ describe("audit chain verification", () => {
     const t = await h.newTenant();
     const rows = await expectValidAuditChain(h, t.tenantId);
     const last = rows.at(-1)!;
-    // sha256(prev_hash + JSON [id, tenant, seq, action, actor type, actor id, targets, details, request id,
-    // ip, user agent, created at]), computed here without the application's own helper.
+    // HMAC-SHA256(audit key, prev_hash + JSON [id, tenant, seq, action, actor type, actor id, targets,
+    // details, request id, ip, user agent, created at]), computed here without the application's own helper.
     await insertForged(t.tenantId, { id: "aud_byrecipe", seq: last.seq + 1, prevHash: last.hash });
     expect(await verifyChain(h.deps.db, t.tenantId)).toMatchObject({ ok: true, entries: rows.length + 1 });
     expect(last.id).toMatch(/^aud_/);
@@ -171,7 +174,11 @@ describe("audit chain verification", () => {
     expect(await verifyChain(h.deps.db, t.tenantId)).toEqual({
       ok: false,
       entries: rows.length,
-      firstBad: { seq: last.seq + 1, id: "aud_badhash", reason: "content does not match its hash" },
+      firstBad: {
+        seq: last.seq + 1,
+        id: "aud_badhash",
+        reason: "content does not match its keyed hash (HMAC): edited, or written without the audit key",
+      },
       headHash: last.hash,
     });
   });

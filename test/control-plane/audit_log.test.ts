@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUDIT_ACTIONS } from "#shared/audit.ts";
-import { sha256Hex } from "#shared/hash.ts";
 import { edgeDeploymentSchema, kvKeys } from "#shared/kv.ts";
 import { deploymentSchema } from "#shared/registry.ts";
 import {
@@ -11,6 +10,7 @@ import {
 } from "../../control-plane/src/modules/audit/audit.ts";
 import { type AuditLogRow, auditLog } from "../../control-plane/src/platform/db/schema/index.ts";
 import {
+  auditHmac,
   type ControlPlaneHarness,
   expectValidAuditChain,
   type Fixture,
@@ -27,12 +27,12 @@ beforeAll(async () => {
 });
 afterAll(() => h?.close());
 
-/** The seq of the first entry whose links or hash do not verify, or null when the chain is intact. */
+/** The seq of the first entry whose links or keyed hash do not verify, or null when the chain is intact. */
 async function firstBreak(rows: AuditLogRow[]): Promise<number | null> {
   let prev = GENESIS_HASH;
   for (const [i, row] of rows.entries()) {
     if (row.seq !== i + 1 || row.prevHash !== prev) return row.seq;
-    if (row.hash !== (await sha256Hex(prev + chainPayload(row)))) return row.seq;
+    if (row.hash !== auditHmac(h, prev + chainPayload(row))) return row.seq;
     prev = row.hash;
   }
   return null;
@@ -182,8 +182,8 @@ describe("audit log: append-only", () => {
     const last = rows.at(-1)!;
     await raw(
       `INSERT INTO audit_log (id, tenant_id, seq, action, actor_type, actor_id, targets, details,
-         request_id, ip, user_agent, created_at, prev_hash, hash)
-       VALUES (?, ?, ?, 'client.create', 'user', ?, '[]', '{}', NULL, NULL, NULL, ?, ?, ?)`,
+         request_id, ip, user_agent, created_at, prev_hash, hash, chain_version)
+       VALUES (?, ?, ?, 'client.create', 'user', ?, '[]', '{}', NULL, NULL, NULL, ?, ?, ?, 2)`,
       ["aud_forged", t.tenantId, last.seq + 1, t.ownerId, Date.now(), last.hash, "f".repeat(64)],
     );
     const after = await h.deps.db
@@ -196,7 +196,7 @@ describe("audit log: append-only", () => {
     await expect(
       raw(
         `INSERT INTO audit_log (id, tenant_id, seq, action, actor_type, actor_id, targets, details,
-           created_at, prev_hash, hash) VALUES ('aud_dup', ?, 1, 'tenant.create', 'system', 'x', '[]', '{}', 0, ?, ?)`,
+           created_at, prev_hash, hash, chain_version) VALUES ('aud_dup', ?, 1, 'tenant.create', 'system', 'x', '[]', '{}', 0, ?, ?, 2)`,
         [t.tenantId, GENESIS_HASH, "e".repeat(64)],
       ),
     ).rejects.toThrow(/UNIQUE/);

@@ -45,7 +45,7 @@ describe("backup and restore", () => {
     expect(written).toBeGreaterThan(3);
     expect(result.bytes).toBeGreaterThan(0);
 
-    const verification = await verifyBackup(backupPath);
+    const verification = await verifyBackup(backupPath, { key: h.cp.auditKey });
     expect(verification.problems).toEqual([]);
     expect(verification.ok).toBe(true);
     const chain = verification.chains.find((c) => c.tenantId === tenant.tenantId)!;
@@ -54,7 +54,7 @@ describe("backup and restore", () => {
     expect(chain.entries).toBeLessThanOrEqual(after);
 
     const restoredPath = join(h.dir, "restored.db");
-    await restoreDatabase(backupPath, restoredPath);
+    await restoreDatabase(backupPath, restoredPath, { key: h.cp.auditKey });
     const restored = await createControlPlane(
       loadConfig({ DATABASE_URL: `file:${restoredPath}`, LOG_LEVEL: "silent" }),
       h.edge,
@@ -87,16 +87,20 @@ describe("backup and restore", () => {
     });
     client.close();
 
-    const verification = await verifyBackup(backupPath);
+    const verification = await verifyBackup(backupPath, { key: h.cp.auditKey });
     expect(verification.ok).toBe(false);
     expect(verification.problems.join(" ")).toContain(tenant.tenantId);
-    await expect(restoreDatabase(backupPath, join(h.dir, "never.db"))).rejects.toThrow(/failed verification/);
+    await expect(
+      restoreDatabase(backupPath, join(h.dir, "never.db"), { key: h.cp.auditKey }),
+    ).rejects.toThrow(/failed verification/);
   });
 
   it("never overwrites: an existing backup file or a live target without replace is refused", async () => {
     const backupPath = join(h.dir, "once.db");
     await backupDatabase(h.cp.database.client, backupPath);
     await expect(backupDatabase(h.cp.database.client, backupPath)).rejects.toThrow(/exists/);
-    await expect(restoreDatabase(backupPath, join(h.dir, "cp.db"))).rejects.toThrow(/--replace/);
+    await expect(restoreDatabase(backupPath, join(h.dir, "cp.db"), { key: h.cp.auditKey })).rejects.toThrow(
+      /--replace/,
+    );
   });
 });

@@ -79,6 +79,28 @@ const bPat = (await (
   })
 ).json()) as { id: string; token: string };
 
+// A scored customer of each tenant, for the routes that name one.
+const aCustomer = "cus-fuzz-caller";
+const bCustomer = `cus-${bSuffix}`;
+for (const [tenant, customerId, versionId] of [
+  [a.tenantId, aCustomer, aVersion.id],
+  [b.tenantId, bCustomer, bVersion.id],
+] as const) {
+  const delivered = await h.ingest([
+    {
+      type: "prediction",
+      eventId: crypto.randomUUID(),
+      tenantId: tenant,
+      at: new Date().toISOString(),
+      versionId,
+      version: 1,
+      variant: "production",
+      predictions: [{ predictionId: crypto.randomUUID(), customerId, probability: 0.5, contact: true }],
+    },
+  ]);
+  expect(delivered.status).toBe(200);
+}
+
 const foreign = [
   b.tenantId,
   b.ownerId,
@@ -100,6 +122,7 @@ function pathValues(ref: OperationRef) {
   return (name: string): fc.Arbitrary<string> | undefined => {
     if (name === "name") return fc.constantFrom("churn", bModel);
     if (name === "version") return fc.constantFrom("1", "2", String(bVersion.version));
+    if (name === "customerId") return fc.constantFrom(aCustomer, bCustomer);
     if (name !== "id") return undefined;
     if (ref.path.startsWith("/v1/users/me/tokens")) return fc.constantFrom(aPat.id, bPat.id);
     if (ref.path.startsWith("/v1/users")) return fc.constantFrom(aAnalyst.userId, bUser.userId, b.ownerId);
@@ -138,6 +161,8 @@ function fieldValues(name: string): fc.Arbitrary<unknown> | undefined {
       return fc.constantFrom(aAnalyst.userId, bUser.userId);
     case "clientId":
       return fc.constantFrom(aTarget.clientId, bClient.clientId);
+    case "issuer":
+      return fc.constantFrom("https://idp.example.test", "https://login.example.test/realms/acme");
     default:
       return undefined;
   }

@@ -2,19 +2,23 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newId } from "#shared/ids.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import { type RetrainingClaim, retrainingPolicySchema } from "#shared/retraining.ts";
 import { SCOPES, type Scope } from "#shared/scopes.ts";
+import { ssoSettingsRequestSchema } from "#shared/sso.ts";
 import { createWebhook } from "../../control-plane/src/modules/alerts/webhooks.ts";
 import type { AuditContext } from "../../control-plane/src/modules/audit/audit.ts";
 import { getDeployment } from "../../control-plane/src/modules/deployments/deployments.ts";
 import { PERMISSIONS, type Permission } from "../../control-plane/src/modules/identity/permissions.ts";
 import { addUser } from "../../control-plane/src/modules/identity/tenants.ts";
 import { createUser } from "../../control-plane/src/modules/identity/users.ts";
+import { ingestEvents } from "../../control-plane/src/modules/monitoring/ingest.ts";
 import { publishModelVersion } from "../../control-plane/src/modules/registry/registry.ts";
 import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
 import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
 import { putRetrainingPolicy } from "../../control-plane/src/modules/retraining/policy.ts";
+import { putSsoSettings } from "../../control-plane/src/modules/sso/settings.ts";
 import { modelVersions, ROLES, type Role } from "../../control-plane/src/platform/db/schema/index.ts";
 import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
 import {
@@ -246,6 +250,33 @@ const ROUTES: RouteCase[] = [
     call: (token) => h.request("/v1/settings/predict", json("PUT", token, { allowUnknownFields: true })),
   },
   {
+    operation: "GET /v1/settings/sso",
+    permission: "users:read",
+    async call(token, { tenantId }) {
+      const owner = {
+        tenantId,
+        kind: "user",
+        id: "matrix",
+        role: "owner",
+        scopes: new Set<string>(),
+      } as const;
+      const origin = { origin: "http://localhost", allowPrivateNetworks: false };
+      await putSsoSettings(
+        h.deps.db,
+        MATRIX_AUDIT,
+        owner,
+        ssoSettingsRequestSchema.parse(MATRIX_SSO),
+        origin,
+      );
+      return h.request("/v1/settings/sso", { token });
+    },
+  },
+  {
+    operation: "PUT /v1/settings/sso",
+    permission: "settings:write",
+    call: (token) => h.request("/v1/settings/sso", json("PUT", token, MATRIX_SSO)),
+  },
+  {
     operation: "GET /v1/monitoring/snapshot",
     permission: "monitoring:read",
     call: (token) => h.request("/v1/monitoring/snapshot", { token }),
@@ -269,6 +300,28 @@ const ROUTES: RouteCase[] = [
     operation: "POST /v1/erasures",
     permission: "customers:erase",
     call: (token) => h.request("/v1/erasures", json("POST", token, { customerId: "cus_matrix" })),
+  },
+  {
+    operation: "GET /v1/customers/{customerId}/export",
+    permission: "customers:export",
+    async call(token, { tenantId }) {
+      // A scored record of the customer, as the edge's queue would deliver it, so the export finds one.
+      await ingestEvents(h.deps.db, [
+        {
+          type: "prediction",
+          eventId: newId("event"),
+          tenantId,
+          at: new Date().toISOString(),
+          versionId: "mv_matrix",
+          version: 1,
+          variant: "production",
+          predictions: [
+            { predictionId: newId("prediction"), customerId: "cus_export", probability: 0.5, contact: true },
+          ],
+        },
+      ]);
+      return h.request("/v1/customers/cus_export/export", { token });
+    },
   },
   {
     operation: "GET /v1/alerts/rules",
@@ -425,6 +478,12 @@ const MATRIX_AUDIT: AuditContext = {
   userAgent: null,
 };
 const MATRIX_POLICY = { dataSource: "customers.csv" };
+const MATRIX_SSO = {
+  issuer: "https://idp.example.test",
+  clientId: "churn-console",
+  clientSecret: "matrix-secret",
+  roleMappings: [{ group: "churn-analysts", role: "analyst" }],
+};
 
 /** A fresh job of the tenant, claimed (as the system) so its lease can be presented. */
 async function leasedJob(tenantId: string): Promise<RetrainingClaim> {

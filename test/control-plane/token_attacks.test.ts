@@ -9,6 +9,7 @@ import { retrainingPolicySchema } from "#shared/retraining.ts";
 import { createWebhook } from "../../control-plane/src/modules/alerts/webhooks.ts";
 import type { AuditContext } from "../../control-plane/src/modules/audit/audit.ts";
 import { createPat } from "../../control-plane/src/modules/identity/pat.ts";
+import { ingestEvents } from "../../control-plane/src/modules/monitoring/ingest.ts";
 import { publishModelVersion } from "../../control-plane/src/modules/registry/registry.ts";
 import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
 import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
@@ -54,6 +55,8 @@ const SYSTEM: AuditContext = {
   userAgent: null,
 };
 const POLICY = retrainingPolicySchema.parse({ dataSource: "customers.csv" });
+/** The target tenant's customer, for the routes that name one. */
+const CUSTOMER_ID = "cus_attacks";
 
 interface Ids {
   userId: string;
@@ -117,6 +120,21 @@ async function targetTenant(): Promise<{ t: TestTenant; ids: Ids }> {
     },
   });
   const { job, leaseToken } = await leasedJob(t.tenantId);
+  // A scored record of the customer the export route names, so that the target's customer exists.
+  await ingestEvents(h.deps.db, [
+    {
+      type: "prediction",
+      eventId: newId("event"),
+      tenantId: t.tenantId,
+      at: new Date().toISOString(),
+      versionId: version.id,
+      version: version.version,
+      variant: "production",
+      predictions: [
+        { predictionId: newId("prediction"), customerId: CUSTOMER_ID, probability: 0.5, contact: true },
+      ],
+    },
+  ]);
   return {
     t,
     ids: {
@@ -137,6 +155,7 @@ async function targetTenant(): Promise<{ t: TestTenant; ids: Ids }> {
 function pathValue(op: OperationRef, param: string, ids: Ids): string | undefined {
   if (param === "name") return "churn";
   if (param === "version") return "1";
+  if (param === "customerId") return CUSTOMER_ID;
   if (param !== "id") return undefined;
   const byPrefix: [string, string][] = [
     ["/v1/users/me/tokens/", ids.patId],

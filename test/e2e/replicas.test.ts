@@ -6,7 +6,9 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { prepareAuditKey } from "../../control-plane/src/modules/audit/audit.ts";
 import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
+import { loadConfig } from "../../control-plane/src/platform/config.ts";
 import { type Database, openDatabase } from "../../control-plane/src/platform/db/client.ts";
 import { SCHEDULER_LEASE } from "../../control-plane/src/platform/scheduler/tick.ts";
 
@@ -93,6 +95,8 @@ beforeAll(async () => {
   // Started together: they race to migrate the fresh database and to run the start-up sync.
   replicas = await Promise.all([1, 2, 3].map(() => startReplica(env)));
   db = await openDatabase(env.DATABASE_URL);
+  // The test writes tenants itself: with the replicas' audit key (the file they generated beside the database).
+  await prepareAuditKey(loadConfig(env), db.db);
   let next = 0;
   proxy = createServer(async (req, res) => {
     const upstream = replicas[next++ % replicas.length]!;

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +9,6 @@ import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { expect } from "vitest";
 import { type ErrorCode, errorEnvelopeSchema } from "#shared/errors.ts";
 import type { EdgeEvent } from "#shared/events.ts";
-import { sha256Hex } from "#shared/hash.ts";
 import { newId } from "#shared/ids.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import { TOKEN_ALG } from "#shared/oauth.ts";
@@ -479,8 +479,17 @@ export async function signWithActiveKey(
 }
 
 /**
- * Reads a tenant's audit chain in seq order and checks it: seq is 1..n, the first prevHash is the genesis
- * hash, each prevHash is the previous entry's hash, and each hash is sha256(prevHash + chainPayload(row)).
+ * HMAC-SHA256 under the harness's audit key (the key file the control plane generated beside its database),
+ * computed here with node:crypto rather than the application's helper.
+ */
+export function auditHmac(h: ControlPlaneHarness, message: string): string {
+  return createHmac("sha256", h.cp.auditKey.secret).update(message, "utf8").digest("hex");
+}
+
+/**
+ * Reads a tenant's audit chain in seq order and checks it by the keyed rule: seq is 1..n, the first prevHash
+ * is the genesis hash, each prevHash is the previous entry's hash, every entry is keyed (chain version 2)
+ * and each hash is HMAC-SHA256(audit key, prevHash + chainPayload(row)).
  */
 export async function expectValidAuditChain(
   h: ControlPlaneHarness,
@@ -496,7 +505,8 @@ export async function expectValidAuditChain(
   for (const [i, row] of rows.entries()) {
     expect(row.seq, `seq of entry ${i}`).toBe(i + 1);
     expect(row.prevHash, `prevHash of seq ${row.seq}`).toBe(prev);
-    expect(row.hash, `hash of seq ${row.seq}`).toBe(await sha256Hex(prev + chainPayload(row)));
+    expect(row.chainVersion, `chain version of seq ${row.seq}`).toBe(2);
+    expect(row.hash, `hash of seq ${row.seq}`).toBe(auditHmac(h, prev + chainPayload(row)));
     prev = row.hash;
   }
   return rows;

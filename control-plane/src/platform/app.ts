@@ -37,6 +37,7 @@ import { registerOwnTokensList } from "../modules/identity/routes/v1_users_me_to
 import { registerUsersTokensRevoke } from "../modules/identity/routes/v1_users_tokens_revoke.ts";
 import { registerUsersUpdate } from "../modules/identity/routes/v1_users_update.ts";
 import { registerJwks } from "../modules/identity/routes/well_known_jwks.ts";
+import { registerCustomersExport } from "../modules/monitoring/routes/v1_customers_export.ts";
 import { registerErasuresCreate } from "../modules/monitoring/routes/v1_erasures_create.ts";
 import { INGEST_MAX_BYTES, registerIngestEvents } from "../modules/monitoring/routes/v1_ingest_events.ts";
 import { registerMonitoringSettingsGet } from "../modules/monitoring/routes/v1_monitoring_settings_get.ts";
@@ -63,6 +64,8 @@ import { registerRetrainingProductionModel } from "../modules/retraining/routes/
 import { registerRetrainingJobRecords } from "../modules/retraining/routes/v1_retraining_jobs_records.ts";
 import { registerRetrainingPolicyGet } from "../modules/retraining/routes/v1_retraining_policy_get.ts";
 import { registerRetrainingPolicyPut } from "../modules/retraining/routes/v1_retraining_policy_put.ts";
+import { registerSettingsSsoGet } from "../modules/sso/routes/v1_settings_sso_get.ts";
+import { registerSettingsSsoPut } from "../modules/sso/routes/v1_settings_sso_put.ts";
 import type { Deps, HonoEnv } from "./env.ts";
 import { bodyCeiling } from "./http/body-limits.ts";
 import { notFound, onError } from "./middleware/errors.ts";
@@ -124,8 +127,11 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerClientsRevoke(app);
   registerSettingsLimitsPut(app);
   registerErasuresCreate(app);
+  registerCustomersExport(app);
   registerSettingsPredictGet(app);
   registerSettingsPredictPut(app);
+  registerSettingsSsoGet(app);
+  registerSettingsSsoPut(app);
   registerModelVersionsCreate(app, deps.config.MAX_MODEL_BYTES);
   registerModelVersionsList(app);
   registerModelVersionRuns(app);

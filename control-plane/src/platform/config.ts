@@ -35,6 +35,17 @@ export const configSchema = z.object({
    * monitoring series (labelled with tenant ids); unset, /metrics is open and carries platform totals only.
    */
   METRICS_TOKEN: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
+  /**
+   * The audit chain's HMAC key (≥ 32 characters), from a secret store in production; never stored in the
+   * database, never logged. Unset, a `file:` database gets one generated once beside it (`audit-hmac.key`,
+   * owner-only), so `npm start` needs no setup; any other database refuses to start without it.
+   */
+  AUDIT_HMAC_KEY: z.preprocess((v) => (v === "" ? undefined : v), z.string().min(32).optional()),
+  /**
+   * Seconds between signed checkpoints of the audit chains that grew (to edge KV). Deleting entries written
+   * since the last checkpoint goes unnoticed, so this is that window.
+   */
+  AUDIT_CHECKPOINT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Seconds between scheduler ticks (alerts, webhooks, retraining schedules, leases, canaries); 0 = off. */
   SCHEDULER_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   /**
@@ -42,6 +53,12 @@ export const configSchema = z.object({
    * must not make the control plane call into its own network); the local platform turns it on.
    */
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
+  /**
+   * Let tenants' single sign-on providers be on private, loopback or link-local addresses, and use plain
+   * http there. Off by default (the issuer is a tenant's choice, like a webhook URL); the local platform
+   * turns it on for a provider running beside it.
+   */
+  SSO_ALLOW_PRIVATE_NETWORKS: z.stringbool().default(false),
   /**
    * Proxies in front of the control plane that append to X-Forwarded-For (a load balancer, Caddy, an
    * ingress): the client's address, used by the login throttle and the audit log, is read that many

@@ -30,6 +30,11 @@ import { registerConsoleOverview } from "./routes/console_overview.ts";
 import { registerConsoleSessionSignIn } from "./routes/console_session_sign_in.ts";
 import { registerConsoleSessionSignInPage } from "./routes/console_session_sign_in_page.ts";
 import { registerConsoleSessionSignOut } from "./routes/console_session_sign_out.ts";
+import { registerConsoleSsoCallback } from "./routes/console_sso_callback.ts";
+import { registerConsoleSsoStart } from "./routes/console_sso_start.ts";
+import { registerConsoleTokensCreate } from "./routes/console_tokens_create.ts";
+import { registerConsoleTokensList } from "./routes/console_tokens_list.ts";
+import { registerConsoleTokensRevoke } from "./routes/console_tokens_revoke.ts";
 import { wantsJson } from "./session.ts";
 import { errorPage } from "./views/sign-in.ts";
 
@@ -81,6 +86,8 @@ export function createConsole(): Hono<ConsoleEnv> {
   registerConsoleSessionSignInPage(app);
   registerConsoleSessionSignIn(app);
   registerConsoleSessionSignOut(app);
+  registerConsoleSsoStart(app);
+  registerConsoleSsoCallback(app);
   registerConsoleHome(app);
   registerConsoleOverview(app);
   registerConsoleModels(app);
@@ -101,6 +108,9 @@ export function createConsole(): Hono<ConsoleEnv> {
   registerConsoleClientsRotate(app);
   registerConsoleClientsRevoke(app);
   registerConsoleAuditExport(app);
+  registerConsoleTokensList(app);
+  registerConsoleTokensCreate(app);
+  registerConsoleTokensRevoke(app);
   app.all("*", (c) => {
     throw new ChurnError("NOT_FOUND", `No console page at ${c.req.path}`);
   });

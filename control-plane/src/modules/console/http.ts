@@ -68,6 +68,7 @@ const DONE: Record<string, string> = {
   "rolled-back": "Rolled back to the previous production version.",
   updated: "Client updated.",
   revoked: "Client revoked: its secret and tokens are refused.",
+  "token-revoked": "Token revoked: it is refused from now on.",
 };
 
 export const doneFlash = (key: string | undefined) =>

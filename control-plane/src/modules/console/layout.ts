@@ -74,6 +74,13 @@ export const NAV: readonly NavItem[] = [
     permission: "clients:read",
     icon: "M15 7a4 4 0 11-3.9 5H3v3h3v3h3v-3h2.1A4 4 0 0115 7z",
   },
+  {
+    id: "tokens",
+    label: "Access tokens",
+    href: "/console/tokens",
+    permission: "tokens:self",
+    icon: "M4 6h16v12H4zM8 10h5M8 14h3M16 10v4",
+  },
 ];
 
 /** Where a person lands after signing in: the first section their role may open. */

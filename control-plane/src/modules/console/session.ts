@@ -24,7 +24,8 @@ export const CONSOLE_PATH = "/console";
 /** Pre-session cookie for the sign-in form's double-submit check (login CSRF). */
 const SIGN_IN_COOKIE = "churn_console_signin";
 
-function secureRequest(c: Context): boolean {
+/** Served over https, directly or (PUBLIC_URL) behind a TLS-terminating proxy: cookies are then Secure. */
+export function secureRequest(c: Context): boolean {
   const publicUrl = (c as Context<HonoEnv>).get("deps").config.PUBLIC_URL;
   return new URL(c.req.url).protocol === "https:" || (publicUrl?.startsWith("https:") ?? false);
 }
@@ -160,20 +161,32 @@ export async function signIn(c: Context<HonoEnv>, form: { token: string; nonce: 
   const row = await liveToken(deps.db, form.token.trim());
   if (!row)
     throw new ChurnError("UNAUTHORIZED", "That token is not valid: it may be mistyped, expired or revoked");
-  const principal = principalOf(row);
-  if (!isAllowed(principal, "tokens:self"))
-    throw new ChurnError("FORBIDDEN", "This account may not start sessions");
   // A session never outlives the token it was started with.
   const hours = Math.min(SESSION_HOURS, (row.expiresAt - Date.now()) / HOUR_MS);
+  deleteCookie(c, SIGN_IN_COOKIE, { path: CONSOLE_PATH });
+  await startSession(c, principalOf(row), hours);
+}
+
+/**
+ * Starts a session for a person already authenticated (by a PAT, or by the tenant's identity provider):
+ * mints the session token, audited as `pat.create`, and sets its cookie. The principal is set for the
+ * handler that redirects to the person's home page.
+ */
+export async function startSession(
+  c: Context<HonoEnv>,
+  principal: Principal,
+  hours: number = SESSION_HOURS,
+): Promise<void> {
+  if (!isAllowed(principal, "tokens:self"))
+    throw new ChurnError("FORBIDDEN", "This account may not start sessions");
+  const deps = c.get("deps");
+  const owner = { tenantId: principal.tenantId, userId: principal.id };
   c.set("principal", principal);
-  const session = await createOwnToken(
-    deps.db,
-    auditContextOf(c),
-    { tenantId: row.user.tenantId, userId: row.user.id },
-    { name: SESSION_TOKEN_NAME, ttlDays: hours / 24 },
-  );
+  const session = await createOwnToken(deps.db, auditContextOf(c), owner, {
+    name: SESSION_TOKEN_NAME,
+    ttlDays: hours / 24,
+  });
   try {
-    deleteCookie(c, SIGN_IN_COOKIE, { path: CONSOLE_PATH });
     setCookie(c, sessionCookieName(c), session.token, {
       path: CONSOLE_PATH,
       httpOnly: true,
@@ -183,12 +196,7 @@ export async function signIn(c: Context<HonoEnv>, form: { token: string; nonce: 
     });
   } catch (err) {
     // A session the browser never receives must not stay valid: nobody could end it.
-    await revokeOwnToken(
-      deps.db,
-      auditContextOf(c),
-      { tenantId: row.user.tenantId, userId: row.user.id },
-      session.id,
-    );
+    await revokeOwnToken(deps.db, auditContextOf(c), owner, session.id);
     throw err;
   }
 }

@@ -35,6 +35,8 @@ export const PERMISSIONS = {
   "monitoring:write": { roles: ["owner", "admin"], scopes: [] },
   /** Erase what the platform stores about one of the tenant's customers (a data-subject request). */
   "customers:erase": { roles: ["owner", "admin"], scopes: [] },
+  /** Read everything the platform stores about one of the tenant's customers (a data-subject access request). */
+  "customers:export": { roles: ["owner", "admin"], scopes: [] },
   /** Ask for a retraining job, or approve/reject a candidate. */
   "retraining:write": { roles: ["owner", "admin", "ml-engineer"], scopes: [] },
   /** What `churn worker` holds: claim jobs, read their data, publish and report candidates. */

@@ -3,6 +3,7 @@ import { mergeSketch, type Sketch } from "#shared/monitoring.ts";
 import { DAY_MS, HOUR_MS } from "#shared/time.ts";
 import type { Db, Tx } from "../../platform/db/client.ts";
 import { writeTransaction } from "../../platform/db/write-transaction.ts";
+import { screenErasedItems } from "./erasure-tombstones.ts";
 import {
   deletePendingItem,
   hasPendingFeedback,
@@ -66,6 +67,11 @@ export interface IngestResult {
   pending: number;
   /** Sketches that did not fit the hour's layout (a version's reference never changes, so: a bug upstream). */
   incompatibleSketches: number;
+  /**
+   * Scored records and feedback items of the new events dropped because their customer (or prediction) was
+   * erased at or after the time the event was made: they sat in the edge's queue while the erasure ran.
+   */
+  erased: { predictions: number; feedback: number };
 }
 
 interface HourGroup {
@@ -107,6 +113,8 @@ const timeOf = (iso: string, fallback: number): number => {
  * and change nothing. New prediction events merge their sketch into the tenant × version × hour row and
  * add one `predictions` row per scored record (plus raw records when the tenant enabled them); rejected
  * events add to the hour's rejected counts; feedback labels predictions or waits in `pending_feedback`.
+ * Items of customers erased at or after the time the event was made are dropped (`screenErasedItems`); the hourly
+ * aggregates still count them, as they keep counting what an erasure deleted.
  */
 export async function ingestEvents(db: Db, events: EdgeEvent[], now = Date.now()): Promise<IngestResult> {
   return writeTransaction(db, (tx) => ingestInTransaction(tx, events, now));
@@ -121,10 +129,13 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
     labeled: 0,
     pending: 0,
     incompatibleSketches: 0,
+    erased: { predictions: 0, feedback: 0 },
   };
+  // Screened before anything is stored, so even the delivered-event bookkeeping never names a dropped item.
+  const screened = await screenErasedItems(tx, events);
   const inserted = await recordEventIds(
     tx,
-    events.map((e) => ({
+    screened.events.map((e) => ({
       eventId: e.eventId,
       tenantId: e.tenantId,
       type: e.type,
@@ -139,14 +150,20 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
 
   // An id repeated inside the batch is stored once, so it is processed once.
   const newEvents: EdgeEvent[] = [];
-  for (const e of events) {
+  const keptEvents: EdgeEvent[] = [];
+  for (const [i, e] of events.entries()) {
     if (!fresh.delete(e.eventId)) continue;
     newEvents.push(e);
+    keptEvents.push(screened.events[i]!);
     result.events[e.type]++;
+    result.erased.predictions += screened.erased[i]!.predictions;
+    result.erased.feedback += screened.erased[i]!.feedback;
   }
+  // Aggregates count every scored record; only what names a customer is screened.
   const predictionEvents = newEvents.filter((e): e is PredictionEvent => e.type === "prediction");
   const rejectedEvents = newEvents.filter((e): e is RejectedEvent => e.type === "rejected");
-  const feedbackEvents = newEvents.filter((e): e is FeedbackEvent => e.type === "feedback");
+  const keptPredictionEvents = keptEvents.filter((e): e is PredictionEvent => e.type === "prediction");
+  const feedbackEvents = keptEvents.filter((e): e is FeedbackEvent => e.type === "feedback");
 
   const groups = new Map<string, HourGroup>();
   const groupOf = (tenantId: string, versionId: string, at: number): HourGroup => {
@@ -196,8 +213,8 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
   }
 
   await writeHours(tx, [...groups.values()], result);
-  await insertPredictions(tx, predictionEvents, now);
-  result.labeled += await resolvePending(tx, predictionEvents);
+  await insertPredictions(tx, keptPredictionEvents, now);
+  result.labeled += await resolvePending(tx, keptPredictionEvents);
   const feedbackByTenant = new Map<string, PendingItem[]>();
   for (const e of feedbackEvents) {
     let items = feedbackByTenant.get(e.tenantId);
@@ -216,6 +233,7 @@ async function ingestInTransaction(tx: Tx, events: EdgeEvent[], now: number): Pr
       });
     }
   }
+  result.records.feedback += result.erased.feedback;
   for (const [tenantId, items] of feedbackByTenant) {
     result.records.feedback += items.length;
     const matched = await applyLabels(tx, tenantId, items);

@@ -59,6 +59,11 @@ export class MonitoringMetrics {
     "Redelivered events recognised by their event id and not counted again",
     [],
   );
+  readonly erasedItems = new Counter(
+    "churn_ingest_erased_items_total",
+    "Scored records (prediction) and feedback items (feedback) dropped at ingest: their customer was erased after they were queued",
+    ["type"],
+  );
   readonly batchDuration = new Histogram(
     "churn_ingest_batch_duration_seconds",
     "Time to store one delivered batch (one transaction)",
@@ -74,6 +79,9 @@ export class MonitoringMetrics {
       if (result.records[type] > 0) this.records.inc({ type }, result.records[type]);
     }
     this.duplicates.inc({}, result.duplicates);
+    if (result.erased.predictions > 0)
+      this.erasedItems.inc({ type: "prediction" }, result.erased.predictions);
+    if (result.erased.feedback > 0) this.erasedItems.inc({ type: "feedback" }, result.erased.feedback);
     this.batchDuration.observe({}, seconds);
   }
 
@@ -123,6 +131,7 @@ export class MonitoringMetrics {
       this.events.render(),
       this.records.render(),
       this.duplicates.render(),
+      this.erasedItems.render(),
       this.batchDuration.render(),
     ];
     // Tenant ids are customer identifiers: only an authenticated scrape sees the per-tenant gauges.

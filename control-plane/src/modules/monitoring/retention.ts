@@ -19,6 +19,11 @@ export const HOURLY_RETENTION_DAYS = 730;
  * so after 30 days no redelivery can arrive; an operator replaying the dead-letter queue must do it sooner.
  */
 export const INGESTED_EVENT_RETENTION_DAYS = 30;
+/**
+ * An erasure's tombstones drop queued events made before it; after as long as a redelivery can arrive, none
+ * of those can, and the hash of the customer id (pseudonymous data itself) is not kept longer.
+ */
+export const ERASURE_TOMBSTONE_RETENTION_DAYS = INGESTED_EVENT_RETENTION_DAYS;
 /** How often the control plane runs `runMonitoringRetention` on its own. */
 export const MAINTENANCE_INTERVAL_MS = HOUR_MS;
 
@@ -28,13 +33,14 @@ export interface RetentionResult {
   hours: number;
   pendingFeedback: number;
   ingestedEvents: number;
+  erasureTombstones: number;
 }
 
 /**
  * Deletes what monitoring no longer may or need keep: raw records past each tenant's retention (whether or
  * not capture is still enabled), predictions and hourly aggregates past the platform's retention, and
- * pending feedback older than the label window (its prediction can no longer arrive in time), and
- * delivered-event ids older than any redelivery. Each tenant
+ * pending feedback older than the label window (its prediction can no longer arrive in time),
+ * delivered-event ids older than any redelivery, and erasure tombstones as old. Each tenant
  * is its own short transaction, so ingest is never blocked for long. Safe to run from any scheduler.
  */
 export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<RetentionResult> {
@@ -44,6 +50,7 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
     hours: 0,
     pendingFeedback: 0,
     ingestedEvents: 0,
+    erasureTombstones: 0,
   };
   for (const tenantId of await allTenantIds(db)) {
     const settings = await getMonitoringSettings(db, tenantId);
@@ -54,6 +61,7 @@ export async function runMonitoringRetention(db: Db, now = Date.now()): Promise<
         hours: now - HOURLY_RETENTION_DAYS * DAY_MS,
         pendingFeedback: now - LABEL_WINDOW_DAYS * DAY_MS,
         ingestedEvents: now - INGESTED_EVENT_RETENTION_DAYS * DAY_MS,
+        erasureTombstones: now - ERASURE_TOMBSTONE_RETENTION_DAYS * DAY_MS,
       }),
     );
     for (const key of Object.keys(result) as (keyof RetentionResult)[]) result[key] += counts[key];

@@ -30,7 +30,7 @@ export async function openDatabase(url: string, authToken?: string): Promise<Dat
     await client.execute("PRAGMA foreign_keys = ON");
   }
   const db = drizzle(client, { schema });
-  queueWrites(db, client);
+  queueWrites(db, client, url);
   return { db, client, close: () => client.close() };
 }
 

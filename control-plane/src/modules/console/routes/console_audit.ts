@@ -1,7 +1,8 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { auditActionSchema } from "#shared/audit.ts";
-import { auditPage, verifyChain } from "../../audit/audit-chain.ts";
+import { auditPage } from "../../audit/audit-chain.ts";
+import { verifyTenantChain } from "../../audit/checkpoints.ts";
 import { listUsers } from "../../identity/users.ts";
 import type { ConsoleEnv } from "../env.ts";
 import { parseForm, viewing } from "../http.ts";
@@ -34,7 +35,7 @@ const dayEnd = (d: string | undefined) => (d ? Date.parse(`${d}T23:59:59.999Z`) 
 export function registerConsoleAudit(app: Hono<ConsoleEnv>): void {
   app.get("/audit", ...viewing("audit:read"), async (c) => {
     const query = parseForm(auditQuery, c.req.query());
-    const { db } = c.get("deps");
+    const { db, edge } = c.get("deps");
     const tenantId = c.get("principal").tenantId;
     const [result, chain, people] = await Promise.all([
       auditPage(db, tenantId, {
@@ -45,7 +46,7 @@ export function registerConsoleAudit(app: Hono<ConsoleEnv>): void {
         cursor: query.cursor,
         limit: AUDIT_PAGE_SIZE,
       }),
-      verifyChain(db, tenantId),
+      verifyTenantChain(db, edge, tenantId),
       listUsers(db, tenantId),
     ]);
     return c.html(page(c, auditView({ query, page: result, chain, people })));

@@ -62,9 +62,14 @@ export function auditView(view: AuditData): PageOptions {
       ? `/console/audit?${new URLSearchParams([...params, ["cursor", String(result.nextCursor)]])}`
       : null;
 
+  const checkpointNote = chain.checkpoint
+    ? html`; it reaches the checkpoint of entry ${fmt.int(chain.checkpoint.seq)} signed ${chain.checkpoint.time}`
+    : "";
   const chainBanner = chain.ok
-    ? html`<div class="chain chain-ok" role="status" data-testid="chain-status"><strong>Chain verified.</strong> All ${fmt.int(chain.entries)} entries hash-link back to the first; head <code>${chain.headHash.slice(0, 16)}…</code></div>`
-    : html`<div class="chain chain-bad" role="alert" data-testid="chain-status"><strong>Chain broken at entry ${chain.firstBad!.seq}:</strong> ${chain.firstBad!.reason}. Entries after it cannot be trusted; export the log and investigate.</div>`;
+    ? html`<div class="chain chain-ok" role="status" data-testid="chain-status"><strong>Chain verified.</strong> All ${fmt.int(chain.entries)} entries carry the audit key's signature and link back to the first${checkpointNote}; head <code>${chain.headHash.slice(0, 16)}…</code></div>`
+    : chain.firstBad
+      ? html`<div class="chain chain-bad" role="alert" data-testid="chain-status"><strong>Chain broken at entry ${chain.firstBad.seq}:</strong> ${chain.firstBad.reason}. Entries after it cannot be trusted; export the log and investigate.</div>`
+      : html`<div class="chain chain-bad" role="alert" data-testid="chain-status"><strong>Chain incomplete:</strong> ${chain.checkpointProblem}. Export the log and investigate.</div>`;
 
   return {
     title: "Audit log",

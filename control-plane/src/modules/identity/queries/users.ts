@@ -35,6 +35,30 @@ export async function emailTaken(tx: DbOrTx, tenantId: string, email: string): P
   return taken !== undefined;
 }
 
+/** The tenant's user with this (already normalised) email. */
+export async function tenantUserByEmail(
+  tx: DbOrTx,
+  tenantId: string,
+  email: string,
+): Promise<UserRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.email, email)))
+    .limit(1);
+  return row;
+}
+
+/** The user an OpenID Connect identity is linked to, in whichever tenant: (issuer, subject) is unique. */
+export async function userByOidc(tx: DbOrTx, issuer: string, subject: string): Promise<UserRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.oidcIssuer, issuer), eq(users.oidcSubject, subject)))
+    .limit(1);
+  return row;
+}
+
 export async function insertUser(tx: DbOrTx, row: typeof users.$inferInsert): Promise<void> {
   await tx.insert(users).values(row);
 }
@@ -51,7 +75,12 @@ export async function ownerCount(tx: DbOrTx, tenantId: string): Promise<number> 
 export async function updateUser(
   tx: DbOrTx,
   userId: string,
-  fields: Partial<Pick<UserRow, "activatedAt" | "disabledAt" | "deletedAt" | "email" | "name">>,
+  fields: Partial<
+    Pick<
+      UserRow,
+      "activatedAt" | "disabledAt" | "deletedAt" | "email" | "name" | "oidcIssuer" | "oidcSubject"
+    >
+  >,
 ): Promise<void> {
   await tx.update(users).set(fields).where(eq(users.id, userId));
 }

@@ -1,6 +1,7 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { DbOrTx } from "../../../platform/db/client.ts";
 import {
+  erasureTombstones,
   ingestedEvents,
   monitoringHourly,
   pendingFeedback,
@@ -22,6 +23,7 @@ export interface RetentionCutoffs {
   hours: number;
   pendingFeedback: number;
   ingestedEvents: number;
+  erasureTombstones: number;
 }
 
 export async function deleteOlderThan(
@@ -50,11 +52,20 @@ export async function deleteOlderThan(
       lt(ingestedEvents.occurredAt, cutoffs.ingestedEvents),
     ),
   );
+  const tombstones = await tx
+    .delete(erasureTombstones)
+    .where(
+      and(
+        eq(erasureTombstones.tenantId, tenantId),
+        lt(erasureTombstones.erasedAt, cutoffs.erasureTombstones),
+      ),
+    );
   return {
     rawRecords: raw.rowsAffected,
     predictions: old.rowsAffected,
     hours: hours.rowsAffected,
     pendingFeedback: pending.rowsAffected,
     ingestedEvents: delivered.rowsAffected,
+    erasureTombstones: tombstones.rowsAffected,
   };
 }

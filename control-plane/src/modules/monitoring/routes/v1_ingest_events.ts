@@ -14,7 +14,10 @@ export const ingestRoute = createRoute({
   method: "post",
   path: "/v1/ingest/events",
   summary: "Event batches from the edge's queue consumer (HMAC-signed, idempotent by event id)",
-  description: `Signed with the shared INGEST_SECRET in the \`${SIGNATURE_HEADER}\` header: \`t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>\`.`,
+  description:
+    `Signed with the shared INGEST_SECRET in the \`${SIGNATURE_HEADER}\` header: \`t=<unix>,v1=<hex HMAC-SHA256("<t>.<body>")>\`. ` +
+    "Scored records and feedback items of a customer erased at or after the event's time are dropped and " +
+    "counted in `erased`.",
   middleware: [...jsonBody(INGEST_MAX_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: ingestRequestSchema } } } },
   responses: {
@@ -51,7 +54,14 @@ export function registerIngestEvents(app: OpenAPIHono<HonoEnv>): void {
         sketches: result.incompatibleSketches,
       });
     }
-    return c.json(ingestResponseSchema.parse(result), 200);
+    const { erased } = result;
+    return c.json(
+      ingestResponseSchema.parse({
+        ...result,
+        erased: erased.predictions + erased.feedback > 0 ? erased : undefined,
+      }),
+      200,
+    );
   });
   // Document the route without its middleware list, which is not part of an OpenAPI operation.
   const { middleware: _middleware, ...documented } = ingestRoute;

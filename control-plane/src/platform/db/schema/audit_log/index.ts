@@ -2,7 +2,10 @@ import { integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core
 import { AUDIT_ACTIONS } from "#shared/audit.ts";
 import { createdAt } from "../columns.ts";
 
-/** Hash-chained per tenant; triggers in the migrations refuse UPDATE and DELETE. */
+/**
+ * Hash-chained per tenant; triggers in the migrations refuse UPDATE and DELETE. `chain_version` says how
+ * `hash` was computed: 1, sha256 (entries written before migration 0018); 2, HMAC-SHA256 with the audit key.
+ */
 export const auditLog = sqliteTable(
   "audit_log",
   {
@@ -20,6 +23,7 @@ export const auditLog = sqliteTable(
     createdAt: createdAt(),
     prevHash: text("prev_hash").notNull(),
     hash: text("hash").notNull(),
+    chainVersion: integer("chain_version").notNull().default(1),
   },
   (t) => [uniqueIndex("audit_log_tenant_seq_uq").on(t.tenantId, t.seq)],
 );
