@@ -5,6 +5,8 @@ interface Entry<T> {
   value: T | null;
   fetchedAt: number;
   refreshing: Promise<T | null> | undefined;
+  /** When a caller last forced a read, for `minForceIntervalMs`. */
+  forcedAt?: number;
 }
 
 /**
@@ -24,8 +26,9 @@ export class KvSwrCache<T> {
    * re-reading it on every request; leave it off where absence is about to end (a tenant's first deployment).
    */
   /**
-   * `minForceIntervalMs`: a forced read within this long of the last read answers with that read (or the one
-   * under way) instead, so requests that keep forcing (tokens naming made-up key ids) cost no KV read each.
+   * `minForceIntervalMs`: a forced read within this long of the last forced read answers with what that one
+   * read (or waits for it) instead, so requests that keep forcing (tokens naming made-up key ids) cost one KV
+   * read per interval, while the first force after a quiet spell (a key rotated a moment ago) reads at once.
    */
   constructor(options: {
     freshMs: number;
@@ -43,9 +46,13 @@ export class KvSwrCache<T> {
   async get(kv: KVNamespace, key: string, waitUntil: WaitUntil, force = false): Promise<T | null> {
     const entry = this.#entries.get(key);
     if (!entry || (entry.value === null && force)) return this.#read(kv, key);
-    if (force && Date.now() - entry.fetchedAt < this.#minForceIntervalMs)
-      return (await entry.refreshing) ?? entry.value;
-    if (force) return (await this.#refresh(kv, key, entry)) ?? entry.value;
+    if (force) {
+      const now = Date.now();
+      if (entry.forcedAt !== undefined && now - entry.forcedAt < this.#minForceIntervalMs)
+        return (await entry.refreshing) ?? entry.value;
+      entry.forcedAt = now;
+      return (await this.#refresh(kv, key, entry)) ?? entry.value;
+    }
     return this.#served(kv, key, entry, waitUntil);
   }
 

@@ -23,7 +23,7 @@ export interface KeyResolver {
 }
 
 const JWKS_FRESH_MS = 60_000;
-/** A token naming a key the cached JWKS lacks re-reads it at most once a second per isolate. */
+/** Tokens naming keys the cached JWKS lacks force a re-read at most once a second per isolate. */
 const JWKS_FORCE_MIN_INTERVAL_MS = 1_000;
 const REVOCATIONS_FRESH_MS = 10_000;
 const VERIFIED_TOKENS_MAX = 10_000;
