@@ -371,9 +371,13 @@ describe("console single sign-on through an OpenID Connect provider", () => {
     // A completed sign-in's callback, replayed: its flow is gone, and the code was spent.
     const done = await ssoSignIn("frank");
     expect(done.callbackStatus).toBe(200);
+    await done.page.waitForURL(/\/console\/overview$/);
     const frankId = (await usersByEmail()).get("frank@example.test")!.id;
     const sessionsAfterSignIn = await liveSessions(frankId);
-    res = await done.page.goto(done.callbackUrl);
+    // From a fresh tab of the same browser: the finished page may still be moving on to the console, and a
+    // navigation racing it would answer nothing.
+    const replay = await done.context.newPage();
+    res = await replay.goto(done.callbackUrl);
     expect(res?.status()).toBe(400);
     expect(await liveSessions(frankId)).toBe(sessionsAfterSignIn);
     await done.context.close();
