@@ -46,7 +46,7 @@ export class KeyRing {
   #jwks: JSONWebKeySet = { keys: [] };
   #verifyKey: JWTVerifyGetKey = createLocalJWKSet({ keys: [] });
   #rotations: Promise<unknown> = Promise.resolve();
-  #unknownKeyReload: Promise<boolean> | null = null;
+  #unknownKeyReload: Promise<void> | null = null;
   #lastUnknownKeyReload = 0;
   readonly #db: Db;
   readonly #edge: EdgeStore;
@@ -98,16 +98,22 @@ export class KeyRing {
   }
 
   /**
-   * A token named a key this process does not know: another process may have just rotated. Starts a sync
-   * at most once a second, so tokens with made-up key ids cannot turn into a database read each; callers
-   * arriving while one runs wait for it. Resolves whether it loaded a new key. Either way the caller
-   * verifies again: the periodic sync may have loaded the key meanwhile.
+   * A token named a key this process does not know: another process may have just created or rotated one.
+   * Re-reads the published keys (whatever the active key is) and the signer, at most once a second: a call
+   * within a second of the last reload waits for the next one instead of failing, and callers arriving
+   * while one is pending share it. Tokens with made-up key ids thus cost at most one small read a second,
+   * and a real new key is found within a second. Resolves once the keys are reloaded.
    */
-  reloadForUnknownKey(now = Date.now()): Promise<boolean> {
+  reloadForUnknownKey(): Promise<void> {
     if (this.#unknownKeyReload) return this.#unknownKeyReload;
-    if (now - this.#lastUnknownKeyReload < 1000) return Promise.resolve(false);
-    this.#lastUnknownKeyReload = now;
-    const reload = this.syncFromDatabase().finally(() => {
+    const wait = Math.max(0, this.#lastUnknownKeyReload + 1000 - Date.now());
+    const reload = (async () => {
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      this.#lastUnknownKeyReload = Date.now();
+      await this.#reloadJwks();
+      const row = await activeKeyRow(this.#db);
+      if (row && row.kid !== this.#active?.kid) this.#active = await activeKey(row.kid, row.privateJwk);
+    })().finally(() => {
       this.#unknownKeyReload = null;
     });
     this.#unknownKeyReload = reload;

@@ -70,8 +70,8 @@ async function verifiedClaims(deps: Deps, token: string): Promise<AccessTokenCla
     try {
       ({ payload } = await verify());
     } catch (err) {
-      // A key another control-plane process rotated in a moment ago: load it (or wait for the load under
-      // way), then verify again; the periodic sync may also have loaded it since the first attempt.
+      // A key another control-plane process created or rotated in a moment ago: reload the keys (within a
+      // second, or with the reload under way), then verify again.
       if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
       await deps.keys.reloadForUnknownKey();
       ({ payload } = await verify());
