@@ -20,6 +20,8 @@ export const apiClients = sqliteTable(
     /** The client's own token bucket at the edge; null means only the tenant's limit applies. */
     ratePerSecond: real("rate_per_second"),
     rateBurst: integer("rate_burst"),
+    /** The client's own monthly prediction quota (UTC months); null means only the tenant's applies. */
+    monthlyPredictionQuota: integer("monthly_prediction_quota"),
     revokedAt: timestampMs("revoked_at"),
     createdAt: createdAt(),
   },
