@@ -25,7 +25,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.ref || !values.bench || !values.result || !values.metric) {
-  console.error("usage: node bench/against.ts --ref <commit> --bench <file> --result <json> --metric <a.b.c>");
+  console.error(
+    "usage: node bench/against.ts --ref <commit> --bench <file> --result <json> --metric <a.b.c>",
+  );
   process.exit(2);
 }
 const here = resolve(import.meta.dirname, "..");
@@ -39,13 +41,19 @@ function git(args: string[]): string {
 
 function metricOf(tree: string): number {
   const json = JSON.parse(readFileSync(join(tree, "bench", "results", values.result!), "utf8")) as unknown;
-  const value = values.metric!.split(".").reduce<unknown>((at, key) => (at as Record<string, unknown>)?.[key], json);
-  if (typeof value !== "number") throw new Error(`${values.metric} is not a number in ${tree}'s ${values.result}`);
+  const value = values
+    .metric!.split(".")
+    .reduce<unknown>((at, key) => (at as Record<string, unknown>)?.[key], json);
+  if (typeof value !== "number")
+    throw new Error(`${values.metric} is not a number in ${tree}'s ${values.result}`);
   return value;
 }
 
 function runIn(tree: string): number {
-  const run = spawnSync(process.execPath, [values.bench!], { cwd: tree, stdio: ["ignore", "ignore", "inherit"] });
+  const run = spawnSync(process.execPath, [values.bench!], {
+    cwd: tree,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   if (run.status !== 0) throw new Error(`${values.bench} failed in ${tree} (exit ${run.status})`);
   return metricOf(tree);
 }
