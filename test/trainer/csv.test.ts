@@ -1,7 +1,14 @@
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ChurnError } from "#shared/errors.ts";
-import { type CsvDialect, type CsvRecord, parseCsvText, readCsv } from "../../trainer/src/data/csv.ts";
+import {
+  type CsvDialect,
+  type CsvRecord,
+  parseCsvText,
+  readCsv,
+  readCsvChunks,
+} from "../../trainer/src/data/csv.ts";
+import { openTable } from "../../trainer/src/data/table.ts";
 
 async function collect(chunks: (string | Uint8Array)[]): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];
@@ -147,5 +154,43 @@ describe("reading files as they are found", () => {
     const { dialect, records } = await dialectOf(bytes);
     expect(dialect).toMatchObject({ encoding: "utf-16le", bom: true, separator: "\t" });
     expect(records[1]!.cells).toEqual(["1", "Zoë"]);
+  });
+});
+
+describe("readCsvChunks and openTable's chunks", () => {
+  /** Text of `n` records whose quoted fields hold separators and line breaks, cut into pieces. */
+  function pieces(n: number, size: number): string[] {
+    let text = "id,note,amount\n";
+    for (let i = 0; i < n; i++) text += `${i},"a, ""b""\nc${i}",${i % 7 === 0 ? "" : (i * 1.5).toFixed(1)}\n`;
+    return Array.from({ length: Math.ceil(text.length / size) }, (_, k) =>
+      text.slice(k * size, (k + 1) * size),
+    );
+  }
+
+  it("hands over the records readCsv yields, in order and with their lines, in non-empty runs", async () => {
+    for (const size of [7, 1000, 1 << 20]) {
+      const one = await collect(pieces(2500, size));
+      const runs: CsvRecord[][] = [];
+      for await (const run of readCsvChunks(Readable.from(pieces(2500, size)))) runs.push(run);
+      expect(runs.every((run) => run.length > 0)).toBe(true);
+      expect(runs.flat()).toEqual(one);
+    }
+  });
+
+  it("streams every data record once through chunks, the records read ahead for sniffing included", async () => {
+    const table = await openTable(Readable.from(pieces(2500, 4096)));
+    expect(table.header).toEqual(["id", "note", "amount"]);
+    const ids: string[] = [];
+    for await (const run of table.chunks) for (const record of run) ids.push(record.cells[0]!);
+    expect(ids).toEqual(Array.from({ length: 2500 }, (_, i) => String(i)));
+  });
+
+  it("reports an unclosed quote after the records before it", async () => {
+    const seen: string[] = [];
+    await expect(async () => {
+      for await (const run of readCsvChunks(['a,b\n1,2\n3,"open\n']))
+        for (const r of run) seen.push(r.cells[0]!);
+    }).rejects.toThrow(/line 3: quoted field is never closed/);
+    expect(seen).toEqual(["a", "1"]);
   });
 });

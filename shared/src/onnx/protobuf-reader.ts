@@ -28,6 +28,11 @@ export class ProtoReader {
     return this.#pos >= this.#end;
   }
 
+  /** Where the next field starts, as an index into the bytes given to the constructor. */
+  offset(): number {
+    return this.#pos;
+  }
+
   tag(): { field: number; wireType: number } {
     const key = this.varint();
     const field = Math.floor(key / 8);

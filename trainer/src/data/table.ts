@@ -1,5 +1,5 @@
 import { type CellReader, cellReader, type DecimalMark, sniffDecimalMark } from "./cells.ts";
-import { type CsvDialect, type CsvRecord, type CsvSource, readCsv, type Separator } from "./csv.ts";
+import { type CsvDialect, type CsvRecord, type CsvSource, readCsvChunks, type Separator } from "./csv.ts";
 import type { TextEncodingName } from "./text-decoding.ts";
 
 /** How to read a data file; whatever is left out is found from the file itself. */
@@ -17,7 +17,10 @@ export interface Table {
   dialect: CsvDialect;
   /** Reads cells with the file's decimal mark and missing-value markers. */
   reader: CellReader;
+  /** The data records one by one. Iterate this or `chunks`, once: both draw on the same stream. */
   records: AsyncIterable<CsvRecord>;
+  /** The same records in the runs the parser produced them, for callers that work in bulk. */
+  chunks: AsyncIterable<CsvRecord[]>;
 }
 
 /** Records read ahead to sniff the decimal mark before any cell is parsed. */
@@ -25,11 +28,11 @@ const DECIMAL_SNIFF_RECORDS = 1000;
 
 /**
  * Opens a CSV for streaming: reads the header and the first records (to sniff the separator and the
- * decimal mark), then hands back an iterable that yields every data record once, those included.
+ * decimal mark), then hands back iterables that yield every data record once, those included.
  */
 export async function openTable(source: CsvSource, options: TableOptions = {}): Promise<Table> {
   let dialect: CsvDialect | undefined;
-  const iterator = readCsv(source, {
+  const iterator = readCsvChunks(source, {
     ...(options.separator ? { separator: options.separator } : {}),
     ...(options.encoding ? { encoding: options.encoding } : {}),
     fitRows: true,
@@ -37,10 +40,10 @@ export async function openTable(source: CsvSource, options: TableOptions = {}): 
       dialect = d;
     },
   })[Symbol.asyncIterator]();
-  const first = await iterator.next();
   // readCsv throws on an empty input, so a first record always exists.
-  const header = (first.value as CsvRecord).cells;
-  const ahead: CsvRecord[] = [];
+  const first = (await iterator.next()).value as CsvRecord[];
+  const header = first[0]!.cells;
+  let ahead = first.slice(1);
   let done = false;
   while (ahead.length < DECIMAL_SNIFF_RECORDS) {
     const next = await iterator.next();
@@ -48,18 +51,25 @@ export async function openTable(source: CsvSource, options: TableOptions = {}): 
       done = true;
       break;
     }
-    ahead.push(next.value);
+    ahead = ahead.concat(next.value);
   }
-  const decimal = options.decimal ?? sniffDecimalMark(ahead, dialect!.separator);
-  async function* records(): AsyncGenerator<CsvRecord> {
-    yield* ahead.splice(0);
+  const decimal =
+    options.decimal ?? sniffDecimalMark(ahead.slice(0, DECIMAL_SNIFF_RECORDS), dialect!.separator);
+  async function* chunks(): AsyncGenerator<CsvRecord[]> {
+    if (ahead.length > 0) yield ahead;
+    ahead = [];
     if (done) return;
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  const runs = chunks();
+  async function* records(): AsyncGenerator<CsvRecord> {
+    for await (const run of runs) yield* run;
   }
   return {
     header,
     dialect: dialect!,
     reader: cellReader({ decimal, naValues: options.naValues }),
     records: records(),
+    chunks: runs,
   };
 }

@@ -1,14 +1,17 @@
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
-import * as ort from "onnxruntime-web";
 import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
-import { graphInputOf, type Manifest, manifestSchema, riskBand } from "#shared/manifest.ts";
+import { type Manifest, manifestSchema, riskBand } from "#shared/manifest.ts";
 import { quoteCsv } from "../data/csv-writer.ts";
 import { headerIndex, usableHeader } from "../data/feature-names.ts";
 import { openTable, type TableOptions } from "../data/table.ts";
+import { liftOneHotEncoders } from "../ml/onnx/lift-one-hot.ts";
+import { feedEncoder } from "./scoring/feeds.ts";
+import { openScorer } from "./scoring/scorer.ts";
 
 export interface PredictOptions extends TableOptions {
   /** Directory holding model.onnx and manifest.json (what `churn train` wrote). */
@@ -21,6 +24,8 @@ export interface PredictOptions extends TableOptions {
   idColumn?: string;
   /** Rows scored per onnxruntime call. */
   batchSize?: number;
+  /** Score on a second thread while this one reads (default: when the machine has more than one core). */
+  scoringThread?: boolean;
   /** Called after every batch with the rows scored so far. */
   onProgress?: (rows: number, elapsedMs: number) => void;
 }
@@ -35,11 +40,17 @@ export interface PredictResult {
 
 export const DEFAULT_PREDICT_BATCH = 4096;
 
-ort.env.wasm.numThreads = 1;
+/**
+ * Rows read ahead of the scores written (at least two batches): the reading thread keeps going while
+ * onnxruntime starts, and memory stays bounded whatever the file's size.
+ */
+const ROWS_IN_FLIGHT = 6 * DEFAULT_PREDICT_BATCH;
 
 /**
  * Scores a CSV of any size with the exported graph: the file is streamed, rows are scored in batches with
- * onnxruntime-web (the runtime the edge uses) and written out as they go, so memory stays flat.
+ * onnxruntime-web (the runtime the edge uses) and written out as they go, so memory stays flat. The graph
+ * runs with its one-hot encoders lifted out when they can be (see lift-one-hot.ts): the same arithmetic on
+ * the same values, without handing every text cell across the WASM boundary.
  */
 export async function predict(options: PredictOptions): Promise<PredictResult> {
   const started = performance.now();
@@ -47,67 +58,88 @@ export async function predict(options: PredictOptions): Promise<PredictResult> {
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
     throw new ChurnError("INVALID_REQUEST", `Batch size must be a positive integer, got ${batchSize}`);
   }
-  const { manifest, bytes } = await loadModel(options.model);
-  const session = await ort.InferenceSession.create(bytes);
-  await mkdir(dirname(options.out), { recursive: true });
-  const output = createWriteStream(options.out);
-  const closed = once(output, "close");
+  // Opened first: its thread starts onnxruntime while this one checks the model and reads the file.
+  const scorer = openScorer({ thread: options.scoringThread ?? availableParallelism() > 1 });
+  // Opened with the first scores, so a model onnxruntime refuses leaves no file behind, as before.
+  let output: { stream: WriteStream; closed: Promise<unknown> } | undefined;
   let rows = 0;
   let contacts = 0;
   try {
-    let batch = newBatch(manifest, batchSize);
-
-    const flush = async () => {
-      if (batch.rows === 0) return;
-      const probabilities = await score(session, manifest, batch);
-      let text = "";
-      for (let i = 0; i < batch.rows; i++) {
-        const p = probabilities[i]!;
-        const contact = p >= manifest.threshold;
-        if (contact) contacts++;
-        text += `${quoteCsv(batch.ids[i]!)},${p.toFixed(6)},${contact},${riskBand(p, manifest.riskBands)}\n`;
-      }
-      rows += batch.rows;
-      if (!output.write(text)) await once(output, "drain");
-      options.onProgress?.(rows, performance.now() - started);
-      batch = newBatch(manifest, batchSize);
-    };
-
+    const { manifest, bytes } = await loadModel(options.model);
+    const lifted = liftOneHotEncoders(bytes);
+    await scorer.load(lifted?.bytes ?? bytes, manifest.outputs.probability);
+    await mkdir(dirname(options.out), { recursive: true });
     const table = await openTable(options.data, options);
     const layout = columnLayout(manifest, table.header, options.idColumn);
-    output.write(`${quoteCsv(layout.idName)},probability,contact,risk_band\n`);
-    const { reader } = table;
-    for await (const record of table.records) {
-      const i = batch.rows;
-      batch.ids[i] = record.cells[layout.id]!;
-      manifest.features.forEach((f, j) => {
-        const cell = record.cells[layout.features[j]!]!.trim();
-        const missing = reader.missingMarker(cell) !== undefined;
-        const column = batch.columns[j]!;
-        if (column instanceof Float32Array) {
-          const value = missing ? Number.NaN : reader.number(cell);
-          if (Number.isNaN(value) && !missing) {
-            throw new ChurnError(
-              "INVALID_REQUEST",
-              `CSV line ${record.line}: column "${f.name}" must be a number, got ${JSON.stringify(cell)}`,
-            );
-          }
-          column[i] = value;
-        } else {
-          column[i] = missing ? "" : cell;
-        }
-      });
-      batch.rows++;
-      if (batch.rows === batchSize) await flush();
+    const encoder = feedEncoder(manifest.features, layout.features, table.reader, lifted?.oneHots ?? []);
+    const opened = () => {
+      if (!output) {
+        const stream = createWriteStream(options.out);
+        output = { stream, closed: once(stream, "close") };
+        stream.write(`${quoteCsv(layout.idName)},probability,contact,risk_band\n`);
+      }
+      return output.stream;
+    };
+
+    const maxInFlight = Math.max(2, Math.ceil(ROWS_IN_FLIGHT / batchSize));
+    const inFlight: { ids: string[]; probabilities: Promise<Float32Array> }[] = [];
+    const writeOldest = async () => {
+      const { ids, probabilities } = inFlight.shift()!;
+      const scored = scoreLines(ids, await probabilities, manifest);
+      contacts += scored.contacts;
+      rows += ids.length;
+      const stream = opened();
+      if (!stream.write(scored.text)) await once(stream, "drain");
+      options.onProgress?.(rows, performance.now() - started);
+    };
+    let ids: string[] = [];
+    const send = async () => {
+      const probabilities = scorer.score(encoder.finish());
+      // Awaited in order by writeOldest; until then a failure must not count as unhandled.
+      probabilities.catch(() => undefined);
+      inFlight.push({ ids, probabilities });
+      ids = [];
+      encoder.start(batchSize);
+      while (inFlight.length >= maxInFlight) await writeOldest();
+    };
+
+    encoder.start(batchSize);
+    for await (const chunk of table.chunks) {
+      for (const record of chunk) {
+        ids.push(record.cells[layout.id]!);
+        encoder.add(record.cells, record.line);
+        if (ids.length === batchSize) await send();
+      }
     }
-    await flush();
+    if (ids.length > 0) await send();
+    while (inFlight.length > 0) await writeOldest();
+    opened();
   } finally {
-    output.end();
-    await closed;
-    await session.release();
+    if (output) {
+      output.stream.end();
+      await output.closed;
+    }
+    await scorer.close();
   }
   const seconds = (performance.now() - started) / 1000;
   return { rows, contacts, seconds, rowsPerSecond: rows / Math.max(seconds, 1e-9), out: options.out };
+}
+
+/** Output rows for a scored batch: id, probability to 6 decimals, contact at the threshold, risk band. */
+export function scoreLines(
+  ids: readonly string[],
+  probabilities: Float32Array,
+  manifest: Pick<Manifest, "threshold" | "riskBands">,
+): { text: string; contacts: number } {
+  let text = "";
+  let contacts = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const p = probabilities[i]!;
+    const contact = p >= manifest.threshold;
+    if (contact) contacts++;
+    text += `${quoteCsv(ids[i]!)},${p.toFixed(6)},${contact},${riskBand(p, manifest.riskBands)}\n`;
+  }
+  return { text, contacts };
 }
 
 async function loadModel(dir: string): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
@@ -160,39 +192,4 @@ function columnLayout(manifest: Manifest, header: string[], idColumn: string | u
     );
   }
   return { id, idName, features: manifest.features.map((f) => find(f.name)!) };
-}
-
-interface Batch {
-  rows: number;
-  ids: string[];
-  columns: (Float32Array | string[])[];
-}
-
-function newBatch(manifest: Manifest, size: number): Batch {
-  return {
-    rows: 0,
-    ids: new Array<string>(size),
-    columns: manifest.features.map((f) =>
-      f.type === "numeric" ? new Float32Array(size) : new Array<string>(size),
-    ),
-  };
-}
-
-async function score(session: ort.InferenceSession, manifest: Manifest, batch: Batch): Promise<Float32Array> {
-  const n = batch.rows;
-  const feeds: Record<string, ort.Tensor> = {};
-  manifest.features.forEach((f, j) => {
-    const column = batch.columns[j]!;
-    feeds[graphInputOf(f)] =
-      column instanceof Float32Array
-        ? new ort.Tensor("float32", column.subarray(0, n), [n, 1])
-        : new ort.Tensor("string", column.slice(0, n), [n, 1]);
-  });
-  const { name, column } = manifest.outputs.probability;
-  const out = await session.run(feeds, [name]);
-  const tensor = out[name]!;
-  const data = tensor.data as Float32Array;
-  if (column === undefined) return data;
-  const width = tensor.dims[1] ?? 1;
-  return Float32Array.from({ length: n }, (_, i) => data[i * width + column]!);
 }

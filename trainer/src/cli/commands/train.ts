@@ -1,7 +1,7 @@
 import type { CalibrationChoice } from "../../ml/calibration.ts";
 import { DECISION_DEFAULTS } from "../../ml/decision.ts";
 import { LEAKAGE_STOP_AUC } from "../../ml/quality.ts";
-import { type TrainResult, trainToDirectory } from "../../pipeline/train.ts";
+import type { TrainResult } from "../../pipeline/train.ts";
 import {
   DEFAULT_NAME,
   DEFAULT_SEED,
@@ -102,6 +102,8 @@ export const trainCommand: Command = {
     const progress = progressPrinter(io, json, timeBudget ?? DEFAULT_TIME_BUDGET);
     let result: TrainResult;
     try {
+      // Loaded on use: the training stack is most of the CLI, and other commands start faster without it.
+      const { trainToDirectory } = await import("../../pipeline/train.ts");
       result = await trainToDirectory({
         data: required(values, "data"),
         target: required(values, "target"),

@@ -1,5 +1,4 @@
 import { resolveTarget } from "../../remote/control-plane-client.ts";
-import { runWorker } from "../../worker/worker.ts";
 import type { Command } from "../flags.ts";
 import { UsageError } from "../flags.ts";
 
@@ -44,6 +43,8 @@ export const workerCommand: Command = {
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
     try {
+      // Loaded on use: the worker brings the whole training stack with it.
+      const { runWorker } = await import("../../worker/worker.ts");
       const outcomes = await runWorker({
         target,
         once: values.once === true,

@@ -154,7 +154,8 @@ function writeTensor(w: ProtoWriter, tensor: Tensor): void {
   w.stringField(8, tensor.name);
 }
 
-function writeValueInfo(w: ProtoWriter, info: ValueInfo): void {
+/** ValueInfoProto: a tensor value's name, element type and shape. */
+export function writeValueInfo(w: ProtoWriter, info: ValueInfo): void {
   w.stringField(1, info.name);
   w.messageField(2, (type) =>
     type.messageField(1, (tensorType) => {

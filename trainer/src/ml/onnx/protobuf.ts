@@ -86,10 +86,12 @@ export class ProtoWriter {
     this.buffer[this.length++] = value;
   }
 
-  private raw(bytes: Uint8Array): void {
+  /** Bytes that are already encoded protobuf (whole fields), appended as they are. */
+  raw(bytes: Uint8Array): this {
     this.reserve(bytes.length);
     this.buffer.set(bytes, this.length);
     this.length += bytes.length;
+    return this;
   }
 
   private reserve(extra: number): void {

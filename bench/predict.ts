@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:trainer` (last step): `churn predict` beside the Python batch job it replaces, end to
+ * end, each timed as a user runs it. Both sides score the same 200,000-row CSV: Telco's rows resampled
+ * with their raw text columns (and a unique customerID), the file a real export would be.
+ *
+ *   ours    `churn predict` from the node process's start to the scores CSV written, with a model
+ *           `churn train --model gbdt --time-budget 10` fit on the Telco rows split.json names for training;
+ *   theirs  bench/python/predict_pipeline.py from the interpreter's start (imports, read_csv,
+ *           predict_proba, to_csv), with a scikit-learn one-hot + XGBoost 1.7 hist pipeline (100 trees,
+ *           depth 6) fit on the same rows by bench/python/train_pipeline.py and saved beforehand.
+ *
+ * The two commands alternate, after one untimed run of each (warm file and compile caches on both sides),
+ * and the medians of the same sitting are compared. Needs python3 with xgboost, scikit-learn and pandas:
+ * Debian's packages are installed when missing (and the bench says so). Writes bench/results/predict.json.
+ *
+ *   node bench/predict.ts             BENCH_ROWS=50000 BENCH_REPEATS=9 BENCH_BUDGET=30 node bench/predict.ts
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { manifestSchema } from "#shared/manifest.ts";
+import { parseCsvText } from "../trainer/src/data/csv.ts";
+import { quoteCsv } from "../trainer/src/data/csv-writer.ts";
+import { createRandom } from "../trainer/src/ml/random.ts";
+
+const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
+const sharedData = path.resolve(repoRoot, "../shared/data");
+const churn = path.join(repoRoot, "bin/churn.js");
+const rows = Number(process.env["BENCH_ROWS"] ?? 200_000);
+const repeats = Math.max(5, Number(process.env["BENCH_REPEATS"] ?? 7));
+/**
+ * A short search: it keeps one GBDT of XGBoost's size class (a longer one, given the time, may bag five
+ * seeds of it, five times the trees). The results name the model either way.
+ */
+const trainBudget = Number(process.env["BENCH_BUDGET"] ?? 10);
+const TELCO = { csv: "telco/WA_Fn-UseC_-Telco-Customer-Churn.csv", target: "Churn", positive: "Yes" };
+const ID = "customerID";
+const PYTHON_MODULES = ["xgboost", "sklearn", "pandas", "joblib"];
+
+const telcoCsv = path.join(sharedData, TELCO.csv);
+if (!existsSync(telcoCsv)) {
+  console.error(
+    `bench/predict: skipped, ${TELCO.csv} not found under ${sharedData} (expected ../shared/data beside the repository)`,
+  );
+  process.exit(0);
+}
+const python = ensurePythonPipeline();
+
+const dir = await mkdtemp(path.join(tmpdir(), "churn-bench-predict-"));
+try {
+  const customers = path.join(dir, "customers.csv");
+  await writeFile(customers, await resampledTelco(rows, 7));
+  const split = path.join(path.dirname(telcoCsv), "split.json");
+
+  const ours = path.join(dir, "model");
+  run(process.execPath, [
+    churn,
+    "train",
+    ...["--data", telcoCsv, "--split", split, "--target", TELCO.target, "--positive", TELCO.positive],
+    ...["--model", "gbdt", "--time-budget", String(trainBudget), "--out", ours, "--json"],
+  ]);
+  const manifest = manifestSchema.parse(JSON.parse(await readFile(path.join(ours, "manifest.json"), "utf8")));
+  const theirs = path.join(dir, "pipeline.joblib");
+  run(python, [
+    path.join(repoRoot, "bench/python/train_pipeline.py"),
+    ...["--data", telcoCsv, "--split", split, "--target", TELCO.target, "--positive", TELCO.positive],
+    ...["--id", ID, "--out", theirs],
+  ]);
+
+  const commands = {
+    churn: [
+      process.execPath,
+      churn,
+      "predict",
+      "--model",
+      ours,
+      "--data",
+      customers,
+      "--out",
+      path.join(dir, "churn.csv"),
+    ],
+    python: [
+      python,
+      path.join(repoRoot, "bench/python/predict_pipeline.py"),
+      theirs,
+      customers,
+      path.join(dir, "python.csv"),
+    ],
+  } as const;
+  const loadAtStart = loadavg().map((x) => round(x, 2));
+  for (const command of Object.values(commands)) run(command[0], command.slice(1));
+  const seconds: Record<keyof typeof commands, number[]> = { churn: [], python: [] };
+  for (let i = 0; i < repeats; i++) {
+    // Alternating, and swapping which goes first, spreads the machine's drift over both sides.
+    const order = i % 2 === 0 ? (["churn", "python"] as const) : (["python", "churn"] as const);
+    for (const side of order) seconds[side].push(timed(commands[side]));
+    console.error(
+      `run ${i + 1}/${repeats}: churn ${seconds.churn.at(-1)!.toFixed(2)} s, python ${seconds.python.at(-1)!.toFixed(2)} s`,
+    );
+  }
+  const scored = (await readFile(path.join(dir, "churn.csv"), "utf8")).split("\n").length - 2;
+  if (scored !== rows) throw new Error(`churn predict wrote ${scored} rows, expected ${rows}`);
+
+  const median = { churn: medianOf(seconds.churn), python: medianOf(seconds.python) };
+  const lineage = manifest.lineage.params as {
+    members?: { description?: string; params?: { trees?: number; maxDepth?: number } }[];
+  };
+  const member = lineage.members?.[0];
+  const results = {
+    measuredAt: new Date().toISOString(),
+    cpus: cpus().length,
+    node: process.version,
+    python: pythonVersions(python),
+    loadAverageAtStart: loadAtStart,
+    rows,
+    fileMiB: round((await readFile(customers)).length / 2 ** 20, 1),
+    repeats,
+    churn: {
+      model: {
+        family: manifest.family,
+        description: member?.description,
+        trees: member?.params?.trees,
+        maxDepth: member?.params?.maxDepth,
+        trainBudgetSeconds: trainBudget,
+      },
+      seconds: seconds.churn.map((s) => round(s, 3)),
+      medianSeconds: round(median.churn, 3),
+      rowsPerSecond: Math.round(rows / median.churn),
+    },
+    pythonPipeline: {
+      model: "scikit-learn ColumnTransformer one-hot + XGBoost hist, 100 trees, depth 6 (default threads)",
+      seconds: seconds.python.map((s) => round(s, 3)),
+      medianSeconds: round(median.python, 3),
+      rowsPerSecond: Math.round(rows / median.python),
+    },
+    /** Python's median wall time over ours: above 1, `churn predict` is the faster. */
+    speedup: round(median.python / median.churn, 2),
+  };
+  console.log(JSON.stringify(results, null, 2));
+  console.error(
+    `churn predict ${median.churn.toFixed(2)} s (${results.churn.rowsPerSecond.toLocaleString("en-US")} rows/s) vs Python ${median.python.toFixed(2)} s (${results.pythonPipeline.rowsPerSecond.toLocaleString("en-US")} rows/s): ${results.speedup}x`,
+  );
+  await mkdir(path.join(repoRoot, "bench/results"), { recursive: true });
+  await writeFile(path.join(repoRoot, "bench/results/predict.json"), `${JSON.stringify(results, null, 2)}\n`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * `count` Telco customers drawn with replacement (seeded), every raw column as the file writes it except
+ * the target, which a file to score does not have; each id gets a suffix so ids stay unique.
+ */
+async function resampledTelco(count: number, seed: number): Promise<string> {
+  const [header, ...records] = await parseCsvText(await readFile(telcoCsv, "utf8"));
+  const keep = header!.cells.map((_, j) => j).filter((j) => header!.cells[j] !== TELCO.target);
+  const id = header!.cells.indexOf(ID);
+  const random = createRandom(seed);
+  const lines = [keep.map((j) => quoteCsv(header!.cells[j]!)).join(",")];
+  for (let k = 0; k < count; k++) {
+    const cells = records[Math.floor(random() * records.length)]!.cells;
+    lines.push(keep.map((j) => quoteCsv(j === id ? `${cells[j]}-${k}` : cells[j]!)).join(","));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** A python3 that imports the pipeline's modules; Debian's packages are installed when none does. */
+function ensurePythonPipeline(): string {
+  const candidates = ["python3", "/usr/bin/python3"];
+  const importsAll = (py: string) =>
+    spawnSync(py, ["-c", `import ${PYTHON_MODULES.join(", ")}`], { stdio: "ignore" }).status === 0;
+  const found = candidates.find(importsAll);
+  if (found) return found;
+  console.error(
+    "bench/predict: python3 lacks xgboost, scikit-learn or pandas; installing Debian's python3-xgboost python3-sklearn python3-pandas (apt-get)",
+  );
+  const asRoot = process.getuid?.() === 0;
+  for (const args of [
+    ["update"],
+    ["install", "-y", "python3-xgboost", "python3-sklearn", "python3-pandas"],
+  ]) {
+    run(asRoot ? "apt-get" : "sudo", asRoot ? args : ["apt-get", ...args]);
+  }
+  const installed = candidates.find(importsAll);
+  if (!installed) throw new Error("the Python packages are installed but no python3 imports them");
+  return installed;
+}
+
+function pythonVersions(py: string): Record<string, string> {
+  const script = `import sys, ${PYTHON_MODULES.join(", ")}; print(sys.version.split()[0], ${PYTHON_MODULES.map((m) => `${m}.__version__`).join(", ")})`;
+  const [version, ...modules] = run(py, ["-c", script]).trim().split(" ");
+  return { python: version!, ...Object.fromEntries(PYTHON_MODULES.map((m, i) => [m, modules[i]!])) };
+}
+
+function run(file: string, args: readonly string[]): string {
+  const result = spawnSync(file, args, { cwd: repoRoot, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (result.status !== 0) {
+    throw new Error(`${[file, ...args].join(" ")} failed (exit ${result.status}):\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** Wall time of a whole command, from spawning it to its exit. */
+function timed(command: readonly string[]): number {
+  const started = performance.now();
+  run(command[0]!, command.slice(1));
+  return (performance.now() - started) / 1000;
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function round(x: number, digits: number): number {
+  return Number(x.toFixed(digits));
+}
