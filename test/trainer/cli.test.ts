@@ -5,6 +5,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ExplainerTree, explainerPackageSchema } from "../../shared/src/explainer.ts";
+import { manifestSchema } from "../../shared/src/manifest.ts";
 import { commands, main } from "../../trainer/src/cli/main.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("../..", import.meta.url)));
@@ -156,5 +158,91 @@ describe("churn CLI", () => {
         .map((e) => e.message)
         .join(),
     ).toMatch(/customerID/);
+  });
+});
+
+/** Levels of splits from the root to the deepest leaf (a lone leaf is depth 0). */
+function treeDepth(tree: ExplainerTree, node = 0): number {
+  if (tree.feature[node] === -1) return 0;
+  return 1 + Math.max(treeDepth(tree, tree.left[node]!), treeDepth(tree, tree.right[node]!));
+}
+
+describe("churn train --params", () => {
+  const train = (params: string, model = "gbdt") => {
+    const { io, sink } = captureIo();
+    const out = path.join(dir, `fixed-${model}`);
+    const args = ["train", "--data", csv, "--target", "Churn", "--positive", "Yes", "--out", out];
+    return main([...args, "--model", model, "--params", params, "--time-budget", "1"], sink).then((code) => ({
+      code,
+      stderr: io.stderr,
+      out,
+    }));
+  };
+  const readModel = async (out: string) => ({
+    manifest: manifestSchema.parse(JSON.parse(await readFile(path.join(out, "manifest.json"), "utf8"))),
+    trees: explainerPackageSchema.parse(JSON.parse(await readFile(path.join(out, "explainer.json"), "utf8")))
+      .trees,
+    runs: JSON.parse(await readFile(path.join(out, "runs.json"), "utf8")) as unknown[],
+  });
+
+  it("refuses bad JSON, unknown keys and out-of-range values, naming the key, before reading data", async () => {
+    const badJson = await train("{rounds: 20}");
+    expect(badJson.code).toBe(1);
+    expect(badJson.stderr).toMatch(/Model params is not valid JSON/);
+
+    const unknown = await train('{"rounds": 20, "max_depth": 3}');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/Model params for gbdt: unknown key "max_depth"; gbdt takes rounds, /);
+
+    const tooDeep = await train('{"maxDepth": 40}');
+    expect(tooDeep.code).toBe(1);
+    expect(tooDeep.stderr).toMatch(/"maxDepth" expected number to be <=16, got 40/);
+
+    const noTrees = await train('{"rounds": 0}');
+    expect(noTrees.stderr).toMatch(/"rounds" expected number to be >=1, got 0/);
+    const fractional = await train('{"rounds": 2.5}');
+    expect(fractional.stderr).toMatch(/"rounds" .*int.*got 2.5/);
+    const rate = await train('{"learningRate": 1.5}');
+    expect(rate.stderr).toMatch(/"learningRate" expected number to be <=1, got 1.5/);
+    const lossguide = await train('{"growth": "lossguide"}');
+    expect(lossguide.stderr).toMatch(/"growth" "lossguide" needs "maxLeaves"/);
+    // A key another family takes is still unknown to this one.
+    const forestRate = await train('{"learningRate": 0.1}', "random_forest");
+    expect(forestRate.stderr).toMatch(/random_forest: unknown key "learningRate"/);
+    const notObject = await train("[1, 2]");
+    expect(notObject.code).toBe(1);
+
+    const { io, sink } = captureIo();
+    const args = ["train", "--data", csv, "--target", "Churn", "--positive", "Yes", "--out", dir];
+    expect(await main([...args, "--params", '{"rounds": 20}'], sink)).toBe(1);
+    expect(io.stderr).toMatch(/choose it with model gbdt/);
+    // Every refusal came before the data was read: nothing was written.
+    for (const model of ["gbdt", "random_forest"]) {
+      await expect(readFile(path.join(dir, `fixed-${model}`, "manifest.json"))).rejects.toThrow();
+    }
+  });
+
+  it("--model gbdt with 20 rounds of depth 3 gives exactly 20 trees no deeper than 3, with no search", async () => {
+    const { code, stderr, out } = await train('{"rounds": 20, "maxDepth": 3}');
+    expect(code, stderr).toBe(0);
+    const { manifest, trees, runs } = await readModel(out);
+    expect(trees).toHaveLength(20);
+    const depths = trees.map((t) => treeDepth(t));
+    expect(Math.max(...depths)).toBeLessThanOrEqual(3);
+    expect(Math.max(...depths)).toBeGreaterThan(0);
+    expect(manifest.family).toBe("gbdt");
+    expect(manifest.lineage.params["selection"]).toBe("fixed hyper-parameters (no search)");
+    const [member] = manifest.lineage.params["members"] as { params: Record<string, unknown> }[];
+    expect(member!.params).toMatchObject({ rounds: 20, maxDepth: 3, trees: 20, earlyStoppingRounds: 0 });
+    // One candidate, cross-validated for the calibration; nothing else tried.
+    expect(runs).toHaveLength(1);
+    expect(manifest.calibration?.method).toBeDefined();
+  });
+
+  it("keeps every round asked for where early stopping would have stopped", async () => {
+    // A learning rate of 1 overfits 320 rows within a few dozen rounds: a search fit would stop there.
+    const { code, stderr, out } = await train('{"rounds": 120, "maxDepth": 4, "learningRate": 1}');
+    expect(code, stderr).toBe(0);
+    expect((await readModel(out)).trees).toHaveLength(120);
   });
 });

@@ -88,26 +88,7 @@ export function choice(values: Values, flag: string, allowed: readonly string[])
 
 /** Inline JSON (starting with "{") or a JSON file: {"column": "numeric" | "categorical"}. */
 export async function schemaFlag(text: string): Promise<Record<string, ColumnType>> {
-  let source = text;
-  if (!text.trim().startsWith("{")) {
-    try {
-      source = await readFile(text, "utf8");
-    } catch (cause) {
-      throw new ChurnError(
-        "INVALID_REQUEST",
-        `Cannot read schema file ${text}: ${(cause as Error).message}`,
-        { cause },
-      );
-    }
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(source);
-  } catch (cause) {
-    throw new ChurnError("INVALID_REQUEST", `Schema is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
+  const parsed = await jsonFlag(text, "Schema");
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new ChurnError(
       "INVALID_REQUEST",
@@ -115,6 +96,32 @@ export async function schemaFlag(text: string): Promise<Record<string, ColumnTyp
     );
   }
   return parsed as Record<string, ColumnType>;
+}
+
+/**
+ * A flag taking a JSON object inline (the text starts with "{") or the path of a JSON file; `what` names
+ * it in errors. The value is returned unchecked: its caller validates the shape.
+ */
+export async function jsonFlag(text: string, what: string): Promise<unknown> {
+  let source = text;
+  if (!text.trim().startsWith("{")) {
+    try {
+      source = await readFile(text, "utf8");
+    } catch (cause) {
+      throw new ChurnError(
+        "INVALID_REQUEST",
+        `Cannot read ${what.toLowerCase()} file ${text}: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+  }
+  try {
+    return JSON.parse(source);
+  } catch (cause) {
+    throw new ChurnError("INVALID_REQUEST", `${what} is not valid JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
 }
 
 const SEPARATOR_WORDS: Record<string, Separator> = {

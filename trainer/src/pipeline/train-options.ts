@@ -4,7 +4,8 @@ import type { DecimalMark } from "../data/cells.ts";
 import type { Separator } from "../data/csv.ts";
 import type { ColumnType } from "../data/dataset.ts";
 import type { TextEncodingName } from "../data/text-decoding.ts";
-import type { SearchFamily } from "../ml/automl/candidates.ts";
+import type { Candidate, SearchFamily } from "../ml/automl/candidates.ts";
+import { fixedCandidate } from "../ml/automl/fixed-params.ts";
 import type { SearchProgress } from "../ml/automl/search.ts";
 import type { CalibrationChoice } from "../ml/calibration.ts";
 import type { DecisionParams } from "../ml/decision.ts";
@@ -41,6 +42,12 @@ export interface TrainOptions {
   decision?: Partial<DecisionParams>;
   /** Fixes the logistic L2 penalty (1 = scikit-learn's C=1) instead of searching it. */
   l2?: number;
+  /**
+   * Fixes the hyper-parameters of `model` (a family, not "auto") instead of searching them, e.g.
+   * `{"rounds": 100, "maxDepth": 6, "learningRate": 0.1}` for gbdt; parsed JSON, checked by
+   * fixed-params.ts. Trees and epochs are then exact (no early stopping, no seed bagging).
+   */
+  params?: unknown;
   maxCategories?: number;
   /** Field separator of the data file; sniffed when absent. */
   separator?: Separator | undefined;
@@ -74,6 +81,32 @@ export const DEFAULT_TIME_BUDGET = 60;
 export const DEFAULT_FOLDS = 5;
 export const DEFAULT_RISK_BANDS = { medium: 0.3, high: 0.6 } as const;
 export const HOLDOUT_FRACTION = 0.2;
+
+/** The candidate `params` fixes, checked before any data is read; undefined when the search runs. */
+export function fixedModel(
+  options: Pick<TrainOptions, "params" | "l2" | "maxCategories">,
+  modelChoice: ModelChoice,
+  seed: number,
+): Candidate | undefined {
+  if (options.params === undefined) return undefined;
+  if (modelChoice === "auto") {
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      "Model params fix one family's hyper-parameters: choose it with model gbdt, random_forest, mlp or logistic_regression",
+    );
+  }
+  if (options.l2 !== undefined) {
+    throw new ChurnError(
+      "INVALID_REQUEST",
+      'Give the L2 penalty inside the model params ("l2"), not beside them',
+    );
+  }
+  return fixedCandidate(modelChoice, options.params, {
+    families: [modelChoice],
+    seed,
+    ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
+  });
+}
 
 /** Refuses options no run could honour, before any data is read. */
 export function checkOptions(o: {

@@ -3,7 +3,7 @@ import { sha256Hex } from "#shared/hash.ts";
 import { type Manifest, manifestSchema } from "#shared/manifest.ts";
 import { nowMs, toIso } from "#shared/time.ts";
 import { type Dataset, loadDataset } from "../data/dataset.ts";
-import { fitCandidate, type SearchFamily } from "../ml/automl/candidates.ts";
+import { type Candidate, fitCandidate, type SearchFamily } from "../ml/automl/candidates.ts";
 import { chooseEnsemble } from "../ml/automl/ensemble.ts";
 import { feasibleFolds } from "../ml/automl/folds.ts";
 import { runsOf } from "../ml/automl/runs.ts";
@@ -40,6 +40,7 @@ import {
   DEFAULT_RISK_BANDS,
   DEFAULT_SEED,
   DEFAULT_TIME_BUDGET,
+  fixedModel,
   HOLDOUT_FRACTION,
   type TrainOptions,
   type TrainProgress,
@@ -62,6 +63,8 @@ const TWO_THREAD_CELLS = 20_000_000;
 const REFERENCE_ROWS = 200_000;
 /** Holdout rows the graph and the TS predictor are compared on, at most. */
 const PARITY_ROWS = 20_000;
+/** How the model was chosen when its hyper-parameters were given (metrics.json, lineage). */
+const FIXED_SELECTION = "fixed hyper-parameters (no search)";
 /** Rows explained for the report's SHAP summary. */
 const SHAP_SAMPLE = 250;
 
@@ -72,6 +75,8 @@ interface RunContext {
   name: string;
   riskBands: { medium: number; high: number };
   modelChoice: NonNullable<TrainOptions["model"]>;
+  /** The one candidate fixed hyper-parameters make (`options.params`); absent when the search runs. */
+  fixed?: Candidate;
   timeBudget: number;
   decisionParams: DecisionParams;
   startedAt: number;
@@ -111,7 +116,8 @@ function startRun(options: TrainOptions): RunContext {
     timeBudget: run.timeBudget,
     folds: options.folds,
   });
-  return run;
+  const fixed = fixedModel(options, run.modelChoice, run.seed);
+  return fixed ? { ...run, fixed } : run;
 }
 
 /**
@@ -154,7 +160,7 @@ export async function train(options: TrainOptions): Promise<TrainedModel> {
       candidates: selection.search.evaluations.length,
       stoppedByBudget: selection.search.stoppedByBudget,
       slowdown: selection.search.slowdown,
-      selection: "cv log loss (Platt-scaled out-of-fold margins)",
+      selection: run.fixed ? FIXED_SELECTION : "cv log loss (Platt-scaled out-of-fold margins)",
       winner: fitted.model.family,
       members: fitted.memberParams.map(({ params: _params, ...rest }) => rest),
     },
@@ -276,6 +282,7 @@ async function selectModels(run: RunContext, { dataset, split }: LoadedData) {
     ...(dataset.rowCount * dataset.features.length > TWO_THREAD_CELLS ? { threads: 1 } : {}),
     maxMembers,
     bags: GBDT_BAGS,
+    ...(run.fixed ? { fixed: run.fixed } : {}),
     ...(options.l2 !== undefined ? { l2: options.l2 } : {}),
     ...(options.maxCategories !== undefined ? { maxCategories: options.maxCategories } : {}),
     onProgress: (e) =>
@@ -449,7 +456,7 @@ async function describe(
         folds: selection.folds,
         timeBudget: run.timeBudget,
         candidates: selection.search.evaluations.length,
-        selection: "CV log loss after Platt scaling of out-of-fold margins",
+        selection: run.fixed ? FIXED_SELECTION : "CV log loss after Platt scaling of out-of-fold margins",
         dropped: dataset.dropped.map((d) => d.column),
         ...(options.threshold !== undefined ? { thresholdOverride: options.threshold } : {}),
       },

@@ -1,3 +1,5 @@
+import type { SearchFamily } from "../../ml/automl/candidates.ts";
+import { fixedParamKeys } from "../../ml/automl/fixed-params.ts";
 import type { CalibrationChoice } from "../../ml/calibration.ts";
 import { DECISION_DEFAULTS } from "../../ml/decision.ts";
 import { LEAKAGE_STOP_AUC } from "../../ml/quality.ts";
@@ -13,6 +15,7 @@ import {
   choice,
   dropFlag,
   integerFlag,
+  jsonFlag,
   numberFlag,
   required,
   schemaFlag,
@@ -53,6 +56,11 @@ export const trainCommand: Command = {
   --threshold <t>            fixed decision threshold in [0,1] instead of the profit-optimal one
   --name <name>              model name in the manifest (default "${DEFAULT_NAME}")
   --l2 <lambda>              fix the logistic L2 penalty (1 = scikit-learn's C=1) instead of searching it
+  --params <json|file>       fix the --model family's hyper-parameters instead of searching them; keys left
+                             out keep the search's starting defaults; trees and epochs are exact (no early
+                             stopping, no seed bagging, not cut by the budget). Keys by family:
+${(["gbdt", "random_forest", "mlp", "logistic_regression"] as const).map(paramKeysHelp).join("\n")}
+                             e.g. --model gbdt --params '{"rounds":100,"maxDepth":6,"learningRate":0.1}'
   --json                     JSON progress lines on stderr and the result as JSON on stdout`,
   options: {
     data: { type: "string" },
@@ -77,6 +85,7 @@ export const trainCommand: Command = {
     name: { type: "string" },
     threshold: { type: "string" },
     l2: { type: "string" },
+    params: { type: "string" },
     json: { type: "boolean" },
   },
   async run(values, io) {
@@ -125,6 +134,9 @@ export const trainCommand: Command = {
         ...(values.name !== undefined ? { name: String(values.name) } : {}),
         ...(values.threshold !== undefined ? { threshold: numberFlag(values, "threshold") } : {}),
         ...(values.l2 !== undefined ? { l2: numberFlag(values, "l2") } : {}),
+        ...(values.params !== undefined
+          ? { params: await jsonFlag(String(values.params), "Model params") }
+          : {}),
         onWarning: (w) => {
           progress.clear();
           io.err(json ? `${JSON.stringify({ event: "warning", message: w })}\n` : `warning: ${w}\n`);
@@ -138,6 +150,19 @@ export const trainCommand: Command = {
     return 0;
   },
 };
+
+/** One family's `--params` keys for the usage text, wrapped under the option's description column. */
+function paramKeysHelp(family: SearchFamily): string {
+  const indent = " ".repeat(29);
+  const keys = fixedParamKeys(family);
+  const lines = [`${indent}  ${family}:`];
+  keys.forEach((key, i) => {
+    const word = i < keys.length - 1 ? `${key},` : key;
+    if (lines.at(-1)!.length + word.length + 1 > 108) lines.push(`${indent}    ${word}`);
+    else lines[lines.length - 1] += ` ${word}`;
+  });
+  return lines.join("\n");
+}
 
 function jsonResult(result: TrainResult) {
   return {

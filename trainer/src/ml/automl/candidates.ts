@@ -69,10 +69,13 @@ export function describeCandidate(c: Candidate): string {
     return `mlp ${p.hidden} hidden, L2 ${p.l2}, lr ${p.learningRate}${p.numericBins > 1 ? `, ${p.numericBins} numeric bins` : ""}`;
   }
   const p = c.params;
+  const shape = p.growth === "lossguide" ? `lossguide ${p.maxLeaves} leaves, ` : "";
   if (c.family === "random_forest") {
-    return `random forest ${p.rounds} trees, depth ${p.maxDepth}, mcw ${p.minChildWeight}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
+    return `random forest ${p.rounds} trees, ${shape}depth ${p.maxDepth}, mcw ${p.minChildWeight}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
   }
-  return `gbdt depth ${p.maxDepth}, lr ${p.learningRate}, mcw ${p.minChildWeight}, λ ${p.lambda}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
+  // Without early stopping the tree count is part of the candidate (fixed hyper-parameters), so it is named.
+  const trees = p.earlyStoppingRounds === 0 ? `${p.rounds} trees, ` : "";
+  return `gbdt ${trees}${shape}depth ${p.maxDepth}, lr ${p.learningRate}, mcw ${p.minChildWeight}, λ ${p.lambda}, colsample ${p.colsampleByTree}, subsample ${p.subsample}`;
 }
 
 /** The hyper-parameters that vary in the search, for runs.json and the leaderboard. */
@@ -143,7 +146,7 @@ export function initialCandidates(options: SpaceOptions): Candidate[] {
     // Deep, decorrelated trees on about two thirds of the rows each (sampling without replacement, as
     // scikit-learn's max_samples), half or a third of the columns per tree.
     out.push(
-      forest({ maxDepth: 8, minChildWeight: 1, colsampleByTree: 0.5 }, options),
+      forest(FIRST_FOREST, options),
       forest({ maxDepth: 12, minChildWeight: 2, colsampleByTree: 0.33 }, options),
     );
   }
@@ -153,6 +156,9 @@ export function initialCandidates(options: SpaceOptions): Candidate[] {
   }
   return out;
 }
+
+/** The search's first forest, and the settings a forest with fixed hyper-parameters starts from. */
+export const FIRST_FOREST: Partial<GbdtParams> = { maxDepth: 8, minChildWeight: 1, colsampleByTree: 0.5 };
 
 /** Grids the local moves step along (one neighbour up or down at a time). */
 const GBDT_GRID = {
@@ -206,6 +212,27 @@ export function perturbedCandidates(
     out.push(child);
   }
   return out;
+}
+
+/** Hyper-parameters given for one family; what they leave out takes the search's defaults. */
+export type PartialCandidate =
+  | { family: "logistic_regression"; params: Partial<LogisticParams> }
+  | { family: "gbdt"; params: Partial<GbdtParams> }
+  | { family: "random_forest"; params: Partial<GbdtParams> }
+  | { family: "mlp"; params: Partial<MlpParams> };
+
+/** A candidate built as the search builds its own, from the family's defaults and `given`. */
+export function candidateOf(given: PartialCandidate, options: SpaceOptions): Candidate {
+  switch (given.family) {
+    case "logistic_regression":
+      return logistic(given.params, options);
+    case "gbdt":
+      return gbdt(given.params, options);
+    case "random_forest":
+      return forest(given.params, options);
+    case "mlp":
+      return mlp(given.params, options);
+  }
 }
 
 function logistic(p: Partial<LogisticParams>, options: SpaceOptions): Candidate {

@@ -10,6 +10,7 @@ import {
   type SearchFamily,
   type SpaceOptions,
 } from "./candidates.ts";
+import { exactLength } from "./fixed-params.ts";
 import { type FoldJob, type FoldOutcome, foldThreads, openFoldRunner } from "./fold-runner.ts";
 import { stratifiedFolds } from "./folds.ts";
 
@@ -54,6 +55,11 @@ export interface SearchOptions {
   folds: number;
   seed: number;
   families: readonly SearchFamily[];
+  /**
+   * Fixed hyper-parameters (see fixed-params.ts): this one candidate is cross-validated on every fold at
+   * its exact length and nothing is searched; the budget neither stops it nor cuts its trees.
+   */
+  fixed?: Candidate;
   /** Wall-clock budget for the whole training run, ms, counted from `startedAt`. */
   budgetMs: number;
   startedAt: number;
@@ -231,11 +237,22 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
      * Cross-validates each evaluation up to `folds` folds; false when the budget stopped it. Folds are
      * admitted in order, so an evaluation's folds are always 0..n−1.
      */
-    const evaluateFolds = async (targets: readonly Evaluation[], folds: number, force = false) => {
+    const evaluateFolds = async (
+      targets: readonly Evaluation[],
+      folds: number,
+      force = false,
+      /** Trees (epochs) every fit grows exactly; the budget then cuts none of them. */
+      rounds?: number,
+    ) => {
       const jobs: (FoldJob & { evaluation: Evaluation })[] = [];
       for (const e of targets) {
         for (let f = e.folds.length; f < folds; f++)
-          jobs.push({ candidate: e.candidate, fold: f, evaluation: e });
+          jobs.push({
+            candidate: e.candidate,
+            fold: f,
+            evaluation: e,
+            ...(rounds !== undefined ? { rounds } : {}),
+          });
       }
       const ran = await runner.run(
         jobs,
@@ -325,6 +342,14 @@ export async function searchModels(options: SearchOptions): Promise<SearchResult
       }
       return true;
     };
+
+    if (options.fixed) {
+      const fixed = register(options.fixed, 0);
+      evaluations.push(fixed);
+      await evaluateFolds([fixed], k, true, exactLength(options.fixed));
+      fixed.status = "complete";
+      return { y, fold, k, evaluations, stoppedByBudget, slowdown: Number(slowdown().toFixed(2)) };
+    }
 
     // The baseline always completes, so there is a model however small the budget.
     const baseline = register(
