@@ -1,12 +1,16 @@
 import { z } from "zod";
 import type { EdgeEvent } from "#shared/events.ts";
+import type { TenantLimits } from "#shared/kv.ts";
 import type { Principal } from "./middleware/auth.ts";
+import type { PredictionQuota } from "./quota/durable-object.ts";
 import type { RateLimiter } from "./rate-limit/durable-object.ts";
 
 export interface Bindings {
   EDGE_KV: KVNamespace;
   EVENTS: Queue<EdgeEvent>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** Monthly prediction counts and quotas, one object per tenant. */
+  PREDICTION_QUOTA: DurableObjectNamespace<PredictionQuota>;
   TOKEN_ISSUER: string;
   TOKEN_AUDIENCE: string;
   /** Signs event deliveries to the control plane (HMAC-SHA256). */
@@ -34,6 +38,8 @@ export interface HonoEnv {
   Variables: {
     requestId: string;
     principal: Principal;
+    /** The tenant's rate limits and quotas as the rate-limit middleware read them (cached per isolate). */
+    limits: TenantLimits;
     /** Filled by routes for the per-request wide event. */
     event: Record<string, unknown>;
   };

@@ -16,6 +16,8 @@ interface Entry<T> {
  */
 export class KvSwrCache<T> {
   readonly #entries = new Map<string, Entry<T>>();
+  /** Reads of keys not held yet, so concurrent cold requests (or a prefetch and its request) share one. */
+  readonly #firstReads = new Map<string, Promise<T | null>>();
   readonly #freshMs: number;
   readonly #parse: (text: string) => T | null;
   readonly #cacheAbsent: boolean;
@@ -45,7 +47,8 @@ export class KvSwrCache<T> {
   /** `force` re-reads now (e.g. a token names a key the cached JWKS lacks). */
   async get(kv: KVNamespace, key: string, waitUntil: WaitUntil, force = false): Promise<T | null> {
     const entry = this.#entries.get(key);
-    if (!entry || (entry.value === null && force)) return this.#read(kv, key);
+    if (!entry) return this.#firstRead(kv, key);
+    if (entry.value === null && force) return this.#read(kv, key);
     if (force) {
       const now = Date.now();
       if (entry.forcedAt !== undefined && now - entry.forcedAt < this.#minForceIntervalMs)
@@ -63,6 +66,15 @@ export class KvSwrCache<T> {
   peek(kv: KVNamespace, key: string, waitUntil: WaitUntil): T | null | undefined {
     const entry = this.#entries.get(key);
     return entry ? this.#served(kv, key, entry, waitUntil) : undefined;
+  }
+
+  #firstRead(kv: KVNamespace, key: string): Promise<T | null> {
+    let reading = this.#firstReads.get(key);
+    if (!reading) {
+      reading = this.#read(kv, key).finally(() => this.#firstReads.delete(key));
+      this.#firstReads.set(key, reading);
+    }
+    return reading;
   }
 
   #served(kv: KVNamespace, key: string, entry: Entry<T>, waitUntil: WaitUntil): T | null {

@@ -3,6 +3,7 @@ import { type Bindings, bindingsSchema } from "./env.ts";
 import { deliverEvents } from "./events/deliver.ts";
 import { warmUpOrt } from "./models/ort.ts";
 
+export { PredictionQuota } from "./quota/durable-object.ts";
 export { RateLimiter } from "./rate-limit/durable-object.ts";
 
 const app = createEdgeApp();

@@ -8,7 +8,7 @@ const COMPATIBILITY_DATE = "2026-07-01";
 export interface LocalEdgeOptions {
   port: number;
   host?: string;
-  /** Folder for KV (and later queue) state; omitted means in-memory, for tests. */
+  /** Folder for KV, Durable Object and queue state; omitted means in-memory, for tests. */
   persistDir?: string;
   issuer: string;
   audience: string;
@@ -52,7 +52,11 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
       compatibilityDate: COMPATIBILITY_DATE,
       kvNamespaces: { EDGE_KV: "churn-edge-kv" },
       queueProducers: { EVENTS: "churn-events" },
-      durableObjects: { RATE_LIMITER: "RateLimiter" },
+      // As wrangler.toml's migrations declare them: the quota object keeps its counts in SQLite storage.
+      durableObjects: {
+        RATE_LIMITER: "RateLimiter",
+        PREDICTION_QUOTA: { className: "PredictionQuota", useSQLite: true },
+      },
       queueConsumers: {
         "churn-events": {
           maxBatchSize: 100,
@@ -72,7 +76,8 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
       log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),
       cf: false,
       ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
-      ...(options.persistDir ? { kvPersist: resolve(options.persistDir, "kv") } : {}),
+      // KV and Durable Object storage (prediction quota counts) outlive a restart under the data directory.
+      ...(options.persistDir ? { resourcePersistencePath: resolve(options.persistDir) } : {}),
     }),
   );
   const url = await miniflare.ready;

@@ -43,12 +43,16 @@ export const AUDIT_ACTIONS = [
   "invitation.redeem",
   /** A tenant's single sign-on settings changed (the client secret is never recorded). */
   "sso.update",
+  /** A tenant's SAML single sign-on settings changed (provider, certificates, mappings). */
+  "saml.update",
   /** A person signed in through the tenant's identity provider (found, linked by email, or created). */
   "user.sso_sign_in",
   /** The chain's keyed cut-over: entries before it were chained by the unkeyed rule (docs in SECURITY.md). */
   "audit.chain_keyed",
   /** The database was restored from a backup: signed checkpoints made before this entry no longer apply. */
   "audit.restore",
+  /** The tenant's monthly prediction quota was set or removed (clients' own are in client.create/update). */
+  "quota.update",
 ] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;

@@ -20,6 +20,8 @@ export const ERROR_STATUS = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_MODEL: 422,
   RATE_LIMITED: 429,
+  /** A monthly prediction quota (the tenant's or the client's) is used up until the next UTC month. */
+  QUOTA_EXCEEDED: 429,
   INTERNAL: 500,
   MODEL_UNAVAILABLE: 503,
   UNAVAILABLE: 503,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { rateLimitSchema } from "./kv.ts";
+import { monthlyQuotaSchema, rateLimitSchema } from "./kv.ts";
 import { scopeSchema } from "./scopes.ts";
 
 /** People's roles within a tenant; what each may do is the control plane's permission matrix. */
@@ -105,6 +105,9 @@ export const apiClientSchema = z
     name: z.string(),
     scopes: z.array(scopeSchema),
     rateLimit: rateLimitSchema.nullable().describe("The client's own limit at the edge; null: the tenant's"),
+    monthlyPredictionQuota: monthlyQuotaSchema
+      .nullable()
+      .describe("The client's own monthly prediction quota, within the tenant's; null: only the tenant's"),
     createdAt: z.string(),
     revokedAt: z.string().nullable(),
     previousSecretExpiresAt: z
@@ -124,6 +127,7 @@ export const createClientRequestSchema = z
     name: z.string().trim().min(1).max(64),
     scopes: z.array(scopeSchema).min(1).max(16),
     rateLimit: rateLimitSchema.optional(),
+    monthlyPredictionQuota: monthlyQuotaSchema.optional(),
   })
   .meta({ id: "CreateApiClientRequest" });
 
@@ -156,8 +160,17 @@ export const updateClientRequestSchema = z
     name: z.string().trim().min(1).max(64).optional(),
     scopes: z.array(scopeSchema).min(1).max(16).optional(),
     rateLimit: rateLimitSchema.nullable().optional().describe("null removes the client's own limit"),
+    monthlyPredictionQuota: monthlyQuotaSchema
+      .nullable()
+      .optional()
+      .describe("null removes the client's own monthly prediction quota"),
   })
-  .refine((b) => b.name !== undefined || b.scopes !== undefined || b.rateLimit !== undefined, {
-    message: "send at least one of name, scopes, rateLimit",
-  })
+  .refine(
+    (b) =>
+      b.name !== undefined ||
+      b.scopes !== undefined ||
+      b.rateLimit !== undefined ||
+      b.monthlyPredictionQuota !== undefined,
+    { message: "send at least one of name, scopes, rateLimit, monthlyPredictionQuota" },
+  )
   .meta({ id: "UpdateApiClientRequest" });

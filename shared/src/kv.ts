@@ -14,6 +14,11 @@ export const kvKeys = {
   served: (tenantId: string) => `tenant:${tenantId}:served`,
   /** Rate limits for the tenant and its API clients, set through the control plane. */
   limits: (tenantId: string) => `tenant:${tenantId}:limits`,
+  /**
+   * Scored records of one calendar month (UTC, `YYYY-MM`), tenant-wide and per API client: written by the
+   * edge's quota meter every few seconds while the tenant is scoring, read by the control plane.
+   */
+  usage: (tenantId: string, month: string) => `tenant:${tenantId}:usage:${month}`,
   /** Per-tenant edge behaviour set through the control plane's monitoring settings. */
   edgeSettings: (tenantId: string) => `tenant:${tenantId}:edge-settings`,
   /**
@@ -67,10 +72,22 @@ export const rateLimitSchema = z.object({
 });
 export type RateLimit = z.infer<typeof rateLimitSchema>;
 
+/** Predictions (scored records) a calendar month (UTC) may hold; 0 refuses every prediction. */
+export const monthlyQuotaSchema = z.number().int().min(0).max(1_000_000_000_000);
+
+/** Monthly prediction quotas: the tenant's (null: none) and those clients' that have their own. */
+export const predictionQuotasSchema = z.object({
+  tenant: monthlyQuotaSchema.nullable(),
+  clients: z.record(z.string(), monthlyQuotaSchema).default({}),
+});
+export type PredictionQuotas = z.infer<typeof predictionQuotasSchema>;
+
 /** `tenant:{id}:limits`: applied at the edge per tenant and per API client (both must allow a request). */
 export const tenantLimitsSchema = z.object({
   tenant: rateLimitSchema,
   clients: z.record(z.string(), rateLimitSchema).default({}),
+  /** Absent when neither the tenant nor any live client has a quota: predictions are only counted. */
+  quotas: predictionQuotasSchema.optional(),
 });
 export type TenantLimits = z.infer<typeof tenantLimitsSchema>;
 
@@ -86,3 +103,17 @@ export const edgeTenantSettingsSchema = z.object({
   captureRecords: z.boolean().default(false),
 });
 export type EdgeTenantSettings = z.infer<typeof edgeTenantSettingsSchema>;
+
+/** A calendar month in UTC, `YYYY-MM`: the period monthly quotas and usage are counted over. */
+export const monthSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, "expected a month as YYYY-MM");
+
+/** `tenant:{id}:usage:{month}`: scored records counted by the edge's quota meter. */
+export const usageRecordSchema = z.object({
+  month: monthSchema,
+  /** Every scored record of the tenant this month. */
+  used: z.number().int().nonnegative(),
+  /** The same, per API client that scored any. */
+  clients: z.record(z.string(), z.number().int().nonnegative()).default({}),
+  updatedAt: z.string(),
+});
+export type UsageRecord = z.infer<typeof usageRecordSchema>;

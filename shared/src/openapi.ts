@@ -9,7 +9,7 @@ const DESCRIPTIONS = {
   413: "Body too large",
   415: "Unsupported content type",
   422: "The model or manifest is invalid",
-  429: "Rate limited",
+  429: "Too many requests; `code` says whether a rate limit (`RATE_LIMITED`) or a monthly prediction quota (`QUOTA_EXCEEDED`) refused it",
   503: "A dependency or the tenant's model is unavailable",
 } as const;
 

@@ -26,7 +26,8 @@ const issuerSchema = z
       "http only where the operator allows private networks)",
   );
 
-const emailDomainSchema = z
+/** A domain whose verified addresses may sign in; shared by the OpenID Connect and SAML settings. */
+export const emailDomainSchema = z
   .string()
   .trim()
   .toLowerCase()
@@ -45,6 +46,16 @@ export const ssoRoleMappingSchema = z
   })
   .meta({ id: "SsoRoleMapping" });
 export type SsoRoleMapping = z.infer<typeof ssoRoleMappingSchema>;
+
+/** Each group is mapped once: a second mapping of the same group could never apply. */
+export function refineUniqueGroups(settings: { roleMappings: SsoRoleMapping[] }, ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  settings.roleMappings.forEach((mapping, i) => {
+    if (seen.has(mapping.group))
+      ctx.addIssue({ code: "custom", path: ["roleMappings", i, "group"], message: "group mapped twice" });
+    seen.add(mapping.group);
+  });
+}
 
 export const ssoSettingsRequestSchema = z
   .object({
@@ -82,14 +93,7 @@ export const ssoSettingsRequestSchema = z
       .default(null)
       .describe("The role of people in no mapped group; null refuses them. Never owner"),
   })
-  .superRefine((settings, ctx) => {
-    const seen = new Set<string>();
-    settings.roleMappings.forEach((mapping, i) => {
-      if (seen.has(mapping.group))
-        ctx.addIssue({ code: "custom", path: ["roleMappings", i, "group"], message: "group mapped twice" });
-      seen.add(mapping.group);
-    });
-  })
+  .superRefine(refineUniqueGroups)
   .meta({ id: "SsoSettingsRequest" });
 export type SsoSettingsRequest = z.infer<typeof ssoSettingsRequestSchema>;
 

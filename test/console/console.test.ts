@@ -439,7 +439,7 @@ describe("admin console", () => {
   });
 
   it("has no serious or critical accessibility violations on any page, on laptop and phone widths", async () => {
-    const pages = ["overview", "business", "models", "monitoring", "audit", "clients"];
+    const pages = ["overview", "business", "models", "monitoring", "usage", "audit", "clients"];
     const { context, page } = await signedIn(h, h.platform.state.ownerToken);
     for (const name of pages) {
       await page.goto(`${h.url}/${name}`);
@@ -468,5 +468,46 @@ describe("admin console", () => {
     expect(await seriousViolations(anonymous)).toEqual([]);
     await anonymous.screenshot({ path: join(SCREENSHOTS, "sign-in.png") });
     await anonymous.close();
+  });
+
+  it("shows the month's predictions the edge counted, and a quota set there stops the edge within seconds", async () => {
+    const { state } = h.platform;
+    const { context, page, problems } = await signedIn(h, state.ownerToken);
+    // The demo traffic (800 records and more) reaches the page through the edge's meter and KV.
+    await expect
+      .poll(
+        async () => {
+          await page.goto(`${h.url}/usage`);
+          return Number((await page.getByTestId("tenant-used").textContent())?.replace(/,/g, ""));
+        },
+        { timeout: 30_000, interval: 1_000 },
+      )
+      .toBeGreaterThanOrEqual(800);
+    await waitForVisible(page.getByRole("rowheader", { name: /demo/i }));
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.getByLabel("Predictions per calendar month (UTC)").fill("1");
+    await page.getByRole("button", { name: "Save quota" }).click();
+    await waitForText(page.getByRole("status"), /Monthly quota saved/);
+    const token = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
+    // The edge reads the tenant's limits again within 10 s of a change.
+    let res = await predictAtEdge(token);
+    for (const deadline = Date.now() + 30_000; res.status === 200 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      res = await predictAtEdge(token);
+    }
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("QUOTA_EXCEEDED");
+    expect(body.error.message).toMatch(/^The tenant's monthly prediction quota of 1 is used up/);
+
+    // Emptied, the quota is removed again.
+    await page.getByLabel("Predictions per calendar month (UTC)").fill("");
+    await page.getByRole("button", { name: "Save quota" }).click();
+    await waitForText(page.getByRole("status"), /Monthly quota saved/);
+    expect(await page.getByText("No monthly quota").count()).toBe(1);
+    expect(problems).toEqual([]);
+    await context.close();
   });
 });

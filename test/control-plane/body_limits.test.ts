@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  SAML_ACS_MAX_BYTES,
+  SAML_ACS_PATH,
+} from "../../control-plane/src/modules/console/routes/console_saml_acs.ts";
 import { INGEST_MAX_BYTES } from "../../control-plane/src/modules/monitoring/routes/v1_ingest_events.ts";
 import { publishMaxBytes } from "../../control-plane/src/modules/registry/routes/v1_models_versions_create.ts";
 import { ADMIN_JSON_MAX_BYTES } from "../../control-plane/src/platform/http/body-limits.ts";
@@ -30,7 +34,9 @@ const ceilingOf = (method: string, path: string) =>
     ? publishMaxBytes(MAX_MODEL_BYTES)
     : method === "POST" && path === "/v1/ingest/events"
       ? INGEST_MAX_BYTES
-      : ADMIN_JSON_MAX_BYTES;
+      : method === "POST" && SAML_ACS_PATH.test(path)
+        ? SAML_ACS_MAX_BYTES
+        : ADMIN_JSON_MAX_BYTES;
 
 const contentTypeOf = (path: string) =>
   path === "/v1/oauth/token" || path.startsWith("/console/")
@@ -44,6 +50,7 @@ describe("body limits before parsing", () => {
     const routes = routesWithBodies().map((r) => `${r.method} ${r.path}`);
     expect(routes).toContain("POST /v1/oauth/token");
     expect(routes).toContain("POST /console/sign-in");
+    expect(routes).toContain("POST /console/saml/:tenantId/acs");
     expect(routes.length).toBeGreaterThan(35);
   });
 
@@ -68,7 +75,7 @@ describe("body limits before parsing", () => {
   });
 
   it("stops a chunked body with no Content-Length as it streams past the ceiling", async () => {
-    for (const path of ["/v1/oauth/token", "/console/sign-in"]) {
+    for (const path of ["/v1/oauth/token", "/console/sign-in", "/console/saml/tnt_someone000000/acs"]) {
       let sent = 0;
       const chunk = new Uint8Array(16 * 1024).fill(0x61);
       const body = new ReadableStream<Uint8Array>({

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newId } from "#shared/ids.ts";
 import type { Manifest } from "#shared/manifest.ts";
 import { type RetrainingClaim, retrainingPolicySchema } from "#shared/retraining.ts";
+import { samlSettingsRequestSchema } from "#shared/saml.ts";
 import { SCOPES, type Scope } from "#shared/scopes.ts";
 import { ssoSettingsRequestSchema } from "#shared/sso.ts";
 import { createWebhook } from "../../control-plane/src/modules/alerts/webhooks.ts";
@@ -18,6 +19,7 @@ import { publishModelVersion } from "../../control-plane/src/modules/registry/re
 import { completeJob } from "../../control-plane/src/modules/retraining/candidates.ts";
 import { claimJob, requestJobInTx } from "../../control-plane/src/modules/retraining/jobs.ts";
 import { putRetrainingPolicy } from "../../control-plane/src/modules/retraining/policy.ts";
+import { putSamlSettings } from "../../control-plane/src/modules/sso/saml/settings.ts";
 import { putSsoSettings } from "../../control-plane/src/modules/sso/settings.ts";
 import { modelVersions, ROLES, type Role } from "../../control-plane/src/platform/db/schema/index.ts";
 import { writeTransaction } from "../../control-plane/src/platform/db/write-transaction.ts";
@@ -29,12 +31,23 @@ import {
   startControlPlane,
   type TestTenant,
 } from "../helpers/control-plane-harness.ts";
+import { selfSignedCertificate } from "../helpers/saml-idp.ts";
 
 let h: ControlPlaneHarness;
 let m1: Fixture;
 let m2: Fixture;
+/** The SAML settings the matrix sets and reads: a real IdP certificate, made for the run. */
+let matrixSaml: Record<string, unknown>;
 beforeAll(async () => {
   h = await startControlPlane();
+  const idp = await selfSignedCertificate("matrix idp");
+  matrixSaml = {
+    enabled: false,
+    idpEntityId: "https://idp.example.test/saml",
+    idpSsoUrl: "https://idp.example.test/saml/sso",
+    idpCertificates: [idp.certificate],
+    roleMappings: [{ group: "churn-analysts", role: "analyst" }],
+  };
   [m1, m2] = await Promise.all([h.fixture(7), h.fixture(8)]);
 });
 afterAll(() => h?.close());
@@ -240,6 +253,16 @@ const ROUTES: RouteCase[] = [
     call: (token) => h.request("/v1/settings/limits", json("PUT", token, { ratePerSecond: 50, burst: 100 })),
   },
   {
+    operation: "PUT /v1/settings/quota",
+    permission: "settings:write",
+    call: (token) => h.request("/v1/settings/quota", json("PUT", token, { monthlyPredictionQuota: 1000 })),
+  },
+  {
+    operation: "GET /v1/usage",
+    permission: "monitoring:read",
+    call: (token) => h.request("/v1/usage", { token }),
+  },
+  {
     operation: "GET /v1/settings/predict",
     permission: "deployments:read",
     call: (token) => h.request("/v1/settings/predict", { token }),
@@ -275,6 +298,33 @@ const ROUTES: RouteCase[] = [
     operation: "PUT /v1/settings/sso",
     permission: "settings:write",
     call: (token) => h.request("/v1/settings/sso", json("PUT", token, MATRIX_SSO)),
+  },
+  {
+    operation: "GET /v1/settings/saml",
+    permission: "users:read",
+    async call(token, { tenantId }) {
+      const owner = {
+        tenantId,
+        kind: "user",
+        id: "matrix",
+        role: "owner",
+        scopes: new Set<string>(),
+      } as const;
+      const origin = { origin: "http://localhost", allowPrivateNetworks: false };
+      await putSamlSettings(
+        h.deps.db,
+        MATRIX_AUDIT,
+        owner,
+        samlSettingsRequestSchema.parse(matrixSaml),
+        origin,
+      );
+      return h.request("/v1/settings/saml", { token });
+    },
+  },
+  {
+    operation: "PUT /v1/settings/saml",
+    permission: "settings:write",
+    call: (token) => h.request("/v1/settings/saml", json("PUT", token, matrixSaml)),
   },
   {
     operation: "GET /v1/monitoring/snapshot",

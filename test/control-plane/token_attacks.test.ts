@@ -178,6 +178,7 @@ function jsonBody(op: OperationRef, ids: Ids): unknown {
     "POST /v1/clients": { name: "attacks", scopes: ["predict"] },
     "PATCH /v1/clients/{id}": { name: "renamed" },
     "PUT /v1/settings/limits": { ratePerSecond: 50, burst: 100 },
+    "PUT /v1/settings/quota": { monthlyPredictionQuota: 1000 },
     "PUT /v1/settings/predict": { allowUnknownFields: true },
     "PUT /v1/deployment": { production: ids.challengerId },
     "PUT /v1/settings/monitoring": { drift: { minSamples: 200 } },
@@ -370,5 +371,5 @@ describe("token attacks on every authenticated control-plane operation", () => {
       `control-plane token attacks: ${secured.length} operations × ${attacks.length} attacks = ${refused} refused with 401; ` +
         `another tenant's PAT on ${crossTenant.length} operations with path ids → 404`,
     );
-  });
+  }, 180_000); // every secured operation × every attack: thousands of requests, one test
 });

@@ -37,8 +37,12 @@ const OPERATIONS = {
   "/v1/clients/{id}/rotate": ["post"],
   "/v1/clients/{id}/revoke": ["post"],
   "/v1/settings/limits": ["put"],
+  "/v1/settings/quota": ["put"],
+  "/v1/usage": ["get"],
   "/v1/settings/predict": ["get", "put"],
   "/v1/settings/sso": ["get", "put"],
+  "/v1/settings/saml": ["get", "put"],
+  "/v1/saml/{tenantId}/metadata": ["get"], // public: the tenant's SAML service provider metadata
   "/v1/settings/monitoring": ["put"],
   "/v1/erasures": ["post"],
   "/v1/customers/{customerId}/export": ["get"],
@@ -136,10 +140,14 @@ describe("GET /v1/openapi.json", () => {
       ["/v1/clients/{id}/rotate", "post"],
       ["/v1/clients/{id}/revoke", "post"],
       ["/v1/settings/limits", "put"],
+      ["/v1/settings/quota", "put"],
+      ["/v1/usage", "get"],
       ["/v1/settings/predict", "get"],
       ["/v1/settings/predict", "put"],
       ["/v1/settings/sso", "get"],
       ["/v1/settings/sso", "put"],
+      ["/v1/settings/saml", "get"],
+      ["/v1/settings/saml", "put"],
       ["/v1/settings/monitoring", "put"],
       ["/v1/erasures", "post"],
       ["/v1/customers/{customerId}/export", "get"],
@@ -176,6 +184,7 @@ describe("GET /v1/openapi.json", () => {
       ["/v1/health", "get"],
       ["/v1/oauth/token", "post"],
       ["/.well-known/jwks.json", "get"],
+      ["/v1/saml/{tenantId}/metadata", "get"],
     ] as const) {
       expect(doc.paths[path]![method]!.security ?? [], `${method} ${path} is public`).toEqual([]);
     }

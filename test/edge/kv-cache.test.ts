@@ -52,22 +52,30 @@ describe("stale-while-revalidate KV cache", () => {
     expect(await forgetting.get(env.EDGE_KV, key, noop)).toEqual({ v: 1 });
   });
 
+  it("shares one KV read among concurrent first gets of a key, and reads again once it is gone", async () => {
+    const key = `test:swr:${crypto.randomUUID()}`;
+    const cache = new KvSwrCache({ freshMs: 60_000, parse });
+    let reads = 0;
+    const counted = countingReads(() => reads++);
+    const noop = () => {};
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 1 }));
+    const values = await Promise.all(Array.from({ length: 5 }, () => cache.get(counted, key, noop)));
+    expect(values).toEqual(Array.from({ length: 5 }, () => ({ v: 1 })));
+    expect(reads).toBe(1);
+    // Without cacheAbsent an absent key is not held, so each new first get reads it again.
+    const absent = `test:swr:${crypto.randomUUID()}`;
+    await Promise.all([cache.get(counted, absent, noop), cache.get(counted, absent, noop)]);
+    expect(reads).toBe(2);
+    await env.EDGE_KV.put(absent, JSON.stringify({ v: 2 }));
+    expect(await cache.get(counted, absent, noop)).toEqual({ v: 2 });
+    expect(reads).toBe(3);
+  });
+
   it("forces a read at once after a quiet spell, then at most once per interval, so forcing costs no KV read each", async () => {
     const key = `test:swr:${crypto.randomUUID()}`;
     const cache = new KvSwrCache({ freshMs: 60_000, parse, minForceIntervalMs: 1_000 });
     let reads = 0;
-    // The real namespace, counting the reads that reach it.
-    const counted = new Proxy(env.EDGE_KV, {
-      get(target, prop) {
-        if (prop === "get")
-          return (...args: Parameters<KVNamespace["get"]>) => {
-            reads++;
-            return target.get(...args);
-          };
-        const value = Reflect.get(target, prop) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
+    const counted = countingReads(() => reads++);
     const noop = () => {};
     await env.EDGE_KV.put(key, JSON.stringify({ v: 1 }));
     expect(await cache.get(counted, key, noop)).toEqual({ v: 1 });
@@ -89,3 +97,18 @@ describe("stale-while-revalidate KV cache", () => {
     }
   });
 });
+
+/** The real namespace, counting the reads that reach it. */
+function countingReads(onRead: () => void): KVNamespace {
+  return new Proxy(env.EDGE_KV, {
+    get(target, prop) {
+      if (prop === "get")
+        return (...args: Parameters<KVNamespace["get"]>) => {
+          onRead();
+          return target.get(...args);
+        };
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -78,6 +78,22 @@ describe("POST /v1/predict (security)", () => {
     }
   });
 
+  it("refuses a token it verified before once that token has expired", async () => {
+    const tenant = await newTenant();
+    const token = await tenant.token({ expiresIn: "2m" });
+    expect((await tenant.predict({ records: [customer()] }, { token })).status).toBe(200);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      // Past `exp` and the 30 s leeway: the verified-token cache must not outlive the token.
+      vi.setSystemTime(Date.now() + 3 * 60_000);
+      const res = await tenant.predict({ records: [customer()] }, { token });
+      expect(res.status).toBe(401);
+      expect((await errorOf(res)).code).toBe("UNAUTHORIZED");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("refuses a token without the predict scope", async () => {
     const tenant = await newTenant();
     const res = await tenant.predict(

@@ -346,6 +346,14 @@ describe("a real Prometheus scraping the control plane", () => {
     await h.newTenant("Idle");
     const version = await tenant.publish(await h.fixture());
     await tenant.deploy(version.id);
+    // A monthly quota, so the exposition linted below carries quota gauges too.
+    const quota = await h.request("/v1/settings/quota", {
+      method: "PUT",
+      token: tenant.ownerToken,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ monthlyPredictionQuota: 100_000 }),
+    });
+    expect(quota.status).toBe(200);
     serving = { tenantId: tenant.tenantId, version };
     expect((await fetch(`${server.url}/v1/health`)).status).toBe(200);
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
@@ -419,6 +427,8 @@ describe("a real Prometheus scraping the control plane", () => {
   });
 
   it("passes promtool's metrics lint", async () => {
+    expect(exposition).toContain(`churn_prediction_quota_limit{tenant="${serving.tenantId}"} 100000\n`);
+    expect(exposition).toContain(`churn_prediction_quota_used{tenant="${serving.tenantId}"} 0\n`);
     const r = await run(requireBinary("promtool"), ["check", "metrics"], exposition);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect((r.stdout + r.stderr).trim()).toBe("");

@@ -37,12 +37,13 @@ describe("wrangler environments", () => {
     ["staging", "churn-events-staging"],
     ["production", "churn-events"],
   ] as const) {
-    it(`${env}: deploys (dry run) with its own KV, queue, rate limiter and token settings`, async () => {
+    it(`${env}: deploys (dry run) with its own KV, queue, rate limiter, quota meter and token settings`, async () => {
       const output = await dryRun(env, join(dir, env));
       expect(output).toMatch(/Total Upload: [\d.]+ KiB \/ gzip: [\d.]+ KiB/);
       expect(output).toMatch(/env\.EDGE_KV\s+KV Namespace/);
       expect(output).toMatch(new RegExp(`env\\.EVENTS \\(${queue}\\)\\s+Queue`));
       expect(output).toMatch(/env\.RATE_LIMITER \(RateLimiter\)\s+Durable Object/);
+      expect(output).toMatch(/env\.PREDICTION_QUOTA \(PredictionQuota\)\s+Durable Object/);
       expect(output).toMatch(/env\.TOKEN_ISSUER \("urn:churn:control-plane"\)/);
       expect(output).toMatch(/env\.TOKEN_AUDIENCE \("urn:churn:api"\)/);
     }, 120_000);

@@ -142,6 +142,8 @@ describe("openapi-fuzz: the control plane's own document", () => {
     ModelVersionList: 0.95,
     // An issuer has no query or fragment, and each group is mapped once.
     SsoSettingsRequest: 0.25,
+    // A single sign-on URL has no fragment or credentials, and each group is mapped once.
+    SamlSettingsRequest: 0.25,
   };
 
   it("values drawn from each component that zod registered parse with that zod schema", () => {

@@ -11,6 +11,7 @@ import { registerAuditExport } from "../modules/audit/routes/v1_audit_export.ts"
 import { registerAuditList } from "../modules/audit/routes/v1_audit_list.ts";
 import { registerAuditVerify } from "../modules/audit/routes/v1_audit_verify.ts";
 import { registerConsole } from "../modules/console/app.ts";
+import { SAML_ACS_MAX_BYTES, SAML_ACS_PATH } from "../modules/console/routes/console_saml_acs.ts";
 import { registerDeploymentGet } from "../modules/deployments/routes/v1_deployment_get.ts";
 import { registerDeploymentHistory } from "../modules/deployments/routes/v1_deployment_history.ts";
 import { registerDeploymentPut } from "../modules/deployments/routes/v1_deployment_put.ts";
@@ -18,6 +19,7 @@ import { registerDeploymentRollback } from "../modules/deployments/routes/v1_dep
 import { registerSettingsLimitsPut } from "../modules/deployments/routes/v1_settings_limits_put.ts";
 import { registerSettingsPredictGet } from "../modules/deployments/routes/v1_settings_predict_get.ts";
 import { registerSettingsPredictPut } from "../modules/deployments/routes/v1_settings_predict_put.ts";
+import { registerSettingsQuotaPut } from "../modules/deployments/routes/v1_settings_quota_put.ts";
 import { registerAdminKeysRotate } from "../modules/identity/routes/v1_admin_keys_rotate.ts";
 import { registerClientsCreate } from "../modules/identity/routes/v1_clients_create.ts";
 import { registerClientsList } from "../modules/identity/routes/v1_clients_list.ts";
@@ -64,8 +66,12 @@ import { registerRetrainingProductionModel } from "../modules/retraining/routes/
 import { registerRetrainingJobRecords } from "../modules/retraining/routes/v1_retraining_jobs_records.ts";
 import { registerRetrainingPolicyGet } from "../modules/retraining/routes/v1_retraining_policy_get.ts";
 import { registerRetrainingPolicyPut } from "../modules/retraining/routes/v1_retraining_policy_put.ts";
+import { registerSamlMetadata } from "../modules/sso/routes/v1_saml_metadata.ts";
+import { registerSettingsSamlGet } from "../modules/sso/routes/v1_settings_saml_get.ts";
+import { registerSettingsSamlPut } from "../modules/sso/routes/v1_settings_saml_put.ts";
 import { registerSettingsSsoGet } from "../modules/sso/routes/v1_settings_sso_get.ts";
 import { registerSettingsSsoPut } from "../modules/sso/routes/v1_settings_sso_put.ts";
+import { registerUsage } from "../modules/usage/routes/v1_usage.ts";
 import type { Deps, HonoEnv } from "./env.ts";
 import { bodyCeiling } from "./http/body-limits.ts";
 import { notFound, onError } from "./middleware/errors.ts";
@@ -96,6 +102,7 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
         maxBytes: publishMaxBytes(deps.config.MAX_MODEL_BYTES),
       },
       { method: "POST", path: /^\/v1\/ingest\/events$/, maxBytes: INGEST_MAX_BYTES },
+      { method: "POST", path: SAML_ACS_PATH, maxBytes: SAML_ACS_MAX_BYTES },
     ]),
   );
   app.onError(onError);
@@ -126,12 +133,16 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerClientsRotate(app);
   registerClientsRevoke(app);
   registerSettingsLimitsPut(app);
+  registerSettingsQuotaPut(app);
   registerErasuresCreate(app);
   registerCustomersExport(app);
   registerSettingsPredictGet(app);
   registerSettingsPredictPut(app);
   registerSettingsSsoGet(app);
   registerSettingsSsoPut(app);
+  registerSettingsSamlGet(app);
+  registerSettingsSamlPut(app);
+  registerSamlMetadata(app);
   registerModelVersionsCreate(app, deps.config.MAX_MODEL_BYTES);
   registerModelVersionsList(app);
   registerModelVersionRuns(app);
@@ -144,6 +155,7 @@ export function createApp(deps: Deps): OpenAPIHono<HonoEnv> {
   registerMonitoringSnapshot(app);
   registerMonitoringTimeseries(app);
   registerMonitoringSettingsGet(app);
+  registerUsage(app);
   registerSettingsMonitoringPut(app);
   registerAuditList(app);
   registerAuditVerify(app);

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { createLocalJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
-import { kvKeys, revokedClientsSchema } from "#shared/kv.ts";
+import { kvKeys, type RevokedClients, revokedClientsSchema } from "#shared/kv.ts";
 import { accessTokenClaimsSchema, jwksSchema, MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "#shared/oauth.ts";
 import { parseScopeString, type Scope } from "#shared/scopes.ts";
 import type { HonoEnv } from "../env.ts";
@@ -55,8 +55,9 @@ const revocations = new KvSwrCache({
 });
 
 /**
- * Tokens whose signature and claims were already verified, keyed by the token's sha256, until they expire.
- * Measured by `npm run bench:edge` (see docs/BENCHMARKS.md); the revocation list is still checked each time.
+ * Tokens whose signature and claims were already verified, keyed by the token's sha256 (the isolate never
+ * holds a usable token), until they expire. Measured by `npm run bench:edge` (see docs/BENCHMARKS.md); the
+ * revocation list is still checked each time.
  */
 const verifiedTokens = new Map<string, Principal>();
 
@@ -66,6 +67,25 @@ function rememberVerified(hash: string, principal: Principal): void {
     if (oldest !== undefined) verifiedTokens.delete(oldest);
   }
   verifiedTokens.set(hash, principal);
+}
+
+/** The cached principal of an already verified token, dropped once expired (with the 30 s leeway). */
+function verifiedPrincipal(hash: string): Principal | undefined {
+  const principal = verifiedTokens.get(hash);
+  if (principal && principal.exp + 30 <= Date.now() / 1000) {
+    verifiedTokens.delete(hash);
+    return undefined;
+  }
+  return principal;
+}
+
+/** The revocation list, without a wait while the isolate holds it (the usual case). */
+function revokedClients(
+  kv: KVNamespace,
+  waitUntil: WaitUntil,
+): RevokedClients | null | Promise<RevokedClients | null> {
+  const held = revocations.peek(kv, kvKeys.revokedClients(), waitUntil);
+  return held !== undefined ? held : revocations.get(kv, kvKeys.revokedClients(), waitUntil);
 }
 
 const unauthorized = (message: string) =>
@@ -122,18 +142,17 @@ export function requireToken(options: { resolver: KeyResolver; scope: Scope }): 
     if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
     const token = match[1]!;
     const waitUntil: WaitUntil = (p) => c.executionCtx.waitUntil(p);
+    // A cold isolate reads the revocation list while the token is checked, not after; a refused token
+    // still answers 401 whatever that read does (the read's failure is observed below, or not at all).
+    const revocationList = revokedClients(c.env.EDGE_KV, waitUntil);
+    if (revocationList instanceof Promise) revocationList.catch(() => {});
     const hash = await sha256Hex(token);
-    const nowSeconds = Date.now() / 1000;
-    let principal = verifiedTokens.get(hash);
-    if (principal && principal.exp + 30 <= nowSeconds) {
-      verifiedTokens.delete(hash);
-      principal = undefined;
-    }
+    let principal = verifiedPrincipal(hash);
     if (!principal) {
       principal = await verify(token, options.resolver, c.env, waitUntil);
       rememberVerified(hash, principal);
     }
-    const revoked = await revocations.get(c.env.EDGE_KV, kvKeys.revokedClients(), waitUntil);
+    const revoked = revocationList instanceof Promise ? await revocationList : revocationList;
     if (revoked?.clients[principal.clientId] !== undefined)
       throw unauthorized("This API client has been revoked");
     if (!principal.scopes.has(options.scope)) {

@@ -13,8 +13,9 @@ export function requestContext(): MiddlewareHandler<HonoEnv> {
     const event: Record<string, unknown> = {};
     c.set("event", event);
     const started = performance.now();
-    await next();
+    // Set before the response exists: after it, each header makes Hono copy the finished Response.
     c.header("x-request-id", requestId);
+    await next();
     console.log(
       JSON.stringify({
         msg: "request",

@@ -26,6 +26,11 @@ export class ModelCache {
     this.#maxBytes = maxBytes;
   }
 
+  /** Whether the version is loaded or loading in this isolate (a remembered failure does not count). */
+  holds(versionId: string): boolean {
+    return this.#entries.has(versionId);
+  }
+
   get(kv: KVNamespace, ref: DeployedVersion): Promise<LoadedModel> {
     const failed = this.#failures.get(ref.versionId);
     if (failed) {

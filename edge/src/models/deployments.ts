@@ -13,6 +13,12 @@ export class DeploymentCache {
     parse: parseJsonWith(edgeDeploymentSchema),
   });
 
+  /** The pointer this isolate holds for the tenant, without waiting; undefined when it must be read. */
+  peek(kv: KVNamespace, tenantId: string, waitUntil: WaitUntil): EdgeDeployment | undefined {
+    const value = this.#cache.peek(kv, kvKeys.deployment(tenantId), waitUntil);
+    return value && value.tenantId === tenantId ? value : undefined;
+  }
+
   async get(kv: KVNamespace, tenantId: string, waitUntil: WaitUntil): Promise<EdgeDeployment> {
     const value = await this.#cache.get(kv, kvKeys.deployment(tenantId), waitUntil);
     // The key names the tenant; a pointer claiming another tenant is treated as absent, never served.

@@ -7,7 +7,7 @@ import { maxRecordsPerRequest } from "#shared/onnx/inference-budget.ts";
 import { checkModelSafety, type ModelFootprint } from "#shared/onnx/model-safety.ts";
 import { compileSketcher, type Sketcher } from "../monitoring/sketch.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
-import { loadOrt, type Ort, type OrtSession } from "./ort.ts";
+import { loadOrt, type Ort, type OrtSession, SESSION_OPTIONS } from "./ort.ts";
 
 /** A model version ready to score: its session, manifest and compiled encoder, built once per isolate. */
 export interface LoadedModel {
@@ -63,10 +63,7 @@ export async function buildModel(
     });
   }
   const ort = await loadOrt();
-  const session = await ort.InferenceSession.create(new Uint8Array(artifacts.bytes), {
-    executionProviders: ["wasm"],
-    graphOptimizationLevel: "all",
-  });
+  const session = await ort.InferenceSession.create(new Uint8Array(artifacts.bytes), SESSION_OPTIONS);
   return {
     versionId,
     manifest,

@@ -34,6 +34,22 @@ export function tenantDeployment(
   return deploymentCache.get(kv, tenantId, waitUntil);
 }
 
+/**
+ * Starts loading the tenant's production model without waiting for it, so the first request of a cold
+ * isolate reads the deployment pointer and the model, and builds its session, while its rate limits are
+ * checked and its body is read, instead of after them. A no-op once the isolate holds both. Failures are
+ * left to the request's own load, which reports them (and falls back); waitUntil keeps the reads alive if the
+ * request ends first, so they are not cut off and remembered as a failed load.
+ */
+export function prefetchProduction(kv: KVNamespace, tenantId: string, waitUntil: WaitUntil): void {
+  const held = deploymentCache.peek(kv, tenantId, waitUntil);
+  if (held && modelCache.holds(held.production.versionId)) return;
+  const loading = (held ? Promise.resolve(held) : deploymentCache.get(kv, tenantId, waitUntil)).then(
+    (deployment) => modelCache.get(kv, deployment.production),
+  );
+  waitUntil(loading.catch(() => {}));
+}
+
 function logLoadFailure(tenantId: string, ref: DeployedVersion, err: unknown, fallback: string | null): void {
   console.error(
     JSON.stringify({

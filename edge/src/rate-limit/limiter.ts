@@ -1,5 +1,11 @@
 import { ChurnError } from "#shared/errors.ts";
-import { DEFAULT_TENANT_LIMITS, kvKeys, type RateLimit, tenantLimitsSchema } from "#shared/kv.ts";
+import {
+  DEFAULT_TENANT_LIMITS,
+  kvKeys,
+  type RateLimit,
+  type TenantLimits,
+  tenantLimitsSchema,
+} from "#shared/kv.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 import type { LeaseResult, RateLimiter } from "./durable-object.ts";
 
@@ -80,18 +86,25 @@ async function spend(
     : { allowed: false, limit, remaining: 0, retryAfterMs: result.retryAfterMs };
 }
 
+/** The tenant's limits and quotas (from KV, set by the control plane; defaults when none are published). */
+export async function tenantLimits(
+  kv: KVNamespace,
+  tenantId: string,
+  waitUntil: WaitUntil,
+): Promise<TenantLimits> {
+  return (await limitsCache.get(kv, kvKeys.limits(tenantId), waitUntil)) ?? DEFAULT_TENANT_LIMITS;
+}
+
 /**
- * Applies the tenant's and the client's limits (from KV, set by the control plane). Both must allow the
- * request. Throws RATE_LIMITED with Retry-After and RateLimit-* headers; returns the tighter allowance.
+ * Applies the tenant's and the client's limits. Both must allow the request. Throws RATE_LIMITED with
+ * Retry-After and RateLimit-* headers; returns the tighter allowance.
  */
 export async function enforceRateLimits(
-  kv: KVNamespace,
+  limits: TenantLimits,
   namespace: DurableObjectNamespace<RateLimiter>,
   tenantId: string,
   clientId: string,
-  waitUntil: WaitUntil,
 ): Promise<Allowance> {
-  const limits = (await limitsCache.get(kv, kvKeys.limits(tenantId), waitUntil)) ?? DEFAULT_TENANT_LIMITS;
   const checks = [spend(namespace, `tenant:${tenantId}`, limits.tenant)];
   const clientLimit = limits.clients[clientId];
   if (clientLimit) checks.push(spend(namespace, `client:${clientId}`, clientLimit));

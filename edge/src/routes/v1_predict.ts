@@ -6,8 +6,10 @@ import { predictRequestSchema, predictResponseSchema } from "#shared/predict.ts"
 import type { HonoEnv } from "../env.ts";
 import { emitQuietly, emitScored, rejectedEvent } from "../events/emit.ts";
 import { type KeyResolver, requireToken } from "../middleware/auth.ts";
+import { prefetchModel } from "../middleware/prefetch-model.ts";
 import { rateLimit } from "../middleware/rate-limit.ts";
-import { predictRecords } from "../models/predict-records.ts";
+import { type PredictOutcome, predictRecords } from "../models/predict-records.ts";
+import { reservePredictions, settlePredictions } from "../quota/meter.ts";
 
 /** 1,000 records of a few dozen fields fit comfortably; anything larger is refused before parsing. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -17,16 +19,21 @@ export function predictRoute(resolver: KeyResolver) {
     method: "post",
     path: "/v1/predict",
     summary: "Score 1 to 1,000 customers with the tenant's live model",
+    description:
+      "Every scored record counts towards the tenant's monthly prediction quota and the client's own, if set " +
+      "(calendar months, UTC). A request the quotas cannot cover in full is refused with 429 " +
+      "`QUOTA_EXCEEDED` and `Retry-After` (seconds until the month ends); refused requests do not count.",
     security: bearerSecurity,
     middleware: [
       requireToken({ resolver, scope: "predict" }),
+      prefetchModel(),
       rateLimit(),
       ...jsonBody(MAX_BODY_BYTES),
     ] as const,
     request: { body: { required: true, content: { "application/json": { schema: predictRequestSchema } } } },
     responses: {
       200: { description: "Predictions", content: { "application/json": { schema: predictResponseSchema } } },
-      ...errorResponses(400, 401, 403, 413, 415, 503),
+      ...errorResponses(400, 401, 403, 413, 415, 429, 503),
     },
   });
 }
@@ -38,16 +45,32 @@ export function registerPredict(app: OpenAPIHono<HonoEnv>, resolver: KeyResolver
     const records = ((await c.req.json()) as { records: Record<string, unknown>[] }).records;
     const event = c.get("event");
     event.records = records.length;
-    const tenantId = c.get("principal").tenantId;
+    const { tenantId, clientId } = c.get("principal");
     const waitUntil = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
-    const outcome = await predictRecords(
-      c.env.EDGE_KV,
+    const quotas = c.get("limits").quotas;
+    const meter = await reservePredictions(
+      c.env.PREDICTION_QUOTA,
       tenantId,
-      records,
-      { explain: body.explain, topReasons: body.topReasons },
-      waitUntil,
-      event,
+      clientId,
+      quotas,
+      records.length,
     );
+    let outcome: PredictOutcome;
+    try {
+      outcome = await predictRecords(
+        c.env.EDGE_KV,
+        tenantId,
+        records,
+        { explain: body.explain, topReasons: body.topReasons },
+        waitUntil,
+        event,
+      );
+    } catch (err) {
+      settlePredictions(c.env.PREDICTION_QUOTA, meter, quotas, records.length, false, waitUntil);
+      throw err;
+    }
+    // Only records scored for the caller count: refused ones do not, and shadows score on the side.
+    settlePredictions(c.env.PREDICTION_QUOTA, meter, quotas, records.length, !outcome.rejected, waitUntil);
     if (outcome.rejected) {
       const { issues, fieldErrors, versionId } = outcome.rejected;
       event.modelVersionId = versionId;

@@ -27,6 +27,8 @@ import { registerConsoleModelReportPage } from "./routes/console_model_report_pa
 import { registerConsoleModels } from "./routes/console_models.ts";
 import { registerConsoleMonitoring } from "./routes/console_monitoring.ts";
 import { registerConsoleOverview } from "./routes/console_overview.ts";
+import { registerConsoleSamlAcs } from "./routes/console_saml_acs.ts";
+import { registerConsoleSamlStart } from "./routes/console_saml_start.ts";
 import { registerConsoleSessionSignIn } from "./routes/console_session_sign_in.ts";
 import { registerConsoleSessionSignInPage } from "./routes/console_session_sign_in_page.ts";
 import { registerConsoleSessionSignOut } from "./routes/console_session_sign_out.ts";
@@ -35,6 +37,8 @@ import { registerConsoleSsoStart } from "./routes/console_sso_start.ts";
 import { registerConsoleTokensCreate } from "./routes/console_tokens_create.ts";
 import { registerConsoleTokensList } from "./routes/console_tokens_list.ts";
 import { registerConsoleTokensRevoke } from "./routes/console_tokens_revoke.ts";
+import { registerConsoleUsage } from "./routes/console_usage.ts";
+import { registerConsoleUsageQuota } from "./routes/console_usage_quota.ts";
 import { wantsJson } from "./session.ts";
 import { errorPage } from "./views/sign-in.ts";
 
@@ -88,6 +92,8 @@ export function createConsole(): Hono<ConsoleEnv> {
   registerConsoleSessionSignOut(app);
   registerConsoleSsoStart(app);
   registerConsoleSsoCallback(app);
+  registerConsoleSamlStart(app);
+  registerConsoleSamlAcs(app);
   registerConsoleHome(app);
   registerConsoleOverview(app);
   registerConsoleModels(app);
@@ -111,6 +117,8 @@ export function createConsole(): Hono<ConsoleEnv> {
   registerConsoleTokensList(app);
   registerConsoleTokensCreate(app);
   registerConsoleTokensRevoke(app);
+  registerConsoleUsage(app);
+  registerConsoleUsageQuota(app);
   app.all("*", (c) => {
     throw new ChurnError("NOT_FOUND", `No console page at ${c.req.path}`);
   });

@@ -22,12 +22,19 @@ export function rateLimitOf(
   return { ratePerSecond: Number(rate), burst: Number(burst) };
 }
 
+/** Empty: no quota of the client's own. */
+export function quotaOf(form: Record<string, string[]>, name = "monthlyPredictionQuota"): number | null {
+  const value = field(form, name);
+  return value === undefined ? null : Number(value);
+}
+
 export function formInput(form: Record<string, string[]>) {
   const limit = rateLimitOf(form);
   return {
     name: field(form, "name"),
     scopes: form["scopes"] ?? [],
     rateLimit: limit === "partial" ? { ratePerSecond: Number.NaN, burst: Number.NaN } : limit,
+    monthlyPredictionQuota: quotaOf(form),
   };
 }
 

@@ -69,6 +69,7 @@ const DONE: Record<string, string> = {
   updated: "Client updated.",
   revoked: "Client revoked: its secret and tokens are refused.",
   "token-revoked": "Token revoked: it is refused from now on.",
+  quota: "Monthly quota saved: the edge applies it within a minute.",
 };
 
 export const doneFlash = (key: string | undefined) =>

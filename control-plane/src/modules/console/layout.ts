@@ -61,6 +61,13 @@ export const NAV: readonly NavItem[] = [
     icon: "M3 3v18h18M7 15l4-4 3 3 5-6",
   },
   {
+    id: "usage",
+    label: "Usage",
+    href: "/console/usage",
+    permission: "monitoring:read",
+    icon: "M4 20h16M6 16V9m6 7V4m6 12v-5",
+  },
+  {
     id: "audit",
     label: "Audit log",
     href: "/console/audit",

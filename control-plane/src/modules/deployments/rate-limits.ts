@@ -13,18 +13,31 @@ import { publishCurrent } from "../../platform/edge-store/publish-current.ts";
 import { KeyedSerialQueue } from "../../platform/serial-queue.ts";
 import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import {
+  clientQuotasOf,
   clientRateLimitsOf,
+  tenantQuotaOf,
   tenantRateLimitOf,
   tenantsWithLimits,
+  tenantsWithQuotas,
   updateTenantSettings,
 } from "./queries/tenant-settings.ts";
 
 const publishes = new KeyedSerialQueue();
 
-/** The tenant's limits as the edge applies them, read from the database. */
+/** The tenant's limits and monthly prediction quotas as the edge applies them, read from the database. */
 export async function tenantLimitsOf(db: Db, tenantId: string): Promise<TenantLimits> {
   const tenant = await tenantRateLimitOf(db, tenantId);
   const clients = await clientRateLimitsOf(db, tenantId);
+  const tenantQuota = (await tenantQuotaOf(db, tenantId))?.monthlyPredictionQuota ?? null;
+  const clientQuotas = await clientQuotasOf(db, tenantId);
+  // Without any quota the field is left out: the edge then only counts, and the record stays as it was.
+  const quotas =
+    tenantQuota !== null || clientQuotas.length > 0
+      ? {
+          tenant: tenantQuota,
+          clients: Object.fromEntries(clientQuotas.map((c) => [c.id, c.monthlyPredictionQuota!])),
+        }
+      : undefined;
   return tenantLimitsSchema.parse({
     tenant:
       tenant?.ratePerSecond != null && tenant.burst != null
@@ -35,6 +48,7 @@ export async function tenantLimitsOf(db: Db, tenantId: string): Promise<TenantLi
         .filter((c) => c.burst !== null)
         .map((c) => [c.id, { ratePerSecond: c.ratePerSecond!, burst: c.burst! }]),
     ),
+    ...(quotas ? { quotas } : {}),
   });
 }
 
@@ -52,7 +66,7 @@ export function publishTenantLimits(db: Db, edge: EdgeStore, tenantId: string): 
         } catch (err) {
           throw new ChurnError(
             "UNAVAILABLE",
-            "The rate limit is recorded, but the edge store refused it; it is re-sent with the next limit change or restart",
+            "The limit is recorded, but the edge store refused it; it is re-sent with the next limit change or restart",
             { cause: err },
           );
         }
@@ -84,6 +98,37 @@ export async function setTenantLimit(
     });
   });
   return publishTenantLimits(db, edge, tenantId);
+}
+
+/** The tenant's own monthly prediction quota; null: none. */
+export async function tenantQuota(db: Db, tenantId: string): Promise<number | null> {
+  return (await tenantQuotaOf(db, tenantId))?.monthlyPredictionQuota ?? null;
+}
+
+/** Sets or removes (null) the tenant's monthly prediction quota (audited), then publishes it to the edge. */
+export async function setTenantQuota(
+  db: Db,
+  edge: EdgeStore,
+  audit: AuditContext,
+  tenantId: string,
+  quota: number | null,
+): Promise<TenantLimits> {
+  await writeTransaction(db, async (tx) => {
+    const before = (await tenantQuotaOf(tx, tenantId))?.monthlyPredictionQuota ?? null;
+    await updateTenantSettings(tx, tenantId, { monthlyPredictionQuota: quota });
+    await appendAudit(tx, audit, {
+      tenantId,
+      action: "quota.update",
+      targets: [{ type: "tenant", id: tenantId }],
+      details: { from: before, to: quota },
+    });
+  });
+  return publishTenantLimits(db, edge, tenantId);
+}
+
+/** Tenants with a monthly prediction quota of their own or a live client's, by id. */
+export function tenantsWithPredictionQuotas(db: Db): Promise<string[]> {
+  return tenantsWithQuotas(db);
 }
 
 /**

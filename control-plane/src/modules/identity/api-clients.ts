@@ -21,6 +21,7 @@ export function toApiClient(row: ApiClientRow, now = Date.now()): ApiClient {
       row.ratePerSecond !== null && row.rateBurst !== null
         ? { ratePerSecond: row.ratePerSecond, burst: row.rateBurst }
         : null,
+    monthlyPredictionQuota: row.monthlyPredictionQuota,
     createdAt: toIso(row.createdAt),
     revokedAt: row.revokedAt !== null ? toIso(row.revokedAt) : null,
     previousSecretExpiresAt: overlapOpen ? toIso(row.previousSecretExpiresAt!) : null,
@@ -50,7 +51,13 @@ const refuseRevoked = (row: ApiClientRow) => {
 export async function createApiClient(
   db: Db,
   audit: AuditContext,
-  input: { tenantId: string; name: string; scopes: Scope[]; rateLimit?: RateLimit | null | undefined },
+  input: {
+    tenantId: string;
+    name: string;
+    scopes: Scope[];
+    rateLimit?: RateLimit | null | undefined;
+    monthlyPredictionQuota?: number | null | undefined;
+  },
 ): Promise<{ client: ApiClient; clientSecret: string }> {
   const clientSecret = generateSecret("churn_cs");
   const secretHash = await hashSecret(clientSecret);
@@ -66,6 +73,7 @@ export async function createApiClient(
       scopes: scopes.join(" "),
       ratePerSecond: input.rateLimit?.ratePerSecond ?? null,
       rateBurst: input.rateLimit?.burst ?? null,
+      monthlyPredictionQuota: input.monthlyPredictionQuota ?? null,
       createdAt: Date.now(),
       revokedAt: null,
     };
@@ -74,7 +82,12 @@ export async function createApiClient(
       tenantId: input.tenantId,
       action: "client.create",
       targets: [{ type: "client", id: row.id }],
-      details: { name: input.name, scopes, rateLimit: input.rateLimit ?? null },
+      details: {
+        name: input.name,
+        scopes,
+        rateLimit: input.rateLimit ?? null,
+        monthlyPredictionQuota: input.monthlyPredictionQuota ?? null,
+      },
     });
     return { client: toApiClient(row), clientSecret };
   });
@@ -128,16 +141,20 @@ export interface ClientPatch {
   name?: string | undefined;
   scopes?: Scope[] | undefined;
   rateLimit?: RateLimit | null | undefined;
+  monthlyPredictionQuota?: number | null | undefined;
 }
 
-/** Changes name, scopes or rate limit (audited with before and after); says whether the limit changed. */
+/**
+ * Changes name, scopes, rate limit or monthly quota (audited with before and after); says whether the rate
+ * limit or the quota changed, which the edge must then be told.
+ */
 export async function updateApiClient(
   db: Db,
   audit: AuditContext,
   tenantId: string,
   clientId: string,
   patch: ClientPatch,
-): Promise<{ client: ApiClient; rateLimitChanged: boolean }> {
+): Promise<{ client: ApiClient; limitsChanged: boolean }> {
   return writeTransaction(db, async (tx) => {
     const row = await getTenantClient(tx, tenantId, clientId);
     refuseRevoked(row);
@@ -152,15 +169,19 @@ export async function updateApiClient(
             rateBurst: patch.rateLimit?.burst ?? null,
           }
         : {}),
+      ...(patch.monthlyPredictionQuota !== undefined
+        ? { monthlyPredictionQuota: patch.monthlyPredictionQuota }
+        : {}),
     };
     await updateClient(tx, clientId, {
       name: next.name,
       scopes: next.scopes,
       ratePerSecond: next.ratePerSecond,
       rateBurst: next.rateBurst,
+      monthlyPredictionQuota: next.monthlyPredictionQuota,
     });
     const after = toApiClient(next);
-    const changed = (["name", "scopes", "rateLimit"] as const).filter(
+    const changed = (["name", "scopes", "rateLimit", "monthlyPredictionQuota"] as const).filter(
       (f) => JSON.stringify(before[f]) !== JSON.stringify(after[f]),
     );
     await appendAudit(tx, audit, {
@@ -172,7 +193,10 @@ export async function updateApiClient(
         to: Object.fromEntries(changed.map((f) => [f, after[f]])),
       },
     });
-    return { client: after, rateLimitChanged: changed.includes("rateLimit") };
+    return {
+      client: after,
+      limitsChanged: changed.includes("rateLimit") || changed.includes("monthlyPredictionQuota"),
+    };
   });
 }
 

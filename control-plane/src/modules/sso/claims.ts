@@ -30,12 +30,16 @@ export function groupsIn(claims: Record<string, unknown>, claimName: string): st
   return [];
 }
 
+/** An email address, trimmed and lower-cased; null for anything that is not one. */
+export function normalisedEmail(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const normalised = value.trim().toLowerCase();
+  return /^[^@\s]+@[^@\s]+$/.test(normalised) && normalised.length <= 254 ? normalised : null;
+}
+
 /** The email, lower-cased, when and only when the provider says it verified it. */
 export function verifiedEmailIn(claims: Record<string, unknown>): string | null {
-  const email = claims["email"];
-  if (typeof email !== "string" || claims["email_verified"] !== true) return null;
-  const normalised = email.trim().toLowerCase();
-  return /^[^@\s]+@[^@\s]+$/.test(normalised) && normalised.length <= 254 ? normalised : null;
+  return claims["email_verified"] === true ? normalisedEmail(claims["email"]) : null;
 }
 
 export function nameIn(claims: Record<string, unknown>): string | null {

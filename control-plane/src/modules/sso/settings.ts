@@ -15,6 +15,7 @@ import { type AuditContext, appendAudit } from "../audit/audit.ts";
 import type { Principal } from "../identity/permissions.ts";
 import { assertMayActOnRole } from "../identity/role-grants.ts";
 import { providerOf, saveProvider } from "./queries.ts";
+import { samlProviderOf } from "./saml/queries.ts";
 
 /** A tenant's provider as sign-in uses it, secret included; never leaves the control plane. */
 export interface SsoProvider {
@@ -115,7 +116,8 @@ const rolesGranted = (p: { roleMappings: SsoRoleMapping[]; defaultRole: Role | n
  * Replaces the tenant's provider settings (audited, without the secret). Whoever changes them must be able
  * to grant every role the old and the new settings hand out, so an admin can neither map a group to owner
  * nor take an owner's mapping away. A new issuer or client id needs its secret again: the stored one is
- * never sent to a provider other than the one it was given for.
+ * never sent to a provider other than the one it was given for. A tenant signs in through one protocol:
+ * OpenID Connect cannot be switched on while SAML is (409).
  */
 export async function putSsoSettings(
   db: Db,
@@ -138,6 +140,12 @@ export async function putSsoSettings(
     if (before)
       for (const role of new Set(rolesGranted(before)))
         assertMayActOnRole(actor, role, "change a mapping to");
+    if (input.enabled && (await samlProviderOf(tx, actor.tenantId))?.enabled)
+      throw new ChurnError(
+        "CONFLICT",
+        "SAML single sign-on is switched on for this tenant, and a tenant signs in through one protocol: " +
+          "switch it off (PUT /v1/settings/saml with enabled: false) before switching OpenID Connect on",
+      );
     const sameClient = before?.issuer === input.issuer && before.clientId === input.clientId;
     const clientSecret = input.clientSecret ?? (sameClient ? before.clientSecret : undefined);
     if (clientSecret === undefined) {

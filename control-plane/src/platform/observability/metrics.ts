@@ -1,6 +1,8 @@
 import { MonitoringMetrics } from "../../modules/monitoring/metrics.ts";
+import { QuotaMetrics } from "../../modules/usage/metrics.ts";
 import type { Db } from "../db/client.ts";
 import { registryCounts } from "../db/queries/gauges.ts";
+import type { EdgeStore } from "../edge-store/edge-store.ts";
 import { renderLoopMetrics } from "./loop-metrics.ts";
 import { Counter, Histogram, renderGauge } from "./prometheus.ts";
 
@@ -27,6 +29,8 @@ export class ControlPlaneMetrics {
   );
   /** Ingest counters and the monitoring gauges (drift, quality, performance, traffic). */
   readonly monitoring = new MonitoringMetrics();
+  /** This month's predictions against the monthly quotas, read from the edge store. */
+  readonly quotas = new QuotaMetrics();
   readonly tokensIssued = new Counter(
     "churn_oauth_tokens_issued_total",
     "Access tokens issued by the client-credentials grant",
@@ -44,7 +48,7 @@ export class ControlPlaneMetrics {
   }
 
   /** The whole exposition: request metrics from memory, registry gauges counted in the database now. */
-  async render(db: Db, options: { tenantSeries: boolean }): Promise<string> {
+  async render(db: Db, edge: EdgeStore, options: { tenantSeries: boolean }): Promise<string> {
     const counts = await registryCounts(db);
     return [
       this.requests.render(),
@@ -55,6 +59,7 @@ export class ControlPlaneMetrics {
       renderGauge("churn_deployments", "Tenants with a deployment", counts.deployments),
       await this.monitoring.render(db, options),
       await renderLoopMetrics(db, options),
+      await this.quotas.render(db, edge, options),
     ].join("");
   }
 }

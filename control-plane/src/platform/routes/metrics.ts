@@ -12,7 +12,8 @@ export const metricsRoute = createRoute({
   description:
     "Requests and latency by method, route pattern and status class; tokens issued; registry sizes; event " +
     "ingest. With METRICS_TOKEN configured, it requires `Authorization: Bearer <METRICS_TOKEN>` and adds " +
-    "drift, quality, performance and traffic gauges by tenant id (at most 100 tenants); without it, it is " +
+    "drift, quality, performance, traffic and monthly-quota gauges by tenant id (at most 100 tenants); " +
+    "without it, it is " +
     "open like /v1/health and carries platform totals only, naming no tenant, user or secret.",
   responses: {
     200: { description: "Exposition", content: { "text/plain": { schema: z.string() } } },
@@ -29,7 +30,7 @@ export function registerMetrics(app: OpenAPIHono<HonoEnv>): void {
         headers: { "www-authenticate": 'Bearer realm="metrics"' },
       });
     }
-    const text = await c.get("metrics").render(deps.db, { tenantSeries: token !== undefined });
+    const text = await c.get("metrics").render(deps.db, deps.edge, { tenantSeries: token !== undefined });
     c.header("cache-control", "no-store");
     return c.text(text, 200, { "content-type": EXPOSITION_CONTENT_TYPE });
   });

@@ -12,9 +12,14 @@ export function registerConsoleClientsCreate(app: Hono<ConsoleEnv>): void {
     const deps = c.get("deps");
     const tenantId = c.get("principal").tenantId;
     const input = formInput(await formOf(c));
-    const body = parseForm(createClientRequestSchema, { ...input, rateLimit: input.rateLimit ?? undefined });
+    const body = parseForm(createClientRequestSchema, {
+      ...input,
+      rateLimit: input.rateLimit ?? undefined,
+      monthlyPredictionQuota: input.monthlyPredictionQuota ?? undefined,
+    });
     const created = await createApiClient(deps.db, auditOf(c), { tenantId, ...body });
-    if (body.rateLimit) await publishTenantLimits(deps.db, deps.edge, tenantId);
+    if (body.rateLimit || body.monthlyPredictionQuota !== undefined)
+      await publishTenantLimits(deps.db, deps.edge, tenantId);
     return secretPage(c, {
       clientId: created.client.id,
       clientName: created.client.name,

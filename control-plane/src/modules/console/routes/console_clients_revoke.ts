@@ -15,7 +15,8 @@ export function registerConsoleClientsRevoke(app: Hono<ConsoleEnv>): void {
     const { client, changed } = await revokeApiClient(deps.db, auditOf(c), tenantId, id);
     // As the API does: the edge's revocation list is rebuilt and re-sent, even on a repeated revoke.
     await publishRevokedClients(deps.db, deps.edge);
-    if (changed && client.rateLimit) await publishTenantLimits(deps.db, deps.edge, tenantId);
+    if (changed && (client.rateLimit || client.monthlyPredictionQuota !== null))
+      await publishTenantLimits(deps.db, deps.edge, tenantId);
     return c.redirect("/console/clients?done=revoked", 303);
   });
 }

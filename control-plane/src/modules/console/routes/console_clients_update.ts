@@ -13,8 +13,8 @@ export function registerConsoleClientsUpdate(app: Hono<ConsoleEnv>): void {
     const tenantId = c.get("principal").tenantId;
     const id = parseForm(clientId, c.req.param("id"));
     const patch = parseForm(updateClientRequestSchema, formInput(await formOf(c)));
-    const { rateLimitChanged } = await updateApiClient(deps.db, auditOf(c), tenantId, id, patch);
-    if (rateLimitChanged) await publishTenantLimits(deps.db, deps.edge, tenantId);
+    const { limitsChanged } = await updateApiClient(deps.db, auditOf(c), tenantId, id, patch);
+    if (limitsChanged) await publishTenantLimits(deps.db, deps.edge, tenantId);
     return c.redirect("/console/clients?done=updated", 303);
   });
 }

@@ -19,11 +19,12 @@ function scopeBoxes(prefix: string, checked: readonly string[]): Html {
   )}</fieldset>`;
 }
 
-function limitFields(prefix: string, limit: ApiClient["rateLimit"]): Html {
-  return html`<fieldset class="limits"><legend>Rate limit at the edge <span class="muted">(optional; empty uses the tenant's)</span></legend>
+function limitFields(prefix: string, limit: ApiClient["rateLimit"], quota: number | null): Html {
+  return html`<fieldset class="limits"><legend>Limits at the edge <span class="muted">(optional; empty leaves only the tenant's)</span></legend>
 <div class="inline-fields">
 <div class="field"><label for="${prefix}-rate">Requests per second</label><input id="${prefix}-rate" name="ratePerSecond" type="number" min="0.001" max="100000" step="any" value="${limit?.ratePerSecond ?? ""}"></div>
 <div class="field"><label for="${prefix}-burst">Burst</label><input id="${prefix}-burst" name="burst" type="number" min="1" max="1000000" step="1" value="${limit?.burst ?? ""}"></div>
+<div class="field"><label for="${prefix}-quota">Predictions per month</label><input id="${prefix}-quota" name="monthlyPredictionQuota" type="number" min="0" max="1000000000000" step="1" value="${quota ?? ""}"></div>
 </div></fieldset>`;
 }
 
@@ -80,7 +81,7 @@ export function clientsView(options: ClientsData): PageOptions {
   ${csrfInput(csrfToken)}
   <div class="stack">
     <div class="field"><label for="new-name">Name</label><input id="new-name" name="name" required maxlength="64" placeholder="e.g. crm-scoring"></div>
-    ${limitFields("new", null)}
+    ${limitFields("new", null, null)}
     <div><button class="btn btn-primary" type="submit">Create client</button></div>
   </div>
   ${scopeBoxes("new", ["predict"])}
@@ -95,7 +96,7 @@ export function clientsView(options: ClientsData): PageOptions {
     const scopesNote = html`<p class="muted small">Narrowed scopes apply at once here; tokens already issued keep theirs at the edge until they expire (15 minutes).</p>`;
     const overlap = html`<div class="field"><label for="rotate-${id}-overlap">Keep the old secret working for</label><select id="rotate-${id}-overlap" name="overlapHours"><option value="0">No overlap: it stops now</option><option value="1">1 hour</option><option value="24" selected>24 hours</option><option value="168">7 days</option></select></div>`;
     const revokeText = html`<p>The secret stops working now and the edge refuses the client's tokens within seconds. This cannot be undone.</p><label class="check"><input type="checkbox" name="confirm" value="yes" required><span>I understand that ${client.name} stops working</span></label>`;
-    const edit = html`${name}${scopeBoxes(`edit-${id}`, client.scopes)}${limitFields(`edit-${id}`, client.rateLimit)}${scopesNote}`;
+    const edit = html`${name}${scopeBoxes(`edit-${id}`, client.scopes)}${limitFields(`edit-${id}`, client.rateLimit, client.monthlyPredictionQuota)}${scopesNote}`;
     return html`${dialog(csrfToken, `edit-${id}`, `Edit ${client.name}`, `/console/clients/${id}`, edit, "Save changes")}
 ${dialog(csrfToken, `rotate-${id}`, `Rotate the secret of ${client.name}`, `/console/clients/${id}/rotate`, overlap, "Rotate")}
 ${dialog(csrfToken, `revoke-${id}`, `Revoke ${client.name}?`, `/console/clients/${id}/revoke`, revokeText, "Revoke client", true)}`;
@@ -115,7 +116,7 @@ ${dialogs(client)}
     return html`<tr data-client="${client.id}">
 <th scope="row">${client.name}<code class="block small muted">${client.id}</code></th>
 <td>${client.scopes.map((s) => html`<span class="chip">${s}</span>`)}</td>
-<td class="small">${client.rateLimit ? `${fmt.int(client.rateLimit.ratePerSecond)}/s, burst ${fmt.int(client.rateLimit.burst)}` : html`<span class="muted">tenant's</span>`}</td>
+<td class="small">${client.rateLimit ? `${fmt.int(client.rateLimit.ratePerSecond)}/s, burst ${fmt.int(client.rateLimit.burst)}` : html`<span class="muted">tenant's</span>`}${client.monthlyPredictionQuota !== null ? html`<span class="block">${fmt.int(client.monthlyPredictionQuota)} a month</span>` : ""}</td>
 <td class="small nowrap" title="${fmt.date(client.createdAt)}">${client.createdAt.slice(0, 10)}</td>
 <td>${isRevoked ? html`<span class="badge badge-revoked">Revoked</span>` : client.previousSecretExpiresAt ? html`<span class="badge badge-warn" title="Old secret accepted until ${client.previousSecretExpiresAt}">Rotating</span>` : html`<span class="badge badge-ok">Active</span>`}</td>
 ${canWrite ? html`<td class="actions-cell">${actions}</td>` : ""}
@@ -124,7 +125,7 @@ ${canWrite ? html`<td class="actions-cell">${actions}</td>` : ""}
 
   const table = (list: ApiClient[], caption: string) =>
     html`<div class="table-wrap" tabindex="0"><table class="table clients stacked"><caption class="sr-only">${caption}</caption>
-<thead><tr><th scope="col">Client</th><th scope="col">Scopes</th><th scope="col">Rate limit</th><th scope="col">Created</th><th scope="col">Status</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
+<thead><tr><th scope="col">Client</th><th scope="col">Scopes</th><th scope="col">Limits</th><th scope="col">Created</th><th scope="col">Status</th>${canWrite ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : ""}</tr></thead>
 <tbody>${list.map(row)}</tbody></table></div>`;
 
   return {

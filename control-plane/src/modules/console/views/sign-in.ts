@@ -2,20 +2,23 @@ import { html } from "hono/html";
 import { barePage, type Html } from "../layout.ts";
 
 /**
- * Single sign-on for one tenant: a link to its start route when the tenant is known (`?tenant=` in the
- * sign-in URL, as the SSO settings' `signInUrl` shares it), else a field asking for the tenant id. A link,
- * not a form, leaves for the provider: the page's `form-action 'self'` would stop a form redirected there.
+ * Single sign-on for one tenant: a link to the start route of the protocol it has switched on (OpenID
+ * Connect or SAML, never both) when the tenant is known (`?tenant=` in the sign-in URL, as the settings'
+ * `signInUrl` shares it), else a field asking for the tenant id. A link, not a form, leaves for the
+ * provider: the page's `form-action 'self'` would stop a form redirected there.
  */
 export interface SsoChoice {
   tenantId?: string | undefined;
+  /** The console route that starts the tenant's sign-in, when it has single sign-on switched on. */
+  startPath?: string | undefined;
   /** Set when the tenant named has no single sign-on switched on. */
   unavailable?: boolean;
 }
 
 function ssoSection(sso: SsoChoice): Html {
   const body =
-    sso.tenantId && !sso.unavailable
-      ? html`<a class="btn btn-secondary btn-block" href="/console/sso/${sso.tenantId}/start">Sign in with SSO</a>`
+    sso.startPath && !sso.unavailable
+      ? html`<a class="btn btn-secondary btn-block" href="${sso.startPath}">Sign in with SSO</a>`
       : html`${sso.unavailable ? html`<div class="flash flash-error" role="alert" id="sso-error">Single sign-on is not set up for that tenant.</div>` : ""}
 <form method="get" action="/console/sign-in" class="stack">
   <label for="tenant">Tenant id</label>
@@ -71,7 +74,8 @@ export function errorPage(
 }
 
 /**
- * After a single sign-on callback. The provider's redirect was a cross-site navigation, and a SameSite=Strict
+ * After a single sign-on callback or SAML response. The provider's redirect (or form post) was a cross-site
+ * navigation, and a SameSite=Strict
  * session cookie set in its answer would not go with a redirect onward from it; this page, loaded from the
  * console itself, moves on to the console at once (Refresh), so the next request is same-site.
  */

@@ -1,8 +1,8 @@
-import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, or } from "drizzle-orm";
 import type { DbOrTx } from "../../../platform/db/client.ts";
 import { apiClients, tenants } from "../../../platform/db/schema/index.ts";
 
-/** The serving settings kept on a tenant's row: unknown-field policy and rate limits. */
+/** The serving settings kept on a tenant's row: unknown-field policy, rate limits and the monthly quota. */
 
 export async function allowUnknownFieldsOf(
   db: DbOrTx,
@@ -28,10 +28,27 @@ export async function tenantRateLimitOf(
   return tenant;
 }
 
+export async function tenantQuotaOf(
+  db: DbOrTx,
+  tenantId: string,
+): Promise<{ monthlyPredictionQuota: number | null } | undefined> {
+  const [tenant] = await db
+    .select({ monthlyPredictionQuota: tenants.monthlyPredictionQuota })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId))
+    .limit(1);
+  return tenant;
+}
+
 export async function updateTenantSettings(
   tx: DbOrTx,
   tenantId: string,
-  fields: { allowUnknownFields?: boolean; ratePerSecond?: number; rateBurst?: number },
+  fields: {
+    allowUnknownFields?: boolean;
+    ratePerSecond?: number;
+    rateBurst?: number;
+    monthlyPredictionQuota?: number | null;
+  },
 ): Promise<void> {
   await tx.update(tenants).set(fields).where(eq(tenants.id, tenantId));
 }
@@ -50,15 +67,42 @@ export function clientRateLimitsOf(db: DbOrTx, tenantId: string) {
     );
 }
 
-/** Tenants with any limit set, for themselves or for a client. */
+/** Live clients with a monthly prediction quota of their own. */
+export function clientQuotasOf(db: DbOrTx, tenantId: string) {
+  return db
+    .select({ id: apiClients.id, monthlyPredictionQuota: apiClients.monthlyPredictionQuota })
+    .from(apiClients)
+    .where(
+      and(
+        eq(apiClients.tenantId, tenantId),
+        isNull(apiClients.revokedAt),
+        isNotNull(apiClients.monthlyPredictionQuota),
+      ),
+    );
+}
+
+/** Tenants with any limit or quota set, for themselves or for a client. */
 export async function tenantsWithLimits(db: DbOrTx): Promise<Set<string>> {
   const withTenantLimit = await db
     .select({ id: tenants.id })
     .from(tenants)
-    .where(isNotNull(tenants.ratePerSecond));
+    .where(or(isNotNull(tenants.ratePerSecond), isNotNull(tenants.monthlyPredictionQuota)));
   const withClientLimit = await db
     .selectDistinct({ id: apiClients.tenantId })
     .from(apiClients)
-    .where(isNotNull(apiClients.ratePerSecond));
+    .where(or(isNotNull(apiClients.ratePerSecond), isNotNull(apiClients.monthlyPredictionQuota)));
   return new Set([...withTenantLimit, ...withClientLimit].map((r) => r.id));
+}
+
+/** Tenants with a monthly prediction quota, their own or a live client's (the usage gauges' tenants). */
+export async function tenantsWithQuotas(db: DbOrTx): Promise<string[]> {
+  const withTenantQuota = await db
+    .select({ id: tenants.id })
+    .from(tenants)
+    .where(isNotNull(tenants.monthlyPredictionQuota));
+  const withClientQuota = await db
+    .selectDistinct({ id: apiClients.tenantId })
+    .from(apiClients)
+    .where(and(isNull(apiClients.revokedAt), isNotNull(apiClients.monthlyPredictionQuota)));
+  return [...new Set([...withTenantQuota, ...withClientQuota].map((r) => r.id))].sort();
 }

@@ -15,7 +15,8 @@ export const createClientRoute = createRoute({
   path: "/v1/clients",
   summary: "Create an API client (OAuth2 client credentials); the secret is shown once",
   description:
-    "A `rateLimit` gives the client its own token bucket at the edge, on top of the tenant's. Send " +
+    "A `rateLimit` gives the client its own token bucket at the edge, on top of the tenant's, and a " +
+    "`monthlyPredictionQuota` its own monthly prediction quota within the tenant's. Send " +
     "`Idempotency-Key` to retry safely: a replay answers 409 naming the created client.",
   security: bearerSecurity,
   middleware: [
@@ -48,7 +49,8 @@ export function registerClientsCreate(app: OpenAPIHono<HonoEnv>): void {
     const tenantId = c.get("principal").tenantId;
     const body = c.req.valid("json");
     const created = await createApiClient(deps.db, auditContextOf(c), { tenantId, ...body });
-    if (body.rateLimit) await publishTenantLimits(deps.db, deps.edge, tenantId);
+    if (body.rateLimit || body.monthlyPredictionQuota !== undefined)
+      await publishTenantLimits(deps.db, deps.edge, tenantId);
     c.header("cache-control", "no-store");
     return c.json(apiClientWithSecretSchema.parse(created), 201);
   });

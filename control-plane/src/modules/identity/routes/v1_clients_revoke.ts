@@ -37,7 +37,8 @@ export function registerClientsRevoke(app: OpenAPIHono<HonoEnv>): void {
     );
     // Re-sent on a repeated call too: that is how a publish the edge store refused gets retried.
     await publishRevokedClients(deps.db, deps.edge);
-    if (changed && client.rateLimit) await publishTenantLimits(deps.db, deps.edge, tenantId);
+    if (changed && (client.rateLimit || client.monthlyPredictionQuota !== null))
+      await publishTenantLimits(deps.db, deps.edge, tenantId);
     return c.json(apiClientSchema.parse(client), 200);
   });
 }

@@ -13,10 +13,10 @@ import { updateApiClient } from "../api-clients.ts";
 export const updateClientRoute = createRoute({
   method: "patch",
   path: "/v1/clients/{id}",
-  summary: "Change a client's name, scopes or rate limit",
+  summary: "Change a client's name, scopes, rate limit or monthly prediction quota",
   description:
     "Narrowed scopes apply at the control plane at once; tokens already issued keep their scopes at the edge " +
-    "until they expire. A rate-limit change is published to the edge.",
+    "until they expire. A rate-limit or quota change is published to the edge.",
   security: bearerSecurity,
   middleware: [
     authenticate(),
@@ -40,14 +40,14 @@ export function registerClientsUpdate(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(updateClientRoute, async (c) => {
     const deps = c.get("deps");
     const tenantId = c.get("principal").tenantId;
-    const { client, rateLimitChanged } = await updateApiClient(
+    const { client, limitsChanged } = await updateApiClient(
       deps.db,
       auditContextOf(c),
       tenantId,
       c.req.valid("param").id,
       c.req.valid("json"),
     );
-    if (rateLimitChanged) await publishTenantLimits(deps.db, deps.edge, tenantId);
+    if (limitsChanged) await publishTenantLimits(deps.db, deps.edge, tenantId);
     return c.json(apiClientSchema.parse(client), 200);
   });
 }

@@ -17,7 +17,8 @@ export const putSsoSettingsRoute = createRoute({
     "Replaces the settings. The client secret is required the first time and whenever the issuer or client " +
     "id changes; it is stored and never returned. Mapping a group to a role (or a default role) needs the " +
     "permissions that role holds, so only owners map to owner; default roles are never owner. Register " +
-    "`redirectUri` from the response at the provider, and share `signInUrl` with the tenant's people.",
+    "`redirectUri` from the response at the provider, and share `signInUrl` with the tenant's people. A tenant " +
+    "signs in through one protocol: switching OpenID Connect on while SAML is on is a 409.",
   security: bearerSecurity,
   middleware: [
     authenticate(),
@@ -32,7 +33,7 @@ export const putSsoSettingsRoute = createRoute({
       description: "The settings now in force",
       content: { "application/json": { schema: ssoSettingsSchema } },
     },
-    ...errorResponses(400, 401, 403, 413, 415),
+    ...errorResponses(400, 401, 403, 409, 413, 415),
   },
 });
 

@@ -23,6 +23,8 @@ export * from "./raw_records/index.ts";
 export * from "./retraining_candidates/index.ts";
 export * from "./retraining_jobs/index.ts";
 export * from "./retraining_policies/index.ts";
+export * from "./saml_providers/index.ts";
+export * from "./saml_used_ids/index.ts";
 export * from "./signing_keys/index.ts";
 export * from "./sso_providers/index.ts";
 export * from "./tenants/index.ts";
