@@ -18,6 +18,9 @@ export default defineConfig({
         // Runs only inside the worker thread the AutoML search starts; what it calls (fitFold) is counted
         // from the calling thread, which runs the same function.
         "trainer/src/ml/automl/fold-worker.ts",
+        // The same for a GBDT fit's worker threads (gbdt/team.ts): the shares they run are the calling
+        // thread's code, counted there.
+        "trainer/src/ml/models/gbdt/team-worker.ts",
       ],
       reporter: ["text-summary", "json-summary", "html"],
       reportsDirectory: "coverage",

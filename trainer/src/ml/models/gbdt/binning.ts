@@ -39,11 +39,21 @@ export interface BinningOptions {
 }
 
 export function fitBinMapper(columns: readonly Float32Array[], options: BinningOptions): BinMapper {
-  const maxBins = Math.min(Math.max(Math.floor(options.maxBins), 2), MAX_BINS);
   const edges = columns.map((values, c) =>
-    options.indicator?.[c] ? indicatorEdges(values) : quantileEdges(values, maxBins, options.seed ?? 0),
+    columnEdges(values, options.indicator?.[c] === true, options.maxBins, options.seed ?? 0),
   );
   return { edges, valueBins: Int32Array.from(edges, (e) => e.length) };
+}
+
+/** One column's edges: two fixed bins for a 0/1 indicator, quantiles (at most `maxBins`) otherwise. */
+export function columnEdges(
+  values: Float32Array,
+  indicator: boolean,
+  maxBins: number,
+  seed: number,
+): Float32Array {
+  if (indicator) return indicatorEdges(values);
+  return quantileEdges(values, Math.min(Math.max(Math.floor(maxBins), 2), MAX_BINS), seed);
 }
 
 /** 0/1 columns: one bin per value present. */
@@ -146,7 +156,10 @@ export function sortFloat32(values: Float32Array): Float32Array {
   return new Float32Array(keys.buffer, 0, n);
 }
 
-/** Bin index of one value: the first edge >= x (values above the last edge share the last bin). */
+/**
+ * Bin index of one value: the first edge >= x (values above the last edge share the last bin). Training
+ * bins whole columns with the `binColumn` kernel (kernels.ts); this and applyBinMapper are its reference.
+ */
 export function binOf(edges: Float32Array, x: number): number {
   if (Number.isNaN(x)) return edges.length;
   let lo = 0;

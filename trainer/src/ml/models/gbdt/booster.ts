@@ -1,8 +1,13 @@
+import { availableParallelism } from "node:os";
 import { ChurnError } from "#shared/errors.ts";
 import { createRandom, type Random } from "../../random.ts";
-import { applyBinMapper, type BinMapper, type BinnedMatrix, fitBinMapper } from "./binning.ts";
-import { GrowWorkspace, growTree } from "./grow.ts";
+import type { BinMapper, BinnedMatrix } from "./binning.ts";
+import { allocateFit, EDGE_STRIDE, MAX_THREADS } from "./fit-layout.ts";
+import { TreeGrower } from "./grow.ts";
+import { view, WorkingMemoryExhausted } from "./memory.ts";
 import type { GbdtParams } from "./params.ts";
+import { Arg, Phase, rowShares, ThreadContext } from "./phases.ts";
+import { MAX_SHARES, soloTeam, startTeam, type Team } from "./team.ts";
 import { leafOf, type Tree } from "./tree.ts";
 
 export type BoosterParams = Omit<GbdtParams, "maxCategories" | "validationFraction" | "refit">;
@@ -37,6 +42,11 @@ export interface BoosterOptions {
    * into a fit it could not estimate (a first GBDT on hundreds of one-hot columns). At least one tree is.
    */
   stopAt?: number;
+  /**
+   * Threads to train with (default 1; capped at the machine's parallelism). Trees are the same for any
+   * number: threads share out columns, rows and nodes, never the order of a sum.
+   */
+  threads?: number;
 }
 
 /** Gradient boosting with the logistic loss on histogram-binned columns. Deterministic for a seed. */
@@ -45,18 +55,97 @@ export function trainBooster(
   params: BoosterParams,
   options: BoosterOptions = {},
 ): BoosterFit {
+  try {
+    return boostInMemory(data, params, options);
+  } catch (error) {
+    if (error instanceof WorkingMemoryExhausted) throw new ChurnError("PAYLOAD_TOO_LARGE", error.message);
+    throw error;
+  }
+}
+
+function boostInMemory(data: BoostingData, params: BoosterParams, options: BoosterOptions): BoosterFit {
   const rows = data.y.length;
+  const nColumns = data.columns.length;
   const weights = rowWeights(data, params.scalePosWeight);
   const baseScore = baseLogOdds(data.y, weights);
-  const binMapper = fitBinMapper(data.columns, {
+  const threads = teamSize(options.threads);
+  const { memory, layout } = allocateFit({
+    rows,
+    columns: nColumns,
+    threads,
+    copyValues: threads > 1 && rows * nColumns <= MAX_COPIED_CELLS,
     maxBins: params.maxBins,
     seed: params.seed,
-    ...(options.indicator ? { indicator: options.indicator } : {}),
+    rules: { lambda: params.lambda, minChildWeight: params.minChildWeight, gamma: params.gamma },
   });
-  const binned = applyBinMapper(binMapper, data.columns);
-  const random = createRandom(params.seed);
-  const ws = new GrowWorkspace(binned);
+  const main = new ThreadContext(memory.memory, layout, 0);
+  // Workers start first: they boot while this thread copies the data in.
+  const team = threads > 1 ? startTeam(main) : soloTeam(main);
+  try {
+    for (let r = 0; r < rows; r++) main.labels[r] = data.y[r] ? 1 : 0;
+    main.weights.set(weights);
+    const binMapper = binColumns(main, team, data.columns, options.indicator);
+    const grower = new TreeGrower(main, memory, team, binMapper.edges);
+    return boost(main, team, grower, binMapper, data, baseScore, params, options);
+  } finally {
+    team.close();
+  }
+}
 
+/** With threads, the input is copied into shared memory up to this many cells (4 bytes each). */
+const MAX_COPIED_CELLS = 64 * 1024 * 1024;
+
+function teamSize(threads: number | undefined): number {
+  if (threads === undefined || threads <= 1) return 1;
+  return Math.min(Math.floor(threads), availableParallelism(), MAX_THREADS);
+}
+
+/** Bin edges and bins of every column, columns shared out among the threads when they can read them. */
+function binColumns(
+  main: ThreadContext,
+  team: Team,
+  columns: readonly Float32Array[],
+  indicator: ArrayLike<boolean> | undefined,
+): BinMapper {
+  const { layout, binned, memory } = main;
+  const flags = view(memory, Uint8Array, layout.indicator, layout.columns);
+  for (let c = 0; c < layout.columns; c++) flags[c] = indicator?.[c] ? 1 : 0;
+  const shares = Math.min(layout.columns, MAX_SHARES);
+  if (layout.values !== 0) {
+    for (const [c, values] of columns.entries()) {
+      view(memory, Float32Array, layout.values + 4 * c * layout.rows, layout.rows).set(values);
+    }
+    team.run(Phase.bin, shares);
+  } else {
+    main.input = columns;
+    for (let share = 0; share < shares; share++) main.runShare(Phase.bin, share, shares);
+    main.input = undefined;
+  }
+  const edges = Array.from({ length: layout.columns }, (_, c) =>
+    view(memory, Float32Array, layout.edges + c * EDGE_STRIDE, binned.valueBins[c]!).slice(),
+  );
+  let slots = 0;
+  for (let c = 0; c < layout.columns; c++) {
+    binned.offsets[c] = slots;
+    slots += binned.valueBins[c]! + 1;
+  }
+  binned.slots = slots;
+  main.args[Arg.slots] = slots;
+  return { edges, valueBins: binned.valueBins.slice() };
+}
+
+function boost(
+  main: ThreadContext,
+  team: Team,
+  grower: TreeGrower,
+  binMapper: BinMapper,
+  data: BoostingData,
+  baseScore: number,
+  params: BoosterParams,
+  options: BoosterOptions,
+): BoosterFit {
+  const { rows } = main.layout;
+  const random = createRandom(params.seed);
   const validation = options.validation;
   const validationWeights = validation ? rowWeights(validation, params.scalePosWeight) : undefined;
   const validationMargin = validation ? new Float64Array(validation.y.length).fill(baseScore) : undefined;
@@ -65,30 +154,33 @@ export function trainBooster(
   let bestLoss = Number.POSITIVE_INFINITY;
   let bestRounds = 0;
 
-  const margin = new Float64Array(rows).fill(baseScore);
-  const gradHess = new Float32Array(2 * rows);
+  const { margin, binned } = main;
+  margin.fill(baseScore);
   const inSample = new Uint8Array(rows);
   const trees: Tree[] = [];
+  const gradients = () => {
+    main.args[Arg.count] = rows;
+    team.run(Phase.gradients, rowShares(team.threads));
+  };
 
   // A forest's trees all fit the base rate's gradients; boosting refreshes them after every tree.
-  if (params.forest) logisticGradients(margin, data.y, weights, gradHess);
+  if (params.forest) gradients();
   for (let round = 0; round < params.rounds; round++) {
     if (options.stopAt !== undefined && round > 0 && Date.now() > options.stopAt) break;
-    if (!params.forest) logisticGradients(margin, data.y, weights, gradHess);
-    const sampleRows = sampleRowsInto(ws.index, inSample, rows, params.subsample, random);
+    if (!params.forest) gradients();
+    let sampleRows = rows;
+    if (params.subsample < 1)
+      sampleRows = sampleRowsInto(main.index, inSample, rows, params.subsample, random);
+    else main.kernels.sequence(main.layout.index, rows);
     const columns = sampleColumns(data.columns.length, params.colsampleByTree, random);
-    const grown = growTree(binned, binMapper.edges, gradHess, sampleRows, columns, params, ws);
+    const grown = grower.grow(sampleRows, columns, params);
     const tree = grown.tree;
     trees.push(tree);
 
     // Sampled rows: add their leaf's value by segment; the others walk the tree on their bins. A forest
     // never reads the training margin (its gradients stay the base rate's), so it skips this.
     if (!params.forest) {
-      for (let n = 0; n < tree.column.length; n++) {
-        if (tree.column[n]! >= 0) continue;
-        const v = tree.value[n]!;
-        for (let i = grown.rowStart[n]!; i < grown.rowEnd[n]!; i++) margin[ws.index[i]!]! += v;
-      }
+      grower.addLeafValues(grown, sampleRows);
       if (sampleRows < rows) {
         for (let r = 0; r < rows; r++)
           if (!inSample[r]) margin[r]! += tree.value[binnedLeafOf(tree, binned, binMapper, r)]!;
@@ -141,21 +233,6 @@ function baseLogOdds(y: ArrayLike<number>, weights: Float64Array): number {
   return Math.fround(Math.log(positive / (total - positive)));
 }
 
-/** Logistic loss derivatives in the margin, interleaved: g = w (p − y), h = w p (1 − p). */
-function logisticGradients(
-  margin: Float64Array,
-  y: ArrayLike<number>,
-  weights: Float64Array,
-  gradHess: Float32Array,
-): void {
-  for (let i = 0; i < margin.length; i++) {
-    const p = 1 / (1 + Math.exp(-margin[i]!));
-    const w = weights[i]!;
-    gradHess[2 * i] = (p - (y[i] ? 1 : 0)) * w;
-    gradHess[2 * i + 1] = Math.max(p * (1 - p), 1e-16) * w;
-  }
-}
-
 function weightedLogLoss(margin: Float64Array, y: ArrayLike<number>, weights: Float64Array): number {
   let loss = 0;
   let total = 0;
@@ -169,7 +246,7 @@ function weightedLogLoss(margin: Float64Array, y: ArrayLike<number>, weights: Fl
   return total > 0 ? loss / total : 0;
 }
 
-/** Bernoulli row sample into `index` (ascending); all rows when `rate` is 1. Returns the sample size. */
+/** Bernoulli row sample (rate < 1) into `index`, ascending. Returns the sample size. */
 function sampleRowsInto(
   index: Uint32Array,
   inSample: Uint8Array,
@@ -178,10 +255,6 @@ function sampleRowsInto(
   random: Random,
 ): number {
   let k = 0;
-  if (rate >= 1) {
-    for (let r = 0; r < rows; r++) index[r] = r;
-    return rows;
-  }
   for (let r = 0; r < rows; r++) {
     const picked = random() < rate;
     inSample[r] = picked ? 1 : 0;

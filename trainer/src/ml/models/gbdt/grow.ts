@@ -1,15 +1,28 @@
-import type { BinnedMatrix } from "./binning.ts";
-import { buildHistogram, createHistogram, type Histogram, subtractHistogram } from "./histogram.ts";
+import { SLOT } from "./histogram.ts";
+import type { TrainingMemory } from "./memory.ts";
+import {
+  Arg,
+  CANDIDATE,
+  entryStride,
+  HistogramEntry,
+  loadCandidate,
+  MarginEntry,
+  PartitionEntry,
+  Phase,
+  rowShares,
+  SearchEntry,
+  type ThreadContext,
+} from "./phases.ts";
 import {
   acceptsSplit,
   canSplit,
   emptyCandidate,
-  findBestSplit,
   type GradStats,
   leafWeight,
   type SplitCandidate,
   type SplitRules,
 } from "./split.ts";
+import { MAX_SHARES, type Team } from "./team.ts";
 import type { Tree } from "./tree.ts";
 
 export type GrowthPolicy = "depthwise" | "lossguide";
@@ -23,37 +36,6 @@ export interface GrowthParams extends SplitRules {
   learningRate: number;
 }
 
-/**
- * Buffers reused across trees so growing a tree allocates only its histograms (pooled) and its result.
- * `index` holds the tree's sample rows; the grower partitions it in place, node by node. Before a
- * node's histogram is built, its rows' gradient pairs are gathered into `nodeGradHess` at the same
- * positions, so the histogram loop reads them sequentially.
- */
-export class GrowWorkspace {
-  readonly index: Uint32Array;
-  readonly nodeGradHess: Float32Array;
-  readonly scratchIndex: Uint32Array;
-  /** 1 where a bin goes left under the split being applied. */
-  readonly sideOfBin = new Uint8Array(256);
-  private readonly pool: Histogram[] = [];
-  private readonly binned: BinnedMatrix;
-
-  constructor(binned: BinnedMatrix) {
-    this.binned = binned;
-    this.index = new Uint32Array(binned.rows);
-    this.nodeGradHess = new Float32Array(2 * binned.rows);
-    this.scratchIndex = new Uint32Array(binned.rows);
-  }
-
-  takeHistogram(): Histogram {
-    return this.pool.pop() ?? createHistogram(this.binned);
-  }
-
-  releaseHistogram(hist: Histogram | null): void {
-    if (hist) this.pool.push(hist);
-  }
-}
-
 /** A leaf that may still be split. */
 interface Frontier {
   node: number;
@@ -61,192 +43,290 @@ interface Frontier {
   end: number;
   depth: number;
   stats: GradStats;
-  /** Present only while the node can still be split. */
-  hist: Histogram | null;
+  /** Byte offset of its histogram while the node can still be split; 0 = none. */
+  hist: number;
   split: SplitCandidate;
 }
 
 export interface GrownTree {
   tree: Tree;
-  /** Per node: its rows are `index[rowStart[n] .. rowEnd[n])` of the workspace after growth. */
+  /** Per node: its rows are `index[rowStart[n] .. rowEnd[n])` after growth. */
   rowStart: Int32Array;
   rowEnd: Int32Array;
 }
 
 /**
- * Grows one tree on the first `sampleRows` entries of `ws.index`, from per-row gradient / hessian pairs
- * (`gradHess[2r]`, `gradHess[2r + 1]`, float32 like XGBoost's: half the memory traffic, sums stay float64).
- * Every split histogram is built only for the smaller child; the larger child's is the parent's minus it.
+ * Grows the trees of one fit on its shared memory (phases.ts), through a team of threads (team.ts).
+ *
+ * Depth-wise growth works a level at a time: every split of the level is partitioned (nodes shared out
+ * among threads), then the level's histograms are built and searched (columns shared out): two hand-offs
+ * per level instead of two per node. Loss-guided growth does the same one node at a time.
+ * Each split builds the histogram of its smaller child only; the larger child's is its parent's minus it.
+ * Nodes are numbered, split and turned into leaves in the order one node at a time would give, and each
+ * histogram slot sums its rows in index order, so trees do not depend on the number of threads.
  */
-export function growTree(
-  binned: BinnedMatrix,
-  edges: readonly Float32Array[],
-  gradHess: Float32Array,
-  sampleRows: number,
-  columns: Int32Array,
-  params: GrowthParams,
-  ws: GrowWorkspace,
-): GrownTree {
-  const maxNodes = nodeBound(params, sampleRows);
-  const column = new Int32Array(maxNodes).fill(-1);
-  const threshold = new Float32Array(maxNodes);
-  const missingLeft = new Uint8Array(maxNodes);
-  const left = new Int32Array(maxNodes).fill(-1);
-  const right = new Int32Array(maxNodes).fill(-1);
-  const value = new Float32Array(maxNodes);
-  const cover = new Float64Array(maxNodes);
-  const gain = new Float64Array(maxNodes);
-  const rowStart = new Int32Array(maxNodes);
-  const rowEnd = new Int32Array(maxNodes);
-  let nodes = 1;
-  let leaves = 1;
+export class TreeGrower {
+  private readonly ctx: ThreadContext;
+  private readonly memory: TrainingMemory;
+  private readonly team: Team;
+  private readonly edges: readonly Float32Array[];
+  private readonly pool: number[] = [];
+  private readonly stride: number;
+  private batchAt = 0;
+  private batchCapacity = 0;
+  private batch: Float64Array = new Float64Array(0);
+  private readonly scratch = emptyCandidate();
 
-  const finishLeaf = (f: Frontier) => {
-    value[f.node] = Math.fround(params.learningRate * leafWeight(f.stats.grad, f.stats.hess, params.lambda));
-    ws.releaseHistogram(f.hist);
-    f.hist = null;
-  };
-  const open = (node: number, start: number, end: number, depth: number, stats: GradStats): Frontier => {
-    cover[node] = stats.hess;
-    rowStart[node] = start;
-    rowEnd[node] = end;
-    return { node, start, end, depth, stats, hist: null, split: emptyCandidate() };
-  };
-  const splittable = (f: Frontier) =>
-    (params.maxDepth <= 0 || f.depth < params.maxDepth) && canSplit(f.stats, f.end - f.start, params);
-
-  const { index, nodeGradHess } = ws;
-  gatherGradients(ws, gradHess, 0, sampleRows);
-  let rootGrad = 0;
-  let rootHess = 0;
-  for (let i = 0; i < sampleRows; i++) {
-    rootGrad += nodeGradHess[2 * i]!;
-    rootHess += nodeGradHess[2 * i + 1]!;
-  }
-  const root = open(0, 0, sampleRows, 0, { grad: rootGrad, hess: rootHess });
-  const frontier: Frontier[] = [root];
-  if (splittable(root)) {
-    root.hist = ws.takeHistogram();
-    buildHistogram(root.hist, binned, columns, index, 0, sampleRows, nodeGradHess);
-    findBestSplit(root.hist, root.stats, binned, columns, params, root.split);
-  }
-  // A child keeps its histogram (and gets its best split) only if it may be split further.
-  const settle = (child: Frontier, grow: boolean) => {
-    if (grow) {
-      findBestSplit(child.hist!, child.stats, binned, columns, params, child.split);
-    } else {
-      ws.releaseHistogram(child.hist);
-      child.hist = null;
-    }
-  };
-
-  while (frontier.length > 0) {
-    const f = takeNext(frontier, params.growth);
-    const full = params.maxLeaves > 0 && leaves >= params.maxLeaves;
-    if (!f.hist || full || !acceptsSplit(f.split, params)) {
-      finishLeaf(f);
-      continue;
-    }
-    const s = f.split;
-    const mid = partition(binned, ws, f.start, f.end, s.column, s.bin, s.missingLeft);
-    column[f.node] = s.column;
-    threshold[f.node] = edges[s.column]![s.bin]!;
-    missingLeft[f.node] = s.missingLeft ? 1 : 0;
-    gain[f.node] = s.gain;
-    const l = open(nodes++, f.start, mid, f.depth + 1, { ...s.left });
-    const r = open(nodes++, mid, f.end, f.depth + 1, { ...s.right });
-    left[f.node] = l.node;
-    right[f.node] = r.node;
-    leaves++;
-
-    const growLeft = splittable(l);
-    const growRight = splittable(r);
-    if (growLeft || growRight) {
-      const [small, large] = l.end - l.start <= r.end - r.start ? [l, r] : [r, l];
-      small.hist = ws.takeHistogram();
-      gatherGradients(ws, gradHess, small.start, small.end);
-      buildHistogram(small.hist, binned, columns, index, small.start, small.end, nodeGradHess);
-      large.hist = f.hist;
-      subtractHistogram(large.hist, f.hist, small.hist, binned, columns);
-      f.hist = null;
-      settle(l, growLeft);
-      settle(r, growRight);
-    } else {
-      ws.releaseHistogram(f.hist);
-      f.hist = null;
-    }
-    frontier.push(l, r);
+  constructor(ctx: ThreadContext, memory: TrainingMemory, team: Team, edges: readonly Float32Array[]) {
+    this.ctx = ctx;
+    this.memory = memory;
+    this.team = team;
+    this.edges = edges;
+    this.stride = entryStride(ctx.layout.threads);
   }
 
-  return {
-    tree: {
-      column: column.slice(0, nodes),
-      threshold: threshold.slice(0, nodes),
-      missingLeft: missingLeft.slice(0, nodes),
-      left: left.slice(0, nodes),
-      right: right.slice(0, nodes),
-      value: value.slice(0, nodes),
-      cover: cover.slice(0, nodes),
-      gain: gain.slice(0, nodes),
-    },
-    rowStart: rowStart.slice(0, nodes),
-    rowEnd: rowEnd.slice(0, nodes),
-  };
+  /** Frees a histogram for reuse. */
+  private release(hist: number): void {
+    if (hist !== 0) this.pool.push(hist);
+  }
+
+  private take(): number {
+    return this.pool.pop() ?? this.memory.allocate(this.ctx.binned.slots * SLOT * 8);
+  }
+
+  /** Makes room for `entries` batch entries and points the phase arguments at them. */
+  private openBatch(entries: number): Float64Array {
+    if (entries > this.batchCapacity) {
+      this.batchCapacity = Math.max(entries, 2 * this.batchCapacity, 16);
+      this.batchAt = this.memory.allocate(this.batchCapacity * this.stride * 8);
+    }
+    const { args } = this.ctx;
+    args[Arg.batch] = this.batchAt;
+    args[Arg.entries] = entries;
+    args[Arg.stride] = this.stride;
+    this.batch = this.ctx.batch();
+    this.batch.fill(0);
+    return this.batch;
+  }
+
+  /**
+   * Builds the histograms of `built`, then finds the best split of each node in `search`, subtracting
+   * `subtract` (its built sibling) from its histogram first where given.
+   */
+  private buildAndSearch(
+    built: readonly Frontier[],
+    search: readonly { node: Frontier; subtract: number }[],
+    gathered: number,
+  ): void {
+    if (built.length === 0) return; // nothing to search either: a searched node has a built sibling or is the root
+    const threads = this.ctx.layout.threads;
+    const batch = this.openBatch(built.length + search.length);
+    this.ctx.args[Arg.builds] = built.length;
+    built.forEach((f, e) => {
+      const at = e * this.stride;
+      batch[at + HistogramEntry.hist] = f.hist;
+      batch[at + HistogramEntry.start] = f.start;
+      batch[at + HistogramEntry.end] = f.end;
+      batch[at + HistogramEntry.gathered] = gathered;
+    });
+    const searchAt = (e: number) => (built.length + e) * this.stride;
+    search.forEach(({ node, subtract }, e) => {
+      const at = searchAt(e);
+      batch[at + SearchEntry.hist] = node.hist;
+      batch[at + SearchEntry.subtractChild] = subtract;
+      batch[at + SearchEntry.grad] = node.stats.grad;
+      batch[at + SearchEntry.hess] = node.stats.hess;
+    });
+    this.team.run(Phase.histogram, threads);
+    // Each share found the best split of its columns; ties keep the earlier column, as one scan would.
+    search.forEach(({ node }, e) => {
+      const at = searchAt(e) + SearchEntry.candidates;
+      loadCandidate(batch, at, node.split);
+      for (let share = 1; share < threads; share++) {
+        const other = loadCandidate(batch, at + CANDIDATE * share, this.scratch);
+        if (other.gain > node.split.gain) loadCandidate(batch, at + CANDIDATE * share, node.split);
+      }
+    });
+  }
+
+  /**
+   * Grows one tree on the first `sampleRows` entries of the index, from the gradient pairs in memory.
+   * `columns` (ascending) are the columns this tree may split on.
+   */
+  grow(sampleRows: number, columns: Int32Array, params: GrowthParams): GrownTree {
+    const { ctx } = this;
+    const { layout } = ctx;
+    ctx.columnList.set(columns);
+    ctx.args[Arg.columns] = columns.length;
+
+    const maxNodes = nodeBound(params, sampleRows);
+    const column = new Int32Array(maxNodes).fill(-1);
+    const threshold = new Float32Array(maxNodes);
+    const missingLeft = new Uint8Array(maxNodes);
+    const left = new Int32Array(maxNodes).fill(-1);
+    const right = new Int32Array(maxNodes).fill(-1);
+    const value = new Float32Array(maxNodes);
+    const cover = new Float64Array(maxNodes);
+    const gain = new Float64Array(maxNodes);
+    const rowStart = new Int32Array(maxNodes);
+    const rowEnd = new Int32Array(maxNodes);
+    let nodes = 1;
+    let leaves = 1;
+
+    const finishLeaf = (f: Frontier) => {
+      value[f.node] = Math.fround(
+        params.learningRate * leafWeight(f.stats.grad, f.stats.hess, params.lambda),
+      );
+      this.release(f.hist);
+      f.hist = 0;
+    };
+    const open = (node: number, start: number, end: number, depth: number, stats: GradStats): Frontier => {
+      cover[node] = stats.hess;
+      rowStart[node] = start;
+      rowEnd[node] = end;
+      return { node, start, end, depth, stats, hist: 0, split: emptyCandidate() };
+    };
+    const depthAllows = (depth: number) => params.maxDepth <= 0 || depth < params.maxDepth;
+    const splittable = (f: Frontier) => depthAllows(f.depth) && canSplit(f.stats, f.end - f.start, params);
+
+    // The root's pairs: with every row in the sample the index is the identity and the gradient pairs
+    // are already in index order; otherwise they are gathered.
+    let pairs = layout.gradHess;
+    if (sampleRows !== layout.rows) {
+      ctx.args[Arg.count] = sampleRows;
+      this.team.run(Phase.gather, rowShares(layout.threads));
+      pairs = layout.gathered;
+    }
+    ctx.kernels.sumPairs(pairs, sampleRows, layout.args + 8 * Arg.pairSum);
+    const rootStats = { grad: ctx.args[Arg.pairSum]!, hess: ctx.args[Arg.pairSum + 1]! };
+    const root = open(0, 0, sampleRows, 0, rootStats);
+    let frontier: Frontier[] = [root];
+    if (splittable(root)) {
+      root.hist = this.take();
+      this.buildAndSearch([root], [{ node: root, subtract: 0 }], pairs);
+    }
+
+    while (frontier.length > 0) {
+      let batch: Frontier[];
+      if (params.growth === "depthwise") {
+        batch = frontier;
+        frontier = [];
+      } else {
+        batch = [takeBest(frontier)];
+      }
+      const splits: { parent: Frontier; left: number; right: number }[] = [];
+      for (const f of batch) {
+        const full = params.maxLeaves > 0 && leaves >= params.maxLeaves;
+        if (f.hist === 0 || full || !acceptsSplit(f.split, params)) {
+          finishLeaf(f);
+          continue;
+        }
+        const s = f.split;
+        column[f.node] = s.column;
+        threshold[f.node] = this.edges[s.column]![s.bin]!;
+        missingLeft[f.node] = s.missingLeft ? 1 : 0;
+        gain[f.node] = s.gain;
+        left[f.node] = nodes++;
+        right[f.node] = nodes++;
+        leaves++;
+        splits.push({ parent: f, left: left[f.node]!, right: right[f.node]! });
+      }
+      if (splits.length === 0) continue;
+
+      const partitions = this.openBatch(splits.length);
+      splits.forEach(({ parent: f }, e) => {
+        const at = e * this.stride;
+        partitions[at + PartitionEntry.start] = f.start;
+        partitions[at + PartitionEntry.end] = f.end;
+        partitions[at + PartitionEntry.column] = f.split.column;
+        partitions[at + PartitionEntry.bin] = f.split.bin;
+        partitions[at + PartitionEntry.missingLeft] = f.split.missingLeft ? 1 : 0;
+        partitions[at + PartitionEntry.leftHess] = f.split.left.hess;
+        partitions[at + PartitionEntry.rightHess] = f.split.right.hess;
+        partitions[at + PartitionEntry.depthAllows] = depthAllows(f.depth + 1) ? 1 : 0;
+      });
+      this.team.run(Phase.partition, Math.min(splits.length, MAX_SHARES));
+
+      const built: Frontier[] = [];
+      const search: { node: Frontier; subtract: number }[] = [];
+      const unneeded: Frontier[] = [];
+      splits.forEach(({ parent: f, left: leftNode, right: rightNode }, e) => {
+        const mid = partitions[e * this.stride + PartitionEntry.mid]!;
+        const s = f.split;
+        const l = open(leftNode, f.start, mid, f.depth + 1, { ...s.left });
+        const r = open(rightNode, mid, f.end, f.depth + 1, { ...s.right });
+        const growLeft = splittable(l);
+        const growRight = splittable(r);
+        if (growLeft || growRight) {
+          // The partition phase gathered the smaller child's pairs by this same rule.
+          const [small, large] = l.end - l.start <= r.end - r.start ? [l, r] : [r, l];
+          const growSmall = small === l ? growLeft : growRight;
+          const growLarge = large === l ? growLeft : growRight;
+          small.hist = this.take();
+          built.push(small);
+          large.hist = f.hist;
+          f.hist = 0;
+          if (growLarge) search.push({ node: large, subtract: small.hist });
+          else {
+            this.release(large.hist);
+            large.hist = 0;
+          }
+          if (growSmall) search.push({ node: small, subtract: 0 });
+          else unneeded.push(small);
+        } else {
+          this.release(f.hist);
+          f.hist = 0;
+        }
+        frontier.push(l, r);
+      });
+      this.buildAndSearch(built, search, layout.gathered);
+      for (const f of unneeded) {
+        this.release(f.hist);
+        f.hist = 0;
+      }
+    }
+
+    return {
+      tree: {
+        column: column.slice(0, nodes),
+        threshold: threshold.slice(0, nodes),
+        missingLeft: missingLeft.slice(0, nodes),
+        left: left.slice(0, nodes),
+        right: right.slice(0, nodes),
+        value: value.slice(0, nodes),
+        cover: cover.slice(0, nodes),
+        gain: gain.slice(0, nodes),
+      },
+      rowStart: rowStart.slice(0, nodes),
+      rowEnd: rowEnd.slice(0, nodes),
+    };
+  }
+
+  /** Adds each leaf's value to the margins of its rows (index positions shared out among threads). */
+  addLeafValues(grown: GrownTree, sampleRows: number): void {
+    const { tree } = grown;
+    const leaves: number[] = [];
+    for (let n = 0; n < tree.column.length; n++) if (tree.column[n]! < 0) leaves.push(n);
+    const batch = this.openBatch(leaves.length);
+    this.ctx.args[Arg.builds] = 0;
+    leaves.forEach((n, e) => {
+      const at = e * this.stride;
+      batch[at + MarginEntry.start] = grown.rowStart[n]!;
+      batch[at + MarginEntry.end] = grown.rowEnd[n]!;
+      batch[at + MarginEntry.value] = tree.value[n]!;
+    });
+    this.ctx.args[Arg.count] = sampleRows;
+    this.team.run(Phase.margin, rowShares(this.ctx.layout.threads));
+  }
 }
 
-/** Copies the gradient pairs of `index[start..end)` to the same positions of `ws.nodeGradHess`. */
-function gatherGradients(ws: GrowWorkspace, gradHess: Float32Array, start: number, end: number): void {
-  const { index, nodeGradHess } = ws;
-  for (let i = start; i < end; i++) {
-    const row = index[i]!;
-    nodeGradHess[2 * i] = gradHess[2 * row]!;
-    nodeGradHess[2 * i + 1] = gradHess[2 * row + 1]!;
-  }
-}
-
-/** Depth-wise: oldest first (breadth-first). Loss-guided: the leaf whose split gains most. */
-function takeNext(frontier: Frontier[], growth: GrowthPolicy): Frontier {
-  if (growth === "depthwise") return frontier.shift()!;
+/** Loss-guided: the open leaf whose split gains most (the first on ties). */
+function takeBest(frontier: Frontier[]): Frontier {
   let best = 0;
   for (let i = 1; i < frontier.length; i++) {
     if (frontier[i]!.split.gain > frontier[best]!.split.gain) best = i;
   }
   return frontier.splice(best, 1)[0]!;
-}
-
-/**
- * Stable in-place partition of `index[start..end)`; returns where the right child's rows begin. Rows
- * stay ascending within a node, so later column reads move forward in memory. Branch-free: every row
- * is written to both outputs and only the cursor of its side advances, because a left/right branch
- * would be mispredicted about half the time.
- */
-function partition(
-  binned: BinnedMatrix,
-  ws: GrowWorkspace,
-  start: number,
-  end: number,
-  column: number,
-  bin: number,
-  missingLeft: boolean,
-): number {
-  const { index, scratchIndex, sideOfBin } = ws;
-  const { bins } = binned;
-  const base = column * binned.rows;
-  const missingBin = binned.valueBins[column]!;
-  for (let b = 0; b < missingBin; b++) sideOfBin[b] = b <= bin ? 1 : 0;
-  sideOfBin[missingBin] = missingLeft ? 1 : 0;
-  let l = start;
-  let r = 0;
-  for (let i = start; i < end; i++) {
-    const row = index[i]!;
-    const left = sideOfBin[bins[base + row]!]!;
-    index[l] = row;
-    scratchIndex[r] = row;
-    l += left;
-    r += 1 - left;
-  }
-  index.set(scratchIndex.subarray(0, r), l);
-  return l;
 }
 
 function nodeBound(params: GrowthParams, rows: number): number {
