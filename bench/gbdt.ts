@@ -24,7 +24,7 @@ import { type BoosterParams, trainBooster } from "../trainer/src/ml/models/gbdt/
 import { GBDT_DEFAULTS } from "../trainer/src/ml/models/gbdt/params.ts";
 import { predictMargins } from "../trainer/src/ml/models/gbdt/tree.ts";
 import { createRandom, normal } from "../trainer/src/ml/random.ts";
-import { ensureXgboost } from "./lib/xgboost.ts";
+import { pythonWith } from "./lib/debian.ts";
 
 const FEATURES = 20;
 const HOLDOUT_ROWS = 20_000;
@@ -170,7 +170,7 @@ function main(args: string[]): void {
   ];
   const threadCounts = numberList(args, "--threads") ?? [1, 2];
   const repeats = numberList(args, "--repeats")?.[0] ?? 3;
-  const python = ensureXgboost();
+  const python = pythonWith(["numpy", "xgboost"], ["python3-xgboost"]);
   const script = fileURLToPath(import.meta.url);
   const pythonScript = fileURLToPath(new URL("./python/xgboost_train.py", import.meta.url));
   const startLoad = loadavg()[0]!;

@@ -30,6 +30,7 @@ import { manifestSchema } from "#shared/manifest.ts";
 import { parseCsvText } from "../trainer/src/data/csv.ts";
 import { quoteCsv } from "../trainer/src/data/csv-writer.ts";
 import { createRandom } from "../trainer/src/ml/random.ts";
+import { pythonWith } from "./lib/debian.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const sharedData = path.resolve(repoRoot, "../shared/data");
@@ -66,7 +67,7 @@ if (!existsSync(telcoCsv)) {
   );
   process.exit(0);
 }
-const python = ensurePythonPipeline();
+const python = pythonWith(PYTHON_MODULES, ["python3-xgboost", "python3-sklearn", "python3-pandas"]);
 
 const dir = await mkdtemp(path.join(tmpdir(), "churn-bench-predict-"));
 try {
@@ -258,28 +259,6 @@ async function resampledTelco(count: number, seed: number): Promise<string> {
     lines.push(keep.map((j) => quoteCsv(j === id ? `${cells[j]}-${k}` : cells[j]!)).join(","));
   }
   return `${lines.join("\n")}\n`;
-}
-
-/** A python3 that imports the pipeline's modules; Debian's packages are installed when none does. */
-function ensurePythonPipeline(): string {
-  const candidates = ["python3", "/usr/bin/python3"];
-  const importsAll = (py: string) =>
-    spawnSync(py, ["-c", `import ${PYTHON_MODULES.join(", ")}`], { stdio: "ignore" }).status === 0;
-  const found = candidates.find(importsAll);
-  if (found) return found;
-  console.error(
-    "bench/predict: python3 lacks xgboost, scikit-learn or pandas; installing Debian's python3-xgboost python3-sklearn python3-pandas (apt-get)",
-  );
-  const asRoot = process.getuid?.() === 0;
-  for (const args of [
-    ["update"],
-    ["install", "-y", "python3-xgboost", "python3-sklearn", "python3-pandas"],
-  ]) {
-    run(asRoot ? "apt-get" : "sudo", asRoot ? args : ["apt-get", ...args]);
-  }
-  const installed = candidates.find(importsAll);
-  if (!installed) throw new Error("the Python packages are installed but no python3 imports them");
-  return installed;
 }
 
 function pythonVersions(py: string): Record<string, string> {

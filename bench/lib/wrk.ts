@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { ensureCommand } from "./debian.ts";
 
 export interface LoadResult {
   requestsPerSec: number;
@@ -25,6 +26,7 @@ export async function wrk(options: {
   headers?: Record<string, string>;
   body?: string;
 }): Promise<LoadResult> {
+  ensureCommand("wrk", "wrk");
   const dir = await mkdtemp(join(tmpdir(), "churn-wrk-"));
   try {
     const script = join(dir, "script.lua");
