@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { sha256Hex } from "#shared/hash.ts";
@@ -9,16 +9,23 @@ import { kvKeys } from "#shared/kv.ts";
 import { buildEdge, ensureEdgeBuilt } from "../scripts/lib/edge-build.ts";
 import { startLocalEdge } from "../scripts/lib/local-edge.ts";
 import { SAMPLE_CUSTOMER, trainFixtureModel } from "../test/helpers/model-fixture.ts";
-import { processCpuNs, workerdPid } from "./lib/process-cpu.ts";
+import { processCpuNs, processCpuNsWithEndedThreads, workerdPid } from "./lib/process-cpu.ts";
+import { type PythonService, pythonServiceUnavailable, startPythonService } from "./lib/python-service.ts";
 import { type LoadResult, median, percentile, wrk } from "./lib/wrk.ts";
 
 /**
  * `npm run bench:edge`: the built bundle served by workerd through Miniflare directly (as `npm start` does),
- * driven by wrk on loopback. Prints JSON and writes bench/results/edge.json.
+ * driven by wrk on loopback. Beside it, in the same sitting, the Python service such systems are usually
+ * built as (bench/python/service.py: FastAPI + uvicorn, scikit-learn + XGBoost) takes the same 1-record
+ * body at the same connection counts and durations, the two alternating, so the comparison is of figures
+ * from one machine and one run. Needs python3 with fastapi, uvicorn, xgboost, scikit-learn and pandas
+ * (Debian's packages are installed when missing) and the Telco export beside the repository; without the
+ * export the Python side is skipped and said so. Prints JSON and writes bench/results/edge.json.
  */
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
 const ISSUER = "urn:churn:control-plane";
 const AUDIENCE = "urn:churn:api";
+const loadAverageAtStart = loadavg().map((x) => Number(x.toFixed(2)));
 
 await ensureEdgeBuilt((line) => console.error(line));
 const bundle = await buildEdge();
@@ -116,24 +123,87 @@ for (let i = 0; i < 200; i++) await timed(predictUrl, oneRecord); // warm up
 const batchRuns: number[] = [];
 for (let i = 0; i < 30; i++) batchRuns.push(await timed(predictUrl, batch));
 
-// Alternate the trivial route and predict three times and compare in-run ratios: the machine is noisy.
-// workerd's CPU time per request (all its threads: the worker, and Miniflare's KV, queue and Durable
-// Objects) is read from /proc around each run; it moves much less than req/s when the box is shared.
+// The Python service is trained and started now, with nothing being timed, and warmed like the edge.
+const pythonSkipped = pythonServiceUnavailable();
+if (pythonSkipped) console.error(`bench/edge: Python service skipped, ${pythonSkipped}`);
+const python: PythonService | undefined = pythonSkipped
+  ? undefined
+  : await startPythonService(dir, oneRecord);
+
+// Alternate the trivial route, the edge's predict and the Python service's predict three times, swapping
+// which predict goes first, and compare in-run ratios: the machine is noisy. CPU time per request (all the
+// process's threads; for workerd: the worker, and Miniflare's KV, queue and Durable Objects) is read from
+// /proc around each run; it moves much less than req/s when the box is shared.
 const pid = workerdPid();
 type MeasuredRun = LoadResult & { cpuUsPerRequest?: number };
-async function measured(options: Parameters<typeof wrk>[0]): Promise<MeasuredRun> {
-  const before = pid === undefined ? undefined : processCpuNs(pid);
+async function measured(
+  processId: number | undefined,
+  options: Parameters<typeof wrk>[0],
+  cpuNs: (pid: number) => number = processCpuNs,
+): Promise<MeasuredRun> {
+  const before = processId === undefined ? undefined : cpuNs(processId);
   const run = await wrk(options);
-  if (pid === undefined || before === undefined) return run;
-  return { ...run, cpuUsPerRequest: (processCpuNs(pid) - before) / 1e3 / run.requests };
+  if (processId === undefined || before === undefined) return run;
+  return { ...run, cpuUsPerRequest: (cpuNs(processId) - before) / 1e3 / run.requests };
 }
+const ROUNDS = 3;
 const trivialRuns: MeasuredRun[] = [];
 const predictRuns: MeasuredRun[] = [];
-for (let i = 0; i < 3; i++) {
-  trivialRuns.push(await measured({ url: `${edge.url}/v1/health`, connections: 16, seconds }));
-  predictRuns.push(
-    await measured({ url: predictUrl, connections: 16, seconds, method: "POST", headers, body: oneRecord }),
-  );
+const predict1Runs: MeasuredRun[] = [];
+const pythonRuns: MeasuredRun[] = [];
+const python1Runs: MeasuredRun[] = [];
+try {
+  if (python) {
+    const pythonUrl = `${python.url}/v1/predict`;
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(pythonUrl, { method: "POST", headers: python.headers, body: oneRecord });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`Python service: HTTP ${res.status}`);
+    }
+  }
+  // One connection has wrk on one thread (two threads would need two connections).
+  const edgeRun = (connections: number) =>
+    measured(pid, {
+      url: predictUrl,
+      connections,
+      ...(connections === 1 ? { threads: 1 } : {}),
+      seconds,
+      method: "POST",
+      headers,
+      body: oneRecord,
+    });
+  const pythonRun = (service: PythonService, connections: number) =>
+    measured(
+      service.pid,
+      {
+        url: `${service.url}/v1/predict`,
+        connections,
+        ...(connections === 1 ? { threads: 1 } : {}),
+        seconds,
+        method: "POST",
+        headers: service.headers,
+        body: oneRecord,
+      },
+      // uvicorn's thread pool retires idle threads between runs, taking their schedstat with them.
+      processCpuNsWithEndedThreads,
+    );
+  for (const connections of [16, 1]) {
+    for (let i = 0; i < ROUNDS; i++) {
+      if (connections === 16) {
+        trivialRuns.push(await measured(pid, { url: `${edge.url}/v1/health`, connections: 16, seconds }));
+      }
+      const edgeRuns = connections === 16 ? predictRuns : predict1Runs;
+      const pyRuns = connections === 16 ? pythonRuns : python1Runs;
+      if (python && i % 2 === 1) pyRuns.push(await pythonRun(python, connections));
+      edgeRuns.push(await edgeRun(connections));
+      if (python && i % 2 === 0) pyRuns.push(await pythonRun(python, connections));
+      console.error(
+        `${connections} connection(s), round ${i + 1}/${ROUNDS}: edge ${edgeRuns.at(-1)!.requestsPerSec.toFixed(0)} req/s${python ? `, Python ${pyRuns.at(-1)!.requestsPerSec.toFixed(0)} req/s` : ""}`,
+      );
+    }
+  }
+} finally {
+  await python?.stop();
 }
 const cpuRatios = predictRuns.flatMap((p, i) => {
   const t = trivialRuns[i]!.cpuUsPerRequest;
@@ -143,29 +213,29 @@ const medianRun = (runs: LoadResult[]) =>
   [...runs].sort((x, y) => x.requestsPerSec - y.requestsPerSec)[Math.floor(runs.length / 2)]!;
 const trivial = medianRun(trivialRuns);
 const predict16 = medianRun(predictRuns);
+const predict1 = medianRun(predict1Runs);
 const ratios = predictRuns.map((p, i) => p.requestsPerSec / trivialRuns[i]!.requestsPerSec);
-const predict1 = await wrk({
-  url: predictUrl,
-  connections: 1,
-  threads: 1,
-  seconds,
-  method: "POST",
-  headers,
-  body: oneRecord,
-});
 await edge.close();
 sink.close();
 await rm(dir, { recursive: true, force: true });
 
+const throughputs = (runs: LoadResult[]) => runs.map((r) => Number(r.requestsPerSec.toFixed(1)));
 const results = {
   measuredAt: new Date().toISOString(),
+  cpus: cpus().length,
+  loadAverageAtStart,
+  loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
   secondsPerRun: seconds,
+  rounds: ROUNDS,
   bundle,
   coldStartFirstPredictMs: { median: median(coldRuns), runs: coldRuns },
   batch1000ExplainMs: { median: median(batchRuns), p99: percentile(batchRuns, 99) },
   trivialRoute16: trivial,
+  /** Median (by req/s) of the rounds; every round's req/s beside it. */
   predict1Record16: predict16,
+  predict1Record16ReqPerSecRuns: throughputs(predictRuns),
   predict1Record1: predict1,
+  predict1Record1ReqPerSecRuns: throughputs(predict1Runs),
   predictVsTrivialThroughput: median(ratios),
   predictVsTrivialRuns: ratios,
   // Trivial ÷ predict CPU per request: the throughput ratio the runtime would reach if CPU were all it had.
@@ -179,7 +249,18 @@ const results = {
         predictVsTrivialCpuRuns: cpuRatios,
       }
     : {}),
-  python: { reqPerSec16: 93, p99Ms16: 266, reqPerSec1: 112, p50Ms1: 8.9 },
+  /** The Python service, timed in the same rounds as the edge's predict (null when skipped). */
+  pythonService: python
+    ? {
+        description: python.description,
+        versions: python.versions,
+        predict1Record16: medianRun(pythonRuns),
+        predict1Record16ReqPerSecRuns: throughputs(pythonRuns),
+        predict1Record1: medianRun(python1Runs),
+        predict1Record1ReqPerSecRuns: throughputs(python1Runs),
+      }
+    : null,
+  ...(pythonSkipped ? { pythonServiceSkipped: pythonSkipped } : {}),
 };
 console.log(JSON.stringify(results, null, 2));
 await writeFile(resolve(import.meta.dirname, "results/edge.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -30,3 +30,18 @@ export function processCpuNs(pid: number): number {
   }
   return total;
 }
+
+/**
+ * CPU time of the process so far, including threads that have ended, in nanoseconds, from utime + stime
+ * in /proc/PID/stat (clock ticks of 10 ms). For processes whose thread pools retire idle threads between
+ * runs (uvicorn's), where summing the live threads' schedstat would lose the ended threads' time.
+ */
+export function processCpuNsWithEndedThreads(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may itself hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  clockTicksPerSecond ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+  return (ticks * 1e9) / clockTicksPerSecond;
+}
+let clockTicksPerSecond: number | undefined;
