@@ -1,4 +1,5 @@
 import { ProtoReader } from "#shared/onnx/protobuf-reader.ts";
+import { ProtoWriter } from "#shared/onnx/protobuf-writer.ts";
 import {
   DataType,
   encodeModel,
@@ -6,7 +7,6 @@ import {
   type Node,
   type Tensor,
 } from "../../trainer/src/ml/onnx/model.ts";
-import { ProtoWriter } from "../../trainer/src/ml/onnx/protobuf.ts";
 
 /**
  * Hostile ONNX models for the publish safety check, built with the trainer's own encoder. Each starts

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FeatureSpec } from "#shared/manifest.ts";
+import { liftOneHotEncoders } from "#shared/onnx/lift-one-hot.ts";
 import { cellReader } from "../../trainer/src/data/cells.ts";
 import {
   BATCH,
@@ -9,7 +10,6 @@ import {
   ML_OPSET,
   OPSET,
 } from "../../trainer/src/ml/onnx/graph.ts";
-import { liftOneHotEncoders } from "../../trainer/src/ml/onnx/lift-one-hot.ts";
 import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";
 import type { ScoreBatch } from "../../trainer/src/pipeline/scoring/batch.ts";
 import { feedEncoder } from "../../trainer/src/pipeline/scoring/feeds.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProtoWriter } from "../../trainer/src/ml/onnx/protobuf.ts";
+import { ProtoWriter } from "#shared/onnx/protobuf-writer.ts";
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 

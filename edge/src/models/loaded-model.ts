@@ -4,9 +4,12 @@ import { sha256Hex } from "#shared/hash.ts";
 import { type Manifest, manifestSchema } from "#shared/manifest.ts";
 import { createExplainer, type Explainer } from "#shared/model-runtime/explainer.ts";
 import { maxRecordsPerRequest } from "#shared/onnx/inference-budget.ts";
+import { liftOneHotEncoders } from "#shared/onnx/lift-one-hot.ts";
 import { checkModelSafety, type ModelFootprint } from "#shared/onnx/model-safety.ts";
+import { packOneHotInputs } from "#shared/onnx/pack-one-hot.ts";
 import { compileSketcher, type Sketcher } from "../monitoring/sketch.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
+import { compileGraphFeeds, type GraphFeeds, type OneHotLayout } from "./graph-feeds.ts";
 import { loadOrt, type Ort, type OrtSession, SESSION_OPTIONS } from "./ort.ts";
 
 /** A model version ready to score: its session, manifest and compiled encoder, built once per isolate. */
@@ -14,6 +17,8 @@ export interface LoadedModel {
   versionId: string;
   manifest: Manifest;
   encoder: FeatureEncoder;
+  /** Builds the session's inputs from encoded columns (one-hot floats when the encoders were lifted). */
+  feeds: GraphFeeds;
   session: OrtSession;
   ort: Ort;
   /** TreeSHAP / DeepLIFT for tree and MLP models, whose graph does not output contributions. */
@@ -62,12 +67,15 @@ export async function buildModel(
       cause: err,
     });
   }
+  const { graph, layout } = scoringGraph(new Uint8Array(artifacts.bytes));
   const ort = await loadOrt();
-  const session = await ort.InferenceSession.create(new Uint8Array(artifacts.bytes), SESSION_OPTIONS);
+  const session = await ort.InferenceSession.create(graph, SESSION_OPTIONS);
+  const encoder = compileEncoder(manifest);
   return {
     versionId,
     manifest,
-    encoder: compileEncoder(manifest),
+    encoder,
+    feeds: compileGraphFeeds(ort, manifest.features, encoder.inputs, layout),
     session,
     ort,
     explainer,
@@ -82,4 +90,17 @@ export async function buildModel(
     bytes: artifacts.bytes.byteLength + (artifacts.explainer?.byteLength ?? 0),
     maxRecords: maxRecordsPerRequest(footprint),
   };
+}
+
+/**
+ * What ORT runs: a copy of the checked graph with its string one-hot encoders lifted out, and their
+ * columns packed into one input, when each rewrite is safe; the same arithmetic on floats encoded here
+ * instead of a string tensor and two kernels per categorical field. Otherwise the checked graph itself.
+ */
+function scoringGraph(bytes: Uint8Array): { graph: Uint8Array; layout: OneHotLayout } {
+  const lifted = liftOneHotEncoders(bytes);
+  if (!lifted) return { graph: bytes, layout: { kind: "text" } };
+  const packed = packOneHotInputs(lifted);
+  if (!packed) return { graph: lifted.bytes, layout: { kind: "lifted", oneHots: lifted.oneHots } };
+  return { graph: packed.bytes, layout: { kind: "packed", packed } };
 }

@@ -60,7 +60,8 @@ export function loadOrt(): Promise<typeof ort> {
  * Options for every session the edge creates, the warm-up graph's included (so start-up runs the same code).
  * Graph optimisations are off: on the trainer's linear, tree and MLP exports ORT's rewrites gave identical
  * probabilities and no faster runs (1 and 1,000 rows), while applying them took 10–18 % of a cold isolate's
- * first-prediction CPU. ORT then also executes exactly the graph the safety check read.
+ * first-prediction CPU. ORT then also executes the nodes the safety check read, as written (less the
+ * one-hot encoders lifted out of the scoring copy, see loaded-model.ts).
  */
 export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   executionProviders: ["wasm"],

@@ -13,19 +13,16 @@ export async function score(
   n: number,
   explain: boolean,
 ): Promise<Scores> {
-  const { ort, session, manifest } = model;
-  const inputs = model.encoder.inputs;
-  const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
-  manifest.features.forEach((feature, j) => {
-    const column = columns[j]!;
-    feeds[inputs[j]!] =
-      feature.type === "numeric"
-        ? new ort.Tensor("float32", column as Float32Array, [n, 1])
-        : new ort.Tensor("string", column as string[], [n, 1]);
-  });
+  const { session, manifest } = model;
   const { probability, contributions } = manifest.outputs;
   const fromGraph = explain && contributions !== undefined;
-  const out = await session.run(feeds, fromGraph ? model.fetches.explain : model.fetches.plain);
+  const feeds = model.feeds.build(columns, n);
+  let out: Awaited<ReturnType<typeof session.run>>;
+  try {
+    out = await session.run(feeds.tensors, fromGraph ? model.fetches.explain : model.fetches.plain);
+  } finally {
+    feeds.release();
+  }
   const probTensor = out[probability.name]!;
   const raw = probTensor.data as Float32Array;
   let probabilities = raw;

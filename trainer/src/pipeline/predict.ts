@@ -6,10 +6,10 @@ import { dirname, join } from "node:path";
 import { ChurnError } from "#shared/errors.ts";
 import { sha256Hex } from "#shared/hash.ts";
 import { type Manifest, manifestSchema, riskBand } from "#shared/manifest.ts";
+import { liftOneHotEncoders } from "#shared/onnx/lift-one-hot.ts";
 import { quoteCsv } from "../data/csv-writer.ts";
 import { headerIndex, usableHeader } from "../data/feature-names.ts";
 import { openTable, type TableOptions } from "../data/table.ts";
-import { liftOneHotEncoders } from "../ml/onnx/lift-one-hot.ts";
 import { feedEncoder } from "./scoring/feeds.ts";
 import { openScorer } from "./scoring/scorer.ts";
 

@@ -1,13 +1,12 @@
-import { ProtoWriter } from "./protobuf.ts";
+import { ProtoWriter } from "#shared/onnx/protobuf-writer.ts";
+import { DataType, type ValueInfo, writeValueInfo } from "#shared/onnx/value-info.ts";
+
+export { DataType, type DataTypeCode, type ValueInfo, writeValueInfo } from "#shared/onnx/value-info.ts";
 
 /**
  * The subset of onnx.proto the trainer emits, as plain data, plus its encoder.
  * Field numbers follow onnx.proto (ModelProto, GraphProto, NodeProto, AttributeProto, TensorProto, ...).
  */
-
-/** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7, STRING: 8, BOOL: 9 } as const;
-export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values; the `type` field must be set (IR ≥ 2). */
 const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRINGS: 8 } as const;
@@ -33,13 +32,6 @@ export interface Node {
   inputs: string[];
   outputs: string[];
   attributes?: Attribute[];
-}
-
-/** Tensor type with a shape; a string dimension is symbolic (dim_param), e.g. "N" for the batch. */
-export interface ValueInfo {
-  name: string;
-  elemType: DataTypeCode;
-  shape: (number | string)[];
 }
 
 export interface Graph {
@@ -152,22 +144,4 @@ function writeTensor(w: ProtoWriter, tensor: Tensor): void {
       break;
   }
   w.stringField(8, tensor.name);
-}
-
-/** ValueInfoProto: a tensor value's name, element type and shape. */
-export function writeValueInfo(w: ProtoWriter, info: ValueInfo): void {
-  w.stringField(1, info.name);
-  w.messageField(2, (type) =>
-    type.messageField(1, (tensorType) => {
-      tensorType.varintField(1, info.elemType);
-      tensorType.messageField(2, (shape) => {
-        for (const dim of info.shape) {
-          shape.messageField(1, (d) => {
-            if (typeof dim === "number") d.varintField(1, dim);
-            else d.stringField(2, dim);
-          });
-        }
-      });
-    }),
-  );
 }

@@ -1,13 +1,13 @@
 import { ChurnError } from "#shared/errors.ts";
 import { type FeatureSpec, graphInputOf } from "#shared/manifest.ts";
+import { categoryColumn, type LiftedOneHot, oneHotIndex } from "#shared/onnx/lift-one-hot.ts";
 import type { CellReader } from "../../data/cells.ts";
-import { type LiftedOneHot, oneHotIndex } from "../../ml/onnx/lift-one-hot.ts";
 import type { BatchTensor, ScoreBatch } from "./batch.ts";
 
 /**
  * Turns CSV rows into graph inputs, a batch at a time. Numbers become float32 (NaN when missing); a
  * categorical cell is the trimmed text, or "" when missing. When the graph's one-hot encoders were lifted
- * out (see lift-one-hot.ts), each categorical cell is one-hot encoded here instead, exactly as the encoder
+ * out (see shared/src/onnx/lift-one-hot.ts), each categorical cell is one-hot encoded here instead, exactly as the encoder
  * would have: a 1 in its category's column, all zeros for anything else.
  */
 export interface FeedEncoder {
@@ -156,17 +156,6 @@ export function feedEncoder(
       return { rows: n, tensors };
     },
   };
-}
-
-/**
- * The category column (-1: none) onnxruntime's encoder would find for `text`. onnxruntime-web passes
- * strings to WASM NUL-terminated, so the encoder sees a text only up to its first NUL.
- */
-function categoryColumn(index: ReadonlyMap<string, number>, text: string): number {
-  const k = index.get(text);
-  if (k !== undefined) return k;
-  const nul = text.indexOf("\u0000");
-  return (nul >= 0 ? index.get(text.slice(0, nul)) : undefined) ?? -1;
 }
 
 /** A batch's own buffer, cut to its rows (a copy only for the last, short batch), so it can be transferred. */

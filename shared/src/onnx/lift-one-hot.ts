@@ -1,19 +1,17 @@
-import {
-  type DecodedGraph,
-  type DecodedModel,
-  type DecodedNode,
-  decodeModel,
-} from "#shared/onnx/model-proto.ts";
-import { ProtoReader, WIRE } from "#shared/onnx/protobuf-reader.ts";
-import { BATCH, ML_DOMAIN } from "./graph.ts";
-import { DataType, writeValueInfo } from "./model.ts";
-import { ProtoWriter } from "./protobuf.ts";
+import { type DecodedGraph, type DecodedModel, type DecodedNode, decodeModel } from "./model-proto.ts";
+import { ML_DOMAIN } from "./operators.ts";
+import { ProtoReader, WIRE } from "./protobuf-reader.ts";
+import { ProtoWriter } from "./protobuf-writer.ts";
+import { DataType, writeValueInfo } from "./value-info.ts";
+
+/** Batch dimension given to a lifted input whose string input had none. */
+const BATCH = "N";
 
 /**
- * Batch scoring spends more time handing strings to onnxruntime-web (one allocation and UTF-8 copy per
- * cell, on both sides of the WASM boundary) than the graph spends on its one-hot encoders. This rewrites a
+ * Scoring spends more time handing strings to onnxruntime-web (one allocation and UTF-8 copy per cell, on
+ * both sides of the WASM boundary) than the graph spends on its one-hot encoders. This rewrites a
  * graph so that each OneHotEncoder reading a string input is replaced by a float input carrying the
- * encoder's output, which the caller computes itself (see `oneHotIndex`). Every other node, weight and
+ * encoder's output, which the caller computes itself (see `oneHotIndex` and `categoryColumn`). Every other node, weight and
  * attribute is copied byte for byte, so the rewritten graph computes exactly what the original does on
  * the same rows; the original bytes remain what is published, hashed and served.
  */
@@ -112,7 +110,7 @@ function liftableReaders(
  * Copies a message field by field; `replace` writes its own version of a field (returning true) or
  * leaves it to be copied as it is. Only varint and length-delimited fields are expected here.
  */
-function rewriteFields(
+export function rewriteFields(
   bytes: Uint8Array,
   replace: (field: number, payload: Uint8Array, w: ProtoWriter, index: number) => boolean,
 ): Uint8Array {
@@ -182,4 +180,15 @@ export function oneHotIndex(categories: readonly string[]): Map<string, number> 
     if (!c.includes("\u0000")) index.set(c, i);
   });
   return index;
+}
+
+/**
+ * The category column (-1: none) onnxruntime's encoder would find for `text`. onnxruntime-web passes
+ * strings to WASM NUL-terminated, so the encoder sees a text only up to its first NUL.
+ */
+export function categoryColumn(index: ReadonlyMap<string, number>, text: string): number {
+  const k = index.get(text);
+  if (k !== undefined) return k;
+  const nul = text.indexOf("\u0000");
+  return (nul >= 0 ? index.get(text.slice(0, nul)) : undefined) ?? -1;
 }

@@ -1,0 +1,122 @@
+import type { LiftedGraph, LiftedOneHot } from "./lift-one-hot.ts";
+import { rewriteFields } from "./lift-one-hot.ts";
+import { type DecodedModel, decodeModel } from "./model-proto.ts";
+import { ONNX_DOMAIN } from "./operators.ts";
+import type { ProtoWriter } from "./protobuf-writer.ts";
+import { DataType, writeValueInfo } from "./value-info.ts";
+
+/**
+ * A lifted graph still takes one float input per encoder, each flattened by its own node before the
+ * graph concatenates them: two kernels and an input per categorical field on every run. This rewrites a
+ * lifted graph once more so that all the lifted one-hot columns arrive as one [N, width] input, cut back
+ * into the flattened blocks by a single Split (which copies values, so the graph still computes exactly
+ * what the original does). Every other node and weight is copied byte for byte.
+ */
+export interface PackedOneHots {
+  bytes: Uint8Array;
+  /** The packed float input [N, width]. */
+  input: string;
+  width: number;
+  /** Each lifted encoder and the column its block starts at in the packed input. */
+  blocks: { oneHot: LiftedOneHot; offset: number }[];
+}
+
+const PACKED_INPUT = "onehot:packed";
+const SPLIT_SIZES = "onehot:split_sizes";
+/** Split takes its sizes as an input from opset 13 on. */
+const MIN_OPSET = 13;
+
+/**
+ * The packed graph, or undefined (score with the lifted one) unless every lifted input is read by exactly
+ * one Flatten(axis=1), the graph imports opset ≥ 13, and the new names are free.
+ */
+export function packOneHotInputs(lifted: LiftedGraph): PackedOneHots | undefined {
+  let model: DecodedModel;
+  try {
+    model = decodeModel(lifted.bytes);
+  } catch {
+    return undefined;
+  }
+  const graph = model.graph;
+  if (!graph) return undefined;
+  const opset = model.opsetImports.find((o) => o.domain === ONNX_DOMAIN || o.domain === "ai.onnx");
+  if (!opset || opset.version < MIN_OPSET) return undefined;
+  const names = new Set<string>();
+  for (const v of [...graph.inputs, ...graph.outputs, ...graph.valueInfo, ...graph.initializers])
+    names.add(v.name);
+  for (const n of graph.nodes) for (const o of n.outputs) names.add(o);
+  if (names.has(PACKED_INPUT) || names.has(SPLIT_SIZES)) return undefined;
+
+  const flattens = new Set<number>();
+  const splitOutputs: string[] = [];
+  const blocks: PackedOneHots["blocks"] = [];
+  let width = 0;
+  let batch: number | string | undefined;
+  for (const oneHot of lifted.oneHots) {
+    const input = graph.inputs.find((i) => i.name === oneHot.input);
+    if (!input || graph.outputs.some((o) => o.name === oneHot.input)) return undefined;
+    if (blocks.length === 0) batch = input.shape?.[0];
+    else if (input.shape?.[0] !== batch) return undefined;
+    const readers = graph.nodes.flatMap((n, i) => (n.inputs.includes(oneHot.input) ? [i] : []));
+    if (readers.length !== 1) return undefined;
+    const node = graph.nodes[readers[0]!]!;
+    if (node.opType !== "Flatten" || (node.domain !== ONNX_DOMAIN && node.domain !== "ai.onnx"))
+      return undefined;
+    if (node.inputs.length !== 1 || node.outputs.length !== 1 || node.outputs[0] === "") return undefined;
+    const axis = node.attributes.find((a) => a.name === "axis");
+    if (node.attributes.length > (axis ? 1 : 0) || (axis && axis.i !== 1)) return undefined;
+    if (graph.outputs.some((o) => o.name === node.outputs[0])) return undefined;
+    flattens.add(readers[0]!);
+    splitOutputs.push(node.outputs[0]!);
+    blocks.push({ oneHot, offset: width });
+    width += oneHot.categories.length;
+  }
+  if (blocks.length < 2) return undefined;
+
+  const liftedInputs = new Set(lifted.oneHots.map((o) => o.input));
+  const sizes = blocks.map((b) => b.oneHot.categories.length);
+  let wroteInput = false;
+  try {
+    const bytes = rewriteFields(lifted.bytes, (field, payload, w) => {
+      if (field !== 7) return false;
+      const rewritten = rewriteFields(payload, (f, _bytes, g, index) => {
+        if (f === 1) {
+          if (index === 0) writeSplit(g, splitOutputs, sizes);
+          return flattens.has(index);
+        }
+        if (f !== 11 || !liftedInputs.has(graph.inputs[index]!.name)) return false;
+        if (!wroteInput) {
+          wroteInput = true;
+          g.messageField(11, (v) =>
+            writeValueInfo(v, { name: PACKED_INPUT, elemType: DataType.FLOAT, shape: [batch ?? "N", width] }),
+          );
+        }
+        return true;
+      });
+      w.bytesField(7, rewritten);
+      return true;
+    });
+    return { bytes, input: PACKED_INPUT, width, blocks };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Split node (axis 1) and its int64 sizes, written ahead of the graph's first node. */
+function writeSplit(g: ProtoWriter, outputs: readonly string[], sizes: readonly number[]): void {
+  // TensorProto: dims (1), data_type (2), int64_data (7, packed), name (8).
+  g.messageField(5, (t) =>
+    t
+      .varintField(1, sizes.length)
+      .varintField(2, DataType.INT64)
+      .packedVarints(7, sizes)
+      .stringField(8, SPLIT_SIZES),
+  );
+  // NodeProto: input (1), output (2), op_type (4), attribute (5); AttributeProto: name, i (3), type (20).
+  g.messageField(1, (n) => {
+    n.stringField(1, PACKED_INPUT).stringField(1, SPLIT_SIZES);
+    for (const o of outputs) n.stringField(2, o);
+    n.stringField(4, "Split");
+    n.messageField(5, (a) => a.stringField(1, "axis").varintField(3, 1).varintField(20, 2));
+  });
+}
