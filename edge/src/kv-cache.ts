@@ -1,10 +1,15 @@
 export type WaitUntil = (p: Promise<unknown>) => void;
 
+/** A background refresh still pending after this long is given up on, and the next request starts another. */
+const REFRESH_GIVE_UP_MS = 10_000;
+
 interface Entry<T> {
   /** null: the key is absent in KV (remembered too, so an absent key costs no read per request). */
   value: T | null;
   fetchedAt: number;
   refreshing: Promise<T | null> | undefined;
+  /** When `refreshing` started: a refresh that never settles must not stop every later one. */
+  refreshStartedAt?: number;
   /** When a caller last forced a read, for `minForceIntervalMs`. */
   forcedAt?: number;
 }
@@ -78,16 +83,23 @@ export class KvSwrCache<T> {
   }
 
   #served(kv: KVNamespace, key: string, entry: Entry<T>, waitUntil: WaitUntil): T | null {
-    if (Date.now() - entry.fetchedAt > this.#freshMs && !entry.refreshing) {
-      waitUntil(this.#refresh(kv, key, entry).catch(() => null));
+    const now = Date.now();
+    if (now - entry.fetchedAt > this.#freshMs) {
+      if (entry.refreshing && now - (entry.refreshStartedAt ?? now) > REFRESH_GIVE_UP_MS)
+        entry.refreshing = undefined;
+      if (!entry.refreshing) waitUntil(this.#refresh(kv, key, entry).catch(() => null));
     }
     return entry.value;
   }
 
   #refresh(kv: KVNamespace, key: string, entry: Entry<T>): Promise<T | null> {
-    entry.refreshing ??= this.#read(kv, key).finally(() => {
-      entry.refreshing = undefined;
-    });
+    if (!entry.refreshing) {
+      const refreshing = this.#read(kv, key).finally(() => {
+        if (entry.refreshing === refreshing) entry.refreshing = undefined;
+      });
+      entry.refreshing = refreshing;
+      entry.refreshStartedAt = Date.now();
+    }
     return entry.refreshing;
   }
 

@@ -142,16 +142,15 @@ export function requireToken(options: { resolver: KeyResolver; scope: Scope }): 
     if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
     const token = match[1]!;
     const waitUntil: WaitUntil = (p) => c.executionCtx.waitUntil(p);
-    // A cold isolate reads the revocation list while the token is checked, not after; a refused token
-    // still answers 401 whatever that read does (the read's failure is observed below, or not at all).
-    const revocationList = revokedClients(c.env.EDGE_KV, waitUntil);
-    if (revocationList instanceof Promise) revocationList.catch(() => {});
     const hash = await sha256Hex(token);
     let principal = verifiedPrincipal(hash);
     if (!principal) {
       principal = await verify(token, options.resolver, c.env, waitUntil);
       rememberVerified(hash, principal);
     }
+    // Read only once the token is verified: a read started for a request that then fails would be left
+    // to a request context that has ended.
+    const revocationList = revokedClients(c.env.EDGE_KV, waitUntil);
     const revoked = revocationList instanceof Promise ? await revocationList : revocationList;
     if (revoked?.clients[principal.clientId] !== undefined)
       throw unauthorized("This API client has been revoked");
