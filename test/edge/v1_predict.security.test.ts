@@ -60,15 +60,17 @@ describe("POST /v1/predict (security)", () => {
     );
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
-      vi.setSystemTime(Date.now() + 15_000); // past the revocation list's freshness window
+      const start = Date.now();
+      vi.setSystemTime(start + 15_000); // past the revocation list's freshness window
       await tenant.predict({ records: [customer()] }, { token }); // triggers the background re-read
       // The re-read finishes in waitUntil, whenever the runtime gets to it: wait for the refusal rather
-      // than for a fixed time, which a busy machine can outlast.
-      // Up to 30 s: under a full parallel suite on a loaded machine the isolate's background work has
-      // lagged by more than 10 s.
+      // than for a fixed time, which a busy machine can outlast. The faked clock stands still, so a re-read
+      // begun before the put (the cached list may already have been stale, in a slow suite) would leave
+      // the old list looking fresh for good: every 2 s the clock moves past the window again.
       let res = await tenant.predict({ records: [customer()] }, { token });
-      for (let attempt = 0; attempt < 600 && res.status !== 401; attempt++) {
+      for (let attempt = 1; attempt <= 600 && res.status !== 401; attempt++) {
         await new Promise((r) => setTimeout(r, 50));
+        vi.setSystemTime(start + 15_000 + 11_000 * Math.floor(attempt / 40)); // stays within the token's life
         res = await tenant.predict({ records: [customer()] }, { token });
       }
       expect(res.status).toBe(401);
