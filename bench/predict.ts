@@ -31,29 +31,15 @@ import { parseCsvText } from "../trainer/src/data/csv.ts";
 import { quoteCsv } from "../trainer/src/data/csv-writer.ts";
 import { createRandom } from "../trainer/src/ml/random.ts";
 import { pythonWith } from "./lib/debian.ts";
+import { SERVICE_MODEL_SHAPE } from "./lib/python-service.ts";
 
 const repoRoot = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const sharedData = path.resolve(repoRoot, "../shared/data");
 const churn = path.join(repoRoot, "bin/churn.js");
 const rows = Number(process.env["BENCH_ROWS"] ?? 200_000);
 const repeats = Math.max(5, Number(process.env["BENCH_REPEATS"] ?? 7));
-/**
- * The model both sides score: XGBoost's usual 100 trees of depth 6 at learning rate 0.1, grown depthwise
- * on every row and column with its default regularisation (λ 1, γ 0, min child weight 1) and 255 value
- * bins. Our names; train_pipeline.py maps them to XGBoost's.
- */
-const SHAPE = {
-  rounds: 100,
-  maxDepth: 6,
-  learningRate: 0.1,
-  growth: "depthwise",
-  maxBins: 255,
-  lambda: 1,
-  gamma: 0,
-  minChildWeight: 1,
-  subsample: 1,
-  colsampleByTree: 1,
-} as const;
+/** The model both sides score: the same shape the Python service serves in bench:edge. */
+const SHAPE = SERVICE_MODEL_SHAPE;
 /** Time budget of the default model's training (context line); unset, `churn train`'s own default. */
 const defaultBudget = process.env["BENCH_DEFAULT_BUDGET"];
 const TELCO = { csv: "telco/WA_Fn-UseC_-Telco-Customer-Churn.csv", target: "Churn", positive: "Yes" };
