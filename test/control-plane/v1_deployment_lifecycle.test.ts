@@ -274,13 +274,41 @@ describe("GET /v1/deployment: happy", () => {
     const report = (revision: number) =>
       h.kv.put(kvKeys.served(t.tenantId), JSON.stringify({ revision, productionVersionId: v1.id, servedAt }));
 
-    await report(deployed.revision - 1);
-    expect(await edgeOf()).toEqual({ confirmed: false, revision: deployed.revision - 1, servedAt });
-    await report(deployed.revision);
-    expect(await edgeOf()).toEqual({ confirmed: true, revision: deployed.revision, servedAt });
     // A malformed report reads as "not yet", never as an error.
     await h.kv.put(kvKeys.served(t.tenantId), "{not json");
     expect(await edgeOf()).toEqual({ confirmed: false, revision: null, servedAt: null });
+    // A "not yet" is reused for a second, so later reports show within a poll or two, as a client sees them.
+    await report(deployed.revision - 1);
+    await expect
+      .poll(edgeOf, { timeout: 5_000, interval: 200 })
+      .toEqual({ confirmed: false, revision: deployed.revision - 1, servedAt });
+    await report(deployed.revision);
+    await expect
+      .poll(edgeOf, { timeout: 5_000, interval: 200 })
+      .toEqual({ confirmed: true, revision: deployed.revision, servedAt });
+  });
+
+  it("reads a confirmed revision's report from KV once in a few seconds, and a new revision's apart", async () => {
+    const t = await h.newTenant();
+    const v1 = await t.publish(m1);
+    const first = await t.deploy(v1.id);
+    const edgeOf = async () =>
+      deploymentSchema.parse(await (await h.request("/v1/deployment", { token: t.ownerToken })).json()).edge;
+    const servedAt = new Date().toISOString();
+    const report = (revision: number) =>
+      h.kv.put(kvKeys.served(t.tenantId), JSON.stringify({ revision, productionVersionId: v1.id, servedAt }));
+    await report(first.revision);
+    expect(await edgeOf()).toMatchObject({ confirmed: true, revision: first.revision });
+    // The report vanishing within the confirmation's few seconds does not unconfirm a served revision.
+    await h.kv.delete(kvKeys.served(t.tenantId));
+    expect(await edgeOf()).toMatchObject({ confirmed: true, revision: first.revision });
+    // A new revision is a new key: not confirmed until its own report arrives.
+    const second = await t.deploy(v1.id, { reason: "second revision" });
+    expect(await edgeOf()).toEqual({ confirmed: false, revision: null, servedAt: null });
+    await report(second.revision);
+    await expect
+      .poll(edgeOf, { timeout: 5_000, interval: 200 })
+      .toMatchObject({ confirmed: true, revision: second.revision });
   });
 });
 

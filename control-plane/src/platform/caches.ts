@@ -1,4 +1,5 @@
 import type { AccessTokenClaims } from "#shared/oauth.ts";
+import type { DeploymentEdgeStatus } from "#shared/registry.ts";
 import { AuthThrottle } from "../modules/identity/auth-throttle.ts";
 import { VerifiedSecretCache } from "../modules/identity/verified-secret-cache.ts";
 import { BoundedLru } from "./cache/bounded-lru.ts";
@@ -23,6 +24,12 @@ export interface ProcessCaches {
    * (versions are immutable and never deleted). Bounded to 64 MiB in total.
    */
   versionLists: BoundedLru<{ latest: number; body: string }>;
+  /**
+   * The edge's confirmation of a deployment revision, by tenant and revision, for a second or a few (see
+   * edge-confirmation.ts): reading it is a KV request (Cloudflare's API in production), far dearer than
+   * the rest of `GET /v1/deployment`.
+   */
+  edgeConfirmations: BoundedLru<DeploymentEdgeStatus>;
 }
 
 export function createProcessCaches(): ProcessCaches {
@@ -35,5 +42,6 @@ export function createProcessCaches(): ProcessCaches {
       maxWeight: 64 * 1024 * 1024,
       weigh: (entry) => entry.body.length,
     }),
+    edgeConfirmations: new BoundedLru<DeploymentEdgeStatus>({ maxEntries: 10_000 }),
   };
 }

@@ -15,7 +15,7 @@ import { type OverviewData, overviewView } from "../views/overview.ts";
 /** GET /console/overview: the live deployment, its traffic and health. */
 export function registerConsoleOverview(app: Hono<ConsoleEnv>): void {
   app.get("/overview", ...viewing("deployments:read"), async (c) => {
-    const { db, edge } = c.get("deps");
+    const { db, edge, caches } = c.get("deps");
     const principal = c.get("principal");
     const tenantId = principal.tenantId;
     const now = Date.now();
@@ -28,7 +28,7 @@ export function registerConsoleOverview(app: Hono<ConsoleEnv>): void {
     let live: OverviewData["live"] = null;
     if (deployment) {
       const [status, history, snapshot] = await Promise.all([
-        edgeStatus(edge, tenantId, deployment.revision),
+        edgeStatus(edge, caches.edgeConfirmations, tenantId, deployment.revision),
         listDeploymentHistory(db, tenantId, { limit: 5 }),
         isAllowed(principal, "monitoring:read") ? snapshotOrNull(db, tenantId, now) : null,
       ]);

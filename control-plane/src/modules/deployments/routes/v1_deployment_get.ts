@@ -11,7 +11,7 @@ export const getDeploymentRoute = createRoute({
   path: "/v1/deployment",
   summary: "What serves the caller's tenant now; the ETag is the revision",
   description:
-    "`edge.confirmed` turns true once an edge isolate has served this revision (it reports through KV a few seconds after its first prediction).",
+    "`edge.confirmed` turns true once an edge isolate has served this revision (it reports through KV a few seconds after its first prediction; the control plane rereads that report at most once a second).",
   security: bearerSecurity,
   middleware: [authenticate(), requirePermission("deployments:read")] as const,
   responses: {
@@ -24,7 +24,12 @@ export function registerDeploymentGet(app: OpenAPIHono<HonoEnv>): void {
   app.openapi(getDeploymentRoute, async (c) => {
     const deps = c.get("deps");
     const deployment = await getDeployment(deps.db, c.get("principal").tenantId);
-    const edge = await edgeStatus(deps.edge, deployment.tenantId, deployment.revision);
+    const edge = await edgeStatus(
+      deps.edge,
+      deps.caches.edgeConfirmations,
+      deployment.tenantId,
+      deployment.revision,
+    );
     c.header("etag", `"${deployment.revision}"`);
     return c.json(deploymentSchema.parse({ ...deployment, edge }), 200);
   });
