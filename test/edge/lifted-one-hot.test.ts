@@ -2,6 +2,8 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "#shared/hash.ts";
 import { liftOneHotEncoders } from "#shared/onnx/lift-one-hot.ts";
+import { decodeModel } from "#shared/onnx/model-proto.ts";
+import { packOneHotInputs } from "#shared/onnx/pack-one-hot.ts";
 import { compileGraphFeeds } from "../../edge/src/models/graph-feeds.ts";
 import { buildModel, type LoadedModel } from "../../edge/src/models/loaded-model.ts";
 import { loadOrt, type OrtTensor, SESSION_OPTIONS } from "../../edge/src/models/ort.ts";
@@ -105,8 +107,12 @@ describe("one-hot encoders lifted out of the scoring graph", () => {
         (_, j) => model.manifest.features[j]!.type === "categorical",
       );
       for (const input of categoricalInputs) expect(model.session.inputNames).not.toContain(input);
-      // ...and their one-hot columns arrive packed in one input.
+      // ...and their one-hot columns arrive packed in one input, read by the Concat directly (no Split).
       expect(model.session.inputNames).toContain("onehot:packed");
+      const packed = packOneHotInputs(liftOneHotEncoders(modelBytes(kind))!)!;
+      const ops = decodeModel(packed.bytes).graph!.nodes.map((n) => n.opType);
+      expect(ops).not.toContain("Split");
+      expect(ops).not.toContain("Flatten");
 
       const all = records(kind, 200);
       const batch = model.encoder.encode(all, true);

@@ -1,10 +1,10 @@
 import type { MiddlewareHandler } from "hono";
 import { createLocalJWKSet, type JWTVerifyGetKey, jwtVerify } from "jose";
 import { ChurnError } from "#shared/errors.ts";
-import { sha256Hex } from "#shared/hash.ts";
 import { kvKeys, type RevokedClients, revokedClientsSchema } from "#shared/kv.ts";
 import { accessTokenClaimsSchema, jwksSchema, MAX_TOKEN_TTL_SECONDS, TOKEN_ALG } from "#shared/oauth.ts";
 import { parseScopeString, type Scope } from "#shared/scopes.ts";
+import { sha256HexSync } from "#shared/sha256-sync.ts";
 import type { HonoEnv } from "../env.ts";
 import { KvSwrCache, parseJsonWith, type WaitUntil } from "../kv-cache.ts";
 
@@ -56,7 +56,7 @@ const revocations = new KvSwrCache({
 
 /**
  * Tokens whose signature and claims were already verified, keyed by the token's sha256 (the isolate never
- * holds a usable token), until they expire. Measured by `npm run bench:edge` (see docs/BENCHMARKS.md); the
+ * holds a usable token), until they expire. Hashed synchronously: WebCrypto's digest costs an I/O turn. Measured by `npm run bench:edge` (see docs/BENCHMARKS.md); the
  * revocation list is still checked each time.
  */
 const verifiedTokens = new Map<string, Principal>();
@@ -142,7 +142,7 @@ export function requireToken(options: { resolver: KeyResolver; scope: Scope }): 
     if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
     const token = match[1]!;
     const waitUntil: WaitUntil = (p) => c.executionCtx.waitUntil(p);
-    const hash = await sha256Hex(token);
+    const hash = sha256HexSync(token);
     let principal = verifiedPrincipal(hash);
     if (!principal) {
       principal = await verify(token, options.resolver, c.env, waitUntil);

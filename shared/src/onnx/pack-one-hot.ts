@@ -10,7 +10,10 @@ import { DataType, writeValueInfo } from "./value-info.ts";
  * graph concatenates them: two kernels and an input per categorical field on every run. This rewrites a
  * lifted graph once more so that all the lifted one-hot columns arrive as one [N, width] input, cut back
  * into the flattened blocks by a single Split (which copies values, so the graph still computes exactly
- * what the original does). Every other node and weight is copied byte for byte.
+ * what the original does). When the blocks only meet again, in order, side by side in one Concat along
+ * the same axis (as every trainer export has them), the Concat reads the packed input directly and there
+ * is no Split: the same values in the same columns, without 2 + fields tensors per run. Every other node
+ * and weight is copied byte for byte.
  */
 export interface PackedOneHots {
   bytes: Uint8Array;
@@ -75,15 +78,23 @@ export function packOneHotInputs(lifted: LiftedGraph): PackedOneHots | undefined
 
   const liftedInputs = new Set(lifted.oneHots.map((o) => o.input));
   const sizes = blocks.map((b) => b.oneHot.categories.length);
+  const direct = concatReadingBlocks(graph, splitOutputs);
+  const splitValues = new Set(splitOutputs);
   let wroteInput = false;
   try {
     const bytes = rewriteFields(lifted.bytes, (field, payload, w) => {
       if (field !== 7) return false;
-      const rewritten = rewriteFields(payload, (f, _bytes, g, index) => {
+      const rewritten = rewriteFields(payload, (f, nodeBytes, g, index) => {
         if (f === 1) {
-          if (index === 0) writeSplit(g, splitOutputs, sizes);
+          if (!direct && index === 0) writeSplit(g, splitOutputs, sizes);
+          if (direct && index === direct.node) {
+            g.bytesField(1, readPackedInstead(nodeBytes, direct.first, splitOutputs.length));
+            return true;
+          }
           return flattens.has(index);
         }
+        // Without the Split its block values no longer exist: what was said of them goes too.
+        if (f === 13) return direct !== undefined && splitValues.has(graph.valueInfo[index]!.name);
         if (f !== 11 || !liftedInputs.has(graph.inputs[index]!.name)) return false;
         if (!wroteInput) {
           wroteInput = true;
@@ -100,6 +111,37 @@ export function packOneHotInputs(lifted: LiftedGraph): PackedOneHots | undefined
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The one Concat (axis 1 of these rank-2 blocks) that reads every block, each once, side by side in block
+ * order, where nothing else reads them: its index and the position of the first block among its inputs.
+ */
+function concatReadingBlocks(
+  graph: NonNullable<DecodedModel["graph"]>,
+  blocks: readonly string[],
+): { node: number; first: number } | undefined {
+  const wanted = new Set(blocks);
+  const readers = graph.nodes.flatMap((n, i) => (n.inputs.some((x) => wanted.has(x)) ? [i] : []));
+  if (readers.length !== 1) return undefined;
+  const node = graph.nodes[readers[0]!]!;
+  if (node.opType !== "Concat" || (node.domain !== ONNX_DOMAIN && node.domain !== "ai.onnx"))
+    return undefined;
+  const axis = node.attributes.find((a) => a.name === "axis");
+  if (node.attributes.length !== 1 || !axis || (axis.i !== 1 && axis.i !== -1)) return undefined;
+  const first = node.inputs.indexOf(blocks[0]!);
+  if (node.inputs.filter((x) => wanted.has(x)).length !== blocks.length) return undefined;
+  if (!blocks.every((b, k) => node.inputs[first + k] === b)) return undefined;
+  return { node: readers[0]!, first };
+}
+
+/** NodeProto with inputs first … first + count - 1 (field 1) replaced by the packed input. */
+function readPackedInstead(node: Uint8Array, first: number, count: number): Uint8Array {
+  return rewriteFields(node, (field, _payload, w, index) => {
+    if (field !== 1 || index < first || index >= first + count) return false;
+    if (index === first) w.stringField(1, PACKED_INPUT);
+    return true;
+  });
 }
 
 /** The Split node (axis 1) and its int64 sizes, written ahead of the graph's first node. */
