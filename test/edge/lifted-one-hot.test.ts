@@ -96,7 +96,7 @@ function probabilitiesOf(model: LoadedModel, out: Record<string, OrtTensor>, n: 
   return Float32Array.from({ length: n }, (_, i) => data[i * width + column]!);
 }
 
-describe("one-hot encoders lifted out of the scoring graph", () => {
+describe("one-hot encoders lifted out of the scoring graph, numeric inputs packed", () => {
   for (const kind of ["linear", "tree", "mlp"] as const) {
     it(`scores the ${kind} fixture bit-identically to the published graph fed with text`, async () => {
       const model = await load(kind);
@@ -113,6 +113,8 @@ describe("one-hot encoders lifted out of the scoring graph", () => {
       const ops = decodeModel(packed.bytes).graph!.nodes.map((n) => n.opType);
       expect(ops).not.toContain("Split");
       expect(ops).not.toContain("Flatten");
+      // The numeric fields arrive side by side in one input too: two tensors per run in all.
+      expect(model.session.inputNames).toHaveLength(2);
 
       const all = records(kind, 200);
       const batch = model.encoder.encode(all, true);

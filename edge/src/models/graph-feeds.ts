@@ -1,5 +1,6 @@
 import type { FeatureSpec } from "#shared/manifest.ts";
 import { categoryColumn, type LiftedOneHot, oneHotIndex } from "#shared/onnx/lift-one-hot.ts";
+import type { PackedNumerics } from "#shared/onnx/pack-numeric.ts";
 import type { PackedOneHots } from "#shared/onnx/pack-one-hot.ts";
 import type { Ort, OrtTensor } from "./ort.ts";
 
@@ -7,7 +8,8 @@ import type { Ort, OrtTensor } from "./ort.ts";
  * Turns encoded columns into the session's inputs. When the model's one-hot encoders were lifted out of
  * the scoring graph (shared/src/onnx/lift-one-hot.ts, pack-one-hot.ts), a categorical value is one-hot
  * encoded here, as the encoder would have (its category's column set, all zeros for an unknown or missing
- * value), and fed as floats instead of a string tensor.
+ * value), and fed as floats instead of a string tensor. When the numeric inputs were packed as well
+ * (shared/src/onnx/pack-numeric.ts), each numeric value goes to its column of that one input.
  */
 export interface GraphFeeds {
   /** The inputs for `n` rows; `release` must be called once the run that used them has settled. */
@@ -42,6 +44,7 @@ interface OneHotBlock {
 
 type Slot =
   | { kind: "numeric"; input: string }
+  | { kind: "packed-numeric"; column: number }
   | { kind: "text"; input: string }
   | { kind: "one-hot"; blocks: OneHotBlock[] };
 
@@ -50,6 +53,8 @@ interface SingleRow {
   tensors: Record<string, OrtTensor>;
   /** Per numeric slot, its value's buffer (undefined for the others). */
   numeric: (Float32Array | undefined)[];
+  /** The packed numeric input's buffer, when there is one. */
+  packedNumeric: Float32Array | undefined;
   /** Per one-hot input, its buffer. */
   oneHot: Float32Array[];
   busy: boolean;
@@ -61,6 +66,7 @@ export function compileGraphFeeds(
   features: readonly FeatureSpec[],
   inputs: readonly string[],
   layout: OneHotLayout,
+  numerics?: Pick<PackedNumerics, "input" | "width" | "columns">,
 ): GraphFeeds {
   const targets: OneHotInput[] = [];
   const blocksOf = new Map<string, OneHotBlock[]>();
@@ -81,7 +87,11 @@ export function compileGraphFeeds(
   }
   const slots: Slot[] = features.map((feature, j): Slot => {
     const input = inputs[j]!;
-    if (feature.type === "numeric") return { kind: "numeric", input };
+    const packedColumn = numerics?.columns.get(input);
+    if (feature.type === "numeric")
+      return packedColumn === undefined
+        ? { kind: "numeric", input }
+        : { kind: "packed-numeric", column: packedColumn };
     const blocks = blocksOf.get(input);
     return blocks ? { kind: "one-hot", blocks } : { kind: "text", input };
   });
@@ -107,6 +117,20 @@ export function compileGraphFeeds(
     });
   };
 
+  /** Puts each numeric column in its place of the packed numeric input. */
+  const fillPackedNumerics = (
+    data: Float32Array,
+    columns: readonly (Float32Array | string[])[],
+    n: number,
+  ) => {
+    const width = numerics!.width;
+    slots.forEach((slot, j) => {
+      if (slot.kind !== "packed-numeric") return;
+      const values = columns[j] as Float32Array;
+      for (let row = 0; row < n; row++) data[row * width + slot.column] = values[row]!;
+    });
+  };
+
   const fresh = (columns: readonly (Float32Array | string[])[], n: number): Feeds => {
     const tensors: Record<string, OrtTensor> = {};
     slots.forEach((slot, j) => {
@@ -115,6 +139,11 @@ export function compileGraphFeeds(
       else if (slot.kind === "text")
         tensors[slot.input] = new ort.Tensor("string", columns[j] as string[], [n, 1]);
     });
+    if (numerics) {
+      const data = new Float32Array(n * numerics.width);
+      fillPackedNumerics(data, columns, n);
+      tensors[numerics.input] = new ort.Tensor("float32", data, [n, numerics.width]);
+    }
     const buffers = targets.map((t) => new Float32Array(n * t.width));
     fillOneHots(buffers, columns, n);
     targets.forEach((t, k) => {
@@ -139,7 +168,12 @@ export function compileGraphFeeds(
       tensors[t.name] = new ort.Tensor("float32", data, t.dims(1));
       return data;
     });
-    return { tensors, numeric, oneHot, busy: false };
+    let packedNumeric: Float32Array | undefined;
+    if (numerics) {
+      packedNumeric = new Float32Array(numerics.width);
+      tensors[numerics.input] = new ort.Tensor("float32", packedNumeric, [1, numerics.width]);
+    }
+    return { tensors, numeric, packedNumeric, oneHot, busy: false };
   };
 
   return {
@@ -151,6 +185,7 @@ export function compileGraphFeeds(
       set.numeric.forEach((data, j) => {
         if (data) data[0] = (columns[j] as Float32Array)[0]!;
       });
+      if (set.packedNumeric) fillPackedNumerics(set.packedNumeric, columns, 1);
       for (const data of set.oneHot) data.fill(0);
       fillOneHots(set.oneHot, columns, 1);
       set.busy = true;

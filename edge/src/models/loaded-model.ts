@@ -6,6 +6,7 @@ import { createExplainer, type Explainer } from "#shared/model-runtime/explainer
 import { maxRecordsPerRequest } from "#shared/onnx/inference-budget.ts";
 import { liftOneHotEncoders } from "#shared/onnx/lift-one-hot.ts";
 import { checkModelSafety, type ModelFootprint } from "#shared/onnx/model-safety.ts";
+import { type PackedNumerics, packNumericInputs } from "#shared/onnx/pack-numeric.ts";
 import { packOneHotInputs } from "#shared/onnx/pack-one-hot.ts";
 import { compileSketcher, type Sketcher } from "../monitoring/sketch.ts";
 import { compileEncoder, type FeatureEncoder } from "./features.ts";
@@ -67,7 +68,7 @@ export async function buildModel(
       cause: err,
     });
   }
-  const { graph, layout } = scoringGraph(new Uint8Array(artifacts.bytes));
+  const { graph, layout, numerics } = scoringGraph(new Uint8Array(artifacts.bytes));
   const ort = await loadOrt();
   const session = await ort.InferenceSession.create(graph, SESSION_OPTIONS);
   const encoder = compileEncoder(manifest);
@@ -75,7 +76,7 @@ export async function buildModel(
     versionId,
     manifest,
     encoder,
-    feeds: compileGraphFeeds(ort, manifest.features, encoder.inputs, layout),
+    feeds: compileGraphFeeds(ort, manifest.features, encoder.inputs, layout, numerics),
     session,
     ort,
     explainer,
@@ -93,11 +94,22 @@ export async function buildModel(
 }
 
 /**
- * What ORT runs: a copy of the checked graph with its string one-hot encoders lifted out, and their
- * columns packed into one input, when each rewrite is safe; the same arithmetic on floats encoded here
- * instead of a string tensor and two kernels per categorical field. Otherwise the checked graph itself.
+ * What ORT runs: a copy of the checked graph with its string one-hot encoders lifted out, their columns
+ * packed into one input, and its numeric inputs packed into another, when each rewrite is safe; the same
+ * arithmetic on floats encoded here instead of a string tensor and two kernels per categorical field, and
+ * two input tensors per run instead of one per field. Otherwise the checked graph itself.
  */
-function scoringGraph(bytes: Uint8Array): { graph: Uint8Array; layout: OneHotLayout } {
+function scoringGraph(bytes: Uint8Array): {
+  graph: Uint8Array;
+  layout: OneHotLayout;
+  numerics: PackedNumerics | undefined;
+} {
+  const { graph, layout } = oneHotScoringGraph(bytes);
+  const numerics = packNumericInputs(graph);
+  return { graph: numerics?.bytes ?? graph, layout, numerics };
+}
+
+function oneHotScoringGraph(bytes: Uint8Array): { graph: Uint8Array; layout: OneHotLayout } {
   const lifted = liftOneHotEncoders(bytes);
   if (!lifted) return { graph: bytes, layout: { kind: "text" } };
   const packed = packOneHotInputs(lifted);

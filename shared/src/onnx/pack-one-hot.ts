@@ -1,3 +1,4 @@
+import { replaceInputRun, usedNames } from "./graph-rewrite.ts";
 import type { LiftedGraph, LiftedOneHot } from "./lift-one-hot.ts";
 import { rewriteFields } from "./lift-one-hot.ts";
 import { type DecodedModel, decodeModel } from "./model-proto.ts";
@@ -44,10 +45,7 @@ export function packOneHotInputs(lifted: LiftedGraph): PackedOneHots | undefined
   if (!graph) return undefined;
   const opset = model.opsetImports.find((o) => o.domain === ONNX_DOMAIN || o.domain === "ai.onnx");
   if (!opset || opset.version < MIN_OPSET) return undefined;
-  const names = new Set<string>();
-  for (const v of [...graph.inputs, ...graph.outputs, ...graph.valueInfo, ...graph.initializers])
-    names.add(v.name);
-  for (const n of graph.nodes) for (const o of n.outputs) names.add(o);
+  const names = usedNames(graph);
   if (names.has(PACKED_INPUT) || names.has(SPLIT_SIZES)) return undefined;
 
   const flattens = new Set<number>();
@@ -88,7 +86,7 @@ export function packOneHotInputs(lifted: LiftedGraph): PackedOneHots | undefined
         if (f === 1) {
           if (!direct && index === 0) writeSplit(g, splitOutputs, sizes);
           if (direct && index === direct.node) {
-            g.bytesField(1, readPackedInstead(nodeBytes, direct.first, splitOutputs.length));
+            g.bytesField(1, replaceInputRun(nodeBytes, direct.first, splitOutputs.length, PACKED_INPUT));
             return true;
           }
           return flattens.has(index);
@@ -133,15 +131,6 @@ function concatReadingBlocks(
   if (node.inputs.filter((x) => wanted.has(x)).length !== blocks.length) return undefined;
   if (!blocks.every((b, k) => node.inputs[first + k] === b)) return undefined;
   return { node: readers[0]!, first };
-}
-
-/** NodeProto with inputs first … first + count - 1 (field 1) replaced by the packed input. */
-function readPackedInstead(node: Uint8Array, first: number, count: number): Uint8Array {
-  return rewriteFields(node, (field, _payload, w, index) => {
-    if (field !== 1 || index < first || index >= first + count) return false;
-    if (index === first) w.stringField(1, PACKED_INPUT);
-    return true;
-  });
 }
 
 /** The Split node (axis 1) and its int64 sizes, written ahead of the graph's first node. */
