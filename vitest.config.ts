@@ -69,6 +69,10 @@ export default defineConfig({
         ],
         test: {
           name: "edge",
+          // One isolate for every edge file (one per file adds about 80 s to a run). The worker's isolate-scope
+          // caches (revocation list, JWKS, deployment pointers, quota meters) carry over from file to file, so
+          // a test faking the clock sets it back, or ahead only past a cache window: an entry read on a clock
+          // set weeks ahead looks fresh until the real clock gets there.
           isolate: false,
           include: ["test/edge/**/*.test.ts"],
           globalSetup: ["test/edge/global-setup.ts"],

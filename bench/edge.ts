@@ -1,16 +1,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
-import { sha256Hex } from "#shared/hash.ts";
-import { kvKeys } from "#shared/kv.ts";
 import { buildEdge, ensureEdgeBuilt } from "../scripts/lib/edge-build.ts";
-import { startLocalEdge } from "../scripts/lib/local-edge.ts";
-import { SAMPLE_CUSTOMER, trainFixtureModel } from "../test/helpers/model-fixture.ts";
 import { processCpuNs, processCpuNsWithEndedThreads, workerdPid } from "./lib/process-cpu.ts";
 import { type PythonService, pythonServiceUnavailable, startPythonService } from "./lib/python-service.ts";
+import { prepareEdgeBench } from "./lib/seeded-edge.ts";
 import { type LoadResult, median, percentile, wrk } from "./lib/wrk.ts";
 
 /**
@@ -23,82 +17,13 @@ import { type LoadResult, median, percentile, wrk } from "./lib/wrk.ts";
  * export the Python side is skipped and said so. Prints JSON and writes bench/results/edge.json.
  */
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
-const ISSUER = "urn:churn:control-plane";
-const AUDIENCE = "urn:churn:api";
 const loadAverageAtStart = loadavg().map((x) => Number(x.toFixed(2)));
 
 await ensureEdgeBuilt((line) => console.error(line));
 const bundle = await buildEdge();
 const dir = await mkdtemp(join(tmpdir(), "churn-bench-edge-"));
-const fixture = await trainFixtureModel(dir, { rows: 3000, seed: 5 });
-const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-const kid = "key_bench";
-const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid, alg: "EdDSA", use: "sig" }] };
-const tenantId = "tnt_bench";
-const token = await new SignJWT({ tid: tenantId, scope: "predict" })
-  .setProtectedHeader({ alg: "EdDSA", kid })
-  .setIssuer(ISSUER)
-  .setAudience(AUDIENCE)
-  .setSubject("cli_bench")
-  .setIssuedAt()
-  .setExpirationTime("2h")
-  .setJti("tok_bench")
-  .sign(privateKey);
-
-// The events queue's consumer delivers to the control plane; a sink that accepts every batch stands in for
-// it, so retries of undeliverable events don't load the worker being measured.
-const sink = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end('{"accepted":0,"duplicates":0}');
-  });
-});
-await new Promise<void>((done) => sink.listen(0, "127.0.0.1", () => done()));
-const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-
-async function startSeededEdge() {
-  const edge = await startLocalEdge({
-    port: 0,
-    issuer: ISSUER,
-    audience: AUDIENCE,
-    ingestSecret: "bench-ingest-secret",
-  });
-  await edge.kv.put(kvKeys.controlPlane(), JSON.stringify({ url: sinkUrl }));
-  const versionId = "mv_bench";
-  await edge.kv.put(kvKeys.jwks(), JSON.stringify(jwks));
-  // The default tenant limit (1,000 req/s) would answer part of a saturating run with 429: measure capacity,
-  // with the limiter still on the path, rather than the limit.
-  await edge.kv.put(
-    kvKeys.limits(tenantId),
-    JSON.stringify({ tenant: { ratePerSecond: 100_000, burst: 1_000_000 }, clients: {} }),
-  );
-  await edge.kv.put(kvKeys.modelBytes(versionId), fixture.bytes.slice().buffer);
-  await edge.kv.put(kvKeys.modelManifest(versionId), fixture.manifestText);
-  await edge.kv.put(
-    kvKeys.deployment(tenantId),
-    JSON.stringify({
-      tenantId,
-      revision: 1,
-      production: { versionId, version: 1, sha256: await sha256Hex(fixture.bytes) },
-      shadows: [],
-      allowUnknownFields: false,
-      updatedAt: new Date().toISOString(),
-    }),
-  );
-  return edge;
-}
-
-const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-const oneRecord = JSON.stringify({ records: [{ customerId: "c1", ...SAMPLE_CUSTOMER }] });
-const batch = JSON.stringify({
-  explain: true,
-  records: Array.from({ length: 1000 }, (_, i) => ({
-    ...SAMPLE_CUSTOMER,
-    tenure: i % 72,
-    customerId: `c${i}`,
-  })),
-});
+const setup = await prepareEdgeBench(dir);
+const { startSeededEdge, headers, oneRecord, batch } = setup;
 
 async function timed(url: string, body: string): Promise<number> {
   const started = performance.now();
@@ -216,7 +141,7 @@ const predict16 = medianRun(predictRuns);
 const predict1 = medianRun(predict1Runs);
 const ratios = predictRuns.map((p, i) => p.requestsPerSec / trivialRuns[i]!.requestsPerSec);
 await edge.close();
-sink.close();
+setup.close();
 await rm(dir, { recursive: true, force: true });
 
 const throughputs = (runs: LoadResult[]) => runs.map((r) => Number(r.requestsPerSec.toFixed(1)));

@@ -84,7 +84,10 @@ export class KvSwrCache<T> {
 
   #served(kv: KVNamespace, key: string, entry: Entry<T>, waitUntil: WaitUntil): T | null {
     const now = Date.now();
-    if (now - entry.fetchedAt > this.#freshMs) {
+    const age = now - entry.fetchedAt;
+    // An entry read after the clock stepped back looks younger than it is: stale too, or it would be
+    // served unrefreshed until the clock caught up again.
+    if (age > this.#freshMs || age < 0) {
       if (entry.refreshing && now - (entry.refreshStartedAt ?? now) > REFRESH_GIVE_UP_MS)
         entry.refreshing = undefined;
       if (!entry.refreshing) waitUntil(this.#refresh(kv, key, entry).catch(() => null));

@@ -17,6 +17,8 @@ export interface LocalEdgeOptions {
   verbose?: boolean;
   /** Opens workerd's V8 inspector (CPU profiles of the worker) on this port. */
   inspectorPort?: number;
+  /** Drops the worker's log lines instead of printing them (benchmarks, whose output is their figures). */
+  quiet?: boolean;
 }
 
 export interface LocalEdge {
@@ -76,6 +78,7 @@ export async function startLocalEdge(options: LocalEdgeOptions): Promise<LocalEd
       log: new Log(options.verbose ? LogLevel.INFO : LogLevel.WARN),
       cf: false,
       ...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
+      ...(options.quiet ? { handleStructuredLogs: () => {} } : {}),
       // KV and Durable Object storage (prediction quota counts) outlive a restart under the data directory.
       ...(options.persistDir ? { resourcePersistencePath: resolve(options.persistDir) } : {}),
     }),

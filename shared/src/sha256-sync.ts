@@ -4,7 +4,7 @@
  * few hundred bytes. Equal to `sha256Hex` (shared/src/hash.ts) for every input.
  */
 
-const K = Uint32Array.of(
+const K = Int32Array.of(
   0x428a2f98,
   0x71374491,
   0xb5c0fbcf,
@@ -71,28 +71,39 @@ const K = Uint32Array.of(
   0xc67178f2,
 );
 
-/** The message schedule, reused: hashing is synchronous, so no two calls share it at once. */
-const W = new Uint32Array(64);
+/** The message schedule, reused: hashing is synchronous, so no two calls share it at once. Int32 words
+ * keep V8's optimised code in integer arithmetic (Uint32 values above 2^31 would make it use doubles). */
+const W = new Int32Array(64);
 const encoder = new TextEncoder();
-
-/** Hex SHA-256 of a string's UTF-8 bytes. */
-export function sha256HexSync(text: string): string {
-  return sha256HexOfBytes(encoder.encode(text));
-}
 
 /** The padded message, grown as needed and reused (hashing is synchronous). */
 let scratch = new Uint8Array(1024);
 
+/** Hex SHA-256 of a string's UTF-8 bytes. */
+export function sha256HexSync(text: string): string {
+  // ASCII (every token) is its own UTF-8: copied without TextEncoder's call into the runtime.
+  if (text.length + 72 <= scratch.length && /^[\x00-\x7f]*$/.test(text)) {
+    for (let i = 0; i < text.length; i++) scratch[i] = text.charCodeAt(i);
+    return digestScratch(text.length);
+  }
+  return sha256HexOfBytes(encoder.encode(text));
+}
+
 /** Hex SHA-256 of bytes. */
 export function sha256HexOfBytes(bytes: Uint8Array): string {
+  if (scratch.length < bytes.length + 72) scratch = new Uint8Array((bytes.length + 72) * 2);
+  scratch.set(bytes);
+  return digestScratch(bytes.length);
+}
+
+/** SHA-256 of the first `size` bytes of `scratch`, which has room for their padding. */
+function digestScratch(size: number): string {
   // The message, a 0x80 byte, zeros, and the bit length in the last 8 bytes of a 64-byte block.
-  const length = Math.ceil((bytes.length + 9) / 64) * 64;
-  if (scratch.length < length) scratch = new Uint8Array(length * 2);
+  const length = Math.ceil((size + 9) / 64) * 64;
   const p = scratch;
-  p.set(bytes);
-  p[bytes.length] = 0x80;
-  p.fill(0, bytes.length + 1, length - 8);
-  const bits = bytes.length * 8;
+  p[size] = 0x80;
+  p.fill(0, size + 1, length - 8);
+  const bits = size * 8;
   const high = Math.floor(bits / 0x100000000);
   const low = bits >>> 0;
   for (let i = 0; i < 4; i++) {

@@ -27,6 +27,25 @@ describe("stale-while-revalidate KV cache", () => {
     }
   });
 
+  it("refreshes an entry read on a clock that then stepped back, instead of serving it until the clock catches up", async () => {
+    const key = `test:swr:${crypto.randomUUID()}`;
+    const cache = new KvSwrCache({ freshMs: 10_000, parse });
+    const background: Promise<unknown>[] = [];
+    const waitUntil = (p: Promise<unknown>) => background.push(p);
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 1 }));
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 30 * 86_400_000);
+      expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+    await env.EDGE_KV.put(key, JSON.stringify({ v: 2 }));
+    expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v: 1 }); // served, and re-read
+    await Promise.all(background.splice(0));
+    expect(await cache.get(env.EDGE_KV, key, waitUntil)).toEqual({ v: 2 });
+  });
+
   it("keeps the last good value when KV holds something unparseable", async () => {
     const key = `test:swr:${crypto.randomUUID()}`;
     const cache = new KvSwrCache({ freshMs: 0, parse });

@@ -20,6 +20,15 @@ describe("sha256HexSync", () => {
     }
   });
 
+  it("hashes ASCII strings of every length, short and past its buffer, as their bytes", () => {
+    for (let length = 0; length <= 1_100; length += length < 200 ? 1 : 37) {
+      const text = Array.from({ length }, (_, i) => String.fromCharCode(32 + ((i * 7 + length) % 95))).join(
+        "",
+      );
+      expect(sha256HexSync(text), `length ${length}`).toBe(reference(text));
+    }
+  });
+
   it("hashes a string's UTF-8 bytes, non-ASCII included", () => {
     for (const text of ["é", "日本語のトークン", "emoji 🧪 and more", "a".repeat(1_000)]) {
       expect(sha256HexSync(text)).toBe(reference(text));
