@@ -11,9 +11,21 @@ export const FORBIDDEN_RECORD_KEYS: ReadonlySet<string> = new Set(["__proto__", 
 /** Raw customer fields; the live model's manifest decides which fields and types are valid. */
 export const recordSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 
+/**
+ * One raw record: any JSON object, passed on as the client sent it. An object schema would copy it key by
+ * key, costing a one-record predict more than its JSON parse and dropping keys such as `__proto__` that
+ * the encoder must see to refuse them; the live model's encoder checks every field itself.
+ */
+const rawRecordSchema = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    { message: "Invalid input: expected object" },
+  )
+  .meta({ type: "object", additionalProperties: {} });
+
 export const predictRequestSchema = z
   .object({
-    records: z.array(z.looseObject({})).min(1).max(MAX_RECORDS),
+    records: z.array(rawRecordSchema).min(1).max(MAX_RECORDS),
     explain: z.boolean().default(false),
     topReasons: z.number().int().min(1).max(20).default(3),
   })

@@ -47,6 +47,29 @@ describe("POST /v1/predict (security)", () => {
     expect(logged.some((line) => line.includes(token))).toBe(false);
   });
 
+  it("does not take a verified token's signature under other claims for that token", async () => {
+    const victim = await newTenant();
+    const other = await newTenant();
+    const token = await victim.token();
+    expect((await victim.predict({ records: [customer()] }, { token })).status).toBe(200);
+    // The same header and signature around claims naming another tenant: a cache keyed by the signature
+    // alone would answer as the victim's verified token, or worse as the other tenant.
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const claims = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+    const forgedPayload = btoa(JSON.stringify({ ...claims, tid: other.tenantId }))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
+    const forged = await victim.predict(
+      { records: [customer()] },
+      { token: `${header}.${forgedPayload}.${signature}` },
+    );
+    expect(forged.status).toBe(401);
+    expect((await errorOf(forged)).code).toBe("UNAUTHORIZED");
+    // The genuine token still answers from the cache.
+    expect((await victim.predict({ records: [customer()] }, { token })).status).toBe(200);
+  });
+
   it("refuses a revoked client's token, even one it verified before", async () => {
     const tenant = await newTenant();
     const token = await tenant.token();

@@ -55,28 +55,42 @@ const revocations = new KvSwrCache({
 });
 
 /**
- * Tokens whose signature and claims were already verified, keyed by the token's sha256 (the isolate never
- * holds a usable token), until they expire. Hashed synchronously: WebCrypto's digest costs an I/O turn. Measured by `npm run bench:edge` (see docs/BENCHMARKS.md); the
- * revocation list is still checked each time.
+ * Tokens whose signature and claims were already verified, until they expire. An entry is found by the
+ * sha256 of the token's signature and holds the token's header and claims (its first two parts, which
+ * are no credential without the signature), compared in full on every hit: so the isolate never holds a
+ * usable token, and only the 86-character signature is hashed per request (synchronously: WebCrypto's
+ * digest costs an I/O turn). Measured by `npm run bench:edge`; the revocation list is still checked each
+ * time.
  */
-const verifiedTokens = new Map<string, Principal>();
+interface VerifiedToken {
+  signedPart: string;
+  principal: Principal;
+}
+const verifiedTokens = new Map<string, VerifiedToken>();
 
-function rememberVerified(hash: string, principal: Principal): void {
+/** The key an access token is remembered by, and the part of it the entry must match. */
+function verifiedKey(token: string): { key: string; signedPart: string } {
+  const dot = token.lastIndexOf(".");
+  return { key: sha256HexSync(token.slice(dot + 1)), signedPart: token.slice(0, dot) };
+}
+
+function rememberVerified(key: string, signedPart: string, principal: Principal): void {
   if (verifiedTokens.size >= VERIFIED_TOKENS_MAX) {
     const oldest = verifiedTokens.keys().next().value;
     if (oldest !== undefined) verifiedTokens.delete(oldest);
   }
-  verifiedTokens.set(hash, principal);
+  verifiedTokens.set(key, { signedPart, principal });
 }
 
 /** The cached principal of an already verified token, dropped once expired (with the 30 s leeway). */
-function verifiedPrincipal(hash: string): Principal | undefined {
-  const principal = verifiedTokens.get(hash);
-  if (principal && principal.exp + 30 <= Date.now() / 1000) {
-    verifiedTokens.delete(hash);
+function verifiedPrincipal(key: string, signedPart: string): Principal | undefined {
+  const entry = verifiedTokens.get(key);
+  if (!entry || entry.signedPart !== signedPart) return undefined;
+  if (entry.principal.exp + 30 <= Date.now() / 1000) {
+    verifiedTokens.delete(key);
     return undefined;
   }
-  return principal;
+  return entry.principal;
 }
 
 /** The revocation list, without a wait while the isolate holds it (the usual case). */
@@ -142,11 +156,11 @@ export function requireToken(options: { resolver: KeyResolver; scope: Scope }): 
     if (!match) throw unauthorized("Authorization header must be 'Bearer <token>'");
     const token = match[1]!;
     const waitUntil: WaitUntil = (p) => c.executionCtx.waitUntil(p);
-    const hash = sha256HexSync(token);
-    let principal = verifiedPrincipal(hash);
+    const { key, signedPart } = verifiedKey(token);
+    let principal = verifiedPrincipal(key, signedPart);
     if (!principal) {
       principal = await verify(token, options.resolver, c.env, waitUntil);
-      rememberVerified(hash, principal);
+      rememberVerified(key, signedPart, principal);
     }
     // Read only once the token is verified: a read started for a request that then fails would be left
     // to a request context that has ended.
