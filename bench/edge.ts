@@ -14,7 +14,8 @@ import { type LoadResult, median, percentile, wrk } from "./lib/wrk.ts";
  * body at the same connection counts and durations, the two alternating, so the comparison is of figures
  * from one machine and one run. Needs python3 with fastapi, uvicorn, xgboost, scikit-learn and pandas
  * (Debian's packages are installed when missing) and the Telco export beside the repository; without the
- * export the Python side is skipped and said so. Prints JSON and writes bench/results/edge.json.
+ * export the Python side is skipped and said so. BENCH_SECONDS (default 10) sets each run's length and
+ * BENCH_ROUNDS (default 3) the rounds. Prints JSON and writes bench/results/edge.json.
  */
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
 const loadAverageAtStart = loadavg().map((x) => Number(x.toFixed(2)));
@@ -71,7 +72,7 @@ async function measured(
   if (processId === undefined || before === undefined) return run;
   return { ...run, cpuUsPerRequest: (cpuNs(processId) - before) / 1e3 / run.requests };
 }
-const ROUNDS = 3;
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const trivialRuns: MeasuredRun[] = [];
 const predictRuns: MeasuredRun[] = [];
 const predict1Runs: MeasuredRun[] = [];

@@ -4,7 +4,7 @@ import { ChurnError } from "./errors.ts";
 
 /** Refuses a body whose media type the route does not accept, before any parsing. */
 export function requireContentType(...accepted: string[]): MiddlewareHandler {
-  return async (c, next) => {
+  return (c, next) => {
     const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
     if (!accepted.includes(type)) {
       throw new ChurnError(
@@ -12,7 +12,7 @@ export function requireContentType(...accepted: string[]): MiddlewareHandler {
         `Content-Type must be ${accepted.join(" or ")}${type ? `, not ${type}` : ""}`,
       );
     }
-    await next();
+    return next();
   };
 }
 

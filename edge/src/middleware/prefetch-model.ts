@@ -7,8 +7,9 @@ import { prefetchProduction } from "../models/serving.ts";
  * isolate overlaps that load with the middleware that follows; a warm isolate only checks that it holds it.
  */
 export function prefetchModel(): MiddlewareHandler<HonoEnv> {
-  return async (c, next) => {
+  // Not async: it only hands on, so it adds no promise of its own to every predict.
+  return (c, next) => {
     prefetchProduction(c.env.EDGE_KV, c.get("principal").tenantId, (p) => c.executionCtx.waitUntil(p));
-    await next();
+    return next();
   };
 }
