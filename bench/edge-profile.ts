@@ -79,8 +79,10 @@ function attribute(profile: CpuProfile, requests: number, map: SourceMapConsumer
   const names = new Map<number, { fn: string; file: string }>();
   const where = (frame: CallFrame) => {
     if (!frame.url.endsWith("worker.js")) {
-      if (frame.url) return { fn: "onnxruntime (WebAssembly)", file: "onnxruntime (WebAssembly)" };
-      return { fn: `(runtime) ${frame.functionName || "(other)"}`, file: "(runtime, GC and idle)" };
+      if (frame.url.startsWith("wasm://"))
+        return { fn: "onnxruntime (WebAssembly)", file: "onnxruntime (WebAssembly)" };
+      const name = `(runtime) ${frame.functionName || "(other)"}`;
+      return { fn: frame.url ? `${name} ${frame.url}` : name, file: frame.url || "(runtime, GC and idle)" };
     }
     const at = map.originalPositionFor({ line: frame.lineNumber + 1, column: frame.columnNumber });
     const file = (at.source ?? "?").replace(/^.*node_modules\//, "").replace(/^(\.\.\/)+/, "");
@@ -100,6 +102,32 @@ function attribute(profile: CpuProfile, requests: number, map: SourceMapConsumer
     files.set(name.file, (files.get(name.file) ?? 0) + us);
   }
   return { fns, files };
+}
+
+/** Coarse areas of the request, by source file; the first pattern that matches names it. */
+const AREAS: [string, RegExp][] = [
+  ["idle", /^\(runtime\) \(idle\)$/],
+  ["onnxruntime (WebAssembly and its JavaScript)", /onnxruntime|wasm-to-js|js-to-wasm/],
+  ["request body read (the runtime's text())", /^\(runtime\) text$/],
+  ["token: signature hash, verified-token cache, jose", /middleware\/auth\.ts|sha256-sync|jose\//],
+  [
+    "events: building, sketching, batching",
+    /edge\/src\/events\/|edge\/src\/monitoring\/|shared\/src\/monitoring/,
+  ],
+  ["rate limits, quota meter, KV caches", /rate-limit|edge\/src\/quota\/|kv-cache/],
+  ["Hono, zod, body checks", /hono\/|zod\/|content-type|validator/],
+  ["encoding, scoring, response body", /edge\/src\/models\/|edge\/src\/routes\/|shared\/src\/ids/],
+  ["the request's log line", /request-context|internal_inspect/],
+  ["the runtime's own work (requests, responses, I/O, promises, GC)", /^\(runtime\)/],
+];
+
+function areas(fns: Map<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [fn, us] of fns) {
+    const area = AREAS.find(([, pattern]) => pattern.test(fn))?.[0] ?? "other";
+    out.set(area, (out.get(area) ?? 0) + us);
+  }
+  return out;
 }
 
 function table(title: string, predict: Map<string, number>, trivial: Map<string, number>, rows: number) {
@@ -156,6 +184,7 @@ try {
       `(${seconds} s each, 16 connections); wall time per request in the worker's thread: ` +
       `predict ${total(predictTime.fns).toFixed(0)} µs, trivial ${total(trivialTime.fns).toFixed(0)} µs`,
   );
+  table("By area", areas(predictTime.fns), areas(trivialTime.fns), AREAS.length + 1);
   table("By source file", predictTime.files, trivialTime.files, 30);
   table("By function", predictTime.fns, trivialTime.fns, 45);
 } finally {

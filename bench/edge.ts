@@ -59,8 +59,12 @@ const python: PythonService | undefined = pythonSkipped
 // Alternate the trivial route, the edge's predict and the Python service's predict three times, swapping
 // which predict goes first, and compare in-run ratios: the machine is noisy. CPU time per request (all the
 // process's threads; for workerd: the worker, and Miniflare's KV, queue and Durable Objects) is read from
-// /proc around each run; it moves much less than req/s when the box is shared.
+// /proc around each run; it moves much less than req/s when the box is shared. A predict's events are
+// batched and delivered by the queue's consumer after its response: every run's CPU is read after a pause
+// that lets that work finish, so each run is charged its own events and the next run starts on an idle
+// worker.
 const pid = workerdPid();
+const DRAIN_MS = 3_000;
 type MeasuredRun = LoadResult & { cpuUsPerRequest?: number };
 async function measured(
   processId: number | undefined,
@@ -69,6 +73,7 @@ async function measured(
 ): Promise<MeasuredRun> {
   const before = processId === undefined ? undefined : cpuNs(processId);
   const run = await wrk(options);
+  await new Promise((done) => setTimeout(done, DRAIN_MS));
   if (processId === undefined || before === undefined) return run;
   return { ...run, cpuUsPerRequest: (cpuNs(processId) - before) / 1e3 / run.requests };
 }
