@@ -1,7 +1,6 @@
-import { type DecodedGraph, type DecodedModel, type DecodedNode, decodeModel } from "./model-proto.ts";
+import { rewritableGraph, rewriteFields } from "./graph-rewrite.ts";
+import type { DecodedGraph, DecodedNode } from "./model-proto.ts";
 import { ML_DOMAIN } from "./operators.ts";
-import { ProtoReader, WIRE } from "./protobuf-reader.ts";
-import { ProtoWriter } from "./protobuf-writer.ts";
 import { DataType, writeValueInfo } from "./value-info.ts";
 
 /** Batch dimension given to a lifted input whose string input had none. */
@@ -38,15 +37,9 @@ export interface LiftedGraph {
  * functions are left alone, as a reader could hide inside them.
  */
 export function liftOneHotEncoders(bytes: Uint8Array): LiftedGraph | undefined {
-  let model: DecodedModel;
-  try {
-    model = decodeModel(bytes);
-  } catch {
-    return undefined;
-  }
-  const graph = model.graph;
-  if (!graph || model.graphFields !== 1 || model.functions > 0) return undefined;
-  if (graph.nodes.some((n) => n.attributes.some((a) => a.graphs > 0))) return undefined;
+  const decoded = rewritableGraph(bytes);
+  if (!decoded) return undefined;
+  const { graph } = decoded;
 
   const lifted = new Map<DecodedNode, LiftedOneHot>();
   const liftedSources = new Set<string>();
@@ -104,35 +97,6 @@ function liftableReaders(
     out.push({ node, categories });
   }
   return out;
-}
-
-/**
- * Copies a message field by field; `replace` writes its own version of a field (returning true) or
- * leaves it to be copied as it is. Only varint and length-delimited fields are expected here.
- */
-export function rewriteFields(
-  bytes: Uint8Array,
-  replace: (field: number, payload: Uint8Array, w: ProtoWriter, index: number) => boolean,
-): Uint8Array {
-  const r = new ProtoReader(bytes);
-  const w = new ProtoWriter();
-  const seen = new Map<number, number>();
-  while (!r.done()) {
-    const start = r.offset();
-    const { field, wireType } = r.tag();
-    const index = seen.get(field) ?? 0;
-    seen.set(field, index + 1);
-    if (wireType === WIRE.LENGTH_DELIMITED) {
-      const payload = r.bytes();
-      if (replace(field, payload, w, index)) continue;
-    } else if (wireType === WIRE.VARINT) {
-      r.varint();
-    } else {
-      throw new Error(`unexpected wire type ${wireType} in field ${field}`);
-    }
-    w.raw(bytes.subarray(start, r.offset()));
-  }
-  return w.finish();
 }
 
 /**

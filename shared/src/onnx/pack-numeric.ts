@@ -1,6 +1,5 @@
-import { replaceInputRun, usedNames } from "./graph-rewrite.ts";
-import { rewriteFields } from "./lift-one-hot.ts";
-import { type DecodedDim, type DecodedGraph, type DecodedModel, decodeModel } from "./model-proto.ts";
+import { replaceInputRun, rewritableGraph, rewriteFields, usedNames } from "./graph-rewrite.ts";
+import type { DecodedDim, DecodedGraph } from "./model-proto.ts";
 import { ONNX_DOMAIN } from "./operators.ts";
 import { DataType, writeValueInfo } from "./value-info.ts";
 
@@ -30,14 +29,9 @@ const PACKED_INPUT = "numeric:packed";
  * more [batch, 1] float graph inputs side by side, each once, that nothing else reads.
  */
 export function packNumericInputs(bytes: Uint8Array): PackedNumerics | undefined {
-  let model: DecodedModel;
-  try {
-    model = decodeModel(bytes);
-  } catch {
-    return undefined;
-  }
-  const graph = model.graph;
-  if (!graph) return undefined;
+  const decoded = rewritableGraph(bytes);
+  if (!decoded) return undefined;
+  const { graph } = decoded;
   let found: { node: number; run: ColumnRun } | undefined;
   for (let i = 0; i < graph.nodes.length && !found; i++) {
     const run = columnRun(graph, i);

@@ -1,7 +1,6 @@
-import { replaceInputRun, usedNames } from "./graph-rewrite.ts";
+import { replaceInputRun, rewritableGraph, rewriteFields, usedNames } from "./graph-rewrite.ts";
 import type { LiftedGraph, LiftedOneHot } from "./lift-one-hot.ts";
-import { rewriteFields } from "./lift-one-hot.ts";
-import { type DecodedModel, decodeModel } from "./model-proto.ts";
+import type { DecodedModel } from "./model-proto.ts";
 import { ONNX_DOMAIN } from "./operators.ts";
 import type { ProtoWriter } from "./protobuf-writer.ts";
 import { DataType, writeValueInfo } from "./value-info.ts";
@@ -35,14 +34,9 @@ const MIN_OPSET = 13;
  * one Flatten(axis=1), the graph imports opset ≥ 13, and the new names are free.
  */
 export function packOneHotInputs(lifted: LiftedGraph): PackedOneHots | undefined {
-  let model: DecodedModel;
-  try {
-    model = decodeModel(lifted.bytes);
-  } catch {
-    return undefined;
-  }
-  const graph = model.graph;
-  if (!graph) return undefined;
+  const decoded = rewritableGraph(lifted.bytes);
+  if (!decoded) return undefined;
+  const { model, graph } = decoded;
   const opset = model.opsetImports.find((o) => o.domain === ONNX_DOMAIN || o.domain === "ai.onnx");
   if (!opset || opset.version < MIN_OPSET) return undefined;
   const names = usedNames(graph);
