@@ -82,9 +82,14 @@ let scratch = new Uint8Array(1024);
 /** Hex SHA-256 of a string's UTF-8 bytes. */
 export function sha256HexSync(text: string): string {
   // ASCII (every token) is its own UTF-8: copied without TextEncoder's call into the runtime.
-  if (text.length + 72 <= scratch.length && /^[\x00-\x7f]*$/.test(text)) {
-    for (let i = 0; i < text.length; i++) scratch[i] = text.charCodeAt(i);
-    return digestScratch(text.length);
+  if (text.length + 72 <= scratch.length) {
+    let i = 0;
+    for (; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) break;
+      scratch[i] = code;
+    }
+    if (i === text.length) return digestScratch(text.length);
   }
   return sha256HexOfBytes(encoder.encode(text));
 }
