@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { emailDomainSchema, refineUniqueGroups, SSO_DEFAULT_ROLES, ssoRoleMappingSchema } from "./sso.ts";
+import { emailDomainSchema, refineUniqueGroups, roleMappingFields, roleMappingRequestFields } from "./sso.ts";
 
 /**
  * Single sign-on through a tenant's SAML 2.0 identity provider. The settings name the provider (its entity
@@ -74,16 +74,7 @@ export const samlSettingsRequestSchema = z
       .max(256)
       .default("groups")
       .describe("The assertion attribute (its Name) listing the person's groups, one value per group"),
-    roleMappings: z
-      .array(ssoRoleMappingSchema)
-      .max(100)
-      .default([])
-      .describe("Tried in order: the first group the person belongs to gives their role"),
-    defaultRole: z
-      .enum(SSO_DEFAULT_ROLES)
-      .nullable()
-      .default(null)
-      .describe("The role of people in no mapped group; null refuses them. Never owner"),
+    ...roleMappingRequestFields,
   })
   .superRefine(refineUniqueGroups)
   .meta({ id: "SamlSettingsRequest" });
@@ -111,8 +102,7 @@ export const samlSettingsSchema = z
     allowedEmailDomains: z.array(z.string()),
     emailAttribute: z.string(),
     groupsAttribute: z.string(),
-    roleMappings: z.array(ssoRoleMappingSchema),
-    defaultRole: z.enum(SSO_DEFAULT_ROLES).nullable(),
+    ...roleMappingFields,
     spEntityId: z.string().describe("This tenant's service provider entity id: give it to the provider"),
     acsUrl: z
       .string()

@@ -57,6 +57,26 @@ export function refineUniqueGroups(settings: { roleMappings: SsoRoleMapping[] },
   });
 }
 
+/** How groups become roles, as an OpenID Connect or SAML settings request gives it. */
+export const roleMappingRequestFields = {
+  roleMappings: z
+    .array(ssoRoleMappingSchema)
+    .max(100)
+    .default([])
+    .describe("Tried in order: the first group the person belongs to gives their role"),
+  defaultRole: z
+    .enum(SSO_DEFAULT_ROLES)
+    .nullable()
+    .default(null)
+    .describe("The role of people in no mapped group; null refuses them. Never owner"),
+};
+
+/** How groups become roles, as the settings in force report it. */
+export const roleMappingFields = {
+  roleMappings: z.array(ssoRoleMappingSchema),
+  defaultRole: z.enum(SSO_DEFAULT_ROLES).nullable(),
+};
+
 export const ssoSettingsRequestSchema = z
   .object({
     enabled: z.boolean().default(true).describe("false keeps the settings but refuses every SSO sign-in"),
@@ -82,16 +102,7 @@ export const ssoSettingsRequestSchema = z
       .describe(
         "The ID token or userinfo claim listing the person's groups (a dotted path reaches nested claims)",
       ),
-    roleMappings: z
-      .array(ssoRoleMappingSchema)
-      .max(100)
-      .default([])
-      .describe("Tried in order: the first group the person belongs to gives their role"),
-    defaultRole: z
-      .enum(SSO_DEFAULT_ROLES)
-      .nullable()
-      .default(null)
-      .describe("The role of people in no mapped group; null refuses them. Never owner"),
+    ...roleMappingRequestFields,
   })
   .superRefine(refineUniqueGroups)
   .meta({ id: "SsoSettingsRequest" });
@@ -105,8 +116,7 @@ export const ssoSettingsSchema = z
     clientSecretSet: z.literal(true).describe("The secret is stored; it is never returned"),
     allowedEmailDomains: z.array(z.string()),
     groupsClaim: z.string(),
-    roleMappings: z.array(ssoRoleMappingSchema),
-    defaultRole: z.enum(SSO_DEFAULT_ROLES).nullable(),
+    ...roleMappingFields,
     redirectUri: z.string().describe("Register this as the client's redirect URI at the provider"),
     signInUrl: z
       .string()
