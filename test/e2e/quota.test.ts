@@ -1,36 +1,16 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { monthOf } from "#shared/time.ts";
 import { usageResponseSchema } from "#shared/usage.ts";
-import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
+import { demoPlatform } from "../helpers/demo-platform.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
 
 /** Quotas set in the control plane are enforced by the edge, whose counts the control plane reads back. */
 describe("monthly prediction quotas, end to end", () => {
-  let dir: string;
-  let platform: Platform;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "churn-e2e-quota-"));
-    platform = await startPlatform({
-      dataDir: join(dir, "data"),
-      controlPlanePort: 0,
-      edgePort: 0,
-      demoRows: 1200,
-      demoTimeBudget: 5,
-    });
-  });
-
-  afterAll(async () => {
-    await platform?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const platform = demoPlatform("churn-e2e-quota-");
 
   it("a client's quota refuses at the edge past its size, and GET /v1/usage shows what the edge counted", async () => {
-    const { state } = platform;
+    const { state } = platform();
     const admin = (method: string, path: string, body?: unknown) =>
       fetch(`${state.controlPlaneUrl}${path}`, {
         method,

@@ -1,35 +1,15 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { PredictResponse } from "#shared/predict.ts";
-import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
+import { demoPlatform } from "../helpers/demo-platform.ts";
 import { SAMPLE_CUSTOMER } from "../helpers/model-fixture.ts";
 
 /** The tenant's setting set in the control plane reaches the edge: unknown fields refused, then ignored. */
 describe("unknown fields, end to end", () => {
-  let dir: string;
-  let platform: Platform;
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "churn-e2e-unknown-"));
-    platform = await startPlatform({
-      dataDir: join(dir, "data"),
-      controlPlanePort: 0,
-      edgePort: 0,
-      demoRows: 1200,
-      demoTimeBudget: 5,
-    });
-  });
-
-  afterAll(async () => {
-    await platform?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  const platform = demoPlatform("churn-e2e-unknown-");
 
   it("are refused by default and scored, ignored, within seconds of the tenant allowing them", async () => {
-    const { state } = platform;
+    const { state } = platform();
     const token = await clientCredentialsToken(state.controlPlaneUrl, state.clientId, state.clientSecret);
     const predict = (record: Record<string, unknown>) =>
       fetch(`${state.edgeUrl}/v1/predict`, {
