@@ -1,8 +1,7 @@
-import { ChurnError } from "#shared/errors.ts";
 import type { Deps } from "../../platform/env.ts";
 import type { AuditContext } from "../audit/audit.ts";
-import { type FederatedSignIn, signInFederatedUser } from "../identity/federated-users.ts";
-import { emailDomainAllowed, roleFor } from "./claims.ts";
+import type { FederatedSignIn } from "../identity/federated-users.ts";
+import { admitVouchedPerson } from "./admit.ts";
 import { finishAuthorization, type SsoFlow, startAuthorization } from "./oidc.ts";
 import { providerForSignIn } from "./settings.ts";
 
@@ -41,33 +40,12 @@ export async function completeSsoSignIn(
     callbackQuery,
     flow,
   );
-  const refuse = (reason: string, message: string): never => {
-    deps.log.info({ event: "sso.sign_in_refused", tenantId: flow.tenantId, reason });
-    throw new ChurnError("FORBIDDEN", message);
-  };
-  if (!emailDomainAllowed(identity.verifiedEmail, provider.allowedEmailDomains))
-    refuse(
-      "email_domain",
-      "Your verified email address is not in a domain this tenant accepts for single sign-on",
-    );
-  const role = roleFor(identity.groups, provider.roleMappings, provider.defaultRole);
-  if (role === null)
-    return refuse(
-      "no_role",
-      "Your account at the identity provider is in no group that grants a role in this tenant: " +
-        "ask an owner or admin to add you to a mapped group",
-    );
-  try {
-    return await signInFederatedUser(deps.db, request, flow.tenantId, {
-      issuer: identity.issuer,
-      subject: identity.subject,
-      verifiedEmail: identity.verifiedEmail,
-      name: identity.name,
-      role,
-    });
-  } catch (err) {
-    if (err instanceof ChurnError && err.status === 403)
-      deps.log.info({ event: "sso.sign_in_refused", tenantId: flow.tenantId, reason: "user" });
-    throw err;
-  }
+  return admitVouchedPerson(
+    deps.db,
+    request,
+    flow.tenantId,
+    provider,
+    { ...identity, emailKind: "verified email address" },
+    (reason) => deps.log.info({ event: "sso.sign_in_refused", tenantId: flow.tenantId, reason }),
+  );
 }

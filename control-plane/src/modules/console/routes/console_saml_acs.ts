@@ -7,11 +7,9 @@ import { clientAddress } from "../../../platform/http/client-address.ts";
 import { publicOrigin } from "../../sso/public-origin.ts";
 import { completeSamlSignIn } from "../../sso/saml/sign-in.ts";
 import type { ConsoleEnv } from "../env.ts";
+import { finishFederatedSignIn } from "../federated-session.ts";
 import { field, formOf } from "../http.ts";
-import { homeFor } from "../layout.ts";
-import { startSession } from "../session.ts";
 import { takeSamlFlow } from "../sso-flow.ts";
-import { ssoSignedInPage } from "../views/sign-in.ts";
 
 /**
  * The largest response the assertion consumer service reads. A signed response with a few dozen groups is
@@ -55,17 +53,7 @@ export function registerConsoleSamlAcs(app: Hono<ConsoleEnv>): void {
         publicOrigin(c),
         samlResponse,
       );
-      const principal = {
-        tenantId: user.tenantId,
-        kind: "user",
-        id: user.id,
-        role: user.role,
-        scopes: new Set<string>(),
-      } as const;
-      await startSession(hc, principal);
-      const home = homeFor(principal);
-      c.header("refresh", `0; url=${home}`);
-      return c.html(ssoSignedInPage(home, user.name));
+      return finishFederatedSignIn(hc, user);
     },
   );
 }

@@ -5,10 +5,8 @@ import { publicOrigin } from "../../sso/public-origin.ts";
 import { ssoRedirectUri } from "../../sso/settings.ts";
 import { completeSsoSignIn } from "../../sso/sign-in.ts";
 import type { ConsoleEnv } from "../env.ts";
-import { homeFor } from "../layout.ts";
-import { startSession } from "../session.ts";
+import { finishFederatedSignIn } from "../federated-session.ts";
 import { takeFlow } from "../sso-flow.ts";
-import { ssoSignedInPage } from "../views/sign-in.ts";
 
 /**
  * GET /console/sso/callback: where the provider sends the person back. The state must match the flow
@@ -31,16 +29,6 @@ export function registerConsoleSsoCallback(app: Hono<ConsoleEnv>): void {
       ssoRedirectUri(publicOrigin(c)),
       new URL(c.req.url).search,
     );
-    const principal = {
-      tenantId: user.tenantId,
-      kind: "user",
-      id: user.id,
-      role: user.role,
-      scopes: new Set<string>(),
-    } as const;
-    await startSession(hc, principal);
-    const home = homeFor(principal);
-    c.header("refresh", `0; url=${home}`);
-    return c.html(ssoSignedInPage(home, user.name));
+    return finishFederatedSignIn(hc, user);
   });
 }

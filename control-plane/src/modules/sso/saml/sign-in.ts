@@ -4,8 +4,9 @@ import type { Db } from "../../../platform/db/client.ts";
 import { writeTransaction } from "../../../platform/db/write-transaction.ts";
 import type { Deps } from "../../../platform/env.ts";
 import type { AuditContext } from "../../audit/audit.ts";
-import { type FederatedSignIn, signInFederatedUser } from "../../identity/federated-users.ts";
-import { emailDomainAllowed, groupsIn, normalisedEmail, roleFor } from "../claims.ts";
+import type { FederatedSignIn } from "../../identity/federated-users.ts";
+import { admitVouchedPerson } from "../admit.ts";
+import { groupsIn, normalisedEmail } from "../claims.ts";
 import { useIdOnce } from "./queries.ts";
 import {
   authnRequest,
@@ -138,33 +139,21 @@ export async function completeSamlSignIn(
     throw notThisFlow();
   }
 
-  const refuse = (reason: string, message: string): never => {
-    log("sso.sign_in_refused", reason);
-    throw new ChurnError("FORBIDDEN", message);
-  };
-  const email = emailOf(assertion, provider);
-  if (!emailDomainAllowed(email, provider.allowedEmailDomains))
-    refuse("email_domain", "Your email address is not in a domain this tenant accepts for single sign-on");
-  const groups = groupsIn(assertion.attributes, provider.groupsAttribute);
-  const role = roleFor(groups, provider.roleMappings, provider.defaultRole);
-  if (role === null)
-    return refuse(
-      "no_role",
-      "Your account at the identity provider is in no group that grants a role in this tenant: " +
-        "ask an owner or admin to add you to a mapped group",
-    );
-  try {
-    return await signInFederatedUser(deps.db, request, flow.tenantId, {
+  return admitVouchedPerson(
+    deps.db,
+    request,
+    flow.tenantId,
+    provider,
+    {
       issuer: provider.idpEntityId,
       subject: assertion.nameId,
-      verifiedEmail: email,
+      verifiedEmail: emailOf(assertion, provider),
       name: nameOf(assertion),
-      role,
-    });
-  } catch (err) {
-    if (err instanceof ChurnError && err.status === 403) log("sso.sign_in_refused", "user");
-    throw err;
-  }
+      groups: groupsIn(assertion.attributes, provider.groupsAttribute),
+      emailKind: "email address",
+    },
+    (reason) => log("sso.sign_in_refused", reason),
+  );
 }
 
 const notThisFlow = () =>
