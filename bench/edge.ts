@@ -14,10 +14,17 @@ import { type LoadResult, median, percentile, wrk } from "./lib/wrk.ts";
  * body at the same connection counts and durations, the two alternating, so the comparison is of figures
  * from one machine and one run. Needs python3 with fastapi, uvicorn, xgboost, scikit-learn and pandas
  * (Debian's packages are installed when missing) and the Telco export beside the repository; without the
- * export the Python side is skipped and said so. BENCH_SECONDS (default 10) sets each run's length and
- * BENCH_ROUNDS (default 3) the rounds. Prints JSON and writes bench/results/edge.json.
+ * export the Python side is skipped and said so. BENCH_SECONDS (default 10) sets each run's length,
+ * BENCH_ROUNDS (default 5) the rounds and BENCH_WARM_SECONDS (default 15) the untimed load on each edge route
+ * before them. Prints JSON and writes bench/results/edge.json.
  */
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
+/**
+ * workerd's JIT takes its time: a fresh isolate serving one-record predicts at 16 connections climbed from
+ * ~1,400 to ~2,100 req/s over its first 15 s of load. The rounds compare the two routes in steady state, as a
+ * long-lived isolate serves them, so both are driven this long first, untimed.
+ */
+const warmSeconds = Number(process.env["BENCH_WARM_SECONDS"] ?? 15);
 const loadAverageAtStart = loadavg().map((x) => Number(x.toFixed(2)));
 
 await ensureEdgeBuilt((line) => console.error(line));
@@ -56,10 +63,11 @@ const python: PythonService | undefined = pythonSkipped
   ? undefined
   : await startPythonService(dir, oneRecord);
 
-// Alternate the trivial route, the edge's predict and the Python service's predict three times, swapping
-// which predict goes first, and compare in-run ratios: the machine is noisy. CPU time per request (all the
-// process's threads; for workerd: the worker, and Miniflare's KV, queue and Durable Objects) is read from
-// /proc around each run; it moves much less than req/s when the box is shared. A predict's events are
+// Alternate the trivial route, the edge's predict and the Python service's predict over the rounds, swapping
+// which predict goes first, and compare in-run ratios (each predict run against the trivial runs either side
+// of it): the machine is noisy. CPU time per request (all the process's threads; for workerd: the worker,
+// and Miniflare's KV, queue and Durable Objects) is read from /proc around each run; it moves much less than
+// req/s when the box is shared. A predict's events are
 // batched and delivered by the queue's consumer after its response: every run's CPU is read after a pause
 // that lets that work finish, so each run is charged its own events and the next run starts on an idle
 // worker.
@@ -77,8 +85,9 @@ async function measured(
   if (processId === undefined || before === undefined) return run;
   return { ...run, cpuUsPerRequest: (cpuNs(processId) - before) / 1e3 / run.requests };
 }
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
-const trivialRuns: MeasuredRun[] = [];
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 5);
+/** Per round, the trivial route's runs just before and just after the predict run. */
+const trivialRuns: [MeasuredRun, MeasuredRun][] = [];
 const predictRuns: MeasuredRun[] = [];
 const predict1Runs: MeasuredRun[] = [];
 const pythonRuns: MeasuredRun[] = [];
@@ -92,6 +101,15 @@ try {
       if (!res.ok) throw new Error(`Python service: HTTP ${res.status}`);
     }
   }
+  await wrk({
+    url: predictUrl,
+    connections: 16,
+    seconds: warmSeconds,
+    method: "POST",
+    headers,
+    body: oneRecord,
+  });
+  await wrk({ url: `${edge.url}/v1/health`, connections: 16, seconds: Math.max(1, warmSeconds / 3) });
   // One connection has wrk on one thread (two threads would need two connections).
   const edgeRun = (connections: number) =>
     measured(pid, {
@@ -118,15 +136,21 @@ try {
       // uvicorn's thread pool retires idle threads between runs, taking their schedstat with them.
       processCpuNsWithEndedThreads,
     );
+  const trivialRun = () => measured(pid, { url: `${edge.url}/v1/health`, connections: 16, seconds });
   for (const connections of [16, 1]) {
     for (let i = 0; i < ROUNDS; i++) {
-      if (connections === 16) {
-        trivialRuns.push(await measured(pid, { url: `${edge.url}/v1/health`, connections: 16, seconds }));
-      }
       const edgeRuns = connections === 16 ? predictRuns : predict1Runs;
       const pyRuns = connections === 16 ? pythonRuns : python1Runs;
       if (python && i % 2 === 1) pyRuns.push(await pythonRun(python, connections));
-      edgeRuns.push(await edgeRun(connections));
+      if (connections === 16) {
+        // Trivial, predict, trivial: the predict run is compared with the mean of the runs either side of
+        // it, so a machine that speeds up or slows down over the round does not pass for a difference.
+        const before = await trivialRun();
+        edgeRuns.push(await edgeRun(connections));
+        trivialRuns.push([before, await trivialRun()]);
+      } else {
+        edgeRuns.push(await edgeRun(connections));
+      }
       if (python && i % 2 === 0) pyRuns.push(await pythonRun(python, connections));
       console.error(
         `${connections} connection(s), round ${i + 1}/${ROUNDS}: edge ${edgeRuns.at(-1)!.requestsPerSec.toFixed(0)} req/s${python ? `, Python ${pyRuns.at(-1)!.requestsPerSec.toFixed(0)} req/s` : ""}`,
@@ -136,16 +160,22 @@ try {
 } finally {
   await python?.stop();
 }
+const mean = (a: number, b: number) => (a + b) / 2;
 const cpuRatios = predictRuns.flatMap((p, i) => {
-  const t = trivialRuns[i]!.cpuUsPerRequest;
-  return p.cpuUsPerRequest && t ? [t / p.cpuUsPerRequest] : [];
+  const [before, after] = trivialRuns[i]!;
+  return p.cpuUsPerRequest && before.cpuUsPerRequest && after.cpuUsPerRequest
+    ? [mean(before.cpuUsPerRequest, after.cpuUsPerRequest) / p.cpuUsPerRequest]
+    : [];
 });
 const medianRun = (runs: LoadResult[]) =>
   [...runs].sort((x, y) => x.requestsPerSec - y.requestsPerSec)[Math.floor(runs.length / 2)]!;
-const trivial = medianRun(trivialRuns);
+const allTrivialRuns = trivialRuns.flat();
+const trivial = medianRun(allTrivialRuns);
 const predict16 = medianRun(predictRuns);
 const predict1 = medianRun(predict1Runs);
-const ratios = predictRuns.map((p, i) => p.requestsPerSec / trivialRuns[i]!.requestsPerSec);
+const ratios = predictRuns.map(
+  (p, i) => p.requestsPerSec / mean(trivialRuns[i]![0].requestsPerSec, trivialRuns[i]![1].requestsPerSec),
+);
 await edge.close();
 setup.close();
 await rm(dir, { recursive: true, force: true });
@@ -157,6 +187,7 @@ const results = {
   loadAverageAtStart,
   loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
   secondsPerRun: seconds,
+  warmUpSeconds: warmSeconds,
   rounds: ROUNDS,
   bundle,
   coldStartFirstPredictMs: { median: median(coldRuns), runs: coldRuns },
@@ -173,7 +204,7 @@ const results = {
   ...(cpuRatios.length > 0
     ? {
         cpuUsPerRequest: {
-          trivial: median(trivialRuns.map((r) => r.cpuUsPerRequest!)),
+          trivial: median(allTrivialRuns.map((r) => r.cpuUsPerRequest!)),
           predict: median(predictRuns.map((r) => r.cpuUsPerRequest!)),
         },
         predictVsTrivialCpu: median(cpuRatios),

@@ -63,7 +63,7 @@ if (edge) {
     const y16 = py.predict1Record16;
     const y1 = py.predict1Record1;
     lines.push(
-      `Beside it, in the same sitting (${edge.cpus} cores, load average ${edge.loadAverageAtStart[0]} at the start${edge.loadAverageAtEnd ? `, ${edge.loadAverageAtEnd[0]} at the end` : ""}), the Python service such systems are usually built as: ${py.description}. It takes the same 1-record body at the same connection counts, ${edge.secondsPerRun} s per run; the two alternate over ${rounds} rounds and each figure is the run with the median req/s.`,
+      `Beside it, in the same sitting (${edge.cpus} cores, load average ${edge.loadAverageAtStart[0]} at the start${edge.loadAverageAtEnd ? `, ${edge.loadAverageAtEnd[0]} at the end` : ""}), the Python service such systems are usually built as: ${py.description}. It takes the same 1-record body at the same connection counts, ${edge.secondsPerRun} s per run; the two alternate over ${rounds} rounds and each figure is the run with the median req/s.${edge.warmUpSeconds ? ` Before the rounds, each edge route took ${edge.warmUpSeconds} s of untimed load (workerd's JIT is still warming up for about that long).` : ""}`,
       "",
       "| measure | edge | Python service, same run | ratio | target |",
       "|---|---|---|---|---|",
