@@ -100,7 +100,7 @@ if (edge) {
     "",
     "| measure | value | target |",
     "|---|---|---|",
-    `| predict ÷ trivial route throughput, 16 connections (median of in-run ratios) | ${fmt(edge.predictVsTrivialThroughput, 2)} (trivial ${fmt(t16.requestsPerSec, 0)} req/s${spread(edge.predictVsTrivialRuns)}) | ≥ 0.60: ${verdict(edge.predictVsTrivialThroughput >= 0.6)} |`,
+    `| predict ÷ trivial route throughput, 16 connections (median of in-run ratios, each predict run against the trivial runs just before and after it) | ${fmt(edge.predictVsTrivialThroughput, 2)} (trivial ${fmt(t16.requestsPerSec, 0)} req/s${spread(edge.predictVsTrivialRuns)}) | ≥ 0.60: ${verdict(edge.predictVsTrivialThroughput >= 0.6)} |`,
     ...(edge.cpuUsPerRequest
       ? [
           `| trivial ÷ predict workerd CPU per request (median of in-run ratios) | ${fmt(edge.predictVsTrivialCpu, 2)} (${fmt(edge.cpuUsPerRequest.trivial, 0)} / ${fmt(edge.cpuUsPerRequest.predict, 0)} µs) | – |`,
