@@ -10,16 +10,17 @@ import { wrk } from "./lib/wrk.ts";
 
 /**
  * `npm run bench:edge-profile`: where a one-record predict's time goes inside the worker. The built bundle
- * runs in workerd with V8's inspector open; while wrk drives 16 connections at /v1/predict and then at the
- * trivial route (/v1/health), the inspector's sampling profiler records the worker's isolate. Samples are
- * mapped through the bundle's source map to the original functions and files and printed as µs per request,
- * predict beside trivial. Time inside the runtime's own APIs (the body read, Response, crypto) shows under
+ * runs in workerd with V8's inspector open; after 15 s of untimed load on each route, while wrk drives 16
+ * connections at /v1/predict and then at the trivial route (/v1/health), the inspector's sampling profiler
+ * records the worker's isolate. Samples are mapped through the bundle's source map to the original
+ * functions and files and printed as µs per request, predict beside trivial. Time inside the runtime's own APIs (the body read, Response, crypto) shows under
  * the native function's name; what the profiler cannot see is Miniflare's KV, queue and Durable Object
  * services, which `npm run bench:edge` counts in its CPU figures. The raw profiles are written beside the
  * results (bench/results/edge-*.cpuprofile, for Chrome DevTools) and are not committed.
  */
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 8);
 const SAMPLING_INTERVAL_US = 100;
+const WARM_SECONDS = 15;
 
 interface CallFrame {
   functionName: string;
@@ -159,6 +160,9 @@ try {
     await res.arrayBuffer();
     if (!res.ok) throw new Error(`warm-up predict: HTTP ${res.status}`);
   }
+  // workerd's JIT keeps warming up for ~15 s of load (docs/edge.md): profile both routes in steady state.
+  await wrk({ url: `${edge.url}/v1/predict`, ...predict, connections: 16, seconds: WARM_SECONDS });
+  await wrk({ url: `${edge.url}/v1/health`, connections: 16, seconds: WARM_SECONDS / 3 });
   await inspector.call("Profiler.enable");
   await inspector.call("Profiler.setSamplingInterval", { interval: SAMPLING_INTERVAL_US });
   const profiles: Record<string, { profile: CpuProfile; requests: number }> = {};

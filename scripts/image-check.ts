@@ -56,9 +56,17 @@ const server = spawn(
   ],
   { stdio: ["ignore", "inherit", "inherit"] },
 );
+// A server that fails to start exits on its own: stop waiting for it then, rather than for 'exit' again.
+let exited = false;
+const exit = new Promise<void>((ok) =>
+  server.once("exit", () => {
+    exited = true;
+    ok();
+  }),
+);
 
 let ready: unknown;
-for (let i = 0; i < 60 && ready === undefined; i++) {
+for (let i = 0; i < 60 && ready === undefined && !exited; i++) {
   await new Promise((r) => setTimeout(r, 500));
   ready = await fetch(`http://127.0.0.1:${port}/v1/ready`)
     .then((res) => (res.ok ? res.json() : undefined))
@@ -71,8 +79,8 @@ const uid = users
   ?.trim()
   .split(/\s+/)[0];
 
-server.kill("SIGTERM");
-await new Promise((ok) => server.once("exit", ok));
+if (!exited) server.kill("SIGTERM");
+await exit;
 await buildah("rm", container);
 kv.close();
 console.log(JSON.stringify({ image, ready: ready ?? null, uid: uid ?? null }));

@@ -11,7 +11,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -60,6 +60,9 @@ const hasBase = await new Promise<boolean>((ok) =>
 if (!hasBase) {
   const rootfs = await mkdtemp(join(tmpdir(), "churn-rootfs-"));
   try {
+    // mkdtemp makes its directory 0700, and it becomes the image's "/": the unprivileged user the image
+    // runs as could then reach nothing under it.
+    await chmod(rootfs, 0o755);
     console.log(`image: making ${BASE} with debootstrap`);
     await sh("debootstrap", ["--variant=minbase", "bookworm", rootfs, MIRROR]);
     const tar = spawn("tar", ["-C", rootfs, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
