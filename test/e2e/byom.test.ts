@@ -8,10 +8,10 @@ import type { PredictResponse } from "#shared/predict.ts";
 import type { Deployment } from "#shared/registry.ts";
 import { createApiClient } from "../../control-plane/src/modules/identity/api-clients.ts";
 import { createTenant } from "../../control-plane/src/modules/identity/tenants.ts";
-import { type Platform, startPlatform } from "../../scripts/lib/platform.ts";
 import { main } from "../../trainer/src/cli/main.ts";
 import { DataType, encodeModel } from "../../trainer/src/ml/onnx/model.ts";
 import { clientCredentialsToken } from "../../trainer/src/remote/control-plane-client.ts";
+import { demoPlatform } from "../helpers/demo-platform.ts";
 
 const CONTRACTS = ["Month-to-month", "One year", "Two year"];
 
@@ -121,8 +121,8 @@ function captureIo() {
 
 /** Bring your own model: an externally trained ONNX file → churn manifest → churn publish --deploy → edge. */
 describe("bring your own model, end to end", () => {
+  const platform = demoPlatform("churn-byom-platform-");
   let dir: string;
-  let platform: Platform;
   let bytes: Uint8Array;
 
   beforeAll(async () => {
@@ -130,17 +130,9 @@ describe("bring your own model, end to end", () => {
     bytes = sklearnShapedModel();
     await writeFile(join(dir, "sklearn.onnx"), bytes);
     await writeFile(join(dir, "features.json"), JSON.stringify(FEATURES));
-    platform = await startPlatform({
-      dataDir: join(dir, "data"),
-      controlPlanePort: 0,
-      edgePort: 0,
-      demoRows: 1200,
-      demoTimeBudget: 5,
-    });
   });
 
   afterAll(async () => {
-    await platform?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -162,7 +154,7 @@ describe("bring your own model, end to end", () => {
   });
 
   it("publishes, deploys and serves the same probability onnxruntime gives locally; the edge confirms", async () => {
-    const { state, deps } = platform;
+    const { state, deps } = platform();
     const modelDir = join(dir, "byom");
     const manifestRun = captureIo();
     const manifestArgs = ["manifest", "--onnx", join(dir, "sklearn.onnx"), "--features"];
